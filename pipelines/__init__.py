@@ -1,0 +1,1 @@
+"""mailjet-elt's command line and the flows it runs."""

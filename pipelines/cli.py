@@ -1,0 +1,81 @@
+"""`mailjet-elt`: argument parsing only; the work happens in the flows it calls."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_GUARD = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI's options and commands."""
+    parser = argparse.ArgumentParser(
+        prog="mailjet-elt",
+        description="Mailjet ELT and reverse-ETL connector, with a local Mailjet-compatible sandbox.",
+    )
+    parser.add_argument("--log-format", choices=("text", "json"), default="text", help="log line format")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sandbox = commands.add_parser(
+        "sandbox", help="run the local Mailjet-compatible sandbox in the foreground"
+    )
+    sandbox.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0 = any free port)")
+    sandbox.add_argument("--contacts", type=int, default=1000, help="contacts to seed")
+    sandbox.add_argument(
+        "--memberships", type=int, default=None, help="list memberships (default: one per contact)"
+    )
+    sandbox.add_argument(
+        "--messages", type=int, default=None, help="messages of history (default: one per contact)"
+    )
+    sandbox.add_argument("--seed", type=int, default=42, help="random seed; same seed and --now = same data")
+    sandbox.add_argument(
+        "--now", default=None, help="start the sandbox clock at this instant (RFC 3339 or Unix)"
+    )
+    sandbox.add_argument(
+        "--faults",
+        default="",
+        help="e.g. rate_limit=20,error_rate=0.2,latency_ms=50,drop_rate=0.05,job_fail_rate=0.5",
+    )
+    sandbox.add_argument("--api-key", default="sandbox-api-key", help="API key clients must send")
+    sandbox.add_argument("--api-secret", default="sandbox-api-secret", help="API secret clients must send")
+    sandbox.add_argument("--sms-token", default="sandbox-sms-token", help="Bearer token for /v4/sms*")
+    sandbox.add_argument("--job-seconds", type=float, default=0.5, help="how long async jobs take")
+
+    demo = commands.add_parser("demo", help="start a seeded sandbox in-process and tour it")
+    demo.add_argument("--contacts", type=int, default=2000, help="contacts to seed")
+    return parser
+
+
+def configure_logging(verbosity: int, fmt: str) -> None:
+    """Logging to stderr at the requested verbosity."""
+    level = logging.WARNING - 10 * min(verbosity, 2)
+    if fmt == "json":
+        line = '{"at":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","message":%(message)r}'
+    else:
+        line = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=level, format=line, stream=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `mailjet-elt` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose, args.log_format)
+    if args.command == "sandbox":
+        from pipelines.sandbox import run_sandbox
+
+        return run_sandbox(args)
+    if args.command == "demo":
+        from pipelines.demo import run_demo
+
+        return run_demo(contacts=args.contacts)
+    parser.print_help()
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Fault injection: a client-visible rate limit, 5xx answers, latency, dropped connections, failing jobs.
+
+Spec syntax (flag `--faults` and the admin endpoint): comma-separated `name=value` pairs, e.g.
+`rate_limit=20,error_rate=0.2,latency_ms=50,drop_rate=0.05,job_fail_rate=1,seed=7`."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from sandbox.exceptions import SandboxConfigError
+
+Fault = Literal["rate_limited", "error", "drop"]
+
+ALIASES = {
+    "rate": "rate_limit",
+    "rps": "rate_limit",
+    "5xx": "error_rate",
+    "errors": "error_rate",
+    "latency": "latency_ms",
+    "drop": "drop_rate",
+    "jobfail": "job_fail_rate",
+    "job_fail": "job_fail_rate",
+}
+
+
+@dataclass
+class Faults:
+    """Active faults. All default to off."""
+
+    rate_limit: float = 0.0  # requests per second per API key (token bucket, burst = one second's worth)
+    error_rate: float = 0.0  # share of API requests answered 500
+    latency_ms: float = 0.0  # added to every API request
+    drop_rate: float = 0.0  # share of API responses cut off mid-body, connection closed
+    job_fail_rate: float = 0.0  # share of async jobs that end in status Error
+    seed: int = 0
+    _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _tokens: float = field(default=0.0, repr=False, compare=False)
+    _last: float = field(default=0.0, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("error_rate", "drop_rate", "job_fail_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise SandboxConfigError(f"fault {name}={value}: must be between 0 and 1")
+        for name in ("rate_limit", "latency_ms"):
+            if getattr(self, name) < 0:
+                raise SandboxConfigError(f"fault {name}={getattr(self, name)}: must be >= 0")
+        self._rng.seed(self.seed)
+        self._tokens = self.rate_limit
+        self._last = time.monotonic()
+
+    @classmethod
+    def parse(cls, spec: str | None) -> Faults:
+        """Faults from a spec string such as `rate_limit=20,error_rate=0.2`; '' or None = none."""
+        values: dict[str, Any] = {}
+        valid = [n for n in cls.__dataclass_fields__ if not n.startswith("_")]
+        for item in (spec or "").split(","):
+            if not item.strip():
+                continue
+            name, sep, raw = item.partition("=")
+            key = ALIASES.get(name.strip().lower(), name.strip().lower())
+            if not sep or key not in valid:
+                raise SandboxConfigError(
+                    f"bad fault {item.strip()!r}: expected name=value with name one of {', '.join(valid)}"
+                )
+            text = raw.strip().lower().removesuffix("ms").removesuffix("%")
+            try:
+                number = float(text)
+            except ValueError as exc:
+                raise SandboxConfigError(f"bad fault {item.strip()!r}: {raw!r} is not a number") from exc
+            if raw.strip().endswith("%"):
+                number /= 100
+            values[key] = int(number) if key == "seed" else number
+        return cls(**values)
+
+    def describe(self) -> dict[str, Any]:
+        """The public settings."""
+        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+
+    def decide(self) -> Fault | None:
+        """Which fault (if any) hits the next API request."""
+        with self._lock:
+            if self.rate_limit > 0:
+                now = time.monotonic()
+                self._tokens = min(self.rate_limit, self._tokens + (now - self._last) * self.rate_limit)
+                self._last = now
+                if self._tokens < 1.0:
+                    return "rate_limited"
+                self._tokens -= 1.0
+            if self.error_rate and self._rng.random() < self.error_rate:
+                return "error"
+            if self.drop_rate and self._rng.random() < self.drop_rate:
+                return "drop"
+        return None
+
+    def job_fails(self) -> bool:
+        """Whether the next async job fails."""
+        with self._lock:
+            return bool(self.job_fail_rate) and self._rng.random() < self.job_fail_rate

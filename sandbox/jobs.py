@@ -1,0 +1,165 @@
+"""Async jobs: bulk subscription jobs (managemanycontacts) and CSV imports, applied when they finish."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import TYPE_CHECKING, Any
+
+from sandbox import settings
+from sandbox.exceptions import ApiError
+from sandbox.store import is_valid_email
+
+if TYPE_CHECKING:
+    from sandbox.models import Job
+    from sandbox.store import Store
+
+
+def finish_job(store: Store, job: Job) -> None:
+    """Apply a due job to the state and move it to its end status."""
+    job.JobEnd = store.clock.now_ts()
+    if job.will_fail:
+        job.Status = settings.JOB_ERROR
+        job.Error = "Job failed: internal processing error (injected fault); nothing was applied"
+        job.errors = [{"Email": c.get("Email", ""), "Error": "job aborted"} for c in job.contacts]
+        job.Errcount = len(job.errors)
+        job.ErrorFile = error_file_url(store, job)
+        return
+    if job.kind == "csv":
+        _finish_csv(store, job)
+    else:
+        _finish_bulk(store, job)
+
+
+def error_file_url(store: Store, job: Job) -> str:
+    """Where a job's error report is served."""
+    base = getattr(store, "base_url", "")
+    if job.kind == "csv":
+        return f"{base}/v3/DATA/batchjob/{job.ID}/CSVError/text:csv"
+    return f"{base}/v3/DATA/batchjob/{job.ID}/JSONError/application:json/LAST"
+
+
+def _finish_bulk(store: Store, job: Job) -> None:
+    targets: list[tuple[Any, str]] = []
+    if job.kind == "list":
+        targets.append((store.lists.get(job.list_id), job.Method))
+    else:
+        for item in job.ContactsLists:
+            targets.append((store.lookup_list(item["ListID"]), item["Action"]))
+    for contact_in in job.contacts:
+        email = contact_in.get("Email")
+        job.Current += 1
+        if not is_valid_email(email):
+            job.errors.append({"Email": email, "Error": "Invalid email address"})
+            continue
+        try:
+            values = store.validate_properties(contact_in.get("Properties"))
+        except ValueError as exc:
+            job.errors.append(
+                {"Email": email, "Error": "Object properties invalid", "Properties": exc.args[0]}
+            )
+            continue
+        contact = store.ensure_contact(str(email), str(contact_in.get("Name") or ""))
+        store.set_properties(contact, values)
+        excluded = contact_in.get("IsExcludedFromCampaigns")
+        if isinstance(excluded, bool):
+            store.set_exclusion(contact, excluded)
+        for target, action in targets:
+            if target is None:
+                job.errors.append({"Email": email, "Error": "List not found"})
+                continue
+            store.apply_action(contact, target, action)
+        job.Count += 1
+    job.Errcount = len(job.errors)
+    if job.errors:
+        job.ErrorFile = error_file_url(store, job)
+    job.Status = settings.JOB_DONE
+
+
+def _csv_rows(store: Store, job: Job) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the uploaded file, honouring ImportOptions' FieldNames (then no header row)."""
+    _, raw = store.uploads[job.DataID]
+    text = raw.decode("utf-8-sig", errors="replace")
+    rows = list(csv.reader(io.StringIO(text)))
+    options: dict[str, Any] = {}
+    if job.ImportOptions:
+        try:
+            loaded = json.loads(job.ImportOptions)
+            options = loaded if isinstance(loaded, dict) else {}
+        except ValueError:
+            options = {}
+    names = options.get("FieldNames")
+    if isinstance(names, list) and names:
+        return [str(n) for n in names], rows
+    if not rows:
+        return [], []
+    return [h.strip() for h in rows[0]], rows[1:]
+
+
+def _finish_csv(store: Store, job: Job) -> None:
+    header, rows = _csv_rows(store, job)
+    lowered = [h.lower() for h in header]
+    target = store.lists.get(job.list_id) if job.list_id else None
+    bad: list[tuple[list[str], str]] = []
+    if "email" not in lowered:
+        job.Status = settings.JOB_ERROR
+        job.Error = 'No "email" column in the file'
+        bad = [(row, "no email column") for row in rows]
+    else:
+        email_at = lowered.index("email")
+        prop_names = [(i, h) for i, h in enumerate(header) if i != email_at and h]
+        for name in (h for _, h in prop_names):
+            if store.metadata_by_name(name) is None:
+                store.create_metadata(name, "str")
+        seen: set[str] = set()
+        for row in rows:
+            if not any(cell.strip() for cell in row):
+                continue
+            job.Current += 1
+            if len(row) < len(header):
+                bad.append((row, f"###Too few columns at line {job.Current}"))
+                continue
+            email = row[email_at].strip()
+            if not is_valid_email(email):
+                bad.append((row, f"###Invalid email at line {job.Current}"))
+                continue
+            if email.lower() in seen:
+                bad.append((row, f"###Duplicate email at line {job.Current}"))
+                continue
+            seen.add(email.lower())
+            try:
+                values = store.validate_properties({h: row[i] for i, h in prop_names if row[i] != ""})
+            except ValueError:
+                bad.append((row, f"###Invalid property value at line {job.Current}"))
+                continue
+            contact = store.ensure_contact(email)
+            store.set_properties(contact, values)
+            if job.Method == "excludemarketing":
+                store.set_exclusion(contact, True)
+            elif job.Method == "includemarketing":
+                store.set_exclusion(contact, False)
+            elif target is not None:
+                store.apply_action(contact, target, job.Method)
+            job.Count += 1
+        total = job.Current or 1
+        job.Status = settings.JOB_DONE
+        if bad and len(bad) * 100 / total > job.ErrTreshold:
+            job.Status = settings.JOB_ERROR
+            job.Error = f"Error threshold exceeded: {len(bad)} of {total} rows in error"
+    job.Errcount = len(bad)
+    if bad:
+        out = io.StringIO()
+        writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+        writer.writerow([*header, "error"])
+        for row, reason in bad:
+            writer.writerow([*row, reason])
+        job.error_csv = out.getvalue().encode()
+        job.ErrorFile = error_file_url(store, job)
+
+
+def check_action(action: Any, allowed: tuple[str, ...] = settings.ACTIONS) -> str:
+    """A valid action name, or 400."""
+    if not isinstance(action, str) or action.lower() not in allowed:
+        raise ApiError(f'Invalid value for "Action": "{action}". Expected one of {", ".join(allowed)}')
+    return action.lower()

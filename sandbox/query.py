@@ -1,0 +1,129 @@
+"""Listing mechanics shared by every v3 resource: Limit/Offset/Sort/countOnly, filter values, and a
+result cache so that deep pages cost the same as the first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
+
+from sandbox import settings
+from sandbox.exceptions import BadRequest
+from sandbox.http_types import Reply, Request, envelope
+from sandbox.models import projector
+
+if TYPE_CHECKING:
+    from sandbox.store import Store
+
+PAGING_PARAMS = frozenset({"limit", "offset", "sort", "countonly", "style"})
+
+
+def int_param(req: Request, name: str, default: int | None = None) -> int | None:
+    """An integer filter, or 400 naming it."""
+    raw = req.params.get(name.lower())
+    if raw is None or raw == "":
+        return default
+    text = raw.strip()
+    if not text.lstrip("-").isdigit() or len(text) > 20:
+        raise BadRequest(f'Invalid value for filter "{name}": "{raw}"')
+    return int(text)
+
+
+def bool_param(req: Request, name: str) -> bool | None:
+    """A boolean filter (`true`/`false`/`1`/`0`), or 400 naming it."""
+    raw = req.params.get(name.lower())
+    if raw is None or raw == "":
+        return None
+    text = raw.strip().lower()
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0"):
+        return False
+    raise BadRequest(f'Invalid value for filter "{name}": "{raw}"')
+
+
+def str_param(req: Request, name: str) -> str | None:
+    """A string filter."""
+    raw = req.params.get(name.lower())
+    return None if raw is None or raw == "" else raw
+
+
+def paging(req: Request) -> tuple[int, int, bool]:
+    """(limit, offset, count_only): Limit defaults to 10, 0 means the 1000 maximum, larger is capped."""
+    limit = int_param(req, "Limit", settings.PAGE_DEFAULT)
+    offset = int_param(req, "Offset", 0)
+    assert limit is not None and offset is not None
+    if limit < 0:
+        raise BadRequest(f'Invalid value for filter "Limit": "{limit}" (must be 0..{settings.PAGE_MAX})')
+    if offset < 0:
+        raise BadRequest(f'Invalid value for filter "Offset": "{offset}" (must be >= 0)')
+    if limit == 0 or limit > settings.PAGE_MAX:
+        limit = settings.PAGE_MAX
+    count_only = (req.params.get("countonly") or "").strip().lower() in ("1", "true")
+    return limit, offset, count_only
+
+
+def sort_spec(req: Request, fields: tuple[str, ...]) -> tuple[str, bool]:
+    """(field, descending) from `Sort=Field` / `Sort=Field DESC`; ("", False) = stored (ID) order."""
+    raw = req.params.get("sort")
+    if not raw or not raw.strip():
+        return "", False
+    words = raw.replace("+", " ").split()
+    by_lower = {f.lower(): f for f in fields}
+    name = by_lower.get(words[0].lower())
+    if name is None or len(words) > 2:
+        raise BadRequest(f'Invalid sort parameter: "{raw}"')
+    desc = len(words) == 2 and words[1].lower() == "desc"
+    if len(words) == 2 and words[1].lower() not in ("asc", "desc"):
+        raise BadRequest(f'Invalid sort parameter: "{raw}"')
+    return name, desc
+
+
+def listing(
+    store: Store,
+    req: Request,
+    resource: str,
+    fields: tuple[str, ...],
+    build: Callable[[], Iterable[Any]],
+    depends: tuple[Any, ...],
+    project: Callable[[Any], dict[str, Any]] | None = None,
+    key_extra: Hashable = None,
+) -> Reply:
+    """A paged envelope of rows. `build` yields the filtered rows in ID order; the filtered and sorted
+    list is cached under the request's filters and the versions of the tables it `depends` on."""
+    limit, offset, count_only = paging(req)
+    sort_field, desc = sort_spec(req, fields)
+    filters = tuple(sorted((k, v) for k, v in req.params.items() if k not in PAGING_PARAMS))
+    key = (resource, filters, sort_field, desc, tuple(t.version for t in depends), key_extra)
+
+    def build_sorted() -> list[Any]:
+        rows = build()
+        rows = rows if isinstance(rows, list) else list(rows)
+        if sort_field and (sort_field != "ID" or desc):
+            rows = sorted(rows, key=attrgetter(sort_field), reverse=desc)
+        return rows
+
+    rows = store.cache.get_or_build(key, build_sorted)
+    if count_only:
+        return envelope([], total=len(rows))
+    proj = project or projector(fields)
+    return envelope([proj(row) for row in rows[offset : offset + limit]])
+
+
+def window(
+    store: Store, req: Request, default_today: bool = True, names: tuple[str, str] = ("FromTS", "ToTS")
+) -> tuple[str, str]:
+    """The [FromTS, ToTS] window as Mailjet-formatted strings (both inclusive). Without FromTS the
+    window starts today at 00:00 UTC (FromTS=0 too); FromTS=1 means all history."""
+    from sandbox.clock import format_ts
+
+    start_raw = str_param(req, names[0])
+    end_raw = str_param(req, names[1])
+    start_s = store.validate_date(start_raw, names[0]) if start_raw is not None else None
+    end_s = store.validate_date(end_raw, names[1]) if end_raw is not None else None
+    if start_s is None or start_s == 0:
+        start = format_ts(store.clock.start_of_today()) if default_today else ""
+    else:
+        start = format_ts(max(start_s, 0))
+    end = format_ts(max(end_s, 0)) if end_s is not None else "9999"
+    return start, end

@@ -1,0 +1,194 @@
+"""Event API delivery: POSTs events to the URLs registered in `eventcallbackurl` — Version 1 one object
+per request, Version 2 arrays grouping a second's events — and retries anything but a 200."""
+
+from __future__ import annotations
+
+import heapq
+import ipaddress
+import itertools
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import orjson
+import requests
+
+from sandbox import settings
+
+if TYPE_CHECKING:
+    from sandbox.store import Store
+
+log = logging.getLogger("sandbox.webhooks")
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether a URL points at this machine (the only place the sandbox delivers to by default)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(order=True)
+class Delivery:
+    due: float
+    seq: int
+    callback_id: int = field(compare=False)
+    url: str = field(compare=False)
+    version: int = field(compare=False)
+    events: list[dict[str, Any]] = field(compare=False)
+    attempts: int = field(default=0, compare=False)
+    first_failure: float | None = field(default=None, compare=False)
+
+
+class WebhookDispatcher:
+    """A background thread delivering events; `submit` is called with the store lock held."""
+
+    def __init__(
+        self,
+        store: Store,
+        retry_seconds: float = settings.DEFAULT_WEBHOOK_RETRY_SECONDS,
+        give_up_seconds: float = settings.DEFAULT_WEBHOOK_GIVE_UP_SECONDS,
+        group_seconds: float = 1.0,
+        allow_remote: bool = False,
+    ) -> None:
+        self.store = store
+        self.retry_seconds = retry_seconds
+        self.give_up_seconds = give_up_seconds
+        self.group_seconds = group_seconds
+        self.allow_remote = allow_remote
+        self.log: list[dict[str, Any]] = []
+        self._queue: list[Delivery] = []
+        self._groups: dict[int, Delivery] = {}
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._stop = False
+        self._busy = 0
+        self._session = requests.Session()
+        self._thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
+
+    def start(self) -> None:
+        """Start the delivery thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop delivering (pending deliveries are dropped)."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join(timeout=5)
+        self._session.close()
+
+    def submit(self, event: dict[str, Any]) -> None:
+        """Queue an event for every live callback registered for its type (the backup when the primary
+        is dead)."""
+        targets = [c for c in self.store.callbacks if c.EventType == event.get("event")]
+        live = [c for c in targets if not c.IsBackup and c.Status == "alive"]
+        if not live:
+            live = [c for c in targets if c.IsBackup and c.Status == "alive"]
+        now = time.monotonic()
+        with self._cond:
+            for cb in live:
+                if cb.Version == 2:
+                    group = self._groups.get(cb.ID)
+                    if group is None:
+                        group = Delivery(now + self.group_seconds, next(self._seq), cb.ID, cb.Url, 2, [])
+                        self._groups[cb.ID] = group
+                        heapq.heappush(self._queue, group)
+                    group.events.append(event)
+                else:
+                    heapq.heappush(self._queue, Delivery(now, next(self._seq), cb.ID, cb.Url, 1, [event]))
+            self._cond.notify_all()
+
+    def pending(self) -> int:
+        """Deliveries queued or in flight."""
+        with self._cond:
+            return len(self._queue) + self._busy
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Make every queued delivery due now and wait until none is queued (retries re-queue)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            for item in self._queue:
+                item.due = 0.0
+            heapq.heapify(self._queue)
+            self._groups.clear()
+            self._cond.notify_all()
+            while (any(i.attempts == 0 for i in self._queue) or self._busy) and time.monotonic() < deadline:
+                self._cond.wait(0.05)
+            return not any(i.attempts == 0 for i in self._queue) and not self._busy
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stop and (not self._queue or self._queue[0].due > time.monotonic()):
+                    wait = self._queue[0].due - time.monotonic() if self._queue else None
+                    self._cond.wait(wait)
+                if self._stop:
+                    return
+                item = heapq.heappop(self._queue)
+                if self._groups.get(item.callback_id) is item:
+                    del self._groups[item.callback_id]
+                self._busy += 1
+            try:
+                self._deliver(item)
+            finally:
+                with self._cond:
+                    self._busy -= 1
+                    self._cond.notify_all()
+
+    def _deliver(self, item: Delivery) -> None:
+        body: Any = item.events if item.version == 2 else item.events[0]
+        item.attempts += 1
+        status: int | str
+        if not self.allow_remote and not is_loopback_url(item.url):
+            status = "refused: the sandbox only delivers to loopback URLs"
+        else:
+            try:
+                reply = self._session.post(
+                    item.url,
+                    data=orjson.dumps(body),
+                    headers={"Content-Type": "application/json"},
+                    timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+                )
+                status = reply.status_code
+            except requests.RequestException as exc:
+                status = f"error: {type(exc).__name__}"
+        now = time.monotonic()
+        entry = {
+            "callback_id": item.callback_id,
+            "url": item.url,
+            "version": item.version,
+            "events": len(item.events),
+            "event_types": sorted({e.get("event", "") for e in item.events}),
+            "attempt": item.attempts,
+            "status": status,
+        }
+        give_up = False
+        with self._cond:
+            self.log.append(entry)
+            if status == 200:
+                return
+            item.first_failure = item.first_failure if item.first_failure is not None else now
+            give_up = now - item.first_failure >= self.give_up_seconds
+            if give_up:
+                entry["gave_up"] = True
+            else:
+                item.due = now + self.retry_seconds
+                item.seq = next(self._seq)
+                heapq.heappush(self._queue, item)
+        if give_up:
+            self._mark_dead(item.callback_id)
+
+    def _mark_dead(self, callback_id: int) -> None:
+        with self.store.lock:
+            cb = self.store.callbacks.get(callback_id)
+            if cb is not None:
+                cb.Status = "dead"
+                self.store.callbacks.touch()

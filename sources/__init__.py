@@ -1,0 +1,1 @@
+"""dlt sources of mailjet-elt."""

@@ -1,0 +1,1 @@
+"""Mailjet: the HTTP client (`client.py`), its settings and its errors."""

@@ -1,0 +1,41 @@
+"""Errors talking to Mailjet, classified terminal or transient. Messages never carry credentials."""
+
+from __future__ import annotations
+
+
+class MailjetError(Exception):
+    """Any failure talking to Mailjet."""
+
+    transient = False
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class MailjetAuthError(MailjetError):
+    """401/403: wrong, inactive or under-privileged API key. Fix the credentials; retrying won't help."""
+
+
+class MailjetNotFound(MailjetError):
+    """404: the addressed object does not exist."""
+
+
+class MailjetBadRequest(MailjetError):
+    """400: Mailjet refused the request's content."""
+
+
+class MailjetRateLimited(MailjetError):
+    """429: too many requests; wait and retry."""
+
+    transient = True
+
+
+class MailjetServerError(MailjetError):
+    """5xx, timeouts, dropped connections: retry later."""
+
+    transient = True
+
+
+class MailjetJobFailed(MailjetError):
+    """An async job ended in Error or Abort."""

@@ -1,0 +1,67 @@
+"""Shared fixtures: sandboxes on free loopback ports, and an authenticated HTTP session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from sandbox import SandboxApp, SandboxConfig
+
+FIXED_NOW = "2026-06-15T12:00:00Z"
+
+
+class Api:
+    """A requests session against one sandbox, with helpers for the v3 REST and admin surfaces."""
+
+    def __init__(self, app: SandboxApp) -> None:
+        self.app = app
+        self.base = app.base_url
+        self.session = requests.Session()
+        self.session.auth = (app.config.api_key, app.config.api_secret)
+
+    def get(self, path: str, **params: object) -> requests.Response:
+        return self.session.get(f"{self.base}/v3/REST/{path}", params=params, timeout=30)
+
+    def post(self, path: str, body: object) -> requests.Response:
+        return self.session.post(f"{self.base}/v3/REST/{path}", json=body, timeout=30)
+
+    def put(self, path: str, body: object) -> requests.Response:
+        return self.session.put(f"{self.base}/v3/REST/{path}", json=body, timeout=30)
+
+    def delete(self, path: str) -> requests.Response:
+        return self.session.delete(f"{self.base}/v3/REST/{path}", timeout=30)
+
+    def data(self, path: str, **params: object) -> list[dict[str, object]]:
+        """GET and return `Data`, asserting a 200."""
+        response = self.get(path, **params)
+        assert response.status_code == 200, response.text
+        return list(response.json()["Data"])
+
+    def admin(self, method: str, path: str, body: object = None) -> requests.Response:
+        return requests.request(method, f"{self.base}/_sandbox/{path}", json=body, timeout=60)
+
+    def finish_jobs(self) -> None:
+        assert self.admin("POST", "jobs/finish").status_code == 200
+
+
+def start(**overrides: object) -> SandboxApp:
+    config = SandboxConfig(**{"contacts": 300, "now": FIXED_NOW, "job_seconds": 0.2, **overrides})  # type: ignore[arg-type]
+    return SandboxApp(config).start()
+
+
+@pytest.fixture(scope="session")
+def shared() -> Iterator[Api]:
+    """A read-mostly sandbox with 3,000 contacts shared by the whole session. Tests must not change it."""
+    app = start(contacts=3000)
+    yield Api(app)
+    app.stop()
+
+
+@pytest.fixture
+def api() -> Iterator[Api]:
+    """A fresh small sandbox (300 contacts) a test may change freely."""
+    app = start()
+    yield Api(app)
+    app.stop()
