@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sandbox.exceptions import SandboxConfigError
@@ -80,7 +80,7 @@ class Faults:
 
     def describe(self) -> dict[str, Any]:
         """The public settings."""
-        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        return {name: getattr(self, name) for name in self.__dataclass_fields__ if not name.startswith("_")}
 
     def decide(self) -> Fault | None:
         """Which fault (if any) hits the next API request."""

@@ -39,7 +39,7 @@ def is_loopback_url(url: str) -> bool:
 class Delivery:
     due: float
     seq: int
-    callback_id: int = field(compare=False)
+    callback_ids: set[int] = field(compare=False)
     url: str = field(compare=False)
     version: int = field(compare=False)
     events: list[dict[str, Any]] = field(compare=False)
@@ -65,7 +65,7 @@ class WebhookDispatcher:
         self.allow_remote = allow_remote
         self.log: list[dict[str, Any]] = []
         self._queue: list[Delivery] = []
-        self._groups: dict[int, Delivery] = {}
+        self._groups: dict[str, Delivery] = {}
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._stop = False
@@ -96,14 +96,16 @@ class WebhookDispatcher:
         with self._cond:
             for cb in live:
                 if cb.Version == 2:
-                    group = self._groups.get(cb.ID)
+                    # Version 2 groups the last second's events of every type registered on one URL.
+                    group = self._groups.get(cb.Url)
                     if group is None:
-                        group = Delivery(now + self.group_seconds, next(self._seq), cb.ID, cb.Url, 2, [])
-                        self._groups[cb.ID] = group
+                        group = Delivery(now + self.group_seconds, next(self._seq), set(), cb.Url, 2, [])
+                        self._groups[cb.Url] = group
                         heapq.heappush(self._queue, group)
+                    group.callback_ids.add(cb.ID)
                     group.events.append(event)
                 else:
-                    heapq.heappush(self._queue, Delivery(now, next(self._seq), cb.ID, cb.Url, 1, [event]))
+                    heapq.heappush(self._queue, Delivery(now, next(self._seq), {cb.ID}, cb.Url, 1, [event]))
             self._cond.notify_all()
 
     def pending(self) -> int:
@@ -133,8 +135,8 @@ class WebhookDispatcher:
                 if self._stop:
                     return
                 item = heapq.heappop(self._queue)
-                if self._groups.get(item.callback_id) is item:
-                    del self._groups[item.callback_id]
+                if self._groups.get(item.url) is item:
+                    del self._groups[item.url]
                 self._busy += 1
             try:
                 self._deliver(item)
@@ -162,7 +164,7 @@ class WebhookDispatcher:
                 status = f"error: {type(exc).__name__}"
         now = time.monotonic()
         entry = {
-            "callback_id": item.callback_id,
+            "callback_ids": sorted(item.callback_ids),
             "url": item.url,
             "version": item.version,
             "events": len(item.events),
@@ -184,11 +186,12 @@ class WebhookDispatcher:
                 item.seq = next(self._seq)
                 heapq.heappush(self._queue, item)
         if give_up:
-            self._mark_dead(item.callback_id)
+            self._mark_dead(item.callback_ids)
 
-    def _mark_dead(self, callback_id: int) -> None:
+    def _mark_dead(self, callback_ids: set[int]) -> None:
         with self.store.lock:
-            cb = self.store.callbacks.get(callback_id)
-            if cb is not None:
-                cb.Status = "dead"
-                self.store.callbacks.touch()
+            for callback_id in callback_ids:
+                cb = self.store.callbacks.get(callback_id)
+                if cb is not None:
+                    cb.Status = "dead"
+            self.store.callbacks.touch()

@@ -1,0 +1,93 @@
+"""Fault injection: rate limits with an HTML 429, 5xx, latency, dropped connections, bad specs."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from sandbox.exceptions import SandboxConfigError
+from sandbox.faults import Faults
+from tests.conftest import Api
+
+
+def test_rate_limit_answers_html_429_without_retry_after(api: Api) -> None:
+    api.admin("PUT", "faults", {"spec": "rate_limit=5"})
+    statuses = [api.get("contactslist").status_code for _ in range(20)]
+    limited = api.get("contactslist")
+    assert statuses.count(429) >= 10 and statuses[:5] == [200] * 5
+    assert limited.status_code == 429
+    assert limited.headers["Content-Type"].startswith("text/html")
+    assert "Retry-After" not in limited.headers
+    assert "<h1>429 Too Many Requests</h1>" in limited.text
+    time.sleep(0.5)
+    assert api.get("contactslist").status_code == 200
+
+
+def test_error_rate_answers_500_with_an_error_identifier(api: Api) -> None:
+    api.admin("PUT", "faults", {"spec": "error_rate=1"})
+    response = api.get("contact")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["StatusCode"] == 500 and len(body["ErrorIdentifier"]) == 36
+    assert api.admin("GET", "summary").status_code == 200
+    api.admin("PUT", "faults", {"spec": "error_rate=0.5,seed=3"})
+    codes = [api.get("contact").status_code for _ in range(200)]
+    assert 60 < codes.count(500) < 140 and set(codes) == {200, 500}
+
+
+def test_latency_is_added(api: Api) -> None:
+    api.admin("PUT", "faults", {"spec": "latency_ms=80"})
+    started = time.perf_counter()
+    for _ in range(3):
+        api.get("contactslist")
+    assert time.perf_counter() - started >= 0.24
+
+
+def test_dropped_connection_cuts_the_body(api: Api) -> None:
+    api.admin("PUT", "faults", {"spec": "drop_rate=1"})
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        api.get("contact", Limit=200)
+    api.admin("PUT", "faults", {"spec": ""})
+    assert api.get("contact", Limit=200).status_code == 200
+
+
+def test_admin_and_counters_are_not_faulted(api: Api) -> None:
+    api.admin("DELETE", "requests")
+    api.admin("PUT", "faults", {"spec": "error_rate=1"})
+    assert api.admin("GET", "summary").status_code == 200
+    api.get("contact/5")
+    api.get("contact/6/getcontactslists")
+    counts = api.admin("GET", "requests").json()
+    assert counts["by_endpoint"] == {
+        "GET /v3/REST/contact/{id}": 1,
+        "GET /v3/REST/contact/{id}/getcontactslists": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        pytest.param("nonsense=1", id="unknown-name"),
+        pytest.param("error_rate=2", id="ratio-above-1"),
+        pytest.param("rate_limit=-1", id="negative"),
+        pytest.param("latency_ms=fast", id="not-a-number"),
+        pytest.param("error_rate", id="no-value"),
+    ],
+)
+def test_bad_fault_specs_name_the_problem(spec: str) -> None:
+    with pytest.raises(SandboxConfigError, match=spec.split("=", maxsplit=1)[0]):
+        Faults.parse(spec)
+
+
+def test_fault_spec_aliases_and_units() -> None:
+    faults = Faults.parse("rate=20, 5xx=10%, latency=50ms, drop=0.05, jobfail=1")
+    assert faults.describe() == {
+        "rate_limit": 20.0,
+        "error_rate": 0.1,
+        "latency_ms": 50.0,
+        "drop_rate": 0.05,
+        "job_fail_rate": 1.0,
+        "seed": 0,
+    }
