@@ -88,14 +88,7 @@ def one(row: Any, fields: tuple[str, ...], status: int = 200) -> Reply:
     return envelope([projector(fields)(row)], status=status)
 
 
-def need(parts: list[str], n: int) -> str:
-    """Path segment n, or 400."""
-    if len(parts) <= n:
-        raise BadRequest("Missing resource ID in path")
-    return parts[n]
-
-
-def int_key(value: str, what: str = "ID") -> int:
+def int_key(value: str) -> int:
     """A numeric path key; a non-numeric one cannot match, so 404."""
     if not value.isdigit() or len(value) > 19:
         raise NotFound()
@@ -250,7 +243,7 @@ def _bulk_contacts(body: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def new_job(store: Store, kind: str, size: int) -> Job:
+def new_job(store: Store, kind: str) -> Job:
     """A job that will end after the configured duration (failing when a fault says so)."""
     now = store.clock.now()
     wall = store.wallclock()
@@ -295,7 +288,7 @@ def contact_bulk(store: Store, req: Request) -> Reply:
                 {"ContactsLists": [{"ListID": str(key), "Error": "listID missing or not valid"}]}
             )
         lists.append({"ListID": target.ID, "Action": check_action(low.get("action"))})
-    job = new_job(store, "contact", len(contacts))
+    job = new_job(store, "contact")
     job.ContactsLists = lists
     job.contacts = contacts
     store.start_job(job)
@@ -391,7 +384,7 @@ def contactslist(store: Store, req: Request) -> Reply:
         body = req.json_object()
         action_value = check_action(next((v for k, v in body.items() if k.lower() == "action"), None))
         contacts = _bulk_contacts(body)
-        job = new_job(store, "list", len(contacts))
+        job = new_job(store, "list")
         job.list_id = row.ID
         job.Method = action_value
         job.contacts = contacts
@@ -1253,7 +1246,7 @@ def csvimport(store: Store, req: Request) -> Reply:
                     )
             else:
                 store.find_list(list_id)
-            started = new_job(store, "csv", 0)
+            started = new_job(store, "csv")
             started.list_id = list_id
             started.DataID = data_id
             started.Method = method_name.lower()
