@@ -45,6 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--sms-token", default="sandbox-sms-token", help="Bearer token for /v4/sms*")
     sandbox.add_argument("--job-seconds", type=float, default=0.5, help="how long async jobs take")
 
+    commands.add_parser("check", help="verify the [mailjet] credentials and that the API answers")
+
+    api = commands.add_parser("api", help="make one authorized API call and print the JSON answer")
+    api.add_argument("method", choices=("GET", "POST", "PUT", "DELETE", "get", "post", "put", "delete"))
+    api.add_argument("path", help="e.g. contactslist, contact/jane@example.com or /v3.1/send")
+    api.add_argument("--data", default=None, help="JSON request body")
+    api.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="query parameter")
+
     demo = commands.add_parser("demo", help="start a seeded sandbox in-process and tour it")
     demo.add_argument("--contacts", type=int, default=2000, help="contacts to seed")
     return parser
@@ -69,6 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pipelines.sandbox import run_sandbox
 
         return run_sandbox(args)
+    if args.command == "check":
+        from pipelines.api import run_check
+
+        return run_check()
+    if args.command == "api":
+        from pipelines.api import run_api
+
+        return run_api(args.method, args.path, args.data, args.param)
     if args.command == "demo":
         from pipelines.demo import run_demo
 

@@ -1,0 +1,80 @@
+"""`mailjet-elt check` and `mailjet-elt api` against a sandbox, configured through dlt's env provider."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import Api
+
+BIN = Path(sys.executable).parent / "mailjet-elt"
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MAILJET__")}
+    return subprocess.run(
+        [str(BIN), *args],
+        env={**clean, **env},
+        cwd=cwd,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def creds(api: Api, secret: str | None = None) -> dict[str, str]:
+    return {
+        "MAILJET__BASE_URL": api.base,
+        "MAILJET__API_KEY": api.app.config.api_key,
+        "MAILJET__API_SECRET": secret or api.app.config.api_secret,
+    }
+
+
+def test_check_ok(api: Api, tmp_path: Path) -> None:
+    result = run(["check"], creds(api), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "300 contacts in 5 lists" in result.stdout
+
+
+def test_check_bad_secret_exits_2_and_never_prints_it(api: Api, tmp_path: Path) -> None:
+    result = run(["check"], creds(api, secret="wrong-secret-123"), tmp_path)
+    assert result.returncode == 2
+    assert "refused the API key (401)" in result.stderr and "MAILJET__API_SECRET" in result.stderr
+    assert "wrong-secret-123" not in result.stderr + result.stdout
+
+
+def test_check_missing_secret_names_the_setting(tmp_path: Path) -> None:
+    result = run(["check"], {"MAILJET__API_KEY": "k"}, tmp_path)
+    assert result.returncode == 2
+    assert "api_secret" in result.stderr and "MAILJET__API_SECRET" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_unreachable_exits_1(tmp_path: Path) -> None:
+    env = {"MAILJET__BASE_URL": "http://127.0.0.1:9", "MAILJET__API_KEY": "k", "MAILJET__API_SECRET": "s"}
+    result = run(["check"], env, tmp_path)
+    assert result.returncode == 1 and "cannot reach Mailjet at http://127.0.0.1:9" in result.stderr
+
+
+def test_api_get_with_params_prints_json(api: Api, tmp_path: Path) -> None:
+    result = run(
+        ["api", "GET", "contactslist", "--param", "Limit=2", "--param", "Sort=ID DESC"], creds(api), tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert [row["ID"] for row in body["Data"]] == [1005, 1004]
+
+
+def test_api_post_and_errors(api: Api, tmp_path: Path) -> None:
+    made = run(["api", "POST", "contact", "--data", '{"Email": "cli@example.com"}'], creds(api), tmp_path)
+    assert made.returncode == 0 and json.loads(made.stdout)["Data"][0]["Email"] == "cli@example.com"
+    dup = run(["api", "POST", "contact", "--data", '{"Email": "cli@example.com"}'], creds(api), tmp_path)
+    assert dup.returncode == 1 and "MJ18" in dup.stderr
+    bad = run(["api", "POST", "contact", "--data", "{oops"], creds(api), tmp_path)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    bad_param = run(["api", "GET", "contact", "--param", "Limit"], creds(api), tmp_path)
+    assert bad_param.returncode == 2 and "NAME=VALUE" in bad_param.stderr
