@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pipelines.config import ConfigError, load_mailjet_config
@@ -14,31 +14,38 @@ from sources.mailjet.exceptions import MailjetAuthError, MailjetError
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
-def _client() -> MailjetClient:
-    config = load_mailjet_config()
-    return MailjetClient(config.base_url, str(config.api_key), str(config.api_secret))
+def _with_client(command: str, work: Callable[[MailjetClient], str]) -> int:
+    """Run `work` with a configured client, print its result, and map failures to exit codes:
+    missing or refused credentials 2, anything else that went wrong talking to Mailjet 1."""
+    try:
+        config = load_mailjet_config()
+    except ConfigError as exc:
+        print(f"mailjet-elt {command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    client = MailjetClient(config.base_url, str(config.api_key), str(config.api_secret))
+    try:
+        print(work(client))
+    except MailjetAuthError as exc:
+        print(f"mailjet-elt {command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except MailjetError as exc:
+        detail = f"cannot reach Mailjet at {client.base_url}: {exc}" if exc.transient else str(exc)
+        print(f"mailjet-elt {command}: {detail}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        client.close()
+    return EXIT_OK
 
 
 def run_check() -> int:
     """Verify credentials and reachability: counts contacts and lists."""
-    try:
-        client = _client()
-    except ConfigError as exc:
-        print(f"mailjet-elt check: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
+
+    def check(client: MailjetClient) -> str:
         contacts = client.request("GET", "/v3/REST/contact", params={"countOnly": 1})["Total"]
         lists = client.request("GET", "/v3/REST/contactslist", params={"countOnly": 1})["Total"]
-    except MailjetAuthError as exc:
-        print(f"mailjet-elt check: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except MailjetError as exc:
-        print(f"mailjet-elt check: cannot reach Mailjet at {client.base_url}: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    finally:
-        client.close()
-    print(f"OK: {client.base_url} answered; the key sees {contacts:,} contacts in {lists:,} lists.")
-    return EXIT_OK
+        return f"OK: {client.base_url} answered; the key sees {contacts:,} contacts in {lists:,} lists."
+
+    return _with_client("check", check)
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, str]:
@@ -57,25 +64,13 @@ def run_api(method: str, path: str, data: str | None, params: Sequence[str]) -> 
     try:
         query = parse_params(params)
         body: Any = json.loads(data) if data is not None else None
-    except (ValueError, json.JSONDecodeError) as exc:
+    except ValueError as exc:
         print(f"mailjet-elt api: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if not path.startswith("/"):
-        path = f"/v3/REST/{path}"
-    try:
-        client = _client()
-    except ConfigError as exc:
-        print(f"mailjet-elt api: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        answer = client.request(method.upper(), path, params=query, json=body)
-    except MailjetAuthError as exc:
-        print(f"mailjet-elt api: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except MailjetError as exc:
-        print(f"mailjet-elt api: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    finally:
-        client.close()
-    print(json.dumps(answer, indent=2, ensure_ascii=False) if answer is not None else "(no content)")
-    return EXIT_OK
+    full_path = path if path.startswith("/") else f"/v3/REST/{path}"
+
+    def call(client: MailjetClient) -> str:
+        answer = client.request(method.upper(), full_path, params=query, json=body)
+        return json.dumps(answer, indent=2, ensure_ascii=False) if answer is not None else "(no content)"
+
+    return _with_client("api", call)

@@ -638,17 +638,7 @@ def contactdata(store: Store, req: Request) -> Reply:
             slots = store.validate_properties(values)
         except ValueError as exc:
             raise BadRequest("Object properties invalid", info={"Properties": exc.args[0]}) from exc
-        width = len(store.property_slots)
-        props = row.props if row.props is not None else []
-        props.extend([None] * (width - len(props)))
-        changed = False
-        for slot, value in slots.items():
-            if props[slot] != value:
-                props[slot] = value
-                changed = True
-        row.props = props
-        if changed:
-            store.touch_contact(row)
+        store.set_properties(row, slots)
         return envelope([render(row)])
     raise MethodNotAllowed(method, "contactdata")
 
