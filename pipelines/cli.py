@@ -7,6 +7,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from pipelines.warehouse import DEFAULT_DB
+
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_GUARD = 0, 1, 2, 3
 
 
@@ -15,6 +17,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mailjet-elt",
         description="Mailjet ELT and reverse-ETL connector, with a local Mailjet-compatible sandbox.",
+    )
+    parser.add_argument(
+        "--db", default=DEFAULT_DB, metavar="PATH", help=f"DuckDB database file (default ./{DEFAULT_DB})"
+    )
+    parser.add_argument(
+        "--destination",
+        default=None,
+        metavar="NAME",
+        help="another dlt destination (e.g. postgres), configured the dlt way; default duckdb at --db",
     )
     parser.add_argument("--log-format", choices=("text", "json"), default="text", help="log line format")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
@@ -46,6 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--job-seconds", type=float, default=0.5, help="how long async jobs take")
 
     commands.add_parser("check", help="verify the [mailjet] credentials and that the API answers")
+
+    extract = commands.add_parser(
+        "extract", help="Mailjet -> the mailjet dataset (DuckDB by default), incremental where possible"
+    )
+    extract.add_argument(
+        "--resources", default=None, metavar="A,B", help="only these resources (default: all)"
+    )
+    extract.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="forget the incremental cursors and re-read all history (rows are merged, never duplicated)",
+    )
 
     api = commands.add_parser("api", help="make one authorized API call and print the JSON answer")
     api.add_argument("method", choices=("GET", "POST", "PUT", "DELETE", "get", "post", "put", "delete"))
@@ -81,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pipelines.api import run_check
 
         return run_check()
+    if args.command == "extract":
+        from pipelines.extract import run_extract
+
+        return run_extract(args.db, args.destination, args.resources, args.full_refresh)
     if args.command == "api":
         from pipelines.api import run_api
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dlt.common.configuration import configspec, resolve_configuration
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    ConfigValueCannotBeCoercedException,
+)
 from dlt.common.configuration.specs import BaseConfiguration
 from dlt.common.typing import TSecretStrValue
 
 from sources.mailjet import settings
+
+SECRET_FIELDS = frozenset({"api_key", "api_secret", "sms_token"})
 
 
 class ConfigError(Exception):
@@ -24,12 +29,43 @@ class MailjetConfiguration(BaseConfiguration):
     """Secret key paired with the API key."""
     base_url: str = settings.DEFAULT_BASE_URL
     """API root; the sandbox's URL to work locally."""
+    sms_token: TSecretStrValue | None = None
+    """Bearer token of Mailjet's SMS API; `sms_messages` is extracted only when it is set."""
+    page_size: int = settings.PAGE_SIZE_MAX
+    """Rows per page; 1000 is the API maximum."""
+    concurrency: int = settings.DEFAULT_CONCURRENCY
+    """Pages fetched in parallel."""
+    requests_per_second: float = 0.0
+    """Client-side rate limit over all requests; 0 = none (429s are still retried with backoff)."""
+    lag_seconds: int = settings.DEFAULT_LAG_SECONDS
+    """Incremental resources re-read this far behind their cursor, for events recorded late."""
+    window_rows: int = settings.DEFAULT_WINDOW_ROWS
+    """History is read in time windows holding at most this many rows each."""
+    max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS
+    """Attempts per request on 429, 5xx, timeouts and dropped connections."""
+    backoff_seconds: float = settings.DEFAULT_BACKOFF_SECONDS
+    """First retry delay; doubles on each attempt, with jitter."""
+
+    def check(self) -> None:
+        """Raise ConfigError naming a setting whose value cannot work."""
+        if not 1 <= self.page_size <= settings.PAGE_SIZE_MAX:
+            raise ConfigError(f"[mailjet] page_size={self.page_size}: must be 1..{settings.PAGE_SIZE_MAX}")
+        for name in ("concurrency", "max_attempts", "window_rows"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"[mailjet] {name}={getattr(self, name)}: must be at least 1")
+        for name in ("requests_per_second", "lag_seconds", "backoff_seconds"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"[mailjet] {name}={getattr(self, name)}: must not be negative")
 
 
 def load_mailjet_config() -> MailjetConfiguration:
     """Resolve `[mailjet]`; a missing key raises ConfigError naming the env var and the toml key."""
     try:
-        return resolve_configuration(MailjetConfiguration(), sections=("mailjet",))
+        config = resolve_configuration(MailjetConfiguration(), sections=("mailjet",))
+    except ConfigValueCannotBeCoercedException as exc:
+        shown = "the given value" if exc.field_name in SECRET_FIELDS else repr(exc.field_value)
+        kind = getattr(exc.hint, "__name__", str(exc.hint))
+        raise ConfigError(f"[mailjet] {exc.field_name}: cannot use {shown} as {kind}") from None
     except ConfigFieldMissingException as exc:
         missing = ", ".join(exc.fields)
         hints = " and ".join(f"MAILJET__{name.upper()}" for name in exc.fields)
@@ -37,3 +73,5 @@ def load_mailjet_config() -> MailjetConfiguration:
             f"missing Mailjet setting(s): {missing}. Set {hints} in the environment, or put them under "
             "[mailjet] in .dlt/secrets.toml (see .dlt/example.secrets.toml)."
         ) from None
+    config.check()
+    return config

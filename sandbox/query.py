@@ -4,7 +4,7 @@ result cache so that deep pages cost the same as the first."""
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from sandbox import settings
@@ -100,7 +100,9 @@ def listing(
         rows = build()
         rows = rows if isinstance(rows, list) else list(rows)
         if sort_field and (sort_field != "ID" or desc):
-            rows = sorted(rows, key=attrgetter(sort_field), reverse=desc)
+            # Computed resources (statcounters) build dicts; stored ones are dataclass rows.
+            getter = itemgetter if rows and isinstance(rows[0], dict) else attrgetter
+            rows = sorted(rows, key=getter(sort_field), reverse=desc)
         return rows
 
     rows = store.cache.get_or_build(key, build_sorted)

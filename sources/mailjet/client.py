@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import requests
+from dlt.sources.helpers.requests.retry import (
+    DEFAULT_RETRY_EXCEPTIONS,
+    DEFAULT_RETRY_STATUS,
+    retry_if_status,
+)
+from dlt.sources.helpers.requests.session import Session
+from dlt.sources.helpers.rest_client.auth import AuthConfigBase
+from dlt.sources.helpers.rest_client.client import RESTClient
+from requests.adapters import HTTPAdapter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_any,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from sources.mailjet import settings
 from sources.mailjet.exceptions import (
@@ -121,3 +142,169 @@ class MailjetClient:
             if time.monotonic() > deadline:
                 raise MailjetError(f"job {status_path} still {status} after {timeout:.0f} s")
             time.sleep(poll_seconds)
+
+
+class RateLimiter:
+    """Spaces requests evenly at no more than `per_second` across all threads (0 = no limit).
+    A dozen lines instead of a dependency: a single shared next-free-slot is all we need."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Block until this request's slot."""
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+@dataclass
+class HttpStats:
+    """What the extract's HTTP layer did: requests sent (retries included) and retries by reason."""
+
+    requests: int = 0
+    retries: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def sent(self) -> None:
+        with self.lock:
+            self.requests += 1
+
+    def retried(self, reason: str) -> None:
+        with self.lock:
+            self.retries[reason] += 1
+
+
+def _retry_reason(state: RetryCallState) -> str:
+    """'429', '5xx' or the exception's name, for the run's retry tally."""
+    if state.outcome is None:
+        return "unknown"
+    exc = state.outcome.exception()
+    response = exc.response if isinstance(exc, requests.HTTPError) else None
+    if exc is None:
+        response = state.outcome.result()
+    if isinstance(response, requests.Response):
+        code = response.status_code
+        return "429" if code == 429 else f"{code // 100}xx"
+    return type(exc).__name__
+
+
+class _RESTClient(RESTClient):
+    """dlt's REST client, decoding pages with orjson (Mailjet pages are large; stdlib json is slower)."""
+
+    def extract_response(self, response: requests.Response, data_selector: Any) -> list[Any]:
+        return list(orjson.loads(response.content)[data_selector])
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """How the extract talks HTTP."""
+
+    concurrency: int = settings.DEFAULT_CONCURRENCY
+    requests_per_second: float = 0.0
+    timeout: float = settings.DEFAULT_TIMEOUT_SECONDS
+    max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS
+    backoff_seconds: float = settings.DEFAULT_BACKOFF_SECONDS
+    max_backoff_seconds: float = settings.DEFAULT_MAX_BACKOFF_SECONDS
+
+
+class MailjetHttp:
+    """dlt REST clients for one account, one per thread, sharing a connection pool, a client-side rate
+    limit and retries: 429 (HTML body, no Retry-After), 5xx, timeouts and dropped connections are retried
+    with jittered exponential backoff (dlt's retry conditions on a tenacity policy with jitter)."""
+
+    def __init__(self, base_url: str, auth: AuthConfigBase, http: HttpSettings) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.settings = http
+        self.limiter = RateLimiter(http.requests_per_second)
+        self.stats = HttpStats()
+        self._adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(http.concurrency, 1) + 2)
+        self._local = threading.local()
+
+    def with_auth(self, auth: AuthConfigBase) -> MailjetHttp:
+        """The same account's HTTP layer under other credentials (the SMS token), sharing the rate
+        limit and the request counters."""
+        other = MailjetHttp(self.base_url, auth, self.settings)
+        other.limiter, other.stats = self.limiter, self.stats
+        return other
+
+    def rest(self) -> RESTClient:
+        """This thread's REST client."""
+        client: RESTClient | None = getattr(self._local, "client", None)
+        if client is None:
+            client = _RESTClient(
+                base_url=self.base_url, auth=self.auth, session=self._session(), data_selector="Data"
+            )
+            self._local.client = client
+        return client
+
+    def _session(self) -> Session:
+        session = Session(timeout=self.settings.timeout, raise_for_status=False)
+        session.headers["User-Agent"] = settings.USER_AGENT
+        session.mount("http://", self._adapter)
+        session.mount("https://", self._adapter)
+        send: Callable[..., requests.Response] = session.send
+
+        def limited_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+            self.limiter.wait()
+            self.stats.sent()
+            return send(request, **kwargs)
+
+        policy = Retrying(
+            wait=wait_exponential_jitter(
+                initial=self.settings.backoff_seconds,
+                max=self.settings.max_backoff_seconds,
+                jitter=self.settings.backoff_seconds,
+            ),
+            retry=retry_any(
+                retry_if_status(DEFAULT_RETRY_STATUS), retry_if_exception_type(DEFAULT_RETRY_EXCEPTIONS)
+            ),
+            stop=stop_after_attempt(self.settings.max_attempts),
+            before_sleep=lambda state: self.stats.retried(_retry_reason(state)),
+            reraise=True,
+        )
+        session.send = policy.wraps(limited_send)  # type: ignore[method-assign]
+        return session
+
+    def get_json(self, path: str, params: Mapping[str, Any]) -> Any:
+        """One GET, decoded; failures raised as classified MailjetErrors."""
+        try:
+            response = self.rest().get(path, params=dict(params))
+        except requests.RequestException as exc:
+            raise classify(exc, path) from None
+        if response.status_code >= 400:
+            raise classify(requests.HTTPError(response=response), path)
+        return orjson.loads(response.content)
+
+
+def classify(exc: BaseException, path: str) -> MailjetError:
+    """A requests failure (after retries) as a MailjetError that says what to do."""
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        response = exc.response
+        status = response.status_code
+        if status in (401, 403):
+            return MailjetAuthError(
+                f"GET {path}: Mailjet refused the API key ({status}). Check MAILJET__API_KEY and "
+                "MAILJET__API_SECRET (or [mailjet] in .dlt/secrets.toml).",
+                status,
+            )
+        if status == 429:
+            return MailjetRateLimited(
+                f"GET {path}: still rate limited (429) after retrying; lower [mailjet] "
+                "requests_per_second or concurrency",
+                status,
+            )
+        if status >= 500:
+            return MailjetServerError(f"GET {path}: Mailjet server error {status} after retrying", status)
+        if status == 404:
+            return MailjetNotFound(f"GET {path}: not found", status)
+        return MailjetBadRequest(f"GET {path}: {_error_message(response)}", status)
+    return MailjetServerError(f"GET {path}: {type(exc).__name__} after retrying: {exc}")

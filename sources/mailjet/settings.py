@@ -13,3 +13,22 @@ DEFAULT_TIMEOUT_SECONDS: Final = 60.0
 # Bulk job statuses: success, failure; anything else is still running.
 JOB_DONE: Final = frozenset({"Completed"})
 JOB_FAILED: Final = frozenset({"Error", "Abort"})
+
+# Extract defaults (each is a [mailjet] setting; see pipelines/config.py).
+DEFAULT_CONCURRENCY: Final = 4
+DEFAULT_MAX_ATTEMPTS: Final = 8
+DEFAULT_BACKOFF_SECONDS: Final = 0.5
+DEFAULT_MAX_BACKOFF_SECONDS: Final = 30.0
+DEFAULT_LAG_SECONDS: Final = 3600
+DEFAULT_WINDOW_ROWS: Final = 100_000
+USER_AGENT: Final = "mailjet-elt"
+SMS_PREFIX: Final = "/v4"
+
+# /statcounters filters for one lifetime row per campaign.
+CAMPAIGN_COUNTERS: Final = {
+    "CounterSource": "Campaign",
+    "CounterTiming": "Message",
+    "CounterResolution": "Lifetime",
+}
+# /message leaves out the recipient, subject and CustomID unless asked.
+MESSAGE_EXTRA_FIELDS: Final = {"ShowContactAlt": "true", "ShowSubject": "true", "ShowCustomID": "true"}

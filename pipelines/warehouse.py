@@ -1,0 +1,39 @@
+"""The dlt pipeline every command loads through: DuckDB at `--db` by default, or any dlt destination."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dlt
+from dlt.pipeline.pipeline import Pipeline
+
+PIPELINE_NAME = "mailjet_elt"
+DATASET = "mailjet"
+DEFAULT_DB = "mailjet_elt.duckdb"
+
+
+class WarehouseError(Exception):
+    """A database or destination choice that cannot work; the message names the fix."""
+
+
+def open_pipeline(db: str = DEFAULT_DB, destination: str | None = None) -> Pipeline:
+    """The pipeline writing dataset `mailjet`. With DuckDB its working state sits beside the database
+    file (`.<file>.dlt/`), so two databases never share cursors; other destinations take their
+    credentials from dlt's usual config (e.g. DESTINATION__POSTGRES__CREDENTIALS)."""
+    if destination in (None, "duckdb"):
+        path = Path(db).expanduser().resolve()
+        if path.stem == DATASET:
+            # DuckDB names the catalog after the file: `mailjet.contacts` would be ambiguous.
+            raise WarehouseError(
+                f"--db {db}: DuckDB names a database after its file, and `{path.stem}` is also the "
+                f"dataset's name, so `{DATASET}.contacts` would be ambiguous. Choose another file name, "
+                f"e.g. --db {path.with_name(DEFAULT_DB)}"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return dlt.pipeline(
+            pipeline_name=PIPELINE_NAME,
+            destination=dlt.destinations.duckdb(str(path)),
+            dataset_name=DATASET,
+            pipelines_dir=str(path.parent / f".{path.name}.dlt"),
+        )
+    return dlt.pipeline(pipeline_name=PIPELINE_NAME, destination=destination, dataset_name=DATASET)

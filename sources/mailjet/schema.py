@@ -1,0 +1,397 @@
+"""The `mailjet.*` tables: which Mailjet field lands in which typed column, and the conversion of a page
+of Mailjet rows into an Arrow table of that shape (so dlt loads it without normalizing row by row)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from dlt.common.data_types.typing import TDataType
+from dlt.common.schema.typing import TColumnSchema
+
+Kind = Literal["id", "int", "float", "bool", "text", "ts", "unix"]
+
+ARROW_TYPES: dict[Kind, pa.DataType] = {
+    "id": pa.int64(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "text": pa.string(),
+    "ts": pa.timestamp("us", tz="UTC"),
+    "unix": pa.timestamp("us", tz="UTC"),
+}
+DLT_TYPES: dict[Kind, TDataType] = {
+    "id": "bigint",
+    "int": "bigint",
+    "float": "double",
+    "bool": "bool",
+    "text": "text",
+    "ts": "timestamp",
+    "unix": "timestamp",
+}
+SOURCE_COLUMN = "_source"
+EXTRACTED_AT_COLUMN = "_extracted_at"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its name in the table, the Mailjet field (a `/`-path into nested objects) and its kind.
+    `ts` fields arrive as RFC 3339 strings (`""` = unset), `unix` ones as seconds since the epoch."""
+
+    name: str
+    field: str
+    kind: Kind
+
+    def read(self, row: dict[str, Any]) -> Any:
+        """The raw value of this column's field in one Mailjet row (None when absent)."""
+        value: Any = row
+        for part in self.field.split("/"):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the `mailjet` dataset and the Mailjet fields it is made of."""
+
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    cursor: str | None = None  # the timestamp column incremental loading follows
+
+    def column_hints(self) -> dict[str, TColumnSchema]:
+        """dlt column hints: every column typed, keys not null, provenance columns included."""
+        hints: dict[str, TColumnSchema] = {
+            c.name: {"data_type": DLT_TYPES[c.kind], "nullable": c.name not in self.primary_key}
+            for c in self.columns
+        }
+        hints[SOURCE_COLUMN] = {"data_type": "text", "nullable": False}
+        hints[EXTRACTED_AT_COLUMN] = {"data_type": "timestamp", "nullable": False}
+        return hints
+
+    def arrow_schema(self) -> pa.Schema:
+        """The Arrow schema of a converted page."""
+        fields = [
+            pa.field(c.name, ARROW_TYPES[c.kind], nullable=c.name not in self.primary_key)
+            for c in self.columns
+        ]
+        fields.append(pa.field(SOURCE_COLUMN, pa.string(), nullable=False))
+        fields.append(pa.field(EXTRACTED_AT_COLUMN, pa.timestamp("us", tz="UTC"), nullable=False))
+        return pa.schema(fields)
+
+    def to_arrow(self, rows: Sequence[dict[str, Any]], extracted_at: datetime) -> pa.Table:
+        """A page of Mailjet rows as an Arrow table: `""` dates as null, IDs as int64, strings as UTC
+        timestamps. Raises ValueError naming the column when Mailjet sent a value of another type."""
+        arrays = [_convert(c, [c.read(r) for r in rows]) for c in self.columns]
+        arrays.append(pa.array(["api"] * len(rows), pa.string()))
+        arrays.append(pa.array([extracted_at] * len(rows), pa.timestamp("us", tz="UTC")))
+        return pa.Table.from_arrays(arrays, schema=self.arrow_schema())
+
+
+def _convert(column: Column, values: list[Any]) -> pa.Array:
+    target = ARROW_TYPES[column.kind]
+    try:
+        if column.kind == "ts":
+            text = pa.array([v or None for v in values], pa.string())
+            return pc.cast(pc.replace_substring(text, "Z", "+00:00"), target)
+        if column.kind == "unix":
+            seconds = pa.array([v or None for v in values], pa.int64())
+            return pc.cast(seconds, target)
+        if column.kind in ("id", "int"):
+            return pa.array([None if v == "" else v for v in values], pa.int64())
+        if column.kind == "text":
+            return pa.array([None if v is None else str(v) for v in values], pa.string())
+        return pa.array(values, target)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+        raise ValueError(f"column {column.name} (Mailjet field {column.field}): {exc}") from exc
+
+
+def _table(
+    name: str,
+    fields: Sequence[tuple[str, Kind]],
+    primary_key: tuple[str, ...] = ("id",),
+    cursor: str | None = None,
+    rename: dict[str, str] | None = None,
+) -> Table:
+    renames = rename or {}
+    columns = tuple(Column(renames.get(f, snake(f)), f, kind) for f, kind in fields)
+    return Table(name, columns, primary_key, cursor)
+
+
+def snake(field: str) -> str:
+    """Mailjet's CamelCase field name in snake_case (`IsHTMLPartIncluded` -> `is_html_part_included`)."""
+    out: list[str] = []
+    for i, ch in enumerate(field):
+        prev = field[i - 1] if i else ""
+        nxt = field[i + 1] if i + 1 < len(field) else ""
+        if ch.isupper() and i and (prev.islower() or prev.isdigit() or (nxt.islower() and prev.isupper())):
+            out.append("_")
+        out.append("_" if ch == "/" else ch.lower())
+    return "".join(out).replace("__", "_")
+
+
+CONTACTS = _table(
+    "contacts",
+    [
+        ("ID", "id"),
+        ("Email", "text"),
+        ("Name", "text"),
+        ("IsExcludedFromCampaigns", "bool"),
+        ("ExclusionFromCampaignsUpdatedAt", "ts"),
+        ("IsOptInPending", "bool"),
+        ("IsSpamComplaining", "bool"),
+        ("DeliveredCount", "int"),
+        ("CreatedAt", "ts"),
+        ("LastActivityAt", "ts"),
+        ("LastUpdateAt", "ts"),
+        ("UnsubscribedAt", "ts"),
+        ("UnsubscribedBy", "text"),
+    ],
+)
+CONTACT_LISTS = _table(
+    "contact_lists",
+    [
+        ("ID", "id"),
+        ("Name", "text"),
+        ("Address", "text"),
+        ("IsDeleted", "bool"),
+        ("SubscriberCount", "int"),
+        ("CreatedAt", "ts"),
+    ],
+)
+LIST_RECIPIENTS = _table(
+    "list_recipients",
+    [
+        ("ID", "id"),
+        ("ContactID", "id"),
+        ("ListID", "id"),
+        ("ListName", "text"),
+        ("IsUnsubscribed", "bool"),
+        ("IsActive", "bool"),
+        ("SubscribedAt", "ts"),
+        ("UnsubscribedAt", "ts"),
+    ],
+)
+CONTACT_PROPERTY_DEFINITIONS = _table(
+    "contact_property_definitions",
+    [("ID", "id"), ("Name", "text"), ("Datatype", "text"), ("NameSpace", "text")],
+    rename={"NameSpace": "namespace"},
+)
+# One row per (contact, property): /contactdata's nested `Data` list, flattened by `property_rows`.
+CONTACT_PROPERTIES = _table(
+    "contact_properties",
+    [("ContactID", "id"), ("Name", "text"), ("Value", "text")],
+    primary_key=("contact_id", "name"),
+)
+CAMPAIGNS = _table(
+    "campaigns",
+    [
+        ("ID", "id"),
+        ("CampaignType", "int"),
+        ("Status", "int"),
+        ("Subject", "text"),
+        ("CustomValue", "text"),
+        ("NewsLetterID", "id"),
+        ("ListID", "id"),
+        ("SegmentationID", "id"),
+        ("WorkflowID", "id"),
+        ("FirstMessageID", "id"),
+        ("FromID", "id"),
+        ("FromEmail", "text"),
+        ("FromName", "text"),
+        ("IsDeleted", "bool"),
+        ("IsStarred", "bool"),
+        ("ClickTracked", "int"),
+        ("OpenTracked", "int"),
+        ("HasHtmlCount", "int"),
+        ("HasTxtCount", "int"),
+        ("UnsubscribeTrackedCount", "int"),
+        ("SpamassScore", "float"),
+        ("CreatedAt", "ts"),
+        ("SendStartAt", "ts"),
+        ("SendEndAt", "ts"),
+    ],
+    cursor="created_at",
+    rename={"NewsLetterID": "newsletter_id"},
+)
+CAMPAIGN_DRAFTS = _table(
+    "campaign_drafts",
+    [
+        ("ID", "id"),
+        ("Title", "text"),
+        ("Subject", "text"),
+        ("Status", "int"),
+        ("Locale", "text"),
+        ("Sender", "text"),
+        ("SenderEmail", "text"),
+        ("SenderName", "text"),
+        ("ReplyEmail", "text"),
+        ("ContactsListID", "id"),
+        ("SegmentationID", "id"),
+        ("CampaignID", "id"),
+        ("TemplateID", "id"),
+        ("EditMode", "text"),
+        ("IsStarred", "bool"),
+        ("IsTextPartIncluded", "bool"),
+        ("Used", "bool"),
+        ("Url", "text"),
+        ("Preset", "text"),
+        ("Current", "int"),
+        ("AXFraction", "float"),
+        ("AXFractionName", "text"),
+        ("AXTesting", "int"),
+        ("CreatedAt", "ts"),
+        ("ModifiedAt", "ts"),
+        ("DeliveredAt", "ts"),
+    ],
+    rename={
+        "ContactsListID": "list_id",
+        "AXFraction": "ax_fraction",
+        "AXFractionName": "ax_fraction_name",
+        "AXTesting": "ax_testing",
+    },
+)
+STAT_COUNTERS = (
+    "Total",
+    "MessageSentCount",
+    "MessageOpenedCount",
+    "MessageClickedCount",
+    "MessageHardBouncedCount",
+    "MessageSoftBouncedCount",
+    "MessageBlockedCount",
+    "MessageSpamCount",
+    "MessageUnsubscribedCount",
+    "MessageQueuedCount",
+    "MessageDeferredCount",
+    "MessageWorkFlowExitedCount",
+    "EventOpenedCount",
+    "EventClickedCount",
+    "EventSpamCount",
+    "EventUnsubscribedCount",
+    "EventWorkflowExitedCount",
+    "EventOpenDelay",
+    "EventClickDelay",
+)
+CAMPAIGN_STATS = _table(
+    "campaign_stats",
+    [("SourceID", "id"), *((name, "int") for name in STAT_COUNTERS)],
+    primary_key=("campaign_id",),
+    rename={
+        "SourceID": "campaign_id",
+        "Total": "total_count",
+        "MessageWorkFlowExitedCount": "message_workflow_exited_count",
+    },
+)
+MESSAGES = _table(
+    "messages",
+    [
+        ("ID", "id"),
+        ("ArrivedAt", "ts"),
+        ("CampaignID", "id"),
+        ("ContactID", "id"),
+        ("ContactAlt", "text"),
+        ("Subject", "text"),
+        ("CustomID", "text"),
+        ("UUID", "text"),
+        ("Status", "text"),
+        ("StateID", "int"),
+        ("StatePermanent", "bool"),
+        ("SenderID", "id"),
+        ("DestinationID", "id"),
+        ("AttachmentCount", "int"),
+        ("AttemptCount", "int"),
+        ("Delay", "float"),
+        ("FilterTime", "int"),
+        ("MessageSize", "int"),
+        ("SpamassassinScore", "float"),
+        ("SpamassRules", "text"),
+        ("IsClickTracked", "bool"),
+        ("IsOpenTracked", "bool"),
+        ("IsUnsubTracked", "bool"),
+        ("IsHTMLPartIncluded", "bool"),
+        ("IsTextPartIncluded", "bool"),
+    ],
+    cursor="arrived_at",
+    rename={"ContactAlt": "contact_email", "UUID": "uuid"},
+)
+OPENS = _table(
+    "opens",
+    [
+        ("MessageID", "id"),
+        ("OpenedAt", "ts"),
+        ("ArrivedAt", "ts"),
+        ("CampaignID", "id"),
+        ("ContactID", "id"),
+        ("UserAgentID", "id"),
+        ("UserAgentFull", "text"),
+    ],
+    primary_key=("message_id", "opened_at"),
+    cursor="opened_at",
+)
+CLICKS = _table(
+    "clicks",
+    [
+        ("ID", "id"),
+        ("MessageID", "id"),
+        ("ClickedAt", "ts"),
+        ("ContactID", "id"),
+        ("Url", "text"),
+        ("ClickedDelay", "int"),
+        ("UserAgentID", "id"),
+    ],
+    cursor="clicked_at",
+)
+BOUNCES = _table(
+    "bounces",
+    [
+        ("ID", "id"),
+        ("BouncedAt", "ts"),
+        ("CampaignID", "id"),
+        ("ContactID", "id"),
+        ("IsBlocked", "bool"),
+        ("IsStatePermanent", "bool"),
+        ("StateID", "int"),
+    ],
+    cursor="bounced_at",
+)
+SMS_MESSAGES = _table(
+    "sms_messages",
+    [
+        ("MessageId", "id"),
+        ("From", "text"),
+        ("To", "text"),
+        ("Status/Code", "int"),
+        ("Status/Name", "text"),
+        ("CreationTS", "unix"),
+        ("SentTS", "unix"),
+        ("SMSCount", "int"),
+        ("Cost/Value", "float"),
+        ("Cost/Currency", "text"),
+    ],
+    cursor="created_at",
+    rename={
+        "MessageId": "id",
+        "From": "sender",
+        "To": "recipient",
+        "CreationTS": "created_at",
+        "SentTS": "sent_at",
+        "SMSCount": "sms_count",
+    },
+)
+
+
+def property_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """/contactdata rows (one per contact, values nested in `Data`) as one row per set property."""
+    return [
+        {"ContactID": r["ContactID"], "Name": item.get("Name"), "Value": item.get("Value")}
+        for r in rows
+        for item in r.get("Data") or ()
+        if item.get("Value") not in (None, "")
+    ]
+
+
+Transform = Callable[[Sequence[dict[str, Any]]], Sequence[dict[str, Any]]]
