@@ -4,7 +4,10 @@ GET  /_sandbox/health                 liveness and sizes
 GET  /_sandbox/summary                row counts per resource, subscribed/unsubscribed per list
 POST /_sandbox/reset                  {"seed", "contacts", "memberships", "messages"} -> fresh state
 GET  /_sandbox/requests               API requests counted per "METHOD /path" (IDs as {id})
-DELETE /_sandbox/requests             reset those counters
+DELETE /_sandbox/requests             reset those counters (and the log)
+GET  /_sandbox/requests/log           the latest API requests: method, path and query parameters
+POST /_sandbox/contacts/purge         purge GDPR-deleted (anonymised) contacts now, as Mailjet does
+                                      30 days after the delete
 GET  /_sandbox/clock                  the sandbox time
 POST /_sandbox/clock                  {"advance": seconds} or {"set": unix-or-RFC3339}
 GET|PUT /_sandbox/faults              read or replace faults: {"spec": "rate_limit=20,..."}
@@ -93,7 +96,14 @@ class Admin:
             if method == "DELETE":
                 with app.stats_lock:
                     app.dispatcher.counts.clear()
+                    app.dispatcher.log.clear()
                 return Reply(status=204)
+        if path == "requests/log" and method == "GET":
+            with app.stats_lock:
+                return Reply(payload={"requests": list(app.dispatcher.log)})
+        if path == "contacts/purge" and method == "POST":
+            with app.store.lock:
+                return Reply(payload={"purged": app.store.purge_anonymised()})
         if path == "clock":
             clock = app.store.clock
             if method == "POST":

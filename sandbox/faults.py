@@ -1,7 +1,7 @@
 """Fault injection: a client-visible rate limit, 5xx answers, latency, dropped connections, failing jobs.
 
 Spec syntax (flag `--faults` and the admin endpoint): comma-separated `name=value` pairs, e.g.
-`rate_limit=20,error_rate=0.2,latency_ms=50,drop_rate=0.05,job_fail_rate=1,seed=7`."""
+`rate_limit=20,error_rate=0.2,latency_ms=50,drop_rate=0.05,job_fail_rate=1,storm=0.3,seed=7`."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ ALIASES = {
     "drop": "drop_rate",
     "jobfail": "job_fail_rate",
     "job_fail": "job_fail_rate",
+    "storm_share": "storm",
 }
 
 
@@ -36,6 +37,7 @@ class Faults:
     latency_ms: float = 0.0  # added to every API request
     drop_rate: float = 0.0  # share of API responses cut off mid-body, connection closed
     job_fail_rate: float = 0.0  # share of async jobs that end in status Error
+    storm: float = 0.0  # share of every second during which every request gets a 429 (a 429 storm)
     seed: int = 0
     _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -43,7 +45,7 @@ class Faults:
     _last: float = field(default=0.0, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "drop_rate", "job_fail_rate"):
+        for name in ("error_rate", "drop_rate", "job_fail_rate", "storm"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise SandboxConfigError(f"fault {name}={value}: must be between 0 and 1")
@@ -85,6 +87,8 @@ class Faults:
     def decide(self) -> Fault | None:
         """Which fault (if any) hits the next API request."""
         with self._lock:
+            if self.storm and time.monotonic() % 1.0 < self.storm:
+                return "rate_limited"
             if self.rate_limit > 0:
                 now = time.monotonic()
                 self._tokens = min(self.rate_limit, self._tokens + (now - self._last) * self.rate_limit)

@@ -10,7 +10,7 @@ import hmac
 import logging
 import socket
 import time
-from collections import Counter
+from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -154,6 +154,8 @@ class Dispatcher:
     def __init__(self, app: SandboxApp) -> None:
         self.app = app
         self.counts: Counter[str] = Counter()
+        # The latest API requests with their query parameters, for tests that check what was asked.
+        self.log: deque[dict[str, Any]] = deque(maxlen=settings.REQUEST_LOG_SIZE)
 
     def handle(self, http: Handler) -> None:
         try:
@@ -223,6 +225,7 @@ class Dispatcher:
             return
         with app.stats_lock:
             self.counts[endpoint_key(method, segments)] += 1
+            self.log.append({"method": method, "path": "/" + "/".join(segments), "params": params})
         faults = app.faults
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)

@@ -14,6 +14,9 @@ DEFAULT_CONTACTS: Final = 1_000
 # The API key's numeric ID, echoed in eventcallbackurl and statcounters rows.
 API_KEY_ID: Final = 123456
 
+# API requests kept (with their query parameters) for GET /_sandbox/requests/log.
+REQUEST_LOG_SIZE: Final = 20_000
+
 PAGE_DEFAULT: Final = 10
 PAGE_MAX: Final = 1000
 MAX_BODY_BYTES: Final = 64 * 1024 * 1024

@@ -222,6 +222,14 @@ class Store:
             self.remove_recipient(rec)
         self.touch_contact(contact)
 
+    def purge_anonymised(self) -> int:
+        """Remove every anonymised contact for good (Mailjet purges them 30 days after a GDPR delete)."""
+        gone = [c for c in self.contacts if c.Email.endswith("@domain.invalid") and c.Name == "Anonymized"]
+        for contact in gone:
+            del self.contacts_by_email[contact.Email.lower()]
+            self.contacts.remove(contact.ID)
+        return len(gone)
+
     # ---------------------------------------------------------------- properties
 
     def create_metadata(self, name: str, datatype: str, namespace: str = "static") -> ContactMetadata:

@@ -260,7 +260,7 @@ class MailjetHttp:
 
         policy = Retrying(
             wait=wait_exponential_jitter(
-                initial=self.settings.backoff_seconds,
+                multiplier=self.settings.backoff_seconds,
                 max=self.settings.max_backoff_seconds,
                 jitter=self.settings.backoff_seconds,
             ),
@@ -270,6 +270,8 @@ class MailjetHttp:
             stop=stop_after_attempt(self.settings.max_attempts),
             before_sleep=lambda state: self.stats.retried(_retry_reason(state)),
             reraise=True,
+            # Out of attempts on a retryable status: hand back the last response to be classified.
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
         )
         session.send = policy.wraps(limited_send)  # type: ignore[method-assign]
         return session

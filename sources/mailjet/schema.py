@@ -102,11 +102,12 @@ def _convert(column: Column, values: list[Any]) -> pa.Array:
             seconds = pa.array([v or None for v in values], pa.int64())
             return pc.cast(seconds, target)
         if column.kind in ("id", "int"):
-            return pa.array([None if v == "" else v for v in values], pa.int64())
+            # Mailjet sends IDs as JSON integers, except the SMS API's MessageId, a numeric string.
+            return pa.array([int(v) if v not in (None, "") else None for v in values], pa.int64())
         if column.kind == "text":
-            return pa.array([None if v is None else str(v) for v in values], pa.string())
+            return pa.array([str(v) if v not in (None, "") else None for v in values], pa.string())
         return pa.array(values, target)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError) as exc:
         raise ValueError(f"column {column.name} (Mailjet field {column.field}): {exc}") from exc
 
 

@@ -97,3 +97,12 @@ def test_gdpr_delete_anonymises(api: Api) -> None:
     assert after["Name"] == "Anonymized" and str(after["Email"]).endswith("@domain.invalid")
     assert api.data("listrecipient", Contact=row["ID"]) == []
     assert api.session.delete(f"{api.base}/v4/contacts/99999999").status_code == 404
+
+
+def test_purge_removes_gdpr_deleted_contacts_for_good(api: Api) -> None:
+    keep, gone = api.data("contact", Limit=2)
+    assert api.session.delete(f"{api.base}/v4/contacts/{gone['ID']}", timeout=30).status_code == 200
+    assert api.admin("POST", "contacts/purge").json() == {"purged": 1}
+    assert api.get(f"contact/{gone['ID']}").status_code == 404
+    assert api.get(f"contact/{keep['ID']}").status_code == 200
+    assert api.get("contact", countOnly=1).json()["Total"] == 299

@@ -25,6 +25,20 @@ def test_rate_limit_answers_html_429_without_retry_after(api: Api) -> None:
     assert api.get("contactslist").status_code == 200
 
 
+def test_storm_answers_429_to_everything_for_its_share_of_each_second(api: Api) -> None:
+    api.admin("PUT", "faults", {"spec": "storm=1"})
+    assert {api.get("contactslist").status_code for _ in range(10)} == {429}
+    api.admin("PUT", "faults", {"spec": "storm=0.5"})
+    codes = set()
+    deadline = time.monotonic() + 1.5  # a storm lasts half of every second: ask across more than one
+    while time.monotonic() < deadline:
+        codes.add(api.get("contactslist").status_code)
+        time.sleep(0.01)
+    assert codes == {200, 429}
+    api.admin("PUT", "faults", {"spec": ""})
+    assert {api.get("contactslist").status_code for _ in range(10)} == {200}
+
+
 def test_error_rate_answers_500_with_an_error_identifier(api: Api) -> None:
     api.admin("PUT", "faults", {"spec": "error_rate=1"})
     response = api.get("contact")
@@ -82,12 +96,13 @@ def test_bad_fault_specs_name_the_problem(spec: str) -> None:
 
 
 def test_fault_spec_aliases_and_units() -> None:
-    faults = Faults.parse("rate=20, 5xx=10%, latency=50ms, drop=0.05, jobfail=1")
+    faults = Faults.parse("rate=20, 5xx=10%, latency=50ms, drop=0.05, jobfail=1, storm_share=30%")
     assert faults.describe() == {
         "rate_limit": 20.0,
         "error_rate": 0.1,
         "latency_ms": 50.0,
         "drop_rate": 0.05,
         "job_fail_rate": 1.0,
+        "storm": 0.3,
         "seed": 0,
     }

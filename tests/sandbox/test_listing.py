@@ -115,3 +115,28 @@ def test_bad_filter_value_is_a_400(shared: Api) -> None:
     response = shared.get("listrecipient", ContactsList="abc")
     assert response.status_code == 400
     assert "ContactsList" in response.json()["ErrorMessage"]
+
+
+def test_request_log_keeps_paths_and_query_parameters(api: Api) -> None:
+    api.admin("DELETE", "requests")
+    api.get("message", FromTS=5, Sort="ArrivedAt DESC")
+    api.admin("GET", "summary")
+    logged = api.admin("GET", "requests/log").json()["requests"]
+    assert logged == [
+        {"method": "GET", "path": "/v3/REST/message", "params": {"fromts": "5", "sort": "ArrivedAt DESC"}}
+    ]
+
+
+def test_statcounters_sort_on_source_id(shared: Api) -> None:
+    ids = [
+        row["SourceID"]
+        for row in shared.data(
+            "statcounters",
+            CounterSource="Campaign",
+            CounterTiming="Message",
+            CounterResolution="Lifetime",
+            Sort="SourceID DESC",
+            Limit=20,
+        )
+    ]
+    assert ids == sorted(ids, reverse=True) and len(ids) == 20

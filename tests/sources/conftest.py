@@ -1,0 +1,66 @@
+"""Fixtures for extract tests: a sandbox, dlt's env provider pointed at it, and readers of both sides."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from tests.conftest import Api, start
+
+# Retries in tests wait milliseconds, not seconds: faults are many and the suite must stay fast.
+FAST_RETRIES = {"MAILJET__BACKOFF_SECONDS": "0.01", "MAILJET__MAX_ATTEMPTS": "12"}
+
+
+def point_at(api: Api, monkeypatch: pytest.MonkeyPatch, **settings: str) -> None:
+    """Configure `[mailjet]` for this sandbox through environment variables, as a user would."""
+    for name in list(os.environ):
+        if name.startswith("MAILJET__"):
+            monkeypatch.delenv(name)
+    env = {
+        "MAILJET__BASE_URL": api.base,
+        "MAILJET__API_KEY": api.app.config.api_key,
+        "MAILJET__API_SECRET": api.app.config.api_secret,
+        **FAST_RETRIES,
+        **{f"MAILJET__{k.upper()}": v for k, v in settings.items()},
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+def every_row(api: Api, resource: str, sort: str = "ID", **params: object) -> list[dict[str, Any]]:
+    """A whole v3 listing read the plain way: Limit=1000 pages until a short one."""
+    rows: list[dict[str, Any]] = []
+    while True:
+        page = api.data(resource, Limit=1000, Offset=len(rows), Sort=sort, **params)
+        rows.extend(page)
+        if len(page) < 1000:
+            return rows
+
+
+def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of one query against the extract's DuckDB file."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.sql(sql).fetchall()
+
+
+def requests_log(api: Api) -> list[dict[str, Any]]:
+    response = api.admin("GET", "requests/log")
+    assert response.status_code == 200
+    return list(response.json()["requests"])
+
+
+def request_counts(api: Api) -> dict[str, int]:
+    return dict(api.admin("GET", "requests").json()["by_endpoint"])
+
+
+@pytest.fixture
+def small() -> Iterator[Api]:
+    """A fresh sandbox with 1,200 contacts (two pages) a test may change."""
+    app = start(contacts=1200)
+    yield Api(app)
+    app.stop()
