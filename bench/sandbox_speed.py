@@ -10,40 +10,11 @@ then pages through it with one HTTP client. Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import requests
-
-AUTH = ("sandbox-api-key", "sandbox-api-secret")
-
-
-def peak_rss_mib(pid: int) -> float:
-    """VmHWM (peak resident set) of a process, in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def start(args: argparse.Namespace) -> tuple[subprocess.Popen[str], str, float]:
-    cmd = [sys.executable, "-m", "pipelines.cli", "sandbox", "--port", "0", "--contacts", str(args.contacts)]
-    if args.memberships is not None:
-        cmd += ["--memberships", str(args.memberships)]
-    if args.messages is not None:
-        cmd += ["--messages", str(args.messages)]
-    began = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        found = re.search(r"listening on (http://\S+)", line)
-        if found:
-            return proc, found.group(1), time.perf_counter() - began
-    raise SystemExit("sandbox did not start")
+from common import AUTH, peak_rss_mib, start_sandbox
 
 
 def page_rate(
@@ -67,7 +38,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=None)
     args = parser.parse_args()
 
-    proc, base, ready = start(args)
+    proc, base, ready = start_sandbox(args.contacts, args.memberships, args.messages)
     try:
         session = requests.Session()
         session.auth = AUTH

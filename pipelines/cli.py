@@ -7,6 +7,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+import dlt
+
 from pipelines.warehouse import DEFAULT_DB
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_GUARD = 0, 1, 2, 3
@@ -96,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose, args.log_format)
+    # dlt's anonymous usage telemetry calls out to the internet; this tool works offline and sends nothing.
+    dlt.config["runtime.dlthub_telemetry"] = False
     if args.command == "sandbox":
         from pipelines.sandbox import run_sandbox
 

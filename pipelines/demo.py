@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
 
+import duckdb
+
+from pipelines.config import MailjetConfiguration
+from pipelines.extract import ExtractError, extract
 from sandbox import SandboxApp, SandboxConfig
 from sources.mailjet.client import MailjetClient
 from sources.mailjet.exceptions import MailjetError
+
+DEMO_DB = "demo_mailjet_elt.duckdb"
+LIST_QUERY = """
+select l.name, count(*) filter (where not r.is_unsubscribed), count(*) filter (where r.is_unsubscribed)
+from mailjet.list_recipients r join mailjet.contact_lists l on l.id = r.list_id
+group by l.name order by l.name
+"""
 
 
 def run_demo(contacts: int = 2000) -> int:
@@ -16,7 +29,7 @@ def run_demo(contacts: int = 2000) -> int:
         client = MailjetClient(sandbox.base_url, sandbox.config.api_key, sandbox.config.api_secret)
         try:
             return _tour(sandbox, client, started)
-        except MailjetError as exc:
+        except (MailjetError, ExtractError) as exc:
             print(f"demo failed: {exc}")
             return 1
         finally:
@@ -67,11 +80,34 @@ def _tour(sandbox: SandboxApp, client: MailjetClient, started: float) -> int:
         f"{counts['bouncestatistics']:,} bounces over two years.\n"
         f"Requests served: {sum(sandbox.dispatcher.counts.values())}. "
         f"Demo took {time.perf_counter() - started:.1f} s.\n"
+    )
+    _extract(sandbox)
+    print(
         "\nTry it yourself: `mailjet-elt sandbox` serves the same API on 127.0.0.1:8765;\n"
-        "any Mailjet client works against it (Basic auth sandbox-api-key / sandbox-api-secret).\n"
-        "Coming next in mailjet-elt: `extract` (Mailjet -> DuckDB), `import-csv`, audiences, `plan`/`apply`."
+        "any Mailjet client works against it (Basic auth sandbox-api-key / sandbox-api-secret), and\n"
+        "`mailjet-elt extract` reads it (or your real account) into DuckDB. Coming next: `import-csv`,\n"
+        "audiences, `plan`/`apply`."
     )
     return 0
+
+
+def _extract(sandbox: SandboxApp) -> None:
+    """Extract the sandbox into a DuckDB file and answer one analyst question from it."""
+    db = Path(DEMO_DB)
+    # The demo's database belongs to this sandbox only: start it afresh on every demo.
+    db.unlink(missing_ok=True)
+    shutil.rmtree(db.with_name(f".{db.name}.dlt"), ignore_errors=True)
+    print(f"\nExtracting the whole account into {db} (mailjet-elt --db {db} extract):")
+    config = MailjetConfiguration(
+        api_key=sandbox.config.api_key, api_secret=sandbox.config.api_secret, base_url=sandbox.base_url
+    )
+    print(extract(str(db), None, None, full_refresh=False, config=config))
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.sql(LIST_QUERY).fetchall()
+    shown = "\n    ".join(LIST_QUERY.strip().splitlines())
+    print(f"\nSubscribed and unsubscribed members per list, from DuckDB:\n    {shown}")
+    for name, subscribed, unsubscribed in rows:
+        print(f"  {name:<18} {subscribed:>7,} subscribed {unsubscribed:>6,} unsubscribed")
 
 
 def contacts_of(client: MailjetClient) -> int:

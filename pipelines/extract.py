@@ -88,10 +88,12 @@ def extract(
     resources: str | None,
     full_refresh: bool,
     progress: ExtractProgress | None = None,
+    config: MailjetConfiguration | None = None,
 ) -> str:
-    """Run the extract; returns the summary to print, or raises ExtractError."""
+    """Run the extract; returns the summary to print, or raises ExtractError. `config` defaults to the
+    `[mailjet]` settings resolved through dlt's providers."""
     try:
-        config = load_mailjet_config()
+        config = config or load_mailjet_config()
     except ConfigError as exc:
         raise ExtractError(str(exc), EXIT_USAGE) from None
     names = choose_resources(resources, config)

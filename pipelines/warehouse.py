@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import dlt
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.pipeline import Pipeline
 
 PIPELINE_NAME = "mailjet_elt"
 DATASET = "mailjet"
 DEFAULT_DB = "mailjet_elt.duckdb"
+# Merges of millions of rows: cap DuckDB's buffer memory (it spills to disk beyond it) so the extract's
+# memory stays flat as the account grows; insertion order is meaningless for these tables.
+DUCKDB_SETTINGS = {"memory_limit": "256MB", "preserve_insertion_order": False}
 
 
 class WarehouseError(Exception):
@@ -30,9 +34,10 @@ def open_pipeline(db: str = DEFAULT_DB, destination: str | None = None) -> Pipel
                 f"e.g. --db {path.with_name(DEFAULT_DB)}"
             )
         path.parent.mkdir(parents=True, exist_ok=True)
+        credentials = DuckDbCredentials(str(path), global_config=dict(DUCKDB_SETTINGS))
         return dlt.pipeline(
             pipeline_name=PIPELINE_NAME,
-            destination=dlt.destinations.duckdb(str(path)),
+            destination=dlt.destinations.duckdb(credentials),
             dataset_name=DATASET,
             pipelines_dir=str(path.parent / f".{path.name}.dlt"),
         )

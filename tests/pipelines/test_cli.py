@@ -48,9 +48,14 @@ def test_sandbox_bad_options_exit_2_with_a_message() -> None:
     assert "error_rate=3.0: must be between 0 and 1" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_demo_tours_a_sandbox() -> None:
+def test_demo_tours_a_sandbox_and_extracts_it(tmp_path: Path) -> None:
     result = subprocess.run(
-        [str(BIN), "demo", "--contacts", "300"], check=False, capture_output=True, text=True, timeout=120
+        [str(BIN), "demo", "--contacts", "300"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -58,6 +63,10 @@ def test_demo_tours_a_sandbox() -> None:
     assert re.search(r"job \d+: .*Completed \(3 contacts processed\)", out)
     assert "unsubscribed (addnoforce kept the opt-out)" in out
     assert out.count("  subscribed") >= 2
+    assert re.search(r"contacts\s+302 rows", out), out
+    assert re.search(r"Newsletter\s+[\d,]+ subscribed\s+[\d,]+ unsubscribed", out)
+    assert (tmp_path / "demo_mailjet_elt.duckdb").exists()
+    assert "leaked" not in result.stderr and "Traceback" not in result.stderr
 
 
 def test_no_command_prints_help_and_exits_2() -> None:
