@@ -45,6 +45,8 @@ class MailjetConfiguration(BaseConfiguration):
     """Attempts per request on 429, 5xx, timeouts and dropped connections."""
     backoff_seconds: float = settings.DEFAULT_BACKOFF_SECONDS
     """First retry delay; doubles on each attempt, with jitter."""
+    timeout_seconds: float = settings.DEFAULT_TIMEOUT_SECONDS
+    """How long one request may take before it counts as failed (and is retried)."""
 
     def check(self) -> None:
         """Raise ConfigError naming a setting whose value cannot work."""
@@ -53,6 +55,8 @@ class MailjetConfiguration(BaseConfiguration):
         for name in ("concurrency", "max_attempts", "window_rows"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"[mailjet] {name}={getattr(self, name)}: must be at least 1")
+        if self.timeout_seconds <= 0:
+            raise ConfigError(f"[mailjet] timeout_seconds={self.timeout_seconds}: must be positive")
         for name in ("requests_per_second", "lag_seconds", "backoff_seconds"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"[mailjet] {name}={getattr(self, name)}: must not be negative")

@@ -102,6 +102,7 @@ def extract(
         requests_per_second=config.requests_per_second,
         max_attempts=config.max_attempts,
         backoff_seconds=config.backoff_seconds,
+        timeout=config.timeout_seconds,
     )
     http = MailjetHttp(config.base_url, HttpBasicAuth(str(config.api_key), str(config.api_secret)), tuning)
     extracted_at = datetime.now(UTC).replace(microsecond=0)
@@ -117,6 +118,7 @@ def extract(
         window_rows=config.window_rows,
         max_attempts=config.max_attempts,
         backoff_seconds=config.backoff_seconds,
+        timeout_seconds=config.timeout_seconds,
         progress=progress,
         http=http,
         extracted_at=extracted_at,

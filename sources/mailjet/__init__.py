@@ -49,6 +49,7 @@ def mailjet_source(
     window_rows: int = settings.DEFAULT_WINDOW_ROWS,
     max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS,
     backoff_seconds: float = settings.DEFAULT_BACKOFF_SECONDS,
+    timeout_seconds: float = settings.DEFAULT_TIMEOUT_SECONDS,
     progress: ProgressCallback | None = None,
     http: MailjetHttp | None = None,
     extracted_at: datetime | None = None,
@@ -66,6 +67,7 @@ def mailjet_source(
         lag_seconds: incremental resources re-read this far behind their cursor, for late events.
         window_rows: history is read in time windows holding at most this many rows each.
         max_attempts, backoff_seconds: retries of 429/5xx/timeouts/dropped connections.
+        timeout_seconds: how long one request may take before it counts as failed (and is retried).
         progress: called with (resource, rows fetched, rows expected) as work advances.
         http: an already built HTTP layer (shares its request counters with the caller).
         extracted_at: the run's time, stamped on every row as `_extracted_at` (default: now).
@@ -75,6 +77,7 @@ def mailjet_source(
         requests_per_second=requests_per_second,
         max_attempts=max_attempts,
         backoff_seconds=backoff_seconds,
+        timeout=timeout_seconds,
     )
     http = http or MailjetHttp(base_url, HttpBasicAuth(api_key, api_secret), tuning)
     reader = PageReader(http, page_size, concurrency)
@@ -94,11 +97,13 @@ def mailjet_source(
     ) -> DltResource:
         """A resource that reads the whole listing and merges on the table's key."""
 
+        query = {**(params or {}), "Sort": sort}
+
         def rows() -> Iterator[pa.Table]:
-            total = reader.count(path, params or {})
+            total = reader.count(path, query)
             tell(table.name, 0, total)
             yield from reader.read(
-                [Listing(path, {**(params or {}), "Sort": sort}, total)],
+                [Listing(path, query, total)],
                 lambda page: table.to_arrow(transform(page) if transform else page, extracted_at),
                 lambda n: tell(table.name, n, 0),
             )
@@ -124,7 +129,7 @@ def mailjet_source(
         start of time when the endpoint cannot sort). Windows are halved until each holds at most
         `window_rows` rows, so offsets stay shallow and every window's pages can be read in parallel."""
         assert table.cursor is not None
-        base = dict(params or {})
+        base = {**(params or {}), **({"Sort": sort} if sort else {})}
 
         def rows(
             # dlt binds the cursor through this default; it is dlt's documented incremental pattern.
@@ -145,12 +150,8 @@ def mailjet_source(
 
             windows = split_windows(count, start, end, window_rows)
             tell(table.name, 0, sum(rows for _, _, rows in windows))
-            sorted_by = {"Sort": sort} if sort else {}
             yield from reader_for.read(
-                [
-                    Listing(path, {**base, "FromTS": lo, "ToTS": hi, **sorted_by}, rows)
-                    for lo, hi, rows in windows
-                ],
+                [Listing(path, {**base, "FromTS": lo, "ToTS": hi}, rows) for lo, hi, rows in windows],
                 lambda page: table.to_arrow(page, extracted_at),
                 lambda n: tell(table.name, n, 0),
             )
@@ -201,7 +202,7 @@ def _start_of_history(
         return max(1, int(cursor_start.timestamp()))
     if sort is None:
         return 1
-    oldest = reader.first(path, {**params, "FromTS": 1, "ToTS": end, "Sort": sort})
+    oldest = reader.first(path, {**params, "FromTS": 1, "ToTS": end})
     if oldest is None:
         return None
     column = next(c for c in table.columns if c.name == table.cursor)

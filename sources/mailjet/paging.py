@@ -3,7 +3,7 @@
 A listing of N rows costs 1 + ceil(N / page_size) calls. `Count`/`Total` are page sizes in Mailjet's
 envelope, so the total comes from a `countOnly=1` call; the pages are then split into lanes: lane k of
 n reads offsets k, k+n, k+2n... pages through dlt's RESTClient.paginate with a strided RangePaginator,
-and stops at the counted total or on an empty page. Lanes run on a bounded thread pool and hand pages to
+and stops at the counted total or on a short page. Lanes run on a bounded thread pool and hand pages to
 the consumer through a bounded queue, so memory stays flat however large the account."""
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ _DONE = object()
 
 
 class OffsetLane(RangePaginator):
-    """dlt's range paginator over `Offset`, starting at one page and striding over the other lanes'."""
+    """dlt's range paginator over `Offset`, starting at one page and striding over the other lanes'.
+    It stops at the counted total, or early on a short or empty page (rows deleted meanwhile)."""
 
-    def __init__(self, first_offset: int, stride: int, total: int) -> None:
+    def __init__(self, first_offset: int, stride: int, total: int, page_size: int) -> None:
+        self.page_size = page_size
         super().__init__(
             param_name="Offset",
             initial_value=first_offset,
@@ -39,6 +41,9 @@ class OffsetLane(RangePaginator):
             total_path=None,
             stop_after_empty_page=True,
         )
+
+    def _stop_after_this_page(self, data: list[Any] | None = None) -> bool:
+        return not data or len(data) < self.page_size
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,7 @@ class PageReader:
             return False
 
         def run_lane(listing: Listing, k: int, n: int) -> None:
-            paginator = OffsetLane(k * self.page_size, n * self.page_size, listing.total)
+            paginator = OffsetLane(k * self.page_size, n * self.page_size, listing.total, self.page_size)
             params = {**listing.params, "Limit": self.page_size}
             try:
                 for page in self.http.rest().paginate(listing.path, params=params, paginator=paginator):

@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.extract import ExtractError, extract
 from tests.conftest import Api
-from tests.sources.conftest import point_at, query
+from tests.sources.conftest import point_at, query, request_counts
 
 BIN = Path(sys.executable).parent / "mailjet-elt"
 TABLES = (
@@ -151,3 +151,14 @@ def test_bad_setting_names_the_setting(small: Api, tmp_path: Path, monkeypatch: 
     with pytest.raises(ExtractError) as bad:
         extract(str(tmp_path / "mj.duckdb"), None, None, full_refresh=False)
     assert bad.value.exit_code == 2 and "concurrency=0" in str(bad.value)
+
+
+def test_timeouts_are_retried_then_reported(
+    small: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(small, monkeypatch, timeout_seconds="0.1", max_attempts="3")
+    set_faults(small, "latency_ms=400")
+    with pytest.raises(ExtractError) as failed:
+        extract(str(tmp_path / "mj.duckdb"), None, "contact_lists", full_refresh=False)
+    assert failed.value.exit_code == 1 and "ReadTimeout after retrying" in str(failed.value)
+    assert request_counts(small)["GET /v3/REST/contactslist"] == 3
