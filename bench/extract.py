@@ -23,20 +23,8 @@ import duckdb
 import requests
 from common import AUTH, start_sandbox
 
-ENDPOINTS = {
-    "contacts": "contact",
-    "contact_lists": "contactslist",
-    "list_recipients": "listrecipient",
-    "contact_properties": "contactdata",
-    "contact_property_definitions": "contactmetadata",
-    "campaign_drafts": "campaigndraft",
-    "campaign_stats": "statcounters",
-    "campaigns": "campaign",
-    "messages": "message",
-    "opens": "openinformation",
-    "clicks": "clickstatistics",
-    "bounces": "bouncestatistics",
-}
+from sources.mailjet.settings import ENDPOINTS
+
 # Listings whose page holds one row per listed object even when the table gets several (or none).
 LISTED_ROWS = {"contact_properties": "contacts"}
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -44,6 +48,32 @@ class Api:
 
     def finish_jobs(self) -> None:
         assert self.admin("POST", "jobs/finish").status_code == 200
+
+
+BIN = Path(sys.executable).parent / "mailjet-elt"
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`mailjet-elt ARGS` in a subprocess with only the given MAILJET__ variables set."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MAILJET__")}
+    return subprocess.run(
+        [str(BIN), *args],
+        env={**clean, **env},
+        cwd=cwd,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def creds(api: Api, secret: str | None = None) -> dict[str, str]:
+    """The MAILJET__ variables that point the CLI at a sandbox."""
+    return {
+        "MAILJET__BASE_URL": api.base,
+        "MAILJET__API_KEY": api.app.config.api_key,
+        "MAILJET__API_SECRET": secret or api.app.config.api_secret,
+    }
 
 
 def start(**overrides: object) -> SandboxApp:

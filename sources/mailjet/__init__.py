@@ -82,7 +82,6 @@ def mailjet_source(
     http = http or MailjetHttp(base_url, HttpBasicAuth(api_key, api_secret), tuning)
     reader = PageReader(http, page_size, concurrency)
     extracted_at = extracted_at or datetime.now(UTC).replace(microsecond=0)
-    rest = settings.REST_PREFIX
 
     def tell(name: str, done: int, expected: int) -> None:
         if progress is not None:
@@ -108,13 +107,7 @@ def mailjet_source(
                 lambda n: tell(table.name, n, 0),
             )
 
-        return dlt.resource(
-            rows,
-            name=table.name,
-            primary_key=list(table.primary_key),
-            write_disposition="merge",
-            columns=table.column_hints(),
-        )
+        return _declare(table, rows)
 
     def incremental(
         table: schema.Table,
@@ -156,27 +149,28 @@ def mailjet_source(
                 lambda n: tell(table.name, n, 0),
             )
 
-        return dlt.resource(
-            rows,
-            name=table.name,
-            primary_key=list(table.primary_key),
-            write_disposition="merge",
-            columns=table.column_hints(),
-        )
+        return _declare(table, rows)
+
+    def path(table: schema.Table) -> str:
+        return f"{settings.REST_PREFIX}/{settings.ENDPOINTS[table.name]}"
 
     resources = [
-        full_refresh(schema.CONTACTS, f"{rest}/contact", "ID"),
-        full_refresh(schema.CONTACT_LISTS, f"{rest}/contactslist", "ID"),
-        full_refresh(schema.LIST_RECIPIENTS, f"{rest}/listrecipient", "ID"),
-        full_refresh(schema.CONTACT_PROPERTIES, f"{rest}/contactdata", "ID", transform=schema.property_rows),
-        full_refresh(schema.CONTACT_PROPERTY_DEFINITIONS, f"{rest}/contactmetadata", "ID"),
-        full_refresh(schema.CAMPAIGN_DRAFTS, f"{rest}/campaigndraft", "ID"),
-        full_refresh(schema.CAMPAIGN_STATS, f"{rest}/statcounters", "SourceID", settings.CAMPAIGN_COUNTERS),
-        incremental(schema.CAMPAIGNS, f"{rest}/campaign", "CreatedAt"),
-        incremental(schema.MESSAGES, f"{rest}/message", "ArrivedAt", settings.MESSAGE_EXTRA_FIELDS),
-        incremental(schema.OPENS, f"{rest}/openinformation", "OpenedAt"),
-        incremental(schema.CLICKS, f"{rest}/clickstatistics", "ClickedAt"),
-        incremental(schema.BOUNCES, f"{rest}/bouncestatistics", "BouncedAt"),
+        full_refresh(schema.CONTACTS, path(schema.CONTACTS), "ID"),
+        full_refresh(schema.CONTACT_LISTS, path(schema.CONTACT_LISTS), "ID"),
+        full_refresh(schema.LIST_RECIPIENTS, path(schema.LIST_RECIPIENTS), "ID"),
+        full_refresh(
+            schema.CONTACT_PROPERTIES, path(schema.CONTACT_PROPERTIES), "ID", transform=schema.property_rows
+        ),
+        full_refresh(schema.CONTACT_PROPERTY_DEFINITIONS, path(schema.CONTACT_PROPERTY_DEFINITIONS), "ID"),
+        full_refresh(schema.CAMPAIGN_DRAFTS, path(schema.CAMPAIGN_DRAFTS), "ID"),
+        full_refresh(
+            schema.CAMPAIGN_STATS, path(schema.CAMPAIGN_STATS), "SourceID", settings.CAMPAIGN_COUNTERS
+        ),
+        incremental(schema.CAMPAIGNS, path(schema.CAMPAIGNS), "CreatedAt"),
+        incremental(schema.MESSAGES, path(schema.MESSAGES), "ArrivedAt", settings.MESSAGE_EXTRA_FIELDS),
+        incremental(schema.OPENS, path(schema.OPENS), "OpenedAt"),
+        incremental(schema.CLICKS, path(schema.CLICKS), "ClickedAt"),
+        incremental(schema.BOUNCES, path(schema.BOUNCES), "BouncedAt"),
     ]
     if sms_token:
         sms_reader = PageReader(http.with_auth(BearerTokenAuth(sms_token)), page_size, concurrency)
@@ -185,6 +179,17 @@ def mailjet_source(
             incremental(schema.SMS_MESSAGES, sms, None, reader_for=sms_reader, count_path=f"{sms}/count")
         )
     return resources
+
+
+def _declare(table: schema.Table, rows: Callable[..., Iterator[pa.Table]]) -> DltResource:
+    """The dlt resource of a table: named after it, merged on its key, every column typed."""
+    return dlt.resource(
+        rows,
+        name=table.name,
+        primary_key=list(table.primary_key),
+        write_disposition="merge",
+        columns=table.column_hints(),
+    )
 
 
 def _start_of_history(

@@ -91,27 +91,15 @@ class MailjetClient:
             raise MailjetServerError(
                 f"{method} {path}: {type(exc).__name__} talking to {self.base_url}"
             ) from exc
-        status = response.status_code
-        if status in (401, 403):
-            raise MailjetAuthError(
-                f"{method} {path}: Mailjet refused the API key ({status}). Check MAILJET__API_KEY and "
-                "MAILJET__API_SECRET (or [mailjet] in .dlt/secrets.toml).",
-                status,
-            )
-        if status == 404:
-            raise MailjetNotFound(f"{method} {path}: not found", status)
-        if status == 429:
-            raise MailjetRateLimited(f"{method} {path}: rate limited by Mailjet (429)", status)
-        if status >= 500:
-            raise MailjetServerError(f"{method} {path}: Mailjet server error {status}", status)
-        if status >= 400:
-            raise MailjetBadRequest(f"{method} {path}: {_error_message(response)}", status)
+        failure = status_error(method, path, response, retried=False)
+        if failure is not None:
+            raise failure
         if not response.content:
             return None
         try:
             return response.json()
         except ValueError as exc:
-            raise MailjetServerError(f"{method} {path}: response is not JSON", status) from exc
+            raise MailjetServerError(f"{method} {path}: response is not JSON", response.status_code) from exc
 
     def get(self, resource: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """GET /v3/REST/<resource>: the `Data` rows."""
@@ -282,31 +270,41 @@ class MailjetHttp:
             response = self.rest().get(path, params=dict(params))
         except requests.RequestException as exc:
             raise classify(exc, path) from None
-        if response.status_code >= 400:
-            raise classify(requests.HTTPError(response=response), path)
+        failure = status_error("GET", path, response, retried=True)
+        if failure is not None:
+            raise failure
         return orjson.loads(response.content)
 
 
+def status_error(method: str, path: str, response: requests.Response, retried: bool) -> MailjetError | None:
+    """The classified error an HTTP answer stands for (None for a success), saying what to do."""
+    status = response.status_code
+    after = " after retrying" if retried else ""
+    if status in (401, 403):
+        return MailjetAuthError(
+            f"{method} {path}: Mailjet refused the API key ({status}). Check MAILJET__API_KEY and "
+            "MAILJET__API_SECRET (or [mailjet] in .dlt/secrets.toml).",
+            status,
+        )
+    if status == 429:
+        return MailjetRateLimited(
+            f"{method} {path}: rate limited by Mailjet (429){after}; lower [mailjet] requests_per_second "
+            "or concurrency",
+            status,
+        )
+    if status >= 500:
+        return MailjetServerError(f"{method} {path}: Mailjet server error {status}{after}", status)
+    if status == 404:
+        return MailjetNotFound(f"{method} {path}: not found", status)
+    if status >= 400:
+        return MailjetBadRequest(f"{method} {path}: {_error_message(response)}", status)
+    return None
+
+
 def classify(exc: BaseException, path: str) -> MailjetError:
-    """A requests failure (after retries) as a MailjetError that says what to do."""
+    """A requests failure of a GET (after retries) as a MailjetError that says what to do."""
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        response = exc.response
-        status = response.status_code
-        if status in (401, 403):
-            return MailjetAuthError(
-                f"GET {path}: Mailjet refused the API key ({status}). Check MAILJET__API_KEY and "
-                "MAILJET__API_SECRET (or [mailjet] in .dlt/secrets.toml).",
-                status,
-            )
-        if status == 429:
-            return MailjetRateLimited(
-                f"GET {path}: still rate limited (429) after retrying; lower [mailjet] "
-                "requests_per_second or concurrency",
-                status,
-            )
-        if status >= 500:
-            return MailjetServerError(f"GET {path}: Mailjet server error {status} after retrying", status)
-        if status == 404:
-            return MailjetNotFound(f"GET {path}: not found", status)
-        return MailjetBadRequest(f"GET {path}: {_error_message(response)}", status)
+        failure = status_error("GET", path, exc.response, retried=True)
+        if failure is not None:
+            return failure
     return MailjetServerError(f"GET {path}: {type(exc).__name__} after retrying: {exc}")

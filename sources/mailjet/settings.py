@@ -32,3 +32,19 @@ CAMPAIGN_COUNTERS: Final = {
 }
 # /message leaves out the recipient, subject and CustomID unless asked.
 MESSAGE_EXTRA_FIELDS: Final = {"ShowContactAlt": "true", "ShowSubject": "true", "ShowCustomID": "true"}
+
+# The v3 REST resource each table is read from (SMS come from /v4/sms).
+ENDPOINTS: Final = {
+    "contacts": "contact",
+    "contact_lists": "contactslist",
+    "list_recipients": "listrecipient",
+    "contact_properties": "contactdata",
+    "contact_property_definitions": "contactmetadata",
+    "campaign_drafts": "campaigndraft",
+    "campaign_stats": "statcounters",
+    "campaigns": "campaign",
+    "messages": "message",
+    "opens": "openinformation",
+    "clicks": "clickstatistics",
+    "bounces": "bouncestatistics",
+}

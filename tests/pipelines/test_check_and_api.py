@@ -3,35 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import Api
-
-BIN = Path(sys.executable).parent / "mailjet-elt"
-
-
-def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MAILJET__")}
-    return subprocess.run(
-        [str(BIN), *args],
-        env={**clean, **env},
-        cwd=cwd,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def creds(api: Api, secret: str | None = None) -> dict[str, str]:
-    return {
-        "MAILJET__BASE_URL": api.base,
-        "MAILJET__API_KEY": api.app.config.api_key,
-        "MAILJET__API_SECRET": secret or api.app.config.api_secret,
-    }
+from tests.conftest import Api, creds
+from tests.conftest import run_cli as run
 
 
 def test_check_ok(api: Api, tmp_path: Path) -> None:

@@ -12,18 +12,9 @@ import requests
 
 from pipelines.extract import extract
 from sources.mailjet import FULL_REFRESH_RESOURCES
+from sources.mailjet.settings import ENDPOINTS
 from tests.conftest import Api, start
 from tests.sources.conftest import every_row, point_at, query, request_counts
-
-ENDPOINTS = {
-    "contacts": "contact",
-    "contact_lists": "contactslist",
-    "list_recipients": "listrecipient",
-    "contact_properties": "contactdata",
-    "contact_property_definitions": "contactmetadata",
-    "campaign_drafts": "campaigndraft",
-    "campaign_stats": "statcounters",
-}
 
 
 @pytest.fixture(scope="module")

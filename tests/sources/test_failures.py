@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.extract import ExtractError, extract
-from tests.conftest import Api
+from sources.mailjet.settings import ENDPOINTS
+from tests.conftest import Api, creds, run_cli
 from tests.sources.conftest import point_at, query, request_counts
 
-BIN = Path(sys.executable).parent / "mailjet-elt"
-TABLES = (
-    "contacts",
-    "contact_lists",
-    "list_recipients",
-    "contact_properties",
-    "contact_property_definitions",
-    "campaign_drafts",
-    "campaign_stats",
-    "campaigns",
-    "messages",
-    "opens",
-    "clicks",
-    "bounces",
-)
+TABLES = tuple(ENDPOINTS)
 
 
 def differences(a: Path, b: Path) -> dict[str, int]:
@@ -91,31 +75,16 @@ def test_a_failed_run_reports_failure_and_the_next_run_completes(
     assert query(db, "select count(*) - count(distinct id) from mailjet.contacts") == [(0,)]
 
 
-def cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MAILJET__")}
-    return subprocess.run(
-        [str(BIN), *args],
-        env={**clean, **env},
-        cwd=cwd,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_cli_extract_prints_a_summary_and_refused_keys_exit_2(small: Api, tmp_path: Path) -> None:
-    env = {
-        "MAILJET__BASE_URL": small.base,
-        "MAILJET__API_KEY": small.app.config.api_key,
-        "MAILJET__API_SECRET": small.app.config.api_secret,
-    }
-    ok = cli(["--db", "out/mj.duckdb", "extract", "--resources", "contacts,list_recipients"], env, tmp_path)
+    env = creds(small)
+    ok = run_cli(
+        ["--db", "out/mj.duckdb", "extract", "--resources", "contacts,list_recipients"], env, tmp_path
+    )
     assert ok.returncode == 0, ok.stderr
     assert "contacts" in ok.stdout and "1,200 rows" in ok.stdout and "API requests:" in ok.stdout
     assert (tmp_path / "out" / "mj.duckdb").exists()
 
-    refused = cli(["extract"], {**env, "MAILJET__API_SECRET": "not-the-secret-42"}, tmp_path)
+    refused = run_cli(["extract"], {**env, "MAILJET__API_SECRET": "not-the-secret-42"}, tmp_path)
     assert refused.returncode == 2
     assert "refused the API key (401)" in refused.stderr and "MAILJET__API_SECRET" in refused.stderr
     assert "not-the-secret-42" not in refused.stdout + refused.stderr
@@ -137,12 +106,8 @@ def test_cli_extract_prints_a_summary_and_refused_keys_exit_2(small: Api, tmp_pa
     ],
 )
 def test_cli_extract_usage_errors_exit_2(small: Api, tmp_path: Path, args: list[str], message: str) -> None:
-    env = {
-        "MAILJET__BASE_URL": small.base,
-        "MAILJET__API_KEY": small.app.config.api_key,
-        "MAILJET__API_SECRET": small.app.config.api_secret,
-    }
-    result = cli(args, env, tmp_path)
+    env = creds(small)
+    result = run_cli(args, env, tmp_path)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
