@@ -64,13 +64,14 @@ def _mailjet_cause(exc: BaseException) -> BaseException | None:
 
 
 def remove_deleted(pipeline: Pipeline, tables: Sequence[str], extracted_at: datetime) -> dict[str, int]:
-    """Delete the API rows of fully re-read tables that this run did not see again: Mailjet no longer
-    has them. Rows of other provenance (CSV imports) are left alone."""
+    """Delete the API rows of fully re-read tables that this run did not see again (every row it saw
+    carries its `extracted_at`, to the microsecond): Mailjet no longer has them. Rows of other
+    provenance (CSV imports) are left alone."""
     removed: dict[str, int] = {}
     with pipeline.sql_client() as client:
         for table in tables:
             name = client.make_qualified_table_name(table)
-            stale = f"from {name} where {SOURCE_COLUMN} = 'api' and {EXTRACTED_AT_COLUMN} < %s"
+            stale = f"from {name} where {SOURCE_COLUMN} = 'api' and {EXTRACTED_AT_COLUMN} <> %s"
             try:
                 rows = client.execute_sql(f"select count(*) {stale}", extracted_at)
             except DatabaseUndefinedRelation:
@@ -105,7 +106,7 @@ def extract(
         timeout=config.timeout_seconds,
     )
     http = MailjetHttp(config.base_url, HttpBasicAuth(str(config.api_key), str(config.api_secret)), tuning)
-    extracted_at = datetime.now(UTC).replace(microsecond=0)
+    extracted_at = datetime.now(UTC)
     source = mailjet_source(
         api_key=str(config.api_key),
         api_secret=str(config.api_secret),

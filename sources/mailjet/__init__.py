@@ -19,7 +19,7 @@ from dlt.sources.helpers.rest_client.auth import BearerTokenAuth, HttpBasicAuth
 
 from sources.mailjet import schema, settings
 from sources.mailjet.client import HttpSettings, MailjetHttp
-from sources.mailjet.paging import Listing, PageReader, split_windows
+from sources.mailjet.paging import Listing, PageReader, split_windows, start_of_history
 
 # (resource name, rows fetched, rows expected): the CLI's progress lines.
 ProgressCallback = Callable[[str, int, int], None]
@@ -81,7 +81,7 @@ def mailjet_source(
     )
     http = http or MailjetHttp(base_url, HttpBasicAuth(api_key, api_secret), tuning)
     reader = PageReader(http, page_size, concurrency)
-    extracted_at = extracted_at or datetime.now(UTC).replace(microsecond=0)
+    extracted_at = extracted_at or datetime.now(UTC)
 
     def tell(name: str, done: int, expected: int) -> None:
         if progress is not None:
@@ -95,7 +95,6 @@ def mailjet_source(
         transform: schema.Transform | None = None,
     ) -> DltResource:
         """A resource that reads the whole listing and merges on the table's key."""
-
         query = {**(params or {}), "Sort": sort}
 
         def rows() -> Iterator[pa.Table]:
@@ -131,7 +130,7 @@ def mailjet_source(
             ),
         ) -> Iterator[pa.Table]:
             end = int(datetime.now(UTC).timestamp())
-            start = _start_of_history(reader_for, path, base, sort, table, end, cursor.start_value)
+            start = start_of_history(reader_for, path, base, table, end, cursor.start_value)
             if start is None:
                 tell(table.name, 0, 0)
                 return
@@ -190,26 +189,3 @@ def _declare(table: schema.Table, rows: Callable[..., Iterator[pa.Table]]) -> Dl
         write_disposition="merge",
         columns=table.column_hints(),
     )
-
-
-def _start_of_history(
-    reader: PageReader,
-    path: str,
-    params: Mapping[str, Any],
-    sort: str | None,
-    table: schema.Table,
-    end: int,
-    cursor_start: datetime | None,
-) -> int | None:
-    """Unix second to read from: the cursor's (lag applied by dlt), else the oldest row's, else None
-    when there is no row at all. `FromTS=1` asks for all history (absent or 0 means today only)."""
-    if cursor_start is not None:
-        return max(1, int(cursor_start.timestamp()))
-    if sort is None:
-        return 1
-    oldest = reader.first(path, {**params, "FromTS": 1, "ToTS": end})
-    if oldest is None:
-        return None
-    column = next(c for c in table.columns if c.name == table.cursor)
-    stamp = column.read(oldest)
-    return max(1, int(datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()))

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import requests
@@ -21,6 +22,7 @@ from dlt.sources.helpers.rest_client.paginators import RangePaginator
 
 from sources.mailjet.client import MailjetHttp, classify
 from sources.mailjet.exceptions import MailjetError
+from sources.mailjet.schema import Table
 
 T = TypeVar("T")
 Progress = Callable[[int], None]
@@ -162,3 +164,26 @@ class PageReader:
         finally:
             cancelled.set()
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def start_of_history(
+    reader: PageReader,
+    path: str,
+    params: Mapping[str, Any],
+    table: Table,
+    end: int,
+    cursor_start: datetime | None,
+) -> int | None:
+    """Unix second to read from: the cursor's (lag applied by dlt), else the oldest row's (one call,
+    sorted by `params`' Sort), else None when there is no row at all. Without a Sort (the v4 SMS API)
+    history starts at 1. `FromTS=1` asks for all history; absent or 0 means today only."""
+    if cursor_start is not None:
+        return max(1, int(cursor_start.timestamp()))
+    if "Sort" not in params:
+        return 1
+    oldest = reader.first(path, {**params, "FromTS": 1, "ToTS": end})
+    if oldest is None:
+        return None
+    column = next(c for c in table.columns if c.name == table.cursor)
+    stamp = str(column.read(oldest))
+    return max(1, int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()))
