@@ -8,6 +8,7 @@ the consumer through a bounded queue, so memory stays flat however large the acc
 
 from __future__ import annotations
 
+import logging
 import math
 import queue
 import threading
@@ -25,6 +26,7 @@ from sources.mailjet.exceptions import MailjetError
 from sources.mailjet.schema import Table
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
 _DONE = object()
 
@@ -113,15 +115,17 @@ class PageReader:
         progress: Progress | None = None,
     ) -> Iterator[T]:
         """Every page of every listing, converted in the worker threads, in completion order."""
-        lanes: list[tuple[Listing, int, int]] = []
-        for listing in listings:
+        lanes: list[tuple[int, int, int]] = []  # (listing, lane, lanes of that listing)
+        for i, listing in enumerate(listings):
             pages = math.ceil(listing.total / self.page_size)
             n = min(self.concurrency, pages)
-            lanes.extend((listing, k, n) for k in range(n))
+            lanes.extend((i, k, n) for k in range(n))
         if not lanes:
             return
         out: queue.Queue[Any] = queue.Queue(maxsize=self.concurrency * 2)
         cancelled = threading.Event()
+        fetched = [0] * len(listings)
+        tally = threading.Lock()
 
         def put(item: Any) -> bool:
             while not cancelled.is_set():
@@ -132,13 +136,16 @@ class PageReader:
                     continue
             return False
 
-        def run_lane(listing: Listing, k: int, n: int) -> None:
+        def run_lane(i: int, k: int, n: int) -> None:
+            listing = listings[i]
             paginator = OffsetLane(k * self.page_size, n * self.page_size, listing.total, self.page_size)
             params = {**listing.params, "Limit": self.page_size}
             try:
                 for page in self.http.rest().paginate(listing.path, params=params, paginator=paginator):
                     if cancelled.is_set() or not put(convert(list(page))):
                         return
+                    with tally:
+                        fetched[i] += len(page)
                     if progress is not None:
                         progress(len(page))
             except requests.RequestException as exc:
@@ -164,6 +171,16 @@ class PageReader:
         finally:
             cancelled.set()
             pool.shutdown(wait=True, cancel_futures=True)
+        for listing, rows in zip(listings, fetched, strict=True):
+            if rows < listing.total:
+                log.warning(
+                    "%s %s: read %d of the %d rows Mailjet counted; rows deleted while the listing was "
+                    "read come back on the next run, otherwise the API answered pages shorter than Limit",
+                    listing.path,
+                    {k: v for k, v in listing.params.items() if k in ("FromTS", "ToTS")},
+                    rows,
+                    listing.total,
+                )
 
 
 def start_of_history(
