@@ -24,6 +24,10 @@ def open_pipeline(db: str = DEFAULT_DB, destination: str | None = None) -> Pipel
     """The pipeline writing dataset `mailjet`. With DuckDB its working state sits beside the database
     file (`.<file>.dlt/`), so two databases never share cursors; other destinations take their
     credentials from dlt's usual config (e.g. DESTINATION__POSTGRES__CREDENTIALS)."""
+    # Scheduled runs must not grow the disk: drop each load's files once loaded, and empty the staging
+    # tables merges go through (otherwise a second copy of every merged table stays in the database).
+    dlt.config["load.delete_completed_jobs"] = True
+    dlt.config["load.truncate_staging_dataset"] = True
     if destination in (None, "duckdb"):
         path = Path(db).expanduser().resolve()
         if path.stem == DATASET:

@@ -149,3 +149,27 @@ def test_full_refresh_resources_cost_one_count_plus_one_call_per_page(
         calls = counts[f"GET /v3/REST/{endpoint}"]
         assert calls <= math.ceil(table_rows / 1000) + 1, (resource, calls, table_rows)
         assert calls >= math.ceil(table_rows / 1000), (resource, calls, table_rows)
+
+
+def test_credentials_stay_out_of_the_database_and_pipeline_state(
+    seeded: tuple[Api, Path, dict[str, int]],
+) -> None:
+    api, db, _ = seeded
+    secrets = [api.app.config.api_secret.encode(), api.app.config.sms_token.encode()]
+    files = [db, *(p for p in db.parent.rglob("*") if p.is_file())]
+    assert len(files) > 3
+    for path in files:
+        content = path.read_bytes()
+        assert not any(secret in content for secret in secrets), path
+
+
+def test_no_copies_are_left_behind(seeded: tuple[Api, Path, dict[str, int]]) -> None:
+    _, db, _ = seeded
+    assert not list(db.parent.rglob("*.parquet"))
+    staged = query(
+        db, "select table_name from information_schema.tables where table_schema = 'mailjet_staging'"
+    )
+    merged = [t for (t,) in staged if not t.startswith("_dlt")]  # dlt's own bookkeeping stays
+    assert merged, "merges went through no staging tables"
+    for table in merged:
+        assert query(db, f"select count(*) from mailjet_staging.{table}") == [(0,)], table
