@@ -114,14 +114,10 @@ def extract(
         sms_token=str(config.sms_token) if config.sms_token else None,
         page_size=config.page_size,
         concurrency=config.concurrency,
-        requests_per_second=config.requests_per_second,
         lag_seconds=config.lag_seconds,
         window_rows=config.window_rows,
-        max_attempts=config.max_attempts,
-        backoff_seconds=config.backoff_seconds,
-        timeout_seconds=config.timeout_seconds,
         progress=progress,
-        http=http,
+        http=http,  # carries the rate limit, retries and timeout; its counters feed the summary
         extracted_at=extracted_at,
     ).with_resources(*names)
     try:
