@@ -99,7 +99,8 @@ def _convert(column: Column, values: list[Any]) -> pa.Array:
             text = pa.array([v or None for v in values], pa.string())
             return pc.cast(pc.replace_substring(text, "Z", "+00:00"), target)
         if column.kind == "unix":
-            seconds = pa.array([v or None for v in values], pa.int64())
+            # An integer cast to a timestamp counts in the target's unit: read them as seconds first.
+            seconds = pa.array([v or None for v in values], pa.int64()).cast(pa.timestamp("s", tz="UTC"))
             return pc.cast(seconds, target)
         if column.kind in ("id", "int"):
             # Mailjet sends IDs as JSON integers, except the SMS API's MessageId, a numeric string.

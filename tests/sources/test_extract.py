@@ -102,9 +102,16 @@ def test_event_history_is_complete_not_just_today(seeded: tuple[Api, Path, dict[
     assert query(db, "select count(*) from mailjet.opens")[0][0] == len(
         {(o["MessageID"], o["OpenedAt"]) for o in opens}
     )
-    assert keys(db, "select sender, recipient, status_name from mailjet.sms_messages") == {
-        ("MJPilot", "+33600000001", "sent")
-    }
+    sms = requests.get(
+        f"{api.base}/v4/sms",
+        params={"FromTS": 1},
+        headers={"Authorization": f"Bearer {api.app.config.sms_token}"},
+        timeout=30,
+    ).json()["Data"]
+    assert keys(
+        db, "select id, sender, recipient, status_name, epoch(created_at)::bigint from mailjet.sms_messages"
+    ) == {(int(s["MessageId"]), s["From"], s["To"], s["Status"]["Name"], s["CreationTS"]) for s in sms}
+    assert len(sms) == 1
 
 
 def test_types_ids_timestamps_and_empty_dates(seeded: tuple[Api, Path, dict[str, int]]) -> None:
