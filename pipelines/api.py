@@ -7,11 +7,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pipelines.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from pipelines.config import ConfigError, load_mailjet_config
 from sources.mailjet.client import MailjetClient
 from sources.mailjet.exceptions import MailjetAuthError, MailjetError
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
 def _with_client(command: str, work: Callable[[MailjetClient], str]) -> int:

@@ -11,6 +11,7 @@ import dlt
 
 from pipelines.warehouse import DEFAULT_DB
 
+# Exit codes (design §4): success, failure, bad usage/config/credentials, stopped by a guard.
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_GUARD = 0, 1, 2, 3
 
 

@@ -13,6 +13,7 @@ from dlt.pipeline.helpers import pipeline_drop
 from dlt.pipeline.pipeline import Pipeline
 from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 
+from pipelines.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from pipelines.config import ConfigError, MailjetConfiguration, load_mailjet_config
 from pipelines.progress import ExtractProgress
 from pipelines.warehouse import WarehouseError, open_pipeline
@@ -21,7 +22,6 @@ from sources.mailjet.client import HttpSettings, MailjetHttp
 from sources.mailjet.exceptions import MailjetAuthError, MailjetError
 from sources.mailjet.schema import EXTRACTED_AT_COLUMN, SOURCE_COLUMN
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 ALL_RESOURCES = (*FULL_REFRESH_RESOURCES, *INCREMENTAL_RESOURCES)
 
 
