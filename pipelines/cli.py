@@ -73,6 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="forget the incremental cursors and re-read all history (rows are merged, never duplicated)",
     )
 
+    import_csv = commands.add_parser(
+        "import-csv", help="import contact CSV files exported from Mailjet into the same tables"
+    )
+    import_csv.add_argument("files", nargs="+", metavar="FILE", help="CSV files, imported in this order")
+    import_csv.add_argument(
+        "--list",
+        dest="list_ref",
+        default=None,
+        metavar="NAME_OR_ID",
+        help="record the contacts as members of this list (subscribed unless a status column says otherwise)",
+    )
+    import_csv.add_argument(
+        "--encoding", default=None, help="the files' encoding (default: detected; UTF-8 or Windows-1252)"
+    )
+
     api = commands.add_parser("api", help="make one authorized API call and print the JSON answer")
     api.add_argument("method", choices=("GET", "POST", "PUT", "DELETE", "get", "post", "put", "delete"))
     api.add_argument("path", help="e.g. contactslist, contact/jane@example.com or /v3.1/send")
@@ -113,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pipelines.extract import run_extract
 
         return run_extract(args.db, args.destination, args.resources, args.full_refresh)
+    if args.command == "import-csv":
+        from pipelines.import_csv import run_import_csv
+
+        return run_import_csv(args.db, args.destination, args.files, args.list_ref, args.encoding)
     if args.command == "api":
         from pipelines.api import run_api
 

@@ -15,6 +15,7 @@ from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 
 from pipelines.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from pipelines.config import ConfigError, MailjetConfiguration, load_mailjet_config
+from pipelines.identity import merge_identities
 from pipelines.progress import ExtractProgress
 from pipelines.warehouse import WarehouseError, open_pipeline
 from sources.mailjet import FULL_REFRESH_RESOURCES, INCREMENTAL_RESOURCES, mailjet_source
@@ -141,11 +142,18 @@ def extract(
             EXIT_FAILURE,
         ) from None
     removed = remove_deleted(pipeline, [n for n in names if n in FULL_REFRESH_RESOURCES], extracted_at)
+    merged = merge_identities(pipeline)  # contacts and lists first seen in a CSV file, now in Mailjet
     seconds = time.monotonic() - started
     trace = pipeline.last_trace
     normalized = trace.last_normalize_info if trace is not None else None
     counts = dict(normalized.row_counts) if normalized is not None and info.loads_ids else {}
-    return summary(names, counts, removed, http, seconds, db if destination in (None, "duckdb") else None)
+    text = summary(names, counts, removed, http, seconds, db if destination in (None, "duckdb") else None)
+    if merged.contacts or merged.lists:
+        text += (
+            f"\nMerged with rows imported from CSV files: {merged.contacts:,} contacts (same email), "
+            f"{merged.lists:,} lists (same name)"
+        )
+    return text
 
 
 def summary(

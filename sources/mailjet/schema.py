@@ -83,11 +83,13 @@ class Table:
         fields.append(pa.field(EXTRACTED_AT_COLUMN, pa.timestamp("us", tz="UTC"), nullable=False))
         return pa.schema(fields)
 
-    def to_arrow(self, rows: Sequence[dict[str, Any]], extracted_at: datetime) -> pa.Table:
+    def to_arrow(
+        self, rows: Sequence[dict[str, Any]], extracted_at: datetime, source: str = "api"
+    ) -> pa.Table:
         """A page of Mailjet rows as an Arrow table: `""` dates as null, IDs as int64, strings as UTC
         timestamps. Raises ValueError naming the column when Mailjet sent a value of another type."""
         arrays = [_convert(c, [c.read(r) for r in rows]) for c in self.columns]
-        arrays.append(pa.array(["api"] * len(rows), pa.string()))
+        arrays.append(pa.array([source] * len(rows), pa.string()))
         arrays.append(pa.array([extracted_at] * len(rows), pa.timestamp("us", tz="UTC")))
         return pa.Table.from_arrays(arrays, schema=self.arrow_schema())
 

@@ -1,0 +1,109 @@
+"""One contact per email, one list per name, one membership per (contact, list), whatever the source.
+
+Contacts and lists known only from a CSV file carry negative ids (`sources/mailjet_csv`). Once Mailjet's
+API brings a contact with the same email (case-insensitive) or a list with the same name, the file's
+rows move to Mailjet's id and the CSV-only row goes. Where both sources describe the same thing, the API
+row wins (it is Mailjet's live state; a file is a snapshot); between two imports, the later one wins.
+Runs after every import and every extract, in SQL portable to any SQL destination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.pipeline.pipeline import Pipeline
+
+from sources.mailjet.schema import EXTRACTED_AT_COLUMN, SOURCE_COLUMN
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What `merge_identities` changed."""
+
+    contacts: int
+    lists: int
+    memberships_dropped: int
+
+
+def merge_identities(pipeline: Pipeline) -> Merged:
+    """Move CSV-only contacts and lists onto the Mailjet ones of the same email/name; drop memberships
+    another row already states."""
+    src, at = SOURCE_COLUMN, EXTRACTED_AT_COLUMN
+    with pipeline.sql_client() as client:
+        try:
+            contacts = client.make_qualified_table_name("contacts")
+            lists = client.make_qualified_table_name("contact_lists")
+            members = client.make_qualified_table_name("list_recipients")
+            props = client.make_qualified_table_name("contact_properties")
+            contact_map = (
+                f"with m as (select c.id as csv_id, min(a.id) as api_id from {contacts} c "
+                f"join {contacts} a on lower(a.email) = lower(c.email) and a.id > 0 "
+                "where c.id < 0 group by c.id)"
+            )
+            list_map = (
+                f"with m as (select c.id as csv_id, min(a.id) as api_id from {lists} c "
+                f"join {lists} a on lower(a.name) = lower(c.name) and a.id > 0 "
+                "where c.id < 0 group by c.id)"
+            )
+            moved_contacts = _count(client, f"{contact_map} select count(*) from m")
+            moved_lists = (
+                _count(client, f"{list_map} select count(*) from m") if _exists(client, lists) else 0
+            )
+            if moved_lists:
+                client.execute_sql(
+                    f"{list_map} update {members} set list_id = m.api_id "
+                    f"from m where {members}.list_id = m.csv_id"
+                )
+                client.execute_sql(f"{list_map} delete from {lists} where id in (select csv_id from m)")
+            if moved_contacts:
+                # A newer import replaces an older import's value; an API value is never replaced.
+                client.execute_sql(
+                    f"{contact_map} delete from {props} where {src} <> 'api' and exists ("
+                    f"select 1 from {props} s join m on s.contact_id = m.csv_id "
+                    f"where m.api_id = {props}.contact_id and s.name = {props}.name)"
+                )
+                client.execute_sql(
+                    f"{contact_map} delete from {props} where exists ("
+                    f"select 1 from m join {props} t on t.contact_id = m.api_id "
+                    f"where m.csv_id = {props}.contact_id and t.name = {props}.name)"
+                )
+                client.execute_sql(
+                    f"{contact_map} update {props} set contact_id = m.api_id "
+                    f"from m where {props}.contact_id = m.csv_id"
+                )
+                if _exists(client, members):
+                    client.execute_sql(
+                        f"{contact_map} update {members} set contact_id = m.api_id from m "
+                        f"where {members}.contact_id = m.csv_id"
+                    )
+                client.execute_sql(f"{contact_map} delete from {contacts} where id in (select csv_id from m)")
+            dropped = 0
+            if _exists(client, members):
+                same = f"o.contact_id = {members}.contact_id and o.list_id = {members}.list_id"
+                newer = (
+                    f"o.{src} = 'api' or (o.{src} <> 'api' and (o.{at} > {members}.{at} "
+                    f"or (o.{at} = {members}.{at} and o.id > {members}.id)))"
+                )
+                stale = (
+                    f"from {members} where {src} <> 'api' "
+                    f"and exists (select 1 from {members} o where {same} and ({newer}))"
+                )
+                dropped = _count(client, f"select count(*) {stale}")
+                if dropped:
+                    client.execute_sql(f"delete {stale}")
+        except DatabaseUndefinedRelation:
+            return Merged(0, 0, 0)
+    return Merged(moved_contacts, moved_lists, dropped)
+
+
+def _count(client: object, sql: str) -> int:
+    rows = client.execute_sql(sql)  # type: ignore[attr-defined]
+    return int(rows[0][0]) if rows else 0
+
+
+def _exists(client: object, qualified: str) -> bool:
+    try:
+        client.execute_sql(f"select 1 from {qualified} limit 1")  # type: ignore[attr-defined]
+    except DatabaseUndefinedRelation:
+        return False
+    return True

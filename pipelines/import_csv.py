@@ -1,0 +1,202 @@
+"""`mailjet-elt import-csv`: contact exports from Mailjet's web app -> the same tables as the extract."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.pipeline.exceptions import PipelineStepFailed
+from dlt.pipeline.pipeline import Pipeline
+
+from pipelines.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from pipelines.identity import merge_identities
+from pipelines.warehouse import WarehouseError, open_pipeline
+from sources.mailjet.schema import EXTRACTED_AT_COLUMN
+from sources.mailjet_csv import CSV_REJECTIONS, StagedFile, TargetList, mailjet_csv_source
+from sources.mailjet_csv.columns import assign
+from sources.mailjet_csv.dialect import Dialect, sniff
+from sources.mailjet_csv.exceptions import CsvFileError
+from sources.mailjet_csv.reader import stage
+from sources.mailjet_csv.rows import synthetic_id
+
+
+class ImportFailed(Exception):
+    """The import could not run or did not finish; `exit_code` says which kind of failure."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def resolve_list(pipeline: Pipeline, ref: str) -> tuple[TargetList, str | None]:
+    """The list `--list` names, by ID or by name (case-insensitive), among the lists in the database;
+    a list not there is created locally. Returns it with a note for the user, if any."""
+    ref = ref.strip()
+    if not ref:
+        raise ImportFailed("--list needs a list name or ID", EXIT_USAGE)
+    rows: Sequence[Sequence[Any]] = []
+    with pipeline.sql_client() as client:
+        table = client.make_qualified_table_name("contact_lists")
+        try:
+            if ref.isdigit():
+                rows = client.execute_sql(f"select id, name from {table} where id = %s", int(ref)) or []
+            else:
+                rows = (
+                    client.execute_sql(
+                        f"select id, name from {table} where lower(name) = lower(%s) "
+                        "order by coalesce(is_deleted, false), id < 0, id",
+                        ref,
+                    )
+                    or []
+                )
+        except DatabaseUndefinedRelation:
+            rows = []
+    if rows:
+        return TargetList(int(rows[0][0]), rows[0][1], False), None
+    if ref.isdigit():
+        note = (
+            f"list {ref} is not in mailjet.contact_lists yet; memberships are recorded under ID {ref} "
+            "(run `extract` to bring its name)"
+        )
+        return TargetList(int(ref), None, True), note
+    target = TargetList(synthetic_id("list:" + ref.lower()), ref, True)
+    note = (
+        f"list {ref!r} is not in mailjet.contact_lists: created here with ID {target.id}; it becomes "
+        "the Mailjet list of the same name once `extract` brings that list"
+    )
+    return target, note
+
+
+def _progress(name: str, rows: int, done: int, size: int) -> None:
+    share = f" ({100 * done / size:.0f} % of {size / 1e6:,.1f} MB)" if size else ""
+    print(f"  {name}: {rows:,} rows read{share}", file=sys.stderr, flush=True)
+
+
+def _remove_old_rejections(pipeline: Pipeline, file_name: str, imported_at: datetime) -> None:
+    """Rejections describe the latest import of a file: drop those of earlier imports of it."""
+    with pipeline.sql_client() as client:
+        table = client.make_qualified_table_name(CSV_REJECTIONS.name)
+        with contextlib.suppress(DatabaseUndefinedRelation):  # no rejection was ever loaded
+            client.execute_sql(
+                f"delete from {table} where file = %s and {EXTRACTED_AT_COLUMN} <> %s", file_name, imported_at
+            )
+
+
+def import_csv(
+    db: str,
+    destination: str | None,
+    files: Sequence[str],
+    list_ref: str | None,
+    encoding: str | None = None,
+    progress: bool = True,
+) -> str:
+    """Import the files in the order given (a later file's values replace an earlier one's); returns
+    the summary to print, or raises ImportFailed. Every file is checked before anything is loaded."""
+    paths = [Path(f) for f in files]
+    try:
+        dialects: list[Dialect] = [sniff(p, encoding) for p in paths]
+    except CsvFileError as exc:
+        raise ImportFailed(str(exc), EXIT_USAGE) from None
+    names = [p.name for p in paths]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ImportFailed(
+            f"two files named {repeated[0]}: rows are tagged with their file's name (_source = "
+            f"'csv:{repeated[0]}'), so rename one of them",
+            EXIT_USAGE,
+        )
+    try:
+        pipeline = open_pipeline(db, destination)
+    except WarehouseError as exc:
+        raise ImportFailed(str(exc), EXIT_USAGE) from None
+    target, note = resolve_list(pipeline, list_ref) if list_ref else (None, None)
+    lines = [f"note: {note}"] if note else []
+    with tempfile.TemporaryDirectory(prefix="mailjet-csv-") as tmp:
+        con = duckdb.connect(
+            str(Path(tmp) / "staging.duckdb"),
+            config={"memory_limit": "256MB", "preserve_insertion_order": False, "temp_directory": tmp},
+        )
+        try:
+            for path, dialect in zip(paths, dialects, strict=True):
+                lines.extend(_import_file(con, pipeline, path, dialect, target, progress))
+        finally:
+            con.close()
+    if db and destination in (None, "duckdb"):
+        lines.append(f'Rejected rows: duckdb {db} "select * from mailjet.csv_rejections order by file, line"')
+    return "\n".join(lines)
+
+
+def _import_file(
+    con: duckdb.DuckDBPyConnection,
+    pipeline: Pipeline,
+    path: Path,
+    dialect: Dialect,
+    target: TargetList | None,
+    progress: bool,
+) -> list[str]:
+    started = time.monotonic()
+    imported_at = datetime.now(UTC)
+    parsed = stage(con, path, dialect, "staged", _progress if progress else None)
+    columns = assign(dialect.header)
+    staged = StagedFile(
+        con, "staged", path.name, dialect.header, columns, dialect.delimiter, parsed, target, imported_at
+    )
+    counts = staged.counts()
+    try:
+        pipeline.run(mailjet_csv_source(staged))
+    except PipelineStepFailed as exc:
+        raise ImportFailed(
+            f"{path}: loading failed ({exc.step}: {exc.exception}); nothing of this file is reported done, "
+            "import it again (rows already loaded are merged, never duplicated)",
+            EXIT_FAILURE,
+        ) from None
+    _remove_old_rejections(pipeline, path.name, imported_at)
+    merged = merge_identities(pipeline)
+    seconds = time.monotonic() - started
+    read = parsed.rows + len(parsed.rejected)
+    out = [
+        f"{path.name}: {dialect.encoding_note}, {dialect.delimiter_name}-separated; {read:,} rows read in "
+        f"{seconds:.1f} s",
+        f"  contacts {counts.contacts:,} · properties {counts.properties:,}"
+        + (f" · memberships of list {target.name or target.id} {counts.contacts:,}" if target else ""),
+    ]
+    if counts.rejected:
+        parts = [
+            f"{len(parsed.rejected):,} unreadable" if parsed.rejected else "",
+            f"{counts.rejected - counts.duplicates - len(parsed.rejected):,} invalid"
+            if counts.rejected - counts.duplicates - len(parsed.rejected)
+            else "",
+            f"{counts.duplicates:,} duplicate emails (first row kept)" if counts.duplicates else "",
+        ]
+        out.append(
+            f"  rejected {counts.rejected:,}: {', '.join(p for p in parts if p)} -> mailjet.csv_rejections"
+        )
+    if merged.contacts:
+        out.append(f"  {merged.contacts:,} contacts matched Mailjet contacts by email (one contact each)")
+    if columns.status is not None and target is None:
+        out.append(
+            f"  column {dialect.header[columns.status].strip()!r} (subscription status) ignored: "
+            "pass --list to record list memberships"
+        )
+    return out
+
+
+def run_import_csv(
+    db: str, destination: str | None, files: Sequence[str], list_ref: str | None, encoding: str | None
+) -> int:
+    """The `import-csv` command: exit 0 when every file loaded (rejected rows included), 2 when a file
+    cannot be imported at all, 1 when loading failed."""
+    try:
+        print(import_csv(db, destination, files, list_ref, encoding))
+    except ImportFailed as exc:
+        print(f"mailjet-elt import-csv: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return EXIT_OK

@@ -1,0 +1,59 @@
+"""The role of each column of a file: the email, the contact's name, its subscription status, or a
+contact property (named after the header)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sources.mailjet_csv import settings
+from sources.mailjet_csv.dialect import find_email_column, normalize_header
+
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Column indexes by role. `status_inverted` is true for an `unsubscribed`-style column."""
+
+    count: int
+    email: int
+    name: int | None
+    status: int | None
+    status_inverted: bool
+    properties: tuple[tuple[int, str], ...]  # (column index, property name)
+
+    def header_of(self, index: int, header: tuple[str, ...]) -> str:
+        return header[index].strip() or f"column {index + 1}"
+
+
+def property_name(header: str, index: int) -> str:
+    """A header as a property name: trimmed, lowercased, inner spaces as underscores."""
+    return _SPACES.sub("_", header.strip().lower()) or f"column_{index + 1}"
+
+
+def assign(header: tuple[str, ...]) -> Columns:
+    """Decide each column's role from the header alone."""
+    email = find_email_column(header)
+    assert email is not None, "sniff() guarantees an email column"
+    name = status = None
+    inverted = False
+    properties: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(header):
+        key = normalize_header(raw)
+        if i == email:
+            continue
+        if name is None and key in settings.NAME_HEADERS:
+            name = i
+            continue
+        if status is None and key in settings.STATUS_HEADERS | settings.UNSUBSCRIBED_HEADERS:
+            status, inverted = i, key in settings.UNSUBSCRIBED_HEADERS
+            continue
+        prop = property_name(raw, i)
+        unique, n = prop, 2
+        while unique in seen:
+            unique, n = f"{prop}_{n}", n + 1
+        seen.add(unique)
+        properties.append((i, unique))
+    return Columns(len(header), email, name, status, inverted, tuple(properties))

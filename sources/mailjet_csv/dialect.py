@@ -1,0 +1,192 @@
+"""What kind of file this is, decided before any row is read: text or binary, its encoding, its
+delimiter and its header. Everything here reads at most the first few kilobytes, except the UTF-8
+validity scan, which reads the file once in large chunks."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from sources.mailjet_csv import settings
+from sources.mailjet_csv.exceptions import CsvFileError
+
+# Valid multi-byte UTF-8 sequences. Text in a legacy single-byte encoding almost never contains them,
+# so a file that is not valid UTF-8 but has them is UTF-8 with a few damaged rows, not Windows-1252.
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_ESCAPED = re.compile("[\udc80-\udcff]")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+_LOOKS_LIKE_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_SIGNATURES = (
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook?)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) workbook"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\x1f\x8b", "a gzip archive"),
+)
+# Bytes 0x81, 0x8D, 0x8F, 0x90 and 0x9D have no character in Windows-1252; Latin-1 maps every byte.
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+
+
+def normalize_header(name: str) -> str:
+    """A header reduced to lowercase letters and digits, for matching (`E-Mail Address` -> `emailaddress`)."""
+    return _NOT_ALNUM.sub("", name.strip().lower())
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How to read one file."""
+
+    encoding: str  # a Python codec name
+    delimiter: str
+    header: tuple[str, ...]
+    encoding_note: str  # how the encoding was decided, for the summary
+
+    @property
+    def delimiter_name(self) -> str:
+        return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[self.delimiter]
+
+
+def sniff(path: Path, encoding: str | None = None) -> Dialect:
+    """The dialect of a CSV export, or CsvFileError naming the file, what it found and the fix."""
+    if not path.is_file():
+        raise CsvFileError(f"{path}: no such file")
+    with path.open("rb") as f:
+        head = f.read(settings.SNIFF_BYTES)
+    if not head.strip():
+        raise CsvFileError(f"{path}: the file is empty; export the contact list from Mailjet again")
+    for signature, what in _SIGNATURES:
+        if head.startswith(signature):
+            raise CsvFileError(f"{path}: not a CSV file, it is {what}; open it and save it as CSV (UTF-8)")
+    chosen, note = (encoding, f"{encoding} (as requested)") if encoding else _detect_encoding(path, head)
+    try:
+        codecs.lookup(chosen)
+    except LookupError:
+        raise CsvFileError(
+            f"{path}: unknown encoding {chosen!r}; use a Python codec name such as cp1252"
+        ) from None
+    if not chosen.startswith("utf-16") and b"\x00" in head:
+        raise CsvFileError(
+            f"{path}: not a CSV file (it contains NUL bytes: binary data, or UTF-16 text without a "
+            "byte-order mark); save it as CSV (UTF-8)"
+        )
+    header_line = _first_line(path, chosen)
+    if header_line is None:
+        raise CsvFileError(f"{path}: the file holds only blank lines; export the contact list again")
+    controls = sum(1 for ch in header_line if ord(ch) < 32 and ch not in "\t\r\n")
+    if controls:
+        raise CsvFileError(f"{path}: not a CSV file (control characters in its first line); save it as CSV")
+    delimiter, header = _choose_delimiter(header_line)
+    if find_email_column(header) is None:
+        found = ", ".join(repr(h) for h in header[:20]) + (" …" if len(header) > 20 else "")
+        hint = (
+            " The first line looks like data, not a header: add a header line naming the column `email`."
+            if any(_LOOKS_LIKE_EMAIL.fullmatch(h.strip()) for h in header)
+            else " Name the column holding the addresses `email` (or Email, E-mail, Email address)."
+        )
+        raise CsvFileError(f"{path}: no email column; columns found: {found}.{hint}")
+    return Dialect(chosen, delimiter, tuple(header), note)
+
+
+def find_email_column(header: list[str] | tuple[str, ...]) -> int | None:
+    """Index of the first column whose header names an email address."""
+    for i, name in enumerate(header):
+        if normalize_header(name) in settings.EMAIL_HEADERS:
+            return i
+    return None
+
+
+def _detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", "UTF-8 (with byte-order mark)"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", "UTF-16 (with byte-order mark)"
+    valid, multibyte, undefined_1252 = _scan_utf8(path)
+    if valid:
+        return "utf-8", "UTF-8"
+    if multibyte:
+        return "utf-8", "UTF-8 (some lines are not valid UTF-8; their rows are rejected)"
+    if undefined_1252:
+        return "latin-1", "Latin-1 (not valid UTF-8; pass --encoding to choose another)"
+    return "cp1252", "Windows-1252 (not valid UTF-8; pass --encoding to choose another)"
+
+
+def _scan_utf8(path: Path) -> tuple[bool, bool, bool]:
+    """(whole file is valid UTF-8, it holds valid multi-byte UTF-8 sequences, it holds bytes Windows-1252
+    leaves undefined), in one pass over the file in 8 MiB chunks."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    valid, multibyte, undefined = True, False, False
+    with path.open("rb") as f:
+        while chunk := f.read(8 * 1024 * 1024):
+            if valid:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    valid = False
+            if not valid:
+                multibyte = multibyte or _UTF8_MULTIBYTE.search(chunk) is not None
+                undefined = undefined or _CP1252_UNDEFINED.search(chunk) is not None
+        if valid:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                valid = False
+    return valid, multibyte, undefined
+
+
+def _first_line(path: Path, encoding: str) -> str | None:
+    with open_text(path, encoding) as text:
+        for line in text:
+            stripped = line.strip().lstrip("\ufeff")
+            if stripped:
+                return _ESCAPED.sub("\ufffd", stripped)
+    return None
+
+
+def _choose_delimiter(line: str) -> tuple[str, list[str]]:
+    """The delimiter under which the header has an email column (most columns breaks ties); without
+    one, the delimiter giving the most columns, so the error can show what was found."""
+    best: tuple[bool, int, str, list[str]] | None = None
+    for delimiter in settings.DELIMITERS:
+        header = next(csv.reader([line], delimiter=delimiter), [])
+        rank = (find_email_column(header) is not None, len(header), delimiter, header)
+        if best is None or rank[:2] > best[:2]:
+            best = rank
+    assert best is not None
+    return best[2], best[3]
+
+
+def open_text(path: Path, encoding: str) -> io.TextIOWrapper:
+    """The file as text, lines ending as they do in the file (what the csv module expects). Bytes the
+    encoding cannot decode become lone surrogates, which `Lines` reports as damaged lines."""
+    raw: BinaryIO = path.open("rb")
+    return io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
+
+
+@dataclass
+class Lines:
+    """The physical lines of a file for the csv module, counting them, the bytes read, and the lines
+    holding bytes the encoding could not decode."""
+
+    path: Path
+    encoding: str
+    damaged: set[int] = field(default_factory=set)
+    bytes_read: int = 0
+
+    def __iter__(self) -> Iterator[str]:
+        raw = self.path.open("rb")
+        with io.TextIOWrapper(raw, encoding=self.encoding, errors="surrogateescape", newline="") as text:
+            for number, read in enumerate(text, start=1):
+                line = read.lstrip("\ufeff") if number == 1 else read
+                if _ESCAPED.search(line):
+                    self.damaged.add(number)
+                    line = _ESCAPED.sub("\ufffd", line)
+                if number % 4096 == 0:
+                    self.bytes_read = raw.tell()
+                yield line
+            self.bytes_read = raw.tell()

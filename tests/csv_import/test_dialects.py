@@ -1,0 +1,96 @@
+"""What people really export and save: every dialect loads the same contacts and properties."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.csv_import.conftest import contacts, load, properties, rejections, rows, write
+
+EXPECTED_CONTACTS = {"ann@example.com": "Ann Smith", "bob@example.org": "Bob", "zoe@example.net": None}
+EXPECTED_PROPERTIES = {
+    ("ann@example.com", "country"): "FR",
+    ("ann@example.com", "newsletter"): "true",
+    ("bob@example.org", "country"): "DE",
+    ("bob@example.org", "newsletter"): "false",
+    ("zoe@example.net", "country"): "IT",
+}
+
+
+def _file(delimiter: str, newline: str = "\n") -> str:
+    d = delimiter
+    lines = [
+        f"Email{d}Name{d}Country{d}Newsletter",
+        f"ann@example.com{d}Ann Smith{d}FR{d}TRUE",
+        f"bob@example.org{d}Bob{d}DE{d}FALSE",
+        f"zoe@example.net{d}{d}IT{d}",
+    ]
+    return newline.join(lines) + newline
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        pytest.param("comma.csv", _file(",").encode(), id="utf8-comma-lf"),
+        pytest.param(
+            "semicolon.csv", b"\xef\xbb\xbf" + _file(";", "\r\n").encode(), id="utf8-bom-semicolon-crlf"
+        ),
+        pytest.param("tab.csv", _file("\t", "\r\n").encode("utf-16"), id="utf16-bom-tab"),
+        pytest.param("pipe.csv", _file("|").encode(), id="pipe"),
+        pytest.param("trailing.csv", (_file(",") + "\n\n,,,\n\n").encode(), id="blank-trailing-lines"),
+        pytest.param("nonewline.csv", _file(",").rstrip("\n").encode(), id="no-final-newline"),
+    ],
+)
+def test_every_dialect_loads_the_same_rows(tmp_path: Path, name: str, content: bytes) -> None:
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, name, content))
+    assert contacts(db) == EXPECTED_CONTACTS
+    assert properties(db) == EXPECTED_PROPERTIES
+    assert rejections(db) == []
+    assert {s for (s,) in rows(db, "select distinct _source from mailjet.contacts")} == {f"csv:{name}"}
+
+
+def test_quoted_fields_keep_delimiters_quotes_and_newlines(tmp_path: Path) -> None:
+    content = (
+        "email,name,address,motto\r\n"
+        'ann@example.com,"Smith, Ann","1 Main St\r\nApt 2","She said ""hi"""\r\n'
+        'bob@example.org,Bob,"a;b|c\tb","multi\nline\nvalue"\r\n'
+    )
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "quoted.csv", content))
+    assert contacts(db) == {"ann@example.com": "Smith, Ann", "bob@example.org": "Bob"}
+    assert properties(db) == {
+        ("ann@example.com", "address"): "1 Main St\r\nApt 2",
+        ("ann@example.com", "motto"): 'She said "hi"',
+        ("bob@example.org", "address"): "a;b|c\tb",
+        ("bob@example.org", "motto"): "multi\nline\nvalue",
+    }
+
+
+def test_legacy_single_byte_encoding_is_detected(tmp_path: Path) -> None:
+    content = "Email;Nom;Ville\r\njosé@exemple.fr;José;Zürich\r\nfrançois@exemple.fr;François;Besançon €\r\n"
+    db = tmp_path / "t.duckdb"
+    summary = load(db, write(tmp_path, "excel.csv", content, encoding="cp1252"))
+    assert "Windows-1252" in summary
+    assert contacts(db) == {"josé@exemple.fr": None, "françois@exemple.fr": None}
+    assert properties(db)[("françois@exemple.fr", "ville")] == "Besançon €"
+    assert properties(db)[("josé@exemple.fr", "nom")] == "José"
+
+
+def test_encoding_can_be_named(tmp_path: Path) -> None:
+    content = "email,city\nana@example.pt,Évora\n"
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "latin9.csv", content, encoding="iso8859_15"), encoding="iso8859_15")
+    assert properties(db) == {("ana@example.pt", "city"): "Évora"}
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["email", "Email", "EMAIL", "E-mail", "e_mail", "Email Address", "email_address", " Email "],
+)
+def test_email_column_in_any_spelling(tmp_path: Path, header: str) -> None:
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "h.csv", f"First Name,{header}\nAnn,ann@example.com\n"))
+    assert contacts(db) == {"ann@example.com": None}
+    assert properties(db) == {("ann@example.com", "first_name"): "Ann"}

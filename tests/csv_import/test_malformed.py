@@ -1,0 +1,166 @@
+"""The malformed corpus: each file gives loaded rows plus rejections, or exit 2 with a message naming
+the file (and the columns found); never a traceback, never a valid row lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.csv_import.conftest import contacts, load, properties, rejections, write
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(b"", ["the file is empty"], id="empty"),
+        pytest.param(b"\n\r\n  \n", ["the file is empty"], id="only-blank-lines"),
+        pytest.param(PNG, ["not a CSV file", "PNG image"], id="binary-png"),
+        pytest.param(b"email,name\x00\x01\x02\x03" * 50, ["not a CSV file", "NUL bytes"], id="binary-nul"),
+        pytest.param(b"PK\x03\x04\x14\x00\x06\x00", ["not a CSV file", "xlsx", "save it as CSV"], id="xlsx"),
+        pytest.param(
+            b"id;first name;city\n1;Ann;Paris\n",
+            ["no email column", "'id', 'first name', 'city'"],
+            id="no-email-column",
+        ),
+        pytest.param(
+            b"ann@example.com,Ann\nbob@example.org,Bob\n",
+            ["no email column", "'ann@example.com', 'Ann'", "looks like data"],
+            id="no-header",
+        ),
+        pytest.param(b'{"contacts": [{"email": "a@b.co"}]}\n', ["no email column"], id="json"),
+    ],
+)
+def test_unusable_file_exits_2_naming_file_and_columns(
+    tmp_path: Path, content: bytes, expected: list[str]
+) -> None:
+    path = write(tmp_path, "export.csv", content)
+    result = run_cli(["--db", str(tmp_path / "t.duckdb"), "import-csv", str(path)], {}, tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert str(path) in result.stderr
+    for text in expected:
+        assert text in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_bad_file_stops_the_import_before_anything_loads(tmp_path: Path) -> None:
+    good = write(tmp_path, "good.csv", "email\nann@example.com\n")
+    bad = write(tmp_path, "bad.csv", "id\n1\n")
+    result = run_cli(["--db", str(tmp_path / "t.duckdb"), "import-csv", str(good), str(bad)], {}, tmp_path)
+    assert result.returncode == 2
+    assert "bad.csv" in result.stderr
+    assert not (tmp_path / "t.duckdb").exists()
+
+
+def test_missing_file_exits_2(tmp_path: Path) -> None:
+    result = run_cli(["--db", str(tmp_path / "t.duckdb"), "import-csv", "nowhere.csv"], {}, tmp_path)
+    assert result.returncode == 2
+    assert "nowhere.csv: no such file" in result.stderr
+
+
+def test_header_only_loads_nothing_and_succeeds(tmp_path: Path) -> None:
+    path = write(tmp_path, "header.csv", "email,name,country\r\n")
+    result = run_cli(["--db", str(tmp_path / "t.duckdb"), "import-csv", str(path)], {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "0 rows read" in result.stdout
+    assert contacts(tmp_path / "t.duckdb") == {}
+    assert rejections(tmp_path / "t.duckdb") == []
+
+
+def test_ragged_rows_are_rejected_and_the_rest_loads(tmp_path: Path) -> None:
+    content = (
+        "email,name,city\n"
+        "ann@example.com,Ann,Paris\n"
+        "short@example.com,Short\n"
+        "long@example.com,Long,Rome,extra\n"
+        "pad@example.com,Pad,Oslo,,\n"  # trailing empty cells a spreadsheet adds: accepted
+        "bob@example.org,Bob,Berlin\n"
+    )
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "ragged.csv", content))
+    assert set(contacts(db)) == {"ann@example.com", "pad@example.com", "bob@example.org"}
+    assert rejections(db) == [
+        (3, "short@example.com,Short", "2 fields, the header has 3"),
+        (4, "long@example.com,Long,Rome,extra", "4 fields, the header has 3"),
+    ]
+
+
+def test_wrong_encoding_in_a_utf8_file_rejects_only_those_rows(tmp_path: Path) -> None:
+    # A UTF-8 export with one row pasted in from a Windows-1252 file.
+    content = (
+        b"email,city\n"
+        + "zoe@example.net,Zürich\n".encode()
+        + "jose@example.es,Bogotá\n".encode("cp1252")
+        + "ann@example.com,Besançon\n".encode()
+    )
+    db = tmp_path / "t.duckdb"
+    summary = load(db, write(tmp_path, "mixed.csv", content))
+    assert "some lines are not valid UTF-8" in summary
+    assert properties(db) == {("zoe@example.net", "city"): "Zürich", ("ann@example.com", "city"): "Besançon"}
+    assert [(line, reason) for line, _, reason in rejections(db)] == [
+        (3, "bytes that are not valid utf-8 (line 3)")
+    ]
+
+
+def test_ten_megabyte_field_is_rejected_by_length(tmp_path: Path) -> None:
+    huge = "x" * 10 * 1024 * 1024
+    content = f'email,note\nann@example.com,ok\nbig@example.com,"{huge}"\nbob@example.org,fine\n'
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "huge.csv", content))
+    assert properties(db) == {("ann@example.com", "note"): "ok", ("bob@example.org", "note"): "fine"}
+    [(line, raw, reason)] = rejections(db)
+    assert line == 3
+    assert reason == "value of column note is 10,485,760 characters; the limit is 4,096"
+    # The row as CSV again (quotes only where needed), cut short with its full length.
+    assert raw.startswith("big@example.com,xxx") and raw.endswith("… (10,485,776 characters)")
+    assert len(raw) < 2100
+
+
+def test_invalid_and_overlong_values_are_rejected_with_reasons(tmp_path: Path) -> None:
+    long_email = "a" * 250 + "@example.com"
+    content = (
+        "email,name\n"
+        "ann@example.com,Ann\n"
+        ",Nobody\n"
+        "not-an-address,X\n"
+        "two@@example.com,Y\n"
+        "dots@example..com,Z\n"
+        f"{long_email},Long\n"
+        f"longname@example.com,{'n' * 300}\n"
+        "  spaced@example.com  ,Spaced\n"
+    )
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "invalid.csv", content))
+    assert set(contacts(db)) == {"ann@example.com", "spaced@example.com"}
+    assert [(line, reason) for line, _, reason in rejections(db)] == [
+        (3, "empty email"),
+        (4, 'invalid email "not-an-address"'),
+        (5, 'invalid email "two@@example.com"'),
+        (6, 'invalid email "dots@example..com"'),
+        (7, "email longer than 255 characters (262)"),
+        (8, "name longer than 255 characters (300)"),
+    ]
+
+
+def test_unclosed_quote_is_reported_with_the_lines_it_swallowed(tmp_path: Path) -> None:
+    content = 'email,name\nann@example.com,Ann\nbob@example.org,"Bob\ncy@example.com,Cy\n'
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "open.csv", content))
+    assert set(contacts(db)) == {"ann@example.com"}
+    [(line, _, reason)] = rejections(db)
+    assert line == 3
+    assert "never closed: lines 3-4" in reason
+
+
+def test_line_numbers_count_physical_lines(tmp_path: Path) -> None:
+    # Quoted newlines and blank lines: the reported line is where the row starts in a text editor.
+    content = (
+        'email,note\r\n\r\nann@example.com,"two\r\nlines"\r\n\r\n\r\n'
+        'bad,x\r\nbob@example.org,"a\nb\nc"\r\nworse,y\r\n'
+    )
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "lines.csv", content))
+    assert [(line, raw) for line, raw, _ in rejections(db)] == [(7, "bad,x"), (11, "worse,y")]
