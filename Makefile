@@ -37,6 +37,7 @@ format: setup ## Apply ruff's fixes and formatting
 bench: setup ## Run the benchmarks (figures, not pass/fail)
 	$(BIN)/python bench/sandbox_speed.py
 	$(BIN)/python bench/extract.py --contacts 100000
+	$(BIN)/python bench/import_csv.py --rows 1000000
 
 sandbox: setup ## Run the local Mailjet sandbox in the foreground
 	$(BIN)/mailjet-elt sandbox

@@ -21,6 +21,7 @@ from pipelines.identity import merge_identities
 from pipelines.warehouse import WarehouseError, open_pipeline
 from sources.mailjet.schema import EXTRACTED_AT_COLUMN
 from sources.mailjet_csv import CSV_REJECTIONS, StagedFile, TargetList, mailjet_csv_source
+from sources.mailjet_csv import settings as csv_settings
 from sources.mailjet_csv.columns import assign
 from sources.mailjet_csv.dialect import Dialect, sniff
 from sources.mailjet_csv.exceptions import CsvFileError
@@ -122,7 +123,11 @@ def import_csv(
     with tempfile.TemporaryDirectory(prefix="mailjet-csv-") as tmp:
         con = duckdb.connect(
             str(Path(tmp) / "staging.duckdb"),
-            config={"memory_limit": "256MB", "preserve_insertion_order": False, "temp_directory": tmp},
+            config={
+                "memory_limit": csv_settings.STAGING_MEMORY_LIMIT,
+                "preserve_insertion_order": False,
+                "temp_directory": tmp,
+            },
         )
         try:
             for path, dialect in zip(paths, dialects, strict=True):
@@ -150,6 +155,12 @@ def _import_file(
         con, "staged", path.name, dialect.header, columns, dialect.delimiter, parsed, target, imported_at
     )
     counts = staged.counts()
+    if progress:
+        print(
+            f"  {path.name}: loading {counts.contacts:,} contacts and {counts.properties:,} properties",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         pipeline.run(mailjet_csv_source(staged))
     except PipelineStepFailed as exc:

@@ -50,6 +50,8 @@ MAX_RAW_ROW_CHARS: Final = 2000
 
 # Bytes read to decide the encoding and whether the file is text at all.
 SNIFF_BYTES: Final = 64 * 1024
+# The staging database a file is parsed into spills to disk beyond this, so memory stays flat.
+STAGING_MEMORY_LIMIT: Final = "128MB"
 # Rows parsed in Python before they are handed to the staging database in one Arrow batch.
 BATCH_ROWS: Final = 50_000
 

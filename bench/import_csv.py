@@ -1,0 +1,102 @@
+"""Benchmark of `mailjet-elt import-csv`: seconds and peak memory for a large export, first import and
+re-import. Prints figures; asserts nothing.
+
+The generated file looks like a spreadsheet-saved Mailjet export: semicolons, UTF-8 with a BOM, CRLF,
+five property columns, a status column, a quoted field with an embedded delimiter every 100 rows, and
+about 0.1 % invalid emails and 0.1 % duplicate emails.
+
+    .venv/bin/python bench/import_csv.py --rows 1000000
+    .venv/bin/python bench/import_csv.py --rows 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+COUNTRIES = ("FR", "DE", "IT", "ES", "NL", "BE", "PT", "SE")
+PLANS = ("free", "pro", "team", "enterprise")
+
+
+def write_export(path: Path, rows: int, seed: int = 7) -> None:
+    """A `rows`-line export (plus header), written in chunks."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        f.write("Email;First Name;Last Name;Country;Plan;Newsletter;Status\r\n")
+        chunk: list[str] = []
+        for i in range(rows):
+            if i % 1000 == 999:
+                email = f"broken-{i}.example.com"  # no @: rejected
+            elif i % 1000 == 500:
+                email = f"Person.{i - 1}@Example.com"  # the previous row again: a duplicate
+            else:
+                email = f"person.{i}@example.com"
+            last = f'"Smith; Jr. {i}"' if i % 100 == 0 else f"Smith{i % 977}"
+            status = "unsubscribed" if rng.random() < 0.05 else "subscribed"
+            chunk.append(
+                f"{email};Ann{i % 1013};{last};{rng.choice(COUNTRIES)};{rng.choice(PLANS)};"
+                f"{'TRUE' if rng.random() < 0.6 else 'FALSE'};{status}\r\n"
+            )
+            if len(chunk) == 50_000:
+                f.write("".join(chunk))
+                chunk.clear()
+        f.write("".join(chunk))
+
+
+def run_import(db: Path, export: Path) -> tuple[float, float, str]:
+    """(seconds, peak RSS MiB of the child alone, stdout) of one `mailjet-elt import-csv` subprocess."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        "--db",
+        str(db),
+        "import-csv",
+        str(export),
+        "--list",
+        "Newsletter",
+    ]
+    began = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - began
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"import-csv failed:\n{out}")
+    return seconds, usage.ru_maxrss / 1024, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        export = Path(tmp) / "mailjet_export.csv"
+        began = time.perf_counter()
+        write_export(export, args.rows)
+        size = export.stat().st_size
+        written = time.perf_counter() - began
+        print(f"export: {args.rows:,} rows, {size / 1e6:,.1f} MB, written in {written:.1f} s")
+        db = Path(tmp) / "bench.duckdb"
+        for label in ("first import", "re-import"):
+            seconds, peak, out = run_import(db, export)
+            print(f"{label}: {seconds:.1f} s = {args.rows / seconds:,.0f} rows/s; peak RSS {peak:,.0f} MiB")
+            print("  " + "\n  ".join(out.strip().splitlines()[:4]))
+        with duckdb.connect(str(db), read_only=True) as con:
+            for table in ("contacts", "contact_properties", "list_recipients", "csv_rejections"):
+                count = con.sql(f"select count(*) from mailjet.{table}").fetchall()[0][0]
+                print(f"  mailjet.{table}: {count:,} rows")
+        print(f"database: {db.stat().st_size / 1e6:,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
