@@ -10,11 +10,13 @@ import duckdb
 
 from pipelines.config import MailjetConfiguration
 from pipelines.extract import ExtractError, extract
+from pipelines.import_csv import ImportFailed, import_csv
 from sandbox import SandboxApp, SandboxConfig
 from sources.mailjet.client import MailjetClient
 from sources.mailjet.exceptions import MailjetError
 
 DEMO_DB = "demo_mailjet_elt.duckdb"
+DEMO_EXPORT = "demo_export.csv"
 LIST_QUERY = """
 select l.name, count(*) filter (where not r.is_unsubscribed), count(*) filter (where r.is_unsubscribed)
 from mailjet.list_recipients r join mailjet.contact_lists l on l.id = r.list_id
@@ -29,7 +31,7 @@ def run_demo(contacts: int = 2000) -> int:
         client = MailjetClient(sandbox.base_url, sandbox.config.api_key, sandbox.config.api_secret)
         try:
             return _tour(sandbox, client, started)
-        except (MailjetError, ExtractError) as exc:
+        except (MailjetError, ExtractError, ImportFailed) as exc:
             print(f"demo failed: {exc}")
             return 1
         finally:
@@ -82,11 +84,12 @@ def _tour(sandbox: SandboxApp, client: MailjetClient, started: float) -> int:
         f"Demo took {time.perf_counter() - started:.1f} s.\n"
     )
     _extract(sandbox)
+    _import_csv(Path(DEMO_DB))
     print(
         "\nTry it yourself: `mailjet-elt sandbox` serves the same API on 127.0.0.1:8765;\n"
         "any Mailjet client works against it (Basic auth sandbox-api-key / sandbox-api-secret), and\n"
-        "`mailjet-elt extract` reads it (or your real account) into DuckDB. Coming next: `import-csv`,\n"
-        "audiences, `plan`/`apply`."
+        "`mailjet-elt extract` reads it (or your real account) into DuckDB; `mailjet-elt import-csv`\n"
+        "adds CSV exports to the same tables. Coming next: audiences, `plan`/`apply`."
     )
     return 0
 
@@ -108,6 +111,40 @@ def _extract(sandbox: SandboxApp) -> None:
     print(f"\nSubscribed and unsubscribed members per list, from DuckDB:\n    {shown}")
     for name, subscribed, unsubscribed in rows:
         print(f"  {name:<18} {subscribed:>7,} subscribed {unsubscribed:>6,} unsubscribed")
+
+
+def _import_csv(db: Path) -> None:
+    """Import a small hand-made export into the same tables and show it joins the API's rows."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        member = con.sql(
+            "select c.email from mailjet.list_recipients r join mailjet.contacts c on c.id = r.contact_id "
+            "join mailjet.contact_lists l on l.id = r.list_id "
+            "where l.name = 'Newsletter' and not r.is_unsubscribed order by c.id limit 1"
+        ).fetchall()[0][0]
+    export = Path(DEMO_EXPORT)
+    # As a spreadsheet saves it: UTF-8 with a byte-order mark, semicolons, CRLF, TRUE/FALSE.
+    export.write_text(
+        "Email;First Name;Country;VIP;Status\r\n"
+        f"{member.upper()};Already;FR;TRUE;subscribed\r\n"
+        "grace.hopper@example.com;Grace;US;FALSE;subscribed\r\n"
+        "not-an-address;Nobody;;;subscribed\r\n"
+        "Grace.Hopper@example.com;Grace again;US;FALSE;subscribed\r\n",
+        encoding="utf-8-sig",
+        newline="",
+    )
+    print(
+        f"\nImporting a CSV export, {export} (mailjet-elt --db {db} import-csv {export} --list Newsletter):"
+    )
+    print(import_csv(str(db), None, [str(export)], "Newsletter", progress=False))
+    print(
+        f"  {member} was already a Mailjet contact: the file's properties joined that contact,\n"
+        "  grace.hopper@example.com is new, the bad address and the duplicate are in mailjet.csv_rejections."
+    )
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.sql(LIST_QUERY).fetchall()
+    for name, subscribed, unsubscribed in rows:
+        if name == "Newsletter":
+            print(f"  {name:<18} {subscribed:>7,} subscribed {unsubscribed:>6,} unsubscribed (API and CSV)")
 
 
 def contacts_of(client: MailjetClient) -> int:

@@ -9,8 +9,10 @@ Runs after every import and every extract, in SQL portable to any SQL destinatio
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.destinations.sql_client import SqlClientBase
 from dlt.pipeline.pipeline import Pipeline
 
 from sources.mailjet.schema import EXTRACTED_AT_COLUMN, SOURCE_COLUMN
@@ -27,62 +29,66 @@ class Merged:
 
 def merge_identities(pipeline: Pipeline) -> Merged:
     """Move CSV-only contacts and lists onto the Mailjet ones of the same email/name; drop memberships
-    another row already states."""
+    another row already states. One transaction: a crash leaves the tables as they were."""
     src, at = SOURCE_COLUMN, EXTRACTED_AT_COLUMN
     with pipeline.sql_client() as client:
-        try:
-            contacts = client.make_qualified_table_name("contacts")
-            lists = client.make_qualified_table_name("contact_lists")
-            members = client.make_qualified_table_name("list_recipients")
-            props = client.make_qualified_table_name("contact_properties")
-            contact_map = (
-                f"with m as (select c.id as csv_id, min(a.id) as api_id from {contacts} c "
-                f"join {contacts} a on lower(a.email) = lower(c.email) and a.id > 0 "
-                "where c.id < 0 group by c.id)"
-            )
-            list_map = (
-                f"with m as (select c.id as csv_id, min(a.id) as api_id from {lists} c "
-                f"join {lists} a on lower(a.name) = lower(c.name) and a.id > 0 "
-                "where c.id < 0 group by c.id)"
-            )
-            moved_contacts = _count(client, f"{contact_map} select count(*) from m")
-            moved_lists = (
-                _count(client, f"{list_map} select count(*) from m") if _exists(client, lists) else 0
-            )
+        names = ("contacts", "contact_lists", "list_recipients", "contact_properties")
+        present = {n: client.make_qualified_table_name(n) for n in names}
+        present = {n: q for n, q in present.items() if _exists(client, q)}
+        if "contacts" not in present:
+            return Merged(0, 0, 0)
+        contacts = present["contacts"]
+        lists, members, props = (present.get(n) for n in names[1:])
+        contact_map = (
+            f"with m as (select c.id as csv_id, min(a.id) as api_id from {contacts} c "
+            f"join {contacts} a on lower(a.email) = lower(c.email) and a.id > 0 "
+            "where c.id < 0 group by c.id)"
+        )
+        list_map = (
+            f"with m as (select c.id as csv_id, min(a.id) as api_id, min(a.name) as api_name from {lists} c "
+            f"join {lists} a on lower(a.name) = lower(c.name) and a.id > 0 "
+            "where c.id < 0 group by c.id)"
+        )
+        with client.begin_transaction():
+            moved_lists = _count(client, f"{list_map} select count(*) from m") if lists else 0
             if moved_lists:
-                client.execute_sql(
-                    f"{list_map} update {members} set list_id = m.api_id "
-                    f"from m where {members}.list_id = m.csv_id"
-                )
+                if members:
+                    client.execute_sql(
+                        f"{list_map} update {members} set list_id = m.api_id, list_name = m.api_name "
+                        f"from m where {members}.list_id = m.csv_id"
+                    )
                 client.execute_sql(f"{list_map} delete from {lists} where id in (select csv_id from m)")
+            moved_contacts = _count(client, f"{contact_map} select count(*) from m")
             if moved_contacts:
-                # A newer import replaces an older import's value; an API value is never replaced.
-                client.execute_sql(
-                    f"{contact_map} delete from {props} where {src} <> 'api' and exists ("
-                    f"select 1 from {props} s join m on s.contact_id = m.csv_id "
-                    f"where m.api_id = {props}.contact_id and s.name = {props}.name)"
-                )
-                client.execute_sql(
-                    f"{contact_map} delete from {props} where exists ("
-                    f"select 1 from m join {props} t on t.contact_id = m.api_id "
-                    f"where m.csv_id = {props}.contact_id and t.name = {props}.name)"
-                )
-                client.execute_sql(
-                    f"{contact_map} update {props} set contact_id = m.api_id "
-                    f"from m where {props}.contact_id = m.csv_id"
-                )
-                if _exists(client, members):
+                if props:
+                    # A newer import replaces an older import's value; an API value is never replaced.
+                    client.execute_sql(
+                        f"{contact_map} delete from {props} where {src} <> 'api' and exists ("
+                        f"select 1 from {props} s join m on s.contact_id = m.csv_id "
+                        f"where m.api_id = {props}.contact_id and s.name = {props}.name)"
+                    )
+                    client.execute_sql(
+                        f"{contact_map} delete from {props} where exists ("
+                        f"select 1 from m join {props} t on t.contact_id = m.api_id "
+                        f"where m.csv_id = {props}.contact_id and t.name = {props}.name)"
+                    )
+                    client.execute_sql(
+                        f"{contact_map} update {props} set contact_id = m.api_id "
+                        f"from m where {props}.contact_id = m.csv_id"
+                    )
+                if members:
                     client.execute_sql(
                         f"{contact_map} update {members} set contact_id = m.api_id from m "
                         f"where {members}.contact_id = m.csv_id"
                     )
                 client.execute_sql(f"{contact_map} delete from {contacts} where id in (select csv_id from m)")
             dropped = 0
-            if _exists(client, members):
+            if members:
+                # One membership per (contact, list): the API's row, else the latest import's.
                 same = f"o.contact_id = {members}.contact_id and o.list_id = {members}.list_id"
                 newer = (
-                    f"o.{src} = 'api' or (o.{src} <> 'api' and (o.{at} > {members}.{at} "
-                    f"or (o.{at} = {members}.{at} and o.id > {members}.id)))"
+                    f"o.{src} = 'api' or (o.{at} > {members}.{at} "
+                    f"or (o.{at} = {members}.{at} and o.id > {members}.id))"
                 )
                 stale = (
                     f"from {members} where {src} <> 'api' "
@@ -91,19 +97,17 @@ def merge_identities(pipeline: Pipeline) -> Merged:
                 dropped = _count(client, f"select count(*) {stale}")
                 if dropped:
                     client.execute_sql(f"delete {stale}")
-        except DatabaseUndefinedRelation:
-            return Merged(0, 0, 0)
     return Merged(moved_contacts, moved_lists, dropped)
 
 
-def _count(client: object, sql: str) -> int:
-    rows = client.execute_sql(sql)  # type: ignore[attr-defined]
+def _count(client: SqlClientBase[Any], sql: str) -> int:
+    rows = client.execute_sql(sql)
     return int(rows[0][0]) if rows else 0
 
 
-def _exists(client: object, qualified: str) -> bool:
+def _exists(client: SqlClientBase[Any], qualified: str) -> bool:
     try:
-        client.execute_sql(f"select 1 from {qualified} limit 1")  # type: ignore[attr-defined]
+        client.execute_sql(f"select 1 from {qualified} limit 1")
     except DatabaseUndefinedRelation:
         return False
     return True

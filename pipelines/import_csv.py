@@ -185,19 +185,27 @@ def _import_file(
             f"{counts.rejected - counts.duplicates - len(parsed.rejected):,} invalid"
             if counts.rejected - counts.duplicates - len(parsed.rejected)
             else "",
-            f"{counts.duplicates:,} duplicate emails (first row kept)" if counts.duplicates else "",
+            f"{counts.duplicates:,} duplicate email{_s(counts.duplicates)} (first row kept)"
+            if counts.duplicates
+            else "",
         ]
         out.append(
             f"  rejected {counts.rejected:,}: {', '.join(p for p in parts if p)} -> mailjet.csv_rejections"
         )
     if merged.contacts:
-        out.append(f"  {merged.contacts:,} contacts matched Mailjet contacts by email (one contact each)")
+        out.append(
+            f"  {merged.contacts:,} contact{_s(merged.contacts)} matched Mailjet contacts by email (merged)"
+        )
     if columns.status is not None and target is None:
         out.append(
             f"  column {dialect.header[columns.status].strip()!r} (subscription status) ignored: "
             "pass --list to record list memberships"
         )
     return out
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
 
 
 def run_import_csv(

@@ -160,7 +160,7 @@ def test_csv_and_api_contacts_with_the_same_email_are_one_contact(
         "new.person@example.com,New Person,Rome,subscribed\n"
     )
     summary = load(db, write(tmp_path, "export.csv", content), list_ref="newsletter")
-    assert "2 contacts matched Mailjet contacts by email" in summary
+    assert "2 contacts matched Mailjet contacts by email (merged)" in summary
 
     assert rows(db, "select count(*) from mailjet.contacts")[0][0] == api_contacts + 1
     assert rows(db, "select count(*) from mailjet.contacts where id < 0") == [(1,)]

@@ -164,3 +164,15 @@ def test_line_numbers_count_physical_lines(tmp_path: Path) -> None:
     db = tmp_path / "t.duckdb"
     load(db, write(tmp_path, "lines.csv", content))
     assert [(line, raw) for line, raw, _ in rejections(db)] == [(7, "bad,x"), (11, "worse,y")]
+
+
+def test_cli_import_prints_a_summary_and_where_rejections_are(tmp_path: Path) -> None:
+    path = write(tmp_path, "export.csv", "Email;Plan\r\nann@example.com;pro\r\nbad-address;free\r\n")
+    db = tmp_path / "t.duckdb"
+    result = run_cli(["--db", str(db), "import-csv", str(path), "--list", "Customers"], {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "export.csv: UTF-8, semicolon-separated; 2 rows read" in result.stdout
+    assert "contacts 1 · properties 1 · memberships of list Customers 1" in result.stdout
+    assert "rejected 1: 1 invalid -> mailjet.csv_rejections" in result.stdout
+    assert "list 'Customers' is not in mailjet.contact_lists: created here" in result.stdout
+    assert rejections(db) == [(3, "bad-address;free", 'invalid email "bad-address"')]
