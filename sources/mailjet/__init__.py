@@ -106,7 +106,7 @@ def mailjet_source(
                 lambda n: tell(table.name, n, 0),
             )
 
-        return _declare(table, rows)
+        return table.resource(rows)
 
     def incremental(
         table: schema.Table,
@@ -148,7 +148,7 @@ def mailjet_source(
                 lambda n: tell(table.name, n, 0),
             )
 
-        return _declare(table, rows)
+        return table.resource(rows)
 
     def path(table: schema.Table) -> str:
         return f"{settings.REST_PREFIX}/{settings.ENDPOINTS[table.name]}"
@@ -178,14 +178,3 @@ def mailjet_source(
             incremental(schema.SMS_MESSAGES, sms, None, reader_for=sms_reader, count_path=f"{sms}/count")
         )
     return resources
-
-
-def _declare(table: schema.Table, rows: Callable[..., Iterator[pa.Table]]) -> DltResource:
-    """The dlt resource of a table: named after it, merged on its key, every column typed."""
-    return dlt.resource(
-        rows,
-        name=table.name,
-        primary_key=list(table.primary_key),
-        write_disposition="merge",
-        columns=table.column_hints(),
-    )

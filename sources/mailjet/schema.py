@@ -3,15 +3,17 @@ of Mailjet rows into an Arrow table of that shape (so dlt loads it without norma
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.common.data_types.typing import TDataType
 from dlt.common.schema.typing import TColumnSchema
+from dlt.extract.resource import DltResource
 
 Kind = Literal["id", "int", "float", "bool", "text", "ts", "unix"]
 
@@ -72,6 +74,16 @@ class Table:
         hints[SOURCE_COLUMN] = {"data_type": "text", "nullable": False}
         hints[EXTRACTED_AT_COLUMN] = {"data_type": "timestamp", "nullable": False}
         return hints
+
+    def resource(self, data: Callable[..., Iterator[pa.Table]] | Iterator[pa.Table]) -> DltResource:
+        """The dlt resource loading this table: named after it, merged on its key, every column typed."""
+        return dlt.resource(
+            data,
+            name=self.name,
+            primary_key=list(self.primary_key),
+            write_disposition="merge",
+            columns=self.column_hints(),
+        )
 
     def arrow_schema(self) -> pa.Schema:
         """The Arrow schema of a converted page."""

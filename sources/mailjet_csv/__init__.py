@@ -10,8 +10,6 @@ with API contacts of the same email."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import dlt
 import pyarrow as pa
 from dlt.extract.resource import DltResource
@@ -28,14 +26,14 @@ def mailjet_csv_source(staged: StagedFile) -> list[DltResource]:
 
     The source shares the `mailjet` schema with the API source: same tables, same column types."""
     resources = [
-        _declare(schema.CONTACTS, staged.contacts()),
-        _declare(schema.CONTACT_PROPERTIES, staged.contact_properties()),
-        _declare(CSV_REJECTIONS, staged.csv_rejections()),
-        _declare(schema.LIST_RECIPIENTS, staged.list_recipients()),
+        schema.CONTACTS.resource(staged.contacts()),
+        schema.CONTACT_PROPERTIES.resource(staged.contact_properties()),
+        CSV_REJECTIONS.resource(staged.csv_rejections()),
+        schema.LIST_RECIPIENTS.resource(staged.list_recipients()),
     ]
     target = staged.target
     if target is not None and target.is_new:
-        resources.append(_declare(schema.CONTACT_LISTS, iter([_new_list(target, staged)])))
+        resources.append(schema.CONTACT_LISTS.resource(iter([_new_list(target, staged)])))
     return resources
 
 
@@ -43,15 +41,4 @@ def _new_list(target: TargetList, staged: StagedFile) -> pa.Table:
     """The row of a list this import creates (Mailjet's other list fields are unknown here)."""
     return schema.CONTACT_LISTS.to_arrow(
         [{"ID": target.id, "Name": target.name}], staged.imported_at, staged.source
-    )
-
-
-def _declare(table: schema.Table, rows: Iterator[pa.Table]) -> DltResource:
-    """A resource named after its table, merged on its key, every column typed."""
-    return dlt.resource(
-        rows,
-        name=table.name,
-        primary_key=list(table.primary_key),
-        write_disposition="merge",
-        columns=table.column_hints(),
     )
