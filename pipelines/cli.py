@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     import_csv.add_argument(
         "--encoding", default=None, help="the files' encoding (default: detected; UTF-8 or Windows-1252)"
     )
+    import_csv.add_argument(
+        "--pad-short-rows",
+        action="store_true",
+        help="complete rows with fewer cells than the header with empty cells (Excel drops empty last cells)",
+    )
 
     api = commands.add_parser("api", help="make one authorized API call and print the JSON answer")
     api.add_argument("method", choices=("GET", "POST", "PUT", "DELETE", "get", "post", "put", "delete"))
@@ -131,7 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "import-csv":
         from pipelines.import_csv import run_import_csv
 
-        return run_import_csv(args.db, args.destination, args.files, args.list_ref, args.encoding)
+        return run_import_csv(
+            args.db, args.destination, args.files, args.list_ref, args.encoding, args.pad_short_rows
+        )
     if args.command == "api":
         from pipelines.api import run_api
 

@@ -45,9 +45,11 @@ def merge_identities(pipeline: Pipeline) -> Merged:
             "where c.id < 0 group by c.id)"
         )
         list_map = (
-            f"with m as (select c.id as csv_id, min(a.id) as api_id, min(a.name) as api_name from {lists} c "
-            f"join {lists} a on lower(a.name) = lower(c.name) and a.id > 0 "
-            "where c.id < 0 group by c.id)"
+            # The Mailjet list of that name, a live one before a deleted one.
+            f"with named as (select c.id as csv_id, a.id, a.name, row_number() over (partition by c.id "
+            "order by coalesce(a.is_deleted, false), a.id) as n "
+            f"from {lists} c join {lists} a on lower(a.name) = lower(c.name) and a.id > 0 where c.id < 0), "
+            "m as (select csv_id, id as api_id, name as api_name from named where n = 1)"
         )
         with client.begin_transaction():
             moved_lists = _count(client, f"{list_map} select count(*) from m") if lists else 0

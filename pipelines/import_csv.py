@@ -12,7 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.destinations.exceptions import (
+    DatabaseException,
+    DatabaseUndefinedRelation,
+    DestinationConnectionError,
+)
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
@@ -28,6 +32,8 @@ from sources.mailjet_csv.exceptions import CsvFileError
 from sources.mailjet_csv.reader import stage
 from sources.mailjet_csv.rows import synthetic_id
 
+MAX_ID = 2**63 - 1  # IDs are BIGINT
+
 
 class ImportFailed(Exception):
     """The import could not run or did not finish; `exit_code` says which kind of failure."""
@@ -38,18 +44,19 @@ class ImportFailed(Exception):
 
 
 def resolve_list(pipeline: Pipeline, ref: str) -> tuple[TargetList, str | None]:
-    """The list `--list` names, by ID or by name (case-insensitive), among the lists in the database;
-    a list not there is created locally. Returns it with a note for the user, if any."""
+    """The list `--list` names, by ID or else by name (case-insensitive; live lists first), among the
+    lists in the database; a list not there is created locally. Returns it with a note for the user."""
     ref = ref.strip()
     if not ref:
         raise ImportFailed("--list needs a list name or ID", EXIT_USAGE)
+    numeric = ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID
     rows: Sequence[Sequence[Any]] = []
     with pipeline.sql_client() as client:
         table = client.make_qualified_table_name("contact_lists")
-        try:
-            if ref.isdigit():
+        with contextlib.suppress(DatabaseUndefinedRelation):  # no list was ever loaded
+            if numeric:
                 rows = client.execute_sql(f"select id, name from {table} where id = %s", int(ref)) or []
-            else:
+            if not rows:
                 rows = (
                     client.execute_sql(
                         f"select id, name from {table} where lower(name) = lower(%s) "
@@ -58,11 +65,9 @@ def resolve_list(pipeline: Pipeline, ref: str) -> tuple[TargetList, str | None]:
                     )
                     or []
                 )
-        except DatabaseUndefinedRelation:
-            rows = []
     if rows:
         return TargetList(int(rows[0][0]), rows[0][1], False), None
-    if ref.isdigit():
+    if numeric:
         note = (
             f"list {ref} is not in mailjet.contact_lists yet; memberships are recorded under ID {ref} "
             "(run `extract` to bring its name)"
@@ -98,6 +103,7 @@ def import_csv(
     list_ref: str | None,
     encoding: str | None = None,
     progress: bool = True,
+    pad_short_rows: bool = False,
 ) -> str:
     """Import the files in the order given (a later file's values replace an earlier one's); returns
     the summary to print, or raises ImportFailed. Every file is checked before anything is loaded."""
@@ -131,7 +137,7 @@ def import_csv(
         )
         try:
             for path, dialect in zip(paths, dialects, strict=True):
-                lines.extend(_import_file(con, pipeline, path, dialect, target, progress))
+                lines.extend(_import_file(con, pipeline, path, dialect, target, progress, pad_short_rows))
         finally:
             con.close()
     if db and destination in (None, "duckdb"):
@@ -146,18 +152,29 @@ def _import_file(
     dialect: Dialect,
     target: TargetList | None,
     progress: bool,
+    pad_short_rows: bool,
 ) -> list[str]:
     started = time.monotonic()
     imported_at = datetime.now(UTC)
-    parsed = stage(con, path, dialect, "staged", _progress if progress else None)
     columns = assign(dialect.header)
-    staged = StagedFile(
-        con, "staged", path.name, dialect.header, columns, dialect.delimiter, parsed, target, imported_at
-    )
-    counts = staged.counts()
+    try:
+        parsed = stage(con, path, dialect, "staged", _progress if progress else None, pad_short_rows)
+        staged = StagedFile(
+            con, "staged", path.name, dialect.header, columns, dialect.delimiter, parsed, target, imported_at
+        )
+        counts = staged.counts()
+    except (UnicodeError, LookupError) as exc:
+        raise ImportFailed(
+            f"{path}: cannot be read as {dialect.encoding} ({exc}); pass --encoding with the file's encoding",
+            EXIT_USAGE,
+        ) from None
+    except duckdb.Error as exc:
+        raise ImportFailed(
+            f"{path}: staging the rows failed ({exc}); nothing of this file was loaded", EXIT_FAILURE
+        ) from None
     if progress:
         print(
-            f"  {path.name}: loading {counts.contacts:,} contacts and {counts.properties:,} properties",
+            f"  {path.name}: loading {counts.contacts:,} contacts and their properties",
             file=sys.stderr,
             flush=True,
         )
@@ -169,6 +186,9 @@ def _import_file(
             "import it again (rows already loaded are merged, never duplicated)",
             EXIT_FAILURE,
         ) from None
+    trace = pipeline.last_trace
+    normalized = trace.last_normalize_info if trace is not None else None
+    loaded = dict(normalized.row_counts) if normalized is not None else {}
     _remove_old_rejections(pipeline, path.name, imported_at)
     merged = merge_identities(pipeline)
     seconds = time.monotonic() - started
@@ -176,7 +196,7 @@ def _import_file(
     out = [
         f"{path.name}: {dialect.encoding_note}, {dialect.delimiter_name}-separated; {read:,} rows read in "
         f"{seconds:.1f} s",
-        f"  contacts {counts.contacts:,} · properties {counts.properties:,}"
+        f"  contacts {counts.contacts:,} · properties {loaded.get('contact_properties', 0):,}"
         + (f" · memberships of list {target.name or target.id} {counts.contacts:,}" if target else ""),
     ]
     if counts.rejected:
@@ -196,11 +216,11 @@ def _import_file(
         out.append(
             f"  {merged.contacts:,} contact{_s(merged.contacts)} matched Mailjet contacts by email (merged)"
         )
-    if columns.status is not None and target is None:
-        out.append(
-            f"  column {dialect.header[columns.status].strip()!r} (subscription status) ignored: "
-            "pass --list to record list memberships"
-        )
+    if columns.statuses and target is None:
+        named = ", ".join(repr(dialect.header[i].strip()) for i, _ in columns.statuses)
+        out.append(f"  subscription status ({named}) ignored: pass --list to record list memberships")
+    if parsed.padded:
+        out.append(f"  {parsed.padded:,} short rows completed with empty cells (--pad-short-rows)")
     return out
 
 
@@ -209,13 +229,25 @@ def _s(count: int) -> str:
 
 
 def run_import_csv(
-    db: str, destination: str | None, files: Sequence[str], list_ref: str | None, encoding: str | None
+    db: str,
+    destination: str | None,
+    files: Sequence[str],
+    list_ref: str | None,
+    encoding: str | None,
+    pad_short_rows: bool = False,
 ) -> int:
     """The `import-csv` command: exit 0 when every file loaded (rejected rows included), 2 when a file
     cannot be imported at all, 1 when loading failed."""
     try:
-        print(import_csv(db, destination, files, list_ref, encoding))
+        print(import_csv(db, destination, files, list_ref, encoding, pad_short_rows=pad_short_rows))
     except ImportFailed as exc:
         print(f"mailjet-elt import-csv: {exc}", file=sys.stderr)
         return exc.exit_code
+    except (DestinationConnectionError, DatabaseException) as exc:
+        print(
+            f"mailjet-elt import-csv: the database could not be used ({exc}); if another process has it "
+            "open, wait for it to finish and import again",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     return EXIT_OK

@@ -14,17 +14,14 @@ _SPACES = re.compile(r"\s+")
 
 @dataclass(frozen=True)
 class Columns:
-    """Column indexes by role. `status_inverted` is true for an `unsubscribed`-style column."""
+    """Column indexes by role. A status column is (index, inverted): inverted for `unsubscribed`-style
+    columns, where a true value means unsubscribed."""
 
     count: int
     email: int
     name: int | None
-    status: int | None
-    status_inverted: bool
+    statuses: tuple[tuple[int, bool], ...]
     properties: tuple[tuple[int, str], ...]  # (column index, property name)
-
-    def header_of(self, index: int, header: tuple[str, ...]) -> str:
-        return header[index].strip() or f"column {index + 1}"
 
 
 def property_name(header: str, index: int) -> str:
@@ -36,8 +33,8 @@ def assign(header: tuple[str, ...]) -> Columns:
     """Decide each column's role from the header alone."""
     email = find_email_column(header)
     assert email is not None, "sniff() guarantees an email column"
-    name = status = None
-    inverted = False
+    name = None
+    statuses: list[tuple[int, bool]] = []
     properties: list[tuple[int, str]] = []
     seen: set[str] = set()
     for i, raw in enumerate(header):
@@ -47,8 +44,8 @@ def assign(header: tuple[str, ...]) -> Columns:
         if name is None and key in settings.NAME_HEADERS:
             name = i
             continue
-        if status is None and key in settings.STATUS_HEADERS | settings.UNSUBSCRIBED_HEADERS:
-            status, inverted = i, key in settings.UNSUBSCRIBED_HEADERS
+        if key in settings.STATUS_HEADERS | settings.UNSUBSCRIBED_HEADERS:
+            statuses.append((i, key in settings.UNSUBSCRIBED_HEADERS))
             continue
         prop = property_name(raw, i)
         unique, n = prop, 2
@@ -56,4 +53,4 @@ def assign(header: tuple[str, ...]) -> Columns:
             unique, n = f"{prop}_{n}", n + 1
         seen.add(unique)
         properties.append((i, unique))
-    return Columns(len(header), email, name, status, inverted, tuple(properties))
+    return Columns(len(header), email, name, tuple(statuses), tuple(properties))

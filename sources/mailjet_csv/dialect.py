@@ -8,10 +8,10 @@ import codecs
 import csv
 import io
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 from sources.mailjet_csv import settings
 from sources.mailjet_csv.exceptions import CsvFileError
@@ -21,6 +21,7 @@ from sources.mailjet_csv.exceptions import CsvFileError
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _ESCAPED = re.compile("[\udc80-\udcff]")
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+_SEP_LINE = re.compile(r"(?i)sep=[,;\t|]")
 _LOOKS_LIKE_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _SIGNATURES = (
     (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook?)"),
@@ -46,6 +47,7 @@ class Dialect:
     delimiter: str
     header: tuple[str, ...]
     encoding_note: str  # how the encoding was decided, for the summary
+    has_sep_line: bool = False  # an Excel `sep=;` line comes before the header
 
     @property
     def delimiter_name(self) -> str:
@@ -65,23 +67,25 @@ def sniff(path: Path, encoding: str | None = None) -> Dialect:
             raise CsvFileError(f"{path}: not a CSV file, it is {what}; open it and save it as CSV (UTF-8)")
     chosen, note = (encoding, f"{encoding} (as requested)") if encoding else _detect_encoding(path, head)
     try:
-        codecs.lookup(chosen)
+        text_codec = getattr(codecs.lookup(chosen), "_is_text_encoding", True)
     except LookupError:
-        raise CsvFileError(
-            f"{path}: unknown encoding {chosen!r}; use a Python codec name such as cp1252"
-        ) from None
+        text_codec = False
+    if not text_codec:
+        raise CsvFileError(f"{path}: {chosen!r} is not a text encoding; use a name such as utf-8 or cp1252")
     if not chosen.startswith("utf-16") and b"\x00" in head:
         raise CsvFileError(
             f"{path}: not a CSV file (it contains NUL bytes: binary data, or UTF-16 text without a "
             "byte-order mark); save it as CSV (UTF-8)"
         )
-    header_line = _first_line(path, chosen)
-    if header_line is None:
+    lines = _head_lines(head, chosen)
+    first = next((line.strip() for line in lines if line.strip()), None)
+    if first is None:
         raise CsvFileError(f"{path}: the file holds only blank lines; export the contact list again")
-    controls = sum(1 for ch in header_line if ord(ch) < 32 and ch not in "\t\r\n")
-    if controls:
+    if any(ord(ch) < 32 and ch != "\t" for ch in first):
         raise CsvFileError(f"{path}: not a CSV file (control characters in its first line); save it as CSV")
-    delimiter, header = _choose_delimiter(header_line)
+    # Excel writes a `sep=;` line before the header when asked to; it names the delimiter.
+    forced = first[4] if _SEP_LINE.fullmatch(first) else None
+    delimiter, header = _choose_delimiter(lines, forced)
     if find_email_column(header) is None:
         found = ", ".join(repr(h) for h in header[:20]) + (" …" if len(header) > 20 else "")
         hint = (
@@ -90,7 +94,7 @@ def sniff(path: Path, encoding: str | None = None) -> Dialect:
             else " Name the column holding the addresses `email` (or Email, E-mail, Email address)."
         )
         raise CsvFileError(f"{path}: no email column; columns found: {found}.{hint}")
-    return Dialect(chosen, delimiter, tuple(header), note)
+    return Dialect(chosen, delimiter, tuple(header), note, has_sep_line=forced is not None)
 
 
 def find_email_column(header: list[str] | tuple[str, ...]) -> int | None:
@@ -139,33 +143,42 @@ def _scan_utf8(path: Path) -> tuple[bool, bool, bool]:
     return valid, multibyte, undefined
 
 
-def _first_line(path: Path, encoding: str) -> str | None:
-    with open_text(path, encoding) as text:
-        for line in text:
-            stripped = line.strip().lstrip("\ufeff")
-            if stripped:
-                return _ESCAPED.sub("\ufffd", stripped)
-    return None
+def _head_lines(head: bytes, encoding: str) -> list[str]:
+    """The physical lines of the file's first bytes (the last, maybe cut, line included)."""
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
+    return _ESCAPED.sub("\ufffd", text).lstrip("\ufeff").splitlines(keepends=True)
 
 
-def _choose_delimiter(line: str) -> tuple[str, list[str]]:
+def is_blank(fields: list[str]) -> bool:
+    """A record of only empty cells: a blank line, or a spreadsheet's empty row (`,,,`)."""
+    return not any(f.strip() for f in fields)
+
+
+def is_sep_line(fields: list[str]) -> bool:
+    """Excel's `sep=;` line, however the delimiter split it (`sep=,` read with commas is `sep=` and ``)."""
+    cells = [f.strip() for f in fields]
+    if len(cells) == 1:
+        return _SEP_LINE.fullmatch(cells[0]) is not None
+    return len(cells) == 2 and cells[0].lower() == "sep=" and cells[1] == ""
+
+
+def header_record(records: Iterator[list[str]]) -> list[str] | None:
+    """The first record that is neither blank nor a `sep=` line."""
+    return next((r for r in records if not is_blank(r) and not is_sep_line(r)), None)
+
+
+def _choose_delimiter(lines: list[str], forced: str | None) -> tuple[str, list[str]]:
     """The delimiter under which the header has an email column (most columns breaks ties); without
-    one, the delimiter giving the most columns, so the error can show what was found."""
+    one, the delimiter giving the most columns, so the error can show what was found. The header is
+    parsed as a CSV record, so a quoted header cell may hold a line break."""
     best: tuple[bool, int, str, list[str]] | None = None
-    for delimiter in settings.DELIMITERS:
-        header = next(csv.reader([line], delimiter=delimiter), [])
+    for delimiter in (forced,) if forced else settings.DELIMITERS:
+        header = header_record(csv.reader(lines, delimiter=delimiter)) or []
         rank = (find_email_column(header) is not None, len(header), delimiter, header)
         if best is None or rank[:2] > best[:2]:
             best = rank
     assert best is not None
     return best[2], best[3]
-
-
-def open_text(path: Path, encoding: str) -> io.TextIOWrapper:
-    """The file as text, lines ending as they do in the file (what the csv module expects). Bytes the
-    encoding cannot decode become lone surrogates, which `Lines` reports as damaged lines."""
-    raw: BinaryIO = path.open("rb")
-    return io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
 
 
 @dataclass
@@ -177,15 +190,21 @@ class Lines:
     encoding: str
     damaged: set[int] = field(default_factory=set)
     bytes_read: int = 0
+    # The last lines read, to show the text of a row the parser refused.
+    recent: deque[str] = field(default_factory=lambda: deque(maxlen=64))
 
     def __iter__(self) -> Iterator[str]:
         raw = self.path.open("rb")
-        with io.TextIOWrapper(raw, encoding=self.encoding, errors="surrogateescape", newline="") as text:
+        # UTF-16 cannot carry undecodable bytes as surrogates: those become U+FFFD instead.
+        utf16 = codecs.lookup(self.encoding).name.startswith("utf-16")
+        errors = "replace" if utf16 else "surrogateescape"
+        with io.TextIOWrapper(raw, encoding=self.encoding, errors=errors, newline="") as text:
             for number, read in enumerate(text, start=1):
                 line = read.lstrip("\ufeff") if number == 1 else read
-                if _ESCAPED.search(line):
+                if _ESCAPED.search(line) or (utf16 and "\ufffd" in line):
                     self.damaged.add(number)
                     line = _ESCAPED.sub("\ufffd", line)
+                self.recent.append(line)
                 if number % 4096 == 0:
                     self.bytes_read = raw.tell()
                 yield line

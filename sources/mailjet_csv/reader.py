@@ -1,6 +1,7 @@
-"""Parse one CSV export into a staging DuckDB table, one VARCHAR column per CSV column plus the line
-each row starts on. Only what needs the parser is decided here (rows with the wrong number of fields,
-undecodable bytes, broken quoting); every check on values happens in SQL afterwards (`rows.py`)."""
+"""Parse one CSV export into a staging DuckDB table: the line each row starts on and its fields as a
+list (one column whatever the file's width). Only what needs the parser is decided here (rows with the
+wrong number of fields, undecodable bytes, broken quoting); every check on values happens in SQL
+afterwards (`rows.py`)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ import duckdb
 import pyarrow as pa
 
 from sources.mailjet_csv import settings
-from sources.mailjet_csv.dialect import Dialect, Lines
+from sources.mailjet_csv.dialect import Dialect, Lines, header_record, is_blank
 
 # (file name, rows read so far, bytes read so far, file size): the CLI's progress lines.
 ReadProgress = Callable[[str, int, int, int], None]
+_SHORT_ROW_HINT = "; if the missing cells are empty last columns (as Excel writes them), use --pad-short-rows"
+_SCHEMA = pa.schema([pa.field("line", pa.int64()), pa.field("fields", pa.list_(pa.string()))])
 
 
 @dataclass
@@ -26,13 +29,9 @@ class Parsed:
     """What parsing one file found, before any value was checked."""
 
     rows: int = 0  # data rows parsed into the staging table
-    blank: int = 0  # blank lines (or lines of only delimiters) skipped
+    blank: int = 0  # blank lines (or rows of empty cells) skipped
+    padded: int = 0  # short rows completed with empty cells (--pad-short-rows)
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, raw row, reason)
-
-
-def column_names(count: int) -> list[str]:
-    """The staging table's columns for a file of `count` columns."""
-    return [f"c{i}" for i in range(count)]
 
 
 def stage(
@@ -41,40 +40,44 @@ def stage(
     dialect: Dialect,
     table: str,
     progress: ReadProgress | None = None,
+    pad_short_rows: bool = False,
 ) -> Parsed:
-    """Parse `path` into `table` (created here): `line` then c0…cN as read. Streams in batches, so
-    memory does not grow with the file."""
-    names = column_names(len(dialect.header))
-    width = len(names)
-    con.execute(f"create or replace table {table} (line bigint, {', '.join(f'{n} varchar' for n in names)})")
-    schema = pa.schema([pa.field("line", pa.int64()), *(pa.field(n, pa.string()) for n in names)])
+    """Parse `path` into `table` (created here): (line, fields). Streams in batches, so memory does not
+    grow with the file. The header is read leniently (as `sniff` read it), the rows strictly, so a
+    broken quote in a row is reported rather than silently swallowing the rows after it."""
+    width = len(dialect.header)
+    con.execute(f"create or replace table {table} (line bigint, fields varchar[])")
     # The csv module's field limit is process-wide; raise it so a huge field is read (and then rejected
     # by length with a clear reason) instead of derailing the parser.
     csv.field_size_limit(settings.MAX_FIELD_BYTES)
     lines = Lines(path, dialect.encoding)
-    reader = csv.reader(lines, delimiter=dialect.delimiter, quotechar='"', doublequote=True, strict=True)
+    source = iter(lines)
+    header_reader = csv.reader(source, delimiter=dialect.delimiter)
+    header_record(header_reader)
+    offset = header_reader.line_num  # lines up to and including the header
+    reader = csv.reader(source, delimiter=dialect.delimiter, quotechar='"', doublequote=True, strict=True)
     parsed = Parsed()
     size = path.stat().st_size
     batch_lines: list[int] = []
-    batch: list[list[str]] = [[] for _ in range(width)]
-    header_seen = False
-    previous_end = 0
+    batch: list[list[str]] = []
+    previous_end = offset
     last_report = time.monotonic()
-    reported = False
     reported = False
 
     def flush() -> None:
         if not batch_lines:
             return
         arrow = pa.Table.from_arrays(
-            [pa.array(batch_lines, pa.int64()), *(pa.array(col, pa.string()) for col in batch)], schema=schema
+            [pa.array(batch_lines, pa.int64()), pa.array(batch, _SCHEMA[1].type)], schema=_SCHEMA
         )
         con.register("staging_batch", arrow)
         con.execute(f"insert into {table} select * from staging_batch")
         con.unregister("staging_batch")
         batch_lines.clear()
-        for col in batch:
-            col.clear()
+        batch.clear()
+
+    def reject(start: int, raw: str, reason: str) -> None:
+        parsed.rejected.append((start, raw, reason))
 
     while True:
         try:
@@ -82,41 +85,34 @@ def stage(
         except StopIteration:
             break
         except csv.Error as exc:
-            start, previous_end = previous_end + 1, reader.line_num
-            parsed.rejected.append((start, "", _parser_reason(exc, start, previous_end)))
+            start, previous_end = previous_end + 1, offset + reader.line_num
+            text = "".join(list(lines.recent)[-(previous_end - start + 1) :])
+            reject(start, truncate(text.rstrip("\r\n")), _parser_reason(exc, start, previous_end))
             continue
-        start, previous_end = previous_end + 1, reader.line_num
-        if not any(f.strip() for f in fields):
+        start, previous_end = previous_end + 1, offset + reader.line_num
+        if is_blank(fields):
             parsed.blank += 1
             continue
-        if not header_seen:
-            header_seen = True  # the header `sniff` already read
-            continue
-        if len(fields) != width:
-            if len(fields) > width and not any(f.strip() for f in fields[width:]):
-                fields = fields[:width]  # trailing empty cells a spreadsheet added
-            else:
-                parsed.rejected.append(
-                    (
-                        start,
-                        raw_row(fields, dialect.delimiter),
-                        f"{len(fields)} fields, the header has {width}",
-                    )
-                )
-                continue
         if lines.damaged and not lines.damaged.isdisjoint(range(start, previous_end + 1)):
             bad = min(lines.damaged.intersection(range(start, previous_end + 1)))
-            parsed.rejected.append(
-                (
-                    start,
-                    raw_row(fields, dialect.delimiter),
-                    f"bytes that are not valid {dialect.encoding} (line {bad})",
-                )
+            reason = f"bytes that are not valid {dialect.encoding} (line {bad})"
+            reject(start, raw_row(fields, dialect.delimiter), reason)
+            continue
+        if len(fields) > width and is_blank(fields[width:]):
+            fields = fields[:width]  # trailing empty cells a spreadsheet added
+        elif len(fields) < width and pad_short_rows:
+            fields = fields + [""] * (width - len(fields))
+            parsed.padded += 1
+        if len(fields) != width:
+            hint = "" if len(fields) > width else _SHORT_ROW_HINT
+            reject(
+                start,
+                raw_row(fields, dialect.delimiter),
+                f"{len(fields)} fields, the header has {width}{hint}",
             )
             continue
         batch_lines.append(start)
-        for col, value in zip(batch, fields, strict=True):
-            col.append(value)
+        batch.append(fields)
         parsed.rows += 1
         if len(batch_lines) >= settings.BATCH_ROWS:
             flush()
@@ -130,10 +126,10 @@ def stage(
 
 
 def raw_row(fields: list[str], delimiter: str) -> str:
-    """A row written back as CSV with the file's delimiter, cut to a readable length."""
+    """A row written back as CSV with the file's delimiter (quoted where needed), cut to a readable length."""
     out = io.StringIO()
-    csv.writer(out, delimiter=delimiter, lineterminator="").writerow(fields)
-    return truncate(out.getvalue())
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerow(fields)
+    return truncate(out.getvalue().removesuffix("\r\n"))
 
 
 def truncate(text: str) -> str:

@@ -1,5 +1,5 @@
 """From a staged file to the rows of the `mailjet` tables, in SQL: values checked, duplicates found,
-properties unpivoted, identities derived from the email, rejections explained."""
+properties in long form, identities derived from the email, rejections explained."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sources.mailjet import schema
 from sources.mailjet.schema import EXTRACTED_AT_COLUMN, SOURCE_COLUMN, Column, Table
 from sources.mailjet_csv import settings
 from sources.mailjet_csv.columns import Columns
-from sources.mailjet_csv.reader import Parsed, column_names
+from sources.mailjet_csv.reader import Parsed
 
 CSV_REJECTIONS = Table(
     "csv_rejections",
@@ -74,7 +74,6 @@ class Counts:
     contacts: int
     duplicates: int
     rejected: int
-    properties: int
 
 
 class StagedFile:
@@ -106,20 +105,10 @@ class StagedFile:
 
     def _check(self) -> None:
         """Build `checked` (one row per staged row: normalized values and the first reason to reject it,
-        if any) and `kept` (valid rows, the first of each email)."""
+        if any) and `ranked` (the valid rows, numbered per email)."""
         c = self.columns
-        email = f"trim(c{c.email})"
-        name = f"nullif(trim(c{c.name}), '')" if c.name is not None else "null::varchar"
-        status = f"lower(trim(c{c.status}))" if c.status is not None and self.target is not None else "''"
-        yes, no = (
-            (settings.UNSUBSCRIBED_WORDS, settings.SUBSCRIBED_WORDS)
-            if c.status_inverted
-            else (settings.SUBSCRIBED_WORDS, settings.UNSUBSCRIBED_WORDS)
-        )
-        unsubscribed = (
-            f"case when {status} = '' or {status} in ({_words(yes)}) then false "
-            f"when {status} in ({_words(no)}) then true end"
-        )
+        email = _clean(c.email)
+        name = f"nullif({_clean(c.name)}, '')" if c.name is not None else "null::varchar"
         reasons = [
             (f"{email} = ''", "'empty email'"),
             (
@@ -135,47 +124,70 @@ class StagedFile:
         if c.name is not None:
             reasons.append(
                 (
-                    f"length(c{c.name}) > {settings.MAX_NAME_LENGTH}",
-                    f"'name longer than {settings.MAX_NAME_LENGTH} characters (' || length(c{c.name}) || ')'",
+                    f"length({_cell(c.name)}) > {settings.MAX_NAME_LENGTH}",
+                    f"'name longer than {settings.MAX_NAME_LENGTH} characters (' || "
+                    f"length({_cell(c.name)}) || ')'",
                 )
             )
-        if c.status is not None and self.target is not None:
-            header = self.header[c.status].strip()
+        # Subscription: unsubscribed when any status column says so; an unknown word rejects the row.
+        says_unsubscribed: list[str] = []
+        for index, inverted in c.statuses if self.target is not None else ():
+            word = f"lower({_clean(index)})"
+            yes, no = (
+                (settings.UNSUBSCRIBED_WORDS, settings.SUBSCRIBED_WORDS)
+                if inverted
+                else (settings.SUBSCRIBED_WORDS, settings.UNSUBSCRIBED_WORDS)
+            )
+            verdict = (
+                f"(case when {word} = '' or {word} in ({_words(yes)}) then false "
+                f"when {word} in ({_words(no)}) then true end)"
+            )
+            says_unsubscribed.append(f"coalesce({verdict}, false)")
             reasons.append(
                 (
-                    f"({unsubscribed}) is null",
-                    f"'unknown subscription status ' || {_quoted_sql(status)} || "
-                    f"' in column {_escape(header)} "
-                    f"(use subscribed/unsubscribed, true/false, yes/no or 1/0)'",
+                    f"{verdict} is null",
+                    f"'unknown subscription status ' || {_quoted_sql(word)} || "
+                    f"' in column {_escape(self.header[index].strip())} "
+                    "(use subscribed/unsubscribed, true/false, yes/no or 1/0)'",
                 )
             )
-        for index, prop in c.properties:
-            reasons.append(
-                (
-                    f"length(c{index}) > {settings.MAX_PROPERTY_VALUE_LENGTH}",
-                    f"'value of column {_escape(self.header[index].strip() or prop)} is ' || "
-                    f"format('{{:,}}', length(c{index})) || ' characters; the limit is "
-                    f"{settings.MAX_PROPERTY_VALUE_LENGTH:,}'",
-                )
-            )
-        reason = "case " + " ".join(f"when {cond} then {text}" for cond, text in reasons) + " end"
-        props = ", ".join(
-            f"case when lower(trim(c{i})) in ('true', 'false') then lower(trim(c{i})) "
-            f"else nullif(trim(c{i}), '') end as {_ident('p:' + prop)}"
-            for i, prop in c.properties
+        unsubscribed = " or ".join(says_unsubscribed) or "false"
+        # The first over-long value, found over the row's list of fields (the file may be very wide).
+        limit = settings.MAX_PROPERTY_VALUE_LENGTH
+        headers = (
+            "[" + ", ".join(_literal(h.strip() or f"column {i + 1}") for i, h in enumerate(self.header)) + "]"
         )
+        reasons.append(
+            (
+                "too_long > 0",
+                f"'value of column ' || {headers}[too_long] || ' is ' || "
+                f"format('{{:,}}', length(fields[too_long])) || ' characters; the limit is {limit:,}'",
+            )
+        )
+        reason = "case " + " ".join(f"when {cond} then {text}" for cond, text in reasons) + " end"
         self.con.execute(
             f"""
             create or replace table checked as
             select line, {email} as email, lower({email}) as email_key, {name} as name,
-                   {unsubscribed} as is_unsubscribed, {reason} as reason{", " + props if props else ""}
-            from {self.table}
+                   {unsubscribed} as is_unsubscribed, {reason} as reason, fields
+            from (
+                select *,
+                       list_position(list_transform(fields, lambda x: length(x) > {limit}), true) as too_long
+                from {self.table}
+            )
             """
         )
+        self.con.execute("create or replace table property_columns (position integer, name varchar)")
+        if c.properties:
+            self.con.executemany(
+                "insert into property_columns values (?, ?)", [[i + 1, prop] for i, prop in c.properties]
+            )
+        # The first row of an email is kept; if any of its rows says unsubscribed, it is unsubscribed.
         self.con.execute(
             """
             create or replace table ranked as
-            select *, row_number() over (partition by email_key order by line) as occurrence,
+            select * replace (bool_or(is_unsubscribed) over (partition by email_key) as is_unsubscribed),
+                   row_number() over (partition by email_key order by line) as occurrence,
                    min(line) over (partition by email_key) as first_line
             from checked where reason is null
             """
@@ -186,18 +198,13 @@ class StagedFile:
             "select count(*), count(*) filter (where occurrence = 1) from ranked"
         ).fetchall()[0]
         invalid = self.con.execute("select count(*) from checked where reason is not null").fetchall()[0][0]
-        properties = self._count_properties() if self.columns.properties else 0
         duplicates = int(valid) - int(contacts)
         return Counts(
             valid=int(valid),
             contacts=int(contacts),
             duplicates=duplicates,
             rejected=len(self.parsed.rejected) + int(invalid) + duplicates,
-            properties=properties,
         )
-
-    def _count_properties(self) -> int:
-        return int(self.con.execute(f"select count(*) from ({self._properties_sql()})").fetchall()[0][0])
 
     def contacts(self) -> Iterator[pa.Table]:
         return self._arrow(
@@ -216,12 +223,14 @@ class StagedFile:
         )
 
     def _properties_sql(self) -> str:
-        props = ", ".join(_ident("p:" + prop) for _, prop in self.columns.properties)
+        """One row per (kept contact, property column) with a value: empty cells set no property, and
+        TRUE/FALSE are written as Mailjet writes booleans."""
+        value = f"trim(r.fields[p.position], {_WHITESPACE})"
         return (
-            f"select {_id_sql('email_key')} as contact_id, substr(property, 3) as name, "
-            "property_value as value "
-            f"from (unpivot (select * from ranked where occurrence = 1) on {props} "
-            "into name property value property_value)"
+            f"select {_id_sql('r.email_key')} as contact_id, p.name, "
+            f"case when lower({value}) in ('true', 'false') then lower({value}) else {value} end as value "
+            "from ranked r cross join property_columns p "
+            f"where r.occurrence = 1 and {value} <> ''"
         )
 
     def list_recipients(self) -> Iterator[pa.Table]:
@@ -272,12 +281,11 @@ class StagedFile:
         """A staged row written back as CSV (fields quoted where needed), cut to a readable length."""
         d = self.delimiter
         needs_quotes = _literal("[" + _re_escape(d) + '"\n\r]')
-        quoted = [
-            f"case when regexp_matches({alias}.{n}, {needs_quotes}) "
-            f"then '\"' || replace({alias}.{n}, '\"', '\"\"') || '\"' else {alias}.{n} end"
-            for n in column_names(self.columns.count)
-        ]
-        row = f"concat_ws({_literal(d)}, {', '.join(quoted)})"
+        quoted = (
+            f"case when regexp_matches(x, {needs_quotes}) then '\"' || replace(x, '\"', '\"\"') || '\"' "
+            "else x end"
+        )
+        row = f"array_to_string(list_transform({alias}.fields, lambda x: {quoted}), {_literal(d)})"
         limit = settings.MAX_RAW_ROW_CHARS
         return (
             f"case when length({row}) > {limit} then left({row}, {limit}) || '… (' || "
@@ -304,8 +312,16 @@ class StagedFile:
             yield target.empty_table()
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+# Spaces, tabs, line breaks, no-break spaces and stray byte-order marks around a value are not part of it.
+_WHITESPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(160) || chr(65279)"
+
+
+def _cell(index: int) -> str:
+    return f"fields[{index + 1}]"
+
+
+def _clean(index: int) -> str:
+    return f"trim({_cell(index)}, {_WHITESPACE})"
 
 
 def _escape(text: str) -> str:

@@ -17,9 +17,23 @@ def write(directory: Path, name: str, content: str | bytes, encoding: str = "utf
     return path
 
 
-def load(db: Path, *files: Path, list_ref: str | None = None, encoding: str | None = None) -> str:
+def load(
+    db: Path,
+    *files: Path,
+    list_ref: str | None = None,
+    encoding: str | None = None,
+    pad_short_rows: bool = False,
+) -> str:
     """Import in-process, as `mailjet-elt --db DB import-csv FILES [--list L]` does."""
-    return import_csv(str(db), None, [str(f) for f in files], list_ref, encoding, progress=False)
+    return import_csv(
+        str(db),
+        None,
+        [str(f) for f in files],
+        list_ref,
+        encoding,
+        progress=False,
+        pad_short_rows=pad_short_rows,
+    )
 
 
 def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:

@@ -94,3 +94,37 @@ def test_email_column_in_any_spelling(tmp_path: Path, header: str) -> None:
     load(db, write(tmp_path, "h.csv", f"First Name,{header}\nAnn,ann@example.com\n"))
     assert contacts(db) == {"ann@example.com": None}
     assert properties(db) == {("ann@example.com", "first_name"): "Ann"}
+
+
+def test_header_quirks_excel_sep_line_empty_rows_and_odd_cells(tmp_path: Path) -> None:
+    # Excel's `sep=` line, an empty spreadsheet row, a header cell the strict parser would refuse, a header
+    # cell with a line break, and a header cell that is empty.
+    content = (
+        'sep=;\r\n;;;;\r\nEmail;"Name" (full);"First\r\nName";;city\r\nann@example.com;Ann S;Ann;;Paris\r\n'
+    )
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "quirks.csv", content))
+    assert contacts(db) == {"ann@example.com": None}
+    assert properties(db) == {
+        ("ann@example.com", "name_(full)"): "Ann S",
+        ("ann@example.com", "first_name"): "Ann",
+        ("ann@example.com", "city"): "Paris",
+    }
+    assert rejections(db) == []
+
+
+def test_invisible_whitespace_around_values_is_trimmed(tmp_path: Path) -> None:
+    content = 'email,city,note\n"ann@example.com\t",\u00a0Paris\u00a0,"\r\n"\n"\nbob@example.org",\t,x\n'
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "spaces.csv", content))
+    assert contacts(db) == {"ann@example.com": None, "bob@example.org": None}
+    assert properties(db) == {("ann@example.com", "city"): "Paris", ("bob@example.org", "note"): "x"}
+
+
+def test_a_very_wide_file_loads(tmp_path: Path) -> None:
+    header = "email," + ",".join(f"p{i}" for i in range(800))
+    row = "ann@example.com," + ",".join(str(i) for i in range(800))
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "wide.csv", f"{header}\n{row}\n"))
+    assert len(properties(db)) == 800
+    assert properties(db)[("ann@example.com", "p799")] == "799"

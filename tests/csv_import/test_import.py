@@ -6,9 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from pipelines.extract import extract
+from pipelines.identity import merge_identities
+from pipelines.warehouse import open_pipeline
 from sources.mailjet_csv.rows import synthetic_id
 from tests.conftest import Api
 from tests.csv_import.conftest import contacts, load, properties, rejections, rows, write
@@ -233,3 +236,59 @@ def test_contacts_and_lists_imported_first_merge_when_the_api_brings_them(
     ]
     assert memberships == sorted(expected)
     assert rows(db, "select count(*) from mailjet.list_recipients where list_id < 0") == [(0,)]
+
+
+def test_conflicting_duplicates_keep_an_unsubscribe(tmp_path: Path) -> None:
+    content = "email,status\nJane@example.com,subscribed\njane@example.com,unsubscribed\n"
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "conflict.csv", content), list_ref="L")
+    assert rows(
+        db,
+        "select c.email, r.is_unsubscribed from mailjet.list_recipients r "
+        "join mailjet.contacts c on c.id = r.contact_id",
+    ) == [("Jane@example.com", True)]
+
+
+def test_any_status_column_saying_unsubscribed_wins(tmp_path: Path) -> None:
+    content = (
+        "email,status,unsubscribed\n"
+        "a@example.com,active,true\nb@example.com,active,false\nc@example.com,unsub,\n"
+    )
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "two.csv", content), list_ref="L")
+    got = dict(
+        rows(
+            db,
+            "select c.email, r.is_unsubscribed from mailjet.list_recipients r "
+            "join mailjet.contacts c on c.id = r.contact_id",
+        )
+    )
+    assert got == {"a@example.com": True, "b@example.com": False, "c@example.com": True}
+    assert properties(db) == {}
+
+
+@pytest.mark.parametrize("ref", ["²", "99999999999999999999", "2024"])
+def test_list_references_that_are_not_ids_are_names(tmp_path: Path, ref: str) -> None:
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "a.csv", "email\nann@example.com\n"), list_ref=f"x{ref}")  # some other list
+    summary = load(db, write(tmp_path, "b.csv", "email\nbob@example.org\n"), list_ref=ref)
+    if ref == "2024":  # numeric: an ID when no list has that ID or name
+        assert rows(db, "select list_id from mailjet.list_recipients where list_id = 2024") == [(2024,)]
+        load(db, write(tmp_path, "c.csv", "email\ncy@example.com\n"), list_ref="2024")
+        assert rows(db, "select count(*) from mailjet.list_recipients where list_id = 2024") == [(2,)]
+    else:
+        assert f"list {ref!r} is not in mailjet.contact_lists: created here" in summary
+        assert rows(db, f"select count(*) from mailjet.contact_lists where name = '{ref}'") == [(1,)]
+
+
+def test_a_list_imported_by_name_merges_into_the_live_mailjet_list(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "a.csv", "email\nann@example.com\n"), list_ref="Events")
+    with duckdb.connect(str(db)) as con:  # what an extract would bring: a deleted and a live "Events"
+        con.execute(
+            "insert into mailjet.contact_lists (id, name, is_deleted, _source, _extracted_at) values "
+            "(999, 'Events', true, 'api', now()), (1004, 'events', false, 'api', now())"
+        )
+    merged = merge_identities(open_pipeline(str(db)))
+    assert merged.lists == 1
+    assert rows(db, "select list_id, list_name from mailjet.list_recipients") == [(1004, "events")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.conftest import run_cli
@@ -83,7 +84,12 @@ def test_ragged_rows_are_rejected_and_the_rest_loads(tmp_path: Path) -> None:
     load(db, write(tmp_path, "ragged.csv", content))
     assert set(contacts(db)) == {"ann@example.com", "pad@example.com", "bob@example.org"}
     assert rejections(db) == [
-        (3, "short@example.com,Short", "2 fields, the header has 3"),
+        (
+            3,
+            "short@example.com,Short",
+            "2 fields, the header has 3; if the missing cells are empty last columns (as Excel writes them), "
+            "use --pad-short-rows",
+        ),
         (4, "long@example.com,Long,Rome,extra", "4 fields, the header has 3"),
     ]
 
@@ -150,9 +156,10 @@ def test_unclosed_quote_is_reported_with_the_lines_it_swallowed(tmp_path: Path) 
     db = tmp_path / "t.duckdb"
     load(db, write(tmp_path, "open.csv", content))
     assert set(contacts(db)) == {"ann@example.com"}
-    [(line, _, reason)] = rejections(db)
+    [(line, raw, reason)] = rejections(db)
     assert line == 3
     assert "never closed: lines 3-4" in reason
+    assert raw == 'bob@example.org,"Bob\ncy@example.com,Cy'  # the file's own text
 
 
 def test_line_numbers_count_physical_lines(tmp_path: Path) -> None:
@@ -176,3 +183,66 @@ def test_cli_import_prints_a_summary_and_where_rejections_are(tmp_path: Path) ->
     assert "rejected 1: 1 invalid -> mailjet.csv_rejections" in result.stdout
     assert "list 'Customers' is not in mailjet.contact_lists: created here" in result.stdout
     assert rejections(db) == [(3, "bad-address;free", 'invalid email "bad-address"')]
+
+
+def test_short_rows_can_be_completed_with_empty_cells(tmp_path: Path) -> None:
+    content = "email,name,notes,extra\nann@example.com,Ann,n,x\nu15@example.com,U15\n"
+    db = tmp_path / "t.duckdb"
+    summary = load(db, write(tmp_path, "excel.csv", content), pad_short_rows=True)
+    assert set(contacts(db)) == {"ann@example.com", "u15@example.com"}
+    assert rejections(db) == []
+    assert "1 short rows completed with empty cells" in summary
+
+
+def test_rows_the_parser_refuses_keep_their_text(tmp_path: Path) -> None:
+    content = (
+        'email,name,note\nann@example.com,Ann,ok\nc@example.com,"C" x,n\n'
+        'bob@example.org,Bob,"two\nlines",extra\n'
+    )
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "broken.csv", content))
+    assert set(contacts(db)) == {"ann@example.com"}
+    assert rejections(db) == [
+        (3, 'c@example.com,"C" x,n', "malformed CSV (',' expected after '\"') on lines 3-3"),
+        (4, 'bob@example.org,Bob,"two\nlines",extra', "4 fields, the header has 3"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [
+        pytest.param("rot13", "'rot13' is not a text encoding", id="rot13"),
+        pytest.param("base64", "'base64' is not a text encoding", id="base64"),
+        pytest.param("no-such-codec", "'no-such-codec' is not a text encoding", id="unknown"),
+    ],
+)
+def test_encoding_that_cannot_read_text_exits_2(tmp_path: Path, encoding: str, expected: str) -> None:
+    path = write(tmp_path, "e.csv", "email\nann@example.com\n")
+    result = run_cli(
+        ["--db", str(tmp_path / "t.duckdb"), "import-csv", str(path), "--encoding", encoding], {}, tmp_path
+    )
+    assert result.returncode == 2
+    assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_damaged_utf16_rejects_the_damaged_rows_only(tmp_path: Path) -> None:
+    good = "email\tname\r\nann@example.com\tAnn\r\n".encode("utf-16")
+    lone_surrogate = "bob@example.org\t".encode("utf-16-le") + b"\x00\xd8" + "\r\n".encode("utf-16-le")
+    tail = "cy@example.com\tCy\r\n".encode("utf-16-le") + b"\x00"  # and an odd trailing byte
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "u16.csv", good + lone_surrogate + tail))
+    assert set(contacts(db)) == {"ann@example.com", "cy@example.com"}
+    assert [(line, reason) for line, _, reason in rejections(db)] == [
+        (3, "bytes that are not valid utf-16 (line 3)"),
+        (5, "bytes that are not valid utf-16 (line 5)"),  # the odd byte at the end
+    ]
+
+
+def test_locked_database_exits_1_with_a_message(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    path = write(tmp_path, "a.csv", "email\nann@example.com\n")
+    load(db, path)
+    with duckdb.connect(str(db)):  # another process holding the file
+        result = run_cli(["--db", str(db), "import-csv", str(path), "--list", "L"], {}, tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "could not be used" in result.stderr and "Traceback" not in result.stderr
