@@ -153,6 +153,11 @@ def extract(
             f"\nMerged with rows imported from CSV files: {merged.contacts:,} contacts (same email), "
             f"{merged.lists:,} lists (same name)"
         )
+    if merged.orphans_removed:
+        text += (
+            f"\nRemoved {merged.orphans_removed:,} imported rows of contacts Mailjet no longer has "
+            "(deleted there)"
+        )
     return text
 
 

@@ -25,6 +25,7 @@ class Merged:
     contacts: int
     lists: int
     memberships_dropped: int
+    orphans_removed: int = 0  # file rows of contacts Mailjet has deleted
 
 
 def merge_identities(pipeline: Pipeline) -> Merged:
@@ -99,7 +100,26 @@ def merge_identities(pipeline: Pipeline) -> Merged:
                 dropped = _count(client, f"select count(*) {stale}")
                 if dropped:
                     client.execute_sql(f"delete {stale}")
-    return Merged(moved_contacts, moved_lists, dropped)
+                if lists:
+                    # Memberships recorded under a list ID take the list's name once the list is known.
+                    client.execute_sql(
+                        f"update {members} set list_name = l.name from {lists} l "
+                        f"where {members}.list_id = l.id and {members}.{src} <> 'api' and l.name is not null "
+                        f"and ({members}.list_name is null or {members}.list_name <> l.name)"
+                    )
+            # A contact Mailjet deleted (and the extract removed) takes the file rows attached to it along:
+            # its data must not outlive it here.
+            orphans = 0
+            for table in (t for t in (props, members) if t):
+                gone = (
+                    f"from {table} where {src} <> 'api' and contact_id > 0 "
+                    f"and contact_id not in (select id from {contacts})"
+                )
+                count = _count(client, f"select count(*) {gone}")
+                if count:
+                    client.execute_sql(f"delete {gone}")
+                orphans += count
+    return Merged(moved_contacts, moved_lists, dropped, orphans)
 
 
 def _count(client: SqlClientBase[Any], sql: str) -> int:

@@ -6,6 +6,7 @@ import contextlib
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ from sources.mailjet_csv.columns import assign
 from sources.mailjet_csv.dialect import Dialect, sniff
 from sources.mailjet_csv.exceptions import CsvFileError
 from sources.mailjet_csv.reader import stage
-from sources.mailjet_csv.rows import synthetic_id
+from sources.mailjet_csv.rows import PRIOR_MEMBERSHIPS, PRIOR_NAMES, synthetic_id
 
 MAX_ID = 2**63 - 1  # IDs are BIGINT
 
@@ -86,6 +87,34 @@ def _progress(name: str, rows: int, done: int, size: int) -> None:
     print(f"  {name}: {rows:,} rows read{share}", file=sys.stderr, flush=True)
 
 
+def load_prior_state(pipeline: Pipeline, con: duckdb.DuckDBPyConnection, target: TargetList | None) -> None:
+    """Copy into the staging database what earlier imports set and a new file may leave unsaid: names of
+    contacts known only from files, and the subscription state of the target list's file memberships."""
+    queries = {
+        PRIOR_NAMES: ("contacts", "select id, name from {table} where id < 0 and name is not null"),
+        PRIOR_MEMBERSHIPS: (
+            "list_recipients",
+            "select id, is_unsubscribed from {table} where id < 0 and list_id = %s" if target else "",
+        ),
+    }
+    con.execute(f"create or replace table {PRIOR_NAMES} (id bigint, name varchar)")
+    con.execute(f"create or replace table {PRIOR_MEMBERSHIPS} (id bigint, is_unsubscribed boolean)")
+    with pipeline.sql_client() as client, warnings.catch_warnings():
+        # DuckDB notes that dlt's cursor copies Arrow batches once more: harmless, not the user's concern.
+        warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
+        for staging, (table, sql) in queries.items():
+            if not sql:
+                continue
+            args = (target.id,) if target and staging == PRIOR_MEMBERSHIPS else ()
+            query = sql.format(table=client.make_qualified_table_name(table))
+            # No such table yet: nothing was imported before.
+            with contextlib.suppress(DatabaseUndefinedRelation), client.execute_query(query, *args) as cur:
+                for chunk in cur.iter_arrow(chunk_size=100_000):
+                    con.register("prior_batch", chunk)
+                    con.execute(f"insert into {staging} select * from prior_batch")
+                    con.unregister("prior_batch")
+
+
 def _remove_old_rejections(pipeline: Pipeline, file_name: str, imported_at: datetime) -> None:
     """Rejections describe the latest import of a file: drop those of earlier imports of it."""
     with pipeline.sql_client() as client:
@@ -126,6 +155,7 @@ def import_csv(
         raise ImportFailed(str(exc), EXIT_USAGE) from None
     target, note = resolve_list(pipeline, list_ref) if list_ref else (None, None)
     lines = [f"note: {note}"] if note else []
+    rejected = 0
     with tempfile.TemporaryDirectory(prefix="mailjet-csv-") as tmp:
         con = duckdb.connect(
             str(Path(tmp) / "staging.duckdb"),
@@ -137,10 +167,12 @@ def import_csv(
         )
         try:
             for path, dialect in zip(paths, dialects, strict=True):
-                lines.extend(_import_file(con, pipeline, path, dialect, target, progress, pad_short_rows))
+                out, count = _import_file(con, pipeline, path, dialect, target, progress, pad_short_rows)
+                lines.extend(out)
+                rejected += count
         finally:
             con.close()
-    if db and destination in (None, "duckdb"):
+    if rejected and db and destination in (None, "duckdb"):
         lines.append(f'Rejected rows: duckdb {db} "select * from mailjet.csv_rejections order by file, line"')
     return "\n".join(lines)
 
@@ -153,11 +185,13 @@ def _import_file(
     target: TargetList | None,
     progress: bool,
     pad_short_rows: bool,
-) -> list[str]:
+) -> tuple[list[str], int]:
+    """Import one file; returns its summary lines and how many of its rows were rejected."""
     started = time.monotonic()
     imported_at = datetime.now(UTC)
     columns = assign(dialect.header)
     try:
+        load_prior_state(pipeline, con, target)
         parsed = stage(con, path, dialect, "staged", _progress if progress else None, pad_short_rows)
         staged = StagedFile(
             con, "staged", path.name, dialect.header, columns, dialect.delimiter, parsed, target, imported_at
@@ -196,12 +230,14 @@ def _import_file(
     out = [
         f"{path.name}: {dialect.encoding_note}, {dialect.delimiter_name}-separated; {read:,} rows read in "
         f"{seconds:.1f} s",
-        f"  contacts {counts.contacts:,} · properties {loaded.get('contact_properties', 0):,}"
+        f"  contacts {counts.contacts:,} · property values {loaded.get('contact_properties', 0):,}"
         + (f" · memberships of list {target.name or target.id} {counts.contacts:,}" if target else ""),
     ]
     if counts.rejected:
         parts = [
-            f"{len(parsed.rejected):,} unreadable" if parsed.rejected else "",
+            f"{len(parsed.rejected):,} malformed (field count, encoding or quoting)"
+            if parsed.rejected
+            else "",
             f"{counts.rejected - counts.duplicates - len(parsed.rejected):,} invalid"
             if counts.rejected - counts.duplicates - len(parsed.rejected)
             else "",
@@ -221,7 +257,7 @@ def _import_file(
         out.append(f"  subscription status ({named}) ignored: pass --list to record list memberships")
     if parsed.padded:
         out.append(f"  {parsed.padded:,} short rows completed with empty cells (--pad-short-rows)")
-    return out
+    return out, counts.rejected
 
 
 def _s(count: int) -> str:

@@ -67,17 +67,23 @@ def sniff(path: Path, encoding: str | None = None) -> Dialect:
             raise CsvFileError(f"{path}: not a CSV file, it is {what}; open it and save it as CSV (UTF-8)")
     chosen, note = (encoding, f"{encoding} (as requested)") if encoding else _detect_encoding(path, head)
     try:
-        text_codec = getattr(codecs.lookup(chosen), "_is_text_encoding", True)
+        info = codecs.lookup(chosen)
     except LookupError:
-        text_codec = False
-    if not text_codec:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
         raise CsvFileError(f"{path}: {chosen!r} is not a text encoding; use a name such as utf-8 or cp1252")
-    if not chosen.startswith("utf-16") and b"\x00" in head:
+    if not is_wide(chosen) and b"\x00" in head:
         raise CsvFileError(
             f"{path}: not a CSV file (it contains NUL bytes: binary data, or UTF-16 text without a "
             "byte-order mark); save it as CSV (UTF-8)"
         )
-    lines = _head_lines(head, chosen)
+    try:
+        lines = _head_lines(head, chosen)
+    except UnicodeError as exc:
+        raise CsvFileError(
+            f"{path}: cannot be read as {chosen} ({exc}); for UTF-16 without a byte-order mark name the byte "
+            "order: --encoding utf-16-le (or utf-16-be)"
+        ) from None
     first = next((line.strip() for line in lines if line.strip()), None)
     if first is None:
         raise CsvFileError(f"{path}: the file holds only blank lines; export the contact list again")
@@ -108,6 +114,8 @@ def find_email_column(header: list[str] | tuple[str, ...]) -> int | None:
 def _detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig", "UTF-8 (with byte-order mark)"
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: FF FE 00 00
+        return "utf-32", "UTF-32 (with byte-order mark)"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16", "UTF-16 (with byte-order mark)"
     valid, multibyte, undefined_1252 = _scan_utf8(path)
@@ -147,6 +155,11 @@ def _head_lines(head: bytes, encoding: str) -> list[str]:
     """The physical lines of the file's first bytes (the last, maybe cut, line included)."""
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
     return _ESCAPED.sub("\ufffd", text).lstrip("\ufeff").splitlines(keepends=True)
+
+
+def is_wide(encoding: str) -> bool:
+    """UTF-16 or UTF-32, under any of their names: NUL bytes are normal there."""
+    return codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
 
 
 def is_blank(fields: list[str]) -> bool:
@@ -196,7 +209,7 @@ class Lines:
     def __iter__(self) -> Iterator[str]:
         raw = self.path.open("rb")
         # UTF-16 cannot carry undecodable bytes as surrogates: those become U+FFFD instead.
-        utf16 = codecs.lookup(self.encoding).name.startswith("utf-16")
+        utf16 = is_wide(self.encoding)
         errors = "replace" if utf16 else "surrogateescape"
         with io.TextIOWrapper(raw, encoding=self.encoding, errors=errors, newline="") as text:
             for number, read in enumerate(text, start=1):

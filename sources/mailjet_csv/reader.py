@@ -21,7 +21,9 @@ from sources.mailjet_csv.dialect import Dialect, Lines, header_record, is_blank
 # (file name, rows read so far, bytes read so far, file size): the CLI's progress lines.
 ReadProgress = Callable[[str, int, int, int], None]
 _SHORT_ROW_HINT = "; if the missing cells are empty last columns (as Excel writes them), use --pad-short-rows"
-_SCHEMA = pa.schema([pa.field("line", pa.int64()), pa.field("fields", pa.list_(pa.string()))])
+_SCHEMA = pa.schema(
+    [pa.field("line", pa.int64()), pa.field("fields", pa.list_(pa.string())), pa.field("refused", pa.bool_())]
+)
 
 
 @dataclass
@@ -42,11 +44,13 @@ def stage(
     progress: ReadProgress | None = None,
     pad_short_rows: bool = False,
 ) -> Parsed:
-    """Parse `path` into `table` (created here): (line, fields). Streams in batches, so memory does not
-    grow with the file. The header is read leniently (as `sniff` read it), the rows strictly, so a
-    broken quote in a row is reported rather than silently swallowing the rows after it."""
+    """Parse `path` into `table` (created here): (line, fields, refused). Rows the parser refused but
+    could split into fields (wrong count, damaged bytes) are kept with `refused` set: they are rejected,
+    yet an unsubscribe they state still counts. Streams in batches, so memory does not grow with the
+    file. The header is read leniently (as `sniff` read it), the rows strictly, so a broken quote in a
+    row is reported rather than silently swallowing the rows after it."""
     width = len(dialect.header)
-    con.execute(f"create or replace table {table} (line bigint, fields varchar[])")
+    con.execute(f"create or replace table {table} (line bigint, fields varchar[], refused boolean)")
     # The csv module's field limit is process-wide; raise it so a huge field is read (and then rejected
     # by length with a clear reason) instead of derailing the parser.
     csv.field_size_limit(settings.MAX_FIELD_BYTES)
@@ -60,6 +64,7 @@ def stage(
     size = path.stat().st_size
     batch_lines: list[int] = []
     batch: list[list[str]] = []
+    batch_refused: list[bool] = []
     previous_end = offset
     last_report = time.monotonic()
     reported = False
@@ -68,16 +73,31 @@ def stage(
         if not batch_lines:
             return
         arrow = pa.Table.from_arrays(
-            [pa.array(batch_lines, pa.int64()), pa.array(batch, _SCHEMA[1].type)], schema=_SCHEMA
+            [
+                pa.array(batch_lines, pa.int64()),
+                pa.array(batch, _SCHEMA.field("fields").type),
+                pa.array(batch_refused, pa.bool_()),
+            ],
+            schema=_SCHEMA,
         )
         con.register("staging_batch", arrow)
         con.execute(f"insert into {table} select * from staging_batch")
         con.unregister("staging_batch")
         batch_lines.clear()
         batch.clear()
+        batch_refused.clear()
 
-    def reject(start: int, raw: str, reason: str) -> None:
+    def keep(start: int, fields: list[str], refused: bool) -> None:
+        batch_lines.append(start)
+        batch.append(fields)
+        batch_refused.append(refused)
+        if len(batch_lines) >= settings.BATCH_ROWS:
+            flush()
+
+    def reject(start: int, raw: str, reason: str, fields: list[str] | None = None) -> None:
         parsed.rejected.append((start, raw, reason))
+        if fields is not None:
+            keep(start, fields, True)
 
     while True:
         try:
@@ -96,7 +116,7 @@ def stage(
         if lines.damaged and not lines.damaged.isdisjoint(range(start, previous_end + 1)):
             bad = min(lines.damaged.intersection(range(start, previous_end + 1)))
             reason = f"bytes that are not valid {dialect.encoding} (line {bad})"
-            reject(start, raw_row(fields, dialect.delimiter), reason)
+            reject(start, raw_row(fields, dialect.delimiter), reason, fields)
             continue
         if len(fields) > width and is_blank(fields[width:]):
             fields = fields[:width]  # trailing empty cells a spreadsheet added
@@ -105,20 +125,18 @@ def stage(
             parsed.padded += 1
         if len(fields) != width:
             hint = "" if len(fields) > width else _SHORT_ROW_HINT
-            reject(
-                start,
-                raw_row(fields, dialect.delimiter),
-                f"{len(fields)} fields, the header has {width}{hint}",
-            )
+            reason = f"{len(fields)} fields, the header has {width}{hint}"
+            reject(start, raw_row(fields, dialect.delimiter), reason, fields)
             continue
-        batch_lines.append(start)
-        batch.append(fields)
+        keep(start, fields, False)
         parsed.rows += 1
-        if len(batch_lines) >= settings.BATCH_ROWS:
-            flush()
-            if progress is not None and time.monotonic() - last_report >= 5:
-                last_report, reported = time.monotonic(), True
-                progress(path.name, parsed.rows, lines.bytes_read, size)
+        if (
+            progress is not None
+            and parsed.rows % settings.BATCH_ROWS == 0
+            and time.monotonic() - last_report >= 5
+        ):
+            last_report, reported = time.monotonic(), True
+            progress(path.name, parsed.rows, lines.bytes_read, size)
     flush()
     if progress is not None and reported:
         progress(path.name, parsed.rows, size, size)

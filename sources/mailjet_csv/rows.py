@@ -37,6 +37,9 @@ _DUCKDB_TYPES = {
     "unix": "timestamptz",
 }
 ARROW_BATCH_ROWS = 100_000
+# Staging tables the import fills from the database before reading a file: what earlier imports set.
+PRIOR_NAMES = "prior_names"  # (id, name) of contacts known only from files
+PRIOR_MEMBERSHIPS = "prior_memberships"  # (id, is_unsubscribed) of file memberships of the target list
 
 
 def synthetic_id(key: str) -> int:
@@ -101,6 +104,8 @@ class StagedFile:
         self.target = target
         self.imported_at = imported_at
         self.source = f"csv:{file_name}"
+        con.execute(f"create table if not exists {PRIOR_NAMES} (id bigint, name varchar)")
+        con.execute(f"create table if not exists {PRIOR_MEMBERSHIPS} (id bigint, is_unsubscribed boolean)")
         self._check()
 
     def _check(self) -> None:
@@ -124,14 +129,16 @@ class StagedFile:
         if c.name is not None:
             reasons.append(
                 (
-                    f"length({_cell(c.name)}) > {settings.MAX_NAME_LENGTH}",
+                    f"length({_clean(c.name)}) > {settings.MAX_NAME_LENGTH}",
                     f"'name longer than {settings.MAX_NAME_LENGTH} characters (' || "
-                    f"length({_cell(c.name)}) || ')'",
+                    f"length({_clean(c.name)}) || ')'",
                 )
             )
         # Subscription: unsubscribed when any status column says so; an unknown word rejects the row.
         says_unsubscribed: list[str] = []
+        given: list[str] = []
         for index, inverted in c.statuses if self.target is not None else ():
+            given.append(f"coalesce({_clean(index)}, '') <> ''")
             word = f"lower({_clean(index)})"
             yes, no = (
                 (settings.UNSUBSCRIBED_WORDS, settings.SUBSCRIBED_WORDS)
@@ -152,6 +159,7 @@ class StagedFile:
                 )
             )
         unsubscribed = " or ".join(says_unsubscribed) or "false"
+        status_given = " or ".join(given) or "false"
         # The first over-long value, found over the row's list of fields (the file may be very wide).
         limit = settings.MAX_PROPERTY_VALUE_LENGTH
         headers = (
@@ -161,18 +169,21 @@ class StagedFile:
             (
                 "too_long > 0",
                 f"'value of column ' || {headers}[too_long] || ' is ' || "
-                f"format('{{:,}}', length(fields[too_long])) || ' characters; the limit is {limit:,}'",
+                f"format('{{:,}}', length({_trimmed('fields[too_long]')})) || "
+                f"' characters; the limit is {limit:,}'",
             )
         )
         reason = "case " + " ".join(f"when {cond} then {text}" for cond, text in reasons) + " end"
+        over_limit = f"list_transform(fields, lambda x: length({_trimmed('x')}) > {limit})"
         self.con.execute(
             f"""
             create or replace table checked as
             select line, {email} as email, lower({email}) as email_key, {name} as name,
-                   {unsubscribed} as is_unsubscribed, {reason} as reason, fields
+                   {unsubscribed} as is_unsubscribed, {status_given} as status_given,
+                   {reason} as reason, fields, refused
             from (
                 select *,
-                       list_position(list_transform(fields, lambda x: length(x) > {limit}), true) as too_long
+                       list_position({over_limit}, true) as too_long
                 from {self.table}
             )
             """
@@ -182,14 +193,18 @@ class StagedFile:
             self.con.executemany(
                 "insert into property_columns values (?, ?)", [[i + 1, prop] for i, prop in c.properties]
             )
-        # The first row of an email is kept; if any of its rows says unsubscribed, it is unsubscribed.
+        # The first valid row of an email is kept. If any of the email's rows says unsubscribed — even a
+        # row rejected for another reason — the contact is unsubscribed: a file never subscribes someone
+        # it also says has left.
         self.con.execute(
             """
             create or replace table ranked as
-            select * replace (bool_or(is_unsubscribed) over (partition by email_key) as is_unsubscribed),
-                   row_number() over (partition by email_key order by line) as occurrence,
-                   min(line) over (partition by email_key) as first_line
-            from checked where reason is null
+            with leavers as (select distinct email_key from checked where is_unsubscribed)
+            select c.* replace (c.email_key in (select email_key from leavers) as is_unsubscribed),
+                   bool_or(c.status_given) over (partition by c.email_key) as any_status_given,
+                   row_number() over (partition by c.email_key order by c.line) as occurrence,
+                   min(c.line) over (partition by c.email_key) as first_line
+            from checked c where c.reason is null and not c.refused
             """
         )
 
@@ -197,7 +212,9 @@ class StagedFile:
         valid, contacts = self.con.execute(
             "select count(*), count(*) filter (where occurrence = 1) from ranked"
         ).fetchall()[0]
-        invalid = self.con.execute("select count(*) from checked where reason is not null").fetchall()[0][0]
+        invalid = self.con.execute(
+            "select count(*) from checked where reason is not null and not refused"
+        ).fetchall()[0][0]
         duplicates = int(valid) - int(contacts)
         return Counts(
             valid=int(valid),
@@ -207,10 +224,12 @@ class StagedFile:
         )
 
     def contacts(self) -> Iterator[pa.Table]:
+        # A file without a name for a contact keeps the name an earlier import gave it.
         return self._arrow(
             schema.CONTACTS,
-            {"id": _id_sql("email_key"), "email": "email", "name": "name"},
-            "ranked where occurrence = 1",
+            {"id": _id_sql("email_key"), "email": "email", "name": "coalesce(name, prior_name)"},
+            f"(select r.*, p.name as prior_name from ranked r left join {PRIOR_NAMES} p "
+            f"on p.id = {_id_sql('r.email_key')} where r.occurrence = 1)",
         )
 
     def contact_properties(self) -> Iterator[pa.Table]:
@@ -237,16 +256,24 @@ class StagedFile:
         if self.target is None:  # no list: an empty batch, so the table exists for queries
             return self._arrow(schema.LIST_RECIPIENTS, {}, "ranked where false")
         list_id = self.target.id
+        membership = _id_sql(f"'{list_id}:' || r.email_key")
+        # Unsubscribed when the file says so; subscribed when it says that; when it says nothing, what an
+        # earlier import of this list recorded stands (a file without a status never re-subscribes).
+        state = (
+            "case when r.is_unsubscribed then true when r.any_status_given then false "
+            "else coalesce(p.is_unsubscribed, false) end"
+        )
         return self._arrow(
             schema.LIST_RECIPIENTS,
             {
-                "id": _id_sql(f"'{list_id}:' || email_key"),
+                "id": "membership_id",
                 "contact_id": _id_sql("email_key"),
                 "list_id": str(list_id),
                 "list_name": _literal(self.target.name) if self.target.name else "null",
-                "is_unsubscribed": "is_unsubscribed",
+                "is_unsubscribed": "state",
             },
-            "ranked where occurrence = 1",
+            f"(select r.email_key, {membership} as membership_id, {state} as state from ranked r "
+            f"left join {PRIOR_MEMBERSHIPS} p on p.id = {membership} where r.occurrence = 1)",
         )
 
     def csv_rejections(self) -> Iterator[pa.Table]:
@@ -265,11 +292,11 @@ class StagedFile:
             select line, raw_row, reason from parse_rejects
             union all
             select k.line, {raw}, k.reason from checked k join {self.table} s using (line)
-            where k.reason is not null
+            where k.reason is not null and not k.refused
             union all
             select r.line, {raw},
                    'duplicate email: same address as line ' || r.first_line || ' (that row is kept)'
-            from ranked r join {self.table} s using (line) where r.occurrence > 1
+            from ranked r join {self.table} s on s.line = r.line and not s.refused where r.occurrence > 1
         )"""
         return self._arrow(
             CSV_REJECTIONS,
@@ -314,6 +341,10 @@ class StagedFile:
 
 # Spaces, tabs, line breaks, no-break spaces and stray byte-order marks around a value are not part of it.
 _WHITESPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(160) || chr(65279)"
+
+
+def _trimmed(expr: str) -> str:
+    return f"trim({expr}, {_WHITESPACE})"
 
 
 def _cell(index: int) -> str:

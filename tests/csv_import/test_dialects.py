@@ -37,6 +37,8 @@ def _file(delimiter: str, newline: str = "\n") -> str:
             "semicolon.csv", b"\xef\xbb\xbf" + _file(";", "\r\n").encode(), id="utf8-bom-semicolon-crlf"
         ),
         pytest.param("tab.csv", _file("\t", "\r\n").encode("utf-16"), id="utf16-bom-tab"),
+        pytest.param("utf32.csv", _file(",").encode("utf-32"), id="utf32-bom"),
+        pytest.param("cr.csv", _file(",", "\r").encode(), id="cr-only"),
         pytest.param("pipe.csv", _file("|").encode(), id="pipe"),
         pytest.param("trailing.csv", (_file(",") + "\n\n,,,\n\n").encode(), id="blank-trailing-lines"),
         pytest.param("nonewline.csv", _file(",").rstrip("\n").encode(), id="no-final-newline"),
@@ -128,3 +130,14 @@ def test_a_very_wide_file_loads(tmp_path: Path) -> None:
     load(db, write(tmp_path, "wide.csv", f"{header}\n{row}\n"))
     assert len(properties(db)) == 800
     assert properties(db)[("ann@example.com", "p799")] == "799"
+
+
+@pytest.mark.parametrize("name", ["UTF-16LE", "utf_16_le", "utf-16le"])
+def test_encoding_names_in_any_spelling(tmp_path: Path, name: str) -> None:
+    db = tmp_path / "t.duckdb"
+    load(
+        db,
+        write(tmp_path, "u.csv", "email\tcity\r\nann@example.com\tÅre\r\n", encoding="utf-16-le"),
+        encoding=name,
+    )
+    assert properties(db) == {("ann@example.com", "city"): "Åre"}

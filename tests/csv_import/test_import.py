@@ -208,13 +208,21 @@ def test_contacts_and_lists_imported_first_merge_when_the_api_brings_them(
         f"email,plan\n{first['Email'].upper()},gold\n{outsider['Email']},silver\nlocal@example.com,bronze\n"
     )
     load(db, write(tmp_path, "crm.csv", content), list_ref="SERVICE MESSAGES")
-    assert rows(db, "select count(*) from mailjet.contacts where id < 0") == [(3,)]
+    load(db, write(tmp_path, "numbered.csv", "email\nnumbered@example.com\n"), list_ref="1003")
+    assert rows(db, "select count(*) from mailjet.contacts where id < 0") == [(4,)]
 
     summary = extract(
         str(db), None, "contacts,contact_lists,list_recipients,contact_properties", full_refresh=False
     )
     assert "Merged with rows imported from CSV files: 2 contacts (same email), 1 lists (same name)" in summary
-    assert rows(db, "select email from mailjet.contacts where id < 0") == [("local@example.com",)]
+    assert sorted(rows(db, "select email from mailjet.contacts where id < 0")) == [
+        ("local@example.com",),
+        ("numbered@example.com",),
+    ]
+    # Memberships recorded under list ID 1003 took the list's name once the extract brought it.
+    assert rows(
+        db, "select list_name from mailjet.list_recipients where list_id = 1003 and _source <> 'api'"
+    ) == [("Product updates",)]
     assert rows(db, "select count(*) from mailjet.contact_lists where id < 0") == [(0,)]
     plans = dict(
         rows(
@@ -236,6 +244,23 @@ def test_contacts_and_lists_imported_first_merge_when_the_api_brings_them(
     ]
     assert memberships == sorted(expected)
     assert rows(db, "select count(*) from mailjet.list_recipients where list_id < 0") == [(0,)]
+
+    # Mailjet deletes the outsider (GDPR) and purges it: the file's rows about them go too.
+    assert api.session.delete(f"{api.base}/v4/contacts/{outsider['ID']}", timeout=30).status_code in (
+        200,
+        204,
+    )
+    assert api.admin("POST", "contacts/purge").status_code == 200
+    summary = extract(
+        str(db), None, "contacts,contact_lists,list_recipients,contact_properties", full_refresh=False
+    )
+    assert "Removed 2 imported rows of contacts Mailjet no longer has" in summary
+    assert rows(
+        db, f"select count(*) from mailjet.contact_properties where contact_id = {outsider['ID']}"
+    ) == [(0,)]
+    assert rows(db, f"select count(*) from mailjet.list_recipients where contact_id = {outsider['ID']}") == [
+        (0,)
+    ]
 
 
 def test_conflicting_duplicates_keep_an_unsubscribe(tmp_path: Path) -> None:
@@ -292,3 +317,52 @@ def test_a_list_imported_by_name_merges_into_the_live_mailjet_list(tmp_path: Pat
     merged = merge_identities(open_pipeline(str(db)))
     assert merged.lists == 1
     assert rows(db, "select list_id, list_name from mailjet.list_recipients") == [(1004, "events")]
+
+
+def test_a_later_file_without_names_keeps_earlier_names(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "n1.csv", "email,name\nx1@example.com,Xavier One\nx2@example.com,Xena\n"))
+    load(db, write(tmp_path, "n2.csv", "email,plan\nx1@example.com,gold\n"))
+    load(db, write(tmp_path, "n3.csv", "email,name\nx2@example.com,\n"))
+    assert contacts(db) == {"x1@example.com": "Xavier One", "x2@example.com": "Xena"}
+
+
+def test_a_file_without_status_never_resubscribes(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    load(
+        db,
+        write(tmp_path, "s1.csv", "email,status\na@example.com,unsubscribed\nb@example.com,subscribed\n"),
+        list_ref="L",
+    )
+    load(
+        db,
+        write(tmp_path, "s2.csv", "email,plan\na@example.com,gold\nb@example.com,gold\nc@example.com,x\n"),
+        list_ref="L",
+    )
+    state = (
+        "select c.email, r.is_unsubscribed from mailjet.list_recipients r "
+        "join mailjet.contacts c on c.id = r.contact_id"
+    )
+    assert dict(rows(db, state)) == {"a@example.com": True, "b@example.com": False, "c@example.com": False}
+    # A later export that says subscribed is the newer word: it wins.
+    load(db, write(tmp_path, "s3.csv", "email,status\na@example.com,subscribed\n"), list_ref="L")
+    assert dict(rows(db, state))["a@example.com"] is False
+
+
+def test_an_unsubscribe_on_a_rejected_row_still_counts(tmp_path: Path) -> None:
+    content = (
+        "email,name,status,plan\n"
+        "a@example.com,A,yes,P\n"
+        "a@example.com,A,no\n"  # one cell short: rejected, but it says unsubscribed
+        "b@example.com,B,yes,P\n"
+        f"b@example.com,B,no,{'x' * 5000}\n"  # over-long value: rejected, but it says unsubscribed
+        "c@example.com,C,yes,P\n"
+    )
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "r.csv", content), list_ref="L")
+    state = (
+        "select c.email, r.is_unsubscribed from mailjet.list_recipients r "
+        "join mailjet.contacts c on c.id = r.contact_id"
+    )
+    assert dict(rows(db, state)) == {"a@example.com": True, "b@example.com": True, "c@example.com": False}
+    assert [line for line, _, _ in rejections(db)] == [3, 5]

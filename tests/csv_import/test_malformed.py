@@ -179,7 +179,7 @@ def test_cli_import_prints_a_summary_and_where_rejections_are(tmp_path: Path) ->
     result = run_cli(["--db", str(db), "import-csv", str(path), "--list", "Customers"], {}, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "export.csv: UTF-8, semicolon-separated; 2 rows read" in result.stdout
-    assert "contacts 1 · properties 1 · memberships of list Customers 1" in result.stdout
+    assert "contacts 1 · property values 1 · memberships of list Customers 1" in result.stdout
     assert "rejected 1: 1 invalid -> mailjet.csv_rejections" in result.stdout
     assert "list 'Customers' is not in mailjet.contact_lists: created here" in result.stdout
     assert rejections(db) == [(3, "bad-address;free", 'invalid email "bad-address"')]
@@ -214,6 +214,7 @@ def test_rows_the_parser_refuses_keep_their_text(tmp_path: Path) -> None:
         pytest.param("rot13", "'rot13' is not a text encoding", id="rot13"),
         pytest.param("base64", "'base64' is not a text encoding", id="base64"),
         pytest.param("no-such-codec", "'no-such-codec' is not a text encoding", id="unknown"),
+        pytest.param("utf-16", "--encoding utf-16-le", id="utf16-without-bom"),
     ],
 )
 def test_encoding_that_cannot_read_text_exits_2(tmp_path: Path, encoding: str, expected: str) -> None:
@@ -246,3 +247,12 @@ def test_locked_database_exits_1_with_a_message(tmp_path: Path) -> None:
         result = run_cli(["--db", str(db), "import-csv", str(path), "--list", "L"], {}, tmp_path)
     assert result.returncode == 1, result.stderr
     assert "could not be used" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_limits_apply_to_trimmed_values(tmp_path: Path) -> None:
+    name = "n" * 250 + " " * 10
+    value = "v" * 4090 + " " * 10
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "pad.csv", f'email,name,note\nann@example.com,"{name}","{value}"\n'))
+    assert contacts(db) == {"ann@example.com": "n" * 250}
+    assert properties(db) == {("ann@example.com", "note"): "v" * 4090}
