@@ -93,13 +93,11 @@ def merge_identities(pipeline: Pipeline) -> Merged:
                     f"o.{src} = 'api' or (o.{at} > {members}.{at} "
                     f"or (o.{at} = {members}.{at} and o.id > {members}.id))"
                 )
-                stale = (
-                    f"from {members} where {src} <> 'api' "
-                    f"and exists (select 1 from {members} o where {same} and ({newer}))"
+                dropped = _delete(
+                    client,
+                    members,
+                    f"{src} <> 'api' and exists (select 1 from {members} o where {same} and ({newer}))",
                 )
-                dropped = _count(client, f"select count(*) {stale}")
-                if dropped:
-                    client.execute_sql(f"delete {stale}")
                 if lists:
                     # Memberships recorded under a list ID take the list's name once the list is known.
                     client.execute_sql(
@@ -109,17 +107,17 @@ def merge_identities(pipeline: Pipeline) -> Merged:
                     )
             # A contact Mailjet deleted (and the extract removed) takes the file rows attached to it along:
             # its data must not outlive it here.
-            orphans = 0
-            for table in (t for t in (props, members) if t):
-                gone = (
-                    f"from {table} where {src} <> 'api' and contact_id > 0 "
-                    f"and contact_id not in (select id from {contacts})"
-                )
-                count = _count(client, f"select count(*) {gone}")
-                if count:
-                    client.execute_sql(f"delete {gone}")
-                orphans += count
+            gone = f"{src} <> 'api' and contact_id > 0 and contact_id not in (select id from {contacts})"
+            orphans = sum(_delete(client, table, gone) for table in (props, members) if table)
     return Merged(moved_contacts, moved_lists, dropped, orphans)
+
+
+def _delete(client: SqlClientBase[Any], table: str, condition: str) -> int:
+    """Delete the rows of `table` meeting `condition`; how many there were."""
+    count = _count(client, f"select count(*) from {table} where {condition}")
+    if count:
+        client.execute_sql(f"delete from {table} where {condition}")
+    return count
 
 
 def _count(client: SqlClientBase[Any], sql: str) -> int:
