@@ -31,7 +31,6 @@ class Parsed:
     """What parsing one file found, before any value was checked."""
 
     rows: int = 0  # data rows parsed into the staging table
-    blank: int = 0  # blank lines (or rows of empty cells) skipped
     padded: int = 0  # short rows completed with empty cells (--pad-short-rows)
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, raw row, reason)
 
@@ -110,8 +109,7 @@ def stage(
             reject(start, truncate(text.rstrip("\r\n")), _parser_reason(exc, start, previous_end))
             continue
         start, previous_end = previous_end + 1, offset + reader.line_num
-        if is_blank(fields):
-            parsed.blank += 1
+        if is_blank(fields):  # a blank line, or a spreadsheet's empty row
             continue
         if lines.damaged and not lines.damaged.isdisjoint(range(start, previous_end + 1)):
             bad = min(lines.damaged.intersection(range(start, previous_end + 1)))

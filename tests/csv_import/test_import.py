@@ -12,7 +12,7 @@ import pytest
 from pipelines.extract import extract
 from pipelines.identity import merge_identities
 from pipelines.warehouse import open_pipeline
-from sources.mailjet_csv.rows import synthetic_id
+from sources.mailjet_csv.rows import _id_sql, synthetic_id
 from tests.conftest import Api
 from tests.csv_import.conftest import contacts, load, properties, rejections, rows, write
 from tests.sources.conftest import point_at
@@ -366,3 +366,11 @@ def test_an_unsubscribe_on_a_rejected_row_still_counts(tmp_path: Path) -> None:
     )
     assert dict(rows(db, state)) == {"a@example.com": True, "b@example.com": True, "c@example.com": False}
     assert [line for line, _, _ in rejections(db)] == [3, 5]
+
+
+def test_ids_derived_in_python_and_in_sql_agree() -> None:
+    keys = ["ann@example.com", "list:spring promo", "1001:zoë@example.net"]
+    with duckdb.connect() as con:
+        in_sql = [con.sql(f"select {_id_sql('$k')}", params={"k": k}).fetchall()[0][0] for k in keys]
+    assert in_sql == [synthetic_id(k) for k in keys]
+    assert all(i < 0 for i in in_sql)
