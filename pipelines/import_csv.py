@@ -27,11 +27,10 @@ from pipelines.warehouse import WarehouseError, open_pipeline
 from sources.mailjet.schema import EXTRACTED_AT_COLUMN
 from sources.mailjet_csv import CSV_REJECTIONS, StagedFile, TargetList, mailjet_csv_source
 from sources.mailjet_csv import settings as csv_settings
-from sources.mailjet_csv.columns import assign
 from sources.mailjet_csv.dialect import Dialect, sniff
 from sources.mailjet_csv.exceptions import CsvFileError
 from sources.mailjet_csv.reader import stage
-from sources.mailjet_csv.rows import PRIOR_MEMBERSHIPS, PRIOR_NAMES, synthetic_id
+from sources.mailjet_csv.rows import PRIOR_MEMBERSHIPS, PRIOR_NAMES, create_prior_tables, synthetic_id
 
 MAX_ID = 2**63 - 1  # IDs are BIGINT
 
@@ -97,8 +96,7 @@ def load_prior_state(pipeline: Pipeline, con: duckdb.DuckDBPyConnection, target:
             "select id, is_unsubscribed from {table} where id < 0 and list_id = %s" if target else "",
         ),
     }
-    con.execute(f"create or replace table {PRIOR_NAMES} (id bigint, name varchar)")
-    con.execute(f"create or replace table {PRIOR_MEMBERSHIPS} (id bigint, is_unsubscribed boolean)")
+    create_prior_tables(con)
     with pipeline.sql_client() as client, warnings.catch_warnings():
         # DuckDB notes that dlt's cursor copies Arrow batches once more: harmless, not the user's concern.
         warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
@@ -189,13 +187,10 @@ def _import_file(
     """Import one file; returns its summary lines and how many of its rows were rejected."""
     started = time.monotonic()
     imported_at = datetime.now(UTC)
-    columns = assign(dialect.header)
     try:
         load_prior_state(pipeline, con, target)
         parsed = stage(con, path, dialect, "staged", _progress if progress else None, pad_short_rows)
-        staged = StagedFile(
-            con, "staged", path.name, dialect.header, columns, dialect.delimiter, parsed, target, imported_at
-        )
+        staged = StagedFile(con, "staged", path.name, dialect, parsed, target, imported_at)
         counts = staged.counts()
     except (UnicodeError, LookupError) as exc:
         raise ImportFailed(
@@ -252,8 +247,8 @@ def _import_file(
         out.append(
             f"  {merged.contacts:,} contact{_s(merged.contacts)} matched Mailjet contacts by email (merged)"
         )
-    if columns.statuses and target is None:
-        named = ", ".join(repr(dialect.header[i].strip()) for i, _ in columns.statuses)
+    if staged.columns.statuses and target is None:
+        named = ", ".join(repr(dialect.header[i].strip()) for i, _ in staged.columns.statuses)
         out.append(f"  subscription status ({named}) ignored: pass --list to record list memberships")
     if parsed.padded:
         out.append(f"  {parsed.padded:,} short rows completed with empty cells (--pad-short-rows)")

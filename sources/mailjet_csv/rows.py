@@ -14,7 +14,8 @@ import pyarrow as pa
 from sources.mailjet import schema
 from sources.mailjet.schema import EXTRACTED_AT_COLUMN, SOURCE_COLUMN, Column, Table
 from sources.mailjet_csv import settings
-from sources.mailjet_csv.columns import Columns
+from sources.mailjet_csv.columns import assign
+from sources.mailjet_csv.dialect import Dialect
 from sources.mailjet_csv.reader import Parsed
 
 CSV_REJECTIONS = Table(
@@ -40,6 +41,12 @@ ARROW_BATCH_ROWS = 100_000
 # Staging tables the import fills from the database before reading a file: what earlier imports set.
 PRIOR_NAMES = "prior_names"  # (id, name) of contacts known only from files
 PRIOR_MEMBERSHIPS = "prior_memberships"  # (id, is_unsubscribed) of file memberships of the target list
+
+
+def create_prior_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty `PRIOR_NAMES` and `PRIOR_MEMBERSHIPS`, for the import to fill before a file is checked."""
+    con.execute(f"create or replace table {PRIOR_NAMES} (id bigint, name varchar)")
+    con.execute(f"create or replace table {PRIOR_MEMBERSHIPS} (id bigint, is_unsubscribed boolean)")
 
 
 def synthetic_id(key: str) -> int:
@@ -87,9 +94,7 @@ class StagedFile:
         con: duckdb.DuckDBPyConnection,
         table: str,
         file_name: str,
-        header: tuple[str, ...],
-        columns: Columns,
-        delimiter: str,
+        dialect: Dialect,
         parsed: Parsed,
         target: TargetList | None,
         imported_at: datetime,
@@ -97,15 +102,13 @@ class StagedFile:
         self.con = con
         self.table = table
         self.file_name = file_name
-        self.header = header
-        self.columns = columns
-        self.delimiter = delimiter
+        self.header = dialect.header
+        self.columns = assign(dialect.header)
+        self.delimiter = dialect.delimiter
         self.parsed = parsed
         self.target = target
         self.imported_at = imported_at
         self.source = f"csv:{file_name}"
-        con.execute(f"create table if not exists {PRIOR_NAMES} (id bigint, name varchar)")
-        con.execute(f"create table if not exists {PRIOR_MEMBERSHIPS} (id bigint, is_unsubscribed boolean)")
         self._check()
 
     def _check(self) -> None:

@@ -58,6 +58,17 @@ def properties(db: Path) -> dict[tuple[str, str], str]:
     }
 
 
+def memberships(db: Path) -> dict[str, bool]:
+    """email -> is_unsubscribed of every list membership (tests use one list)."""
+    return dict(
+        rows(
+            db,
+            "select c.email, r.is_unsubscribed from mailjet.list_recipients r "
+            "join mailjet.contacts c on c.id = r.contact_id",
+        )
+    )
+
+
 def rejections(db: Path, file: str | None = None) -> list[tuple[int, str, str]]:
     """(line, raw row, reason) of a file's rejected rows, by line."""
     where = f"where file = '{file}'" if file else ""

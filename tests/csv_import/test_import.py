@@ -14,7 +14,7 @@ from pipelines.identity import merge_identities
 from pipelines.warehouse import open_pipeline
 from sources.mailjet_csv.rows import _id_sql, synthetic_id
 from tests.conftest import Api
-from tests.csv_import.conftest import contacts, load, properties, rejections, rows, write
+from tests.csv_import.conftest import contacts, load, memberships, properties, rejections, rows, write
 from tests.sources.conftest import point_at
 
 SUBSCRIBED_MEMBERS = """
@@ -91,13 +91,7 @@ def test_status_column_sets_list_subscription(
     lines = [f"email,{header}"] + [f"c{i}@example.com,{v}" for i, v in enumerate(values)]
     db = tmp_path / "t.duckdb"
     load(db, write(tmp_path, "status.csv", "\n".join(lines) + "\n"), list_ref="Newsletter")
-    got = dict(
-        rows(
-            db,
-            "select c.email, r.is_unsubscribed from mailjet.list_recipients r "
-            "join mailjet.contacts c on c.id = r.contact_id",
-        )
-    )
+    got = memberships(db)
     assert got == {f"c{i}@example.com": bool(u) for i, u in enumerate(unsubscribed)}
     assert properties(db) == {}  # a status column is membership state, not a property
 
@@ -267,11 +261,7 @@ def test_conflicting_duplicates_keep_an_unsubscribe(tmp_path: Path) -> None:
     content = "email,status\nJane@example.com,subscribed\njane@example.com,unsubscribed\n"
     db = tmp_path / "t.duckdb"
     load(db, write(tmp_path, "conflict.csv", content), list_ref="L")
-    assert rows(
-        db,
-        "select c.email, r.is_unsubscribed from mailjet.list_recipients r "
-        "join mailjet.contacts c on c.id = r.contact_id",
-    ) == [("Jane@example.com", True)]
+    assert memberships(db) == {"Jane@example.com": True}
 
 
 def test_any_status_column_saying_unsubscribed_wins(tmp_path: Path) -> None:
@@ -281,13 +271,7 @@ def test_any_status_column_saying_unsubscribed_wins(tmp_path: Path) -> None:
     )
     db = tmp_path / "t.duckdb"
     load(db, write(tmp_path, "two.csv", content), list_ref="L")
-    got = dict(
-        rows(
-            db,
-            "select c.email, r.is_unsubscribed from mailjet.list_recipients r "
-            "join mailjet.contacts c on c.id = r.contact_id",
-        )
-    )
+    got = memberships(db)
     assert got == {"a@example.com": True, "b@example.com": False, "c@example.com": True}
     assert properties(db) == {}
 
@@ -339,14 +323,10 @@ def test_a_file_without_status_never_resubscribes(tmp_path: Path) -> None:
         write(tmp_path, "s2.csv", "email,plan\na@example.com,gold\nb@example.com,gold\nc@example.com,x\n"),
         list_ref="L",
     )
-    state = (
-        "select c.email, r.is_unsubscribed from mailjet.list_recipients r "
-        "join mailjet.contacts c on c.id = r.contact_id"
-    )
-    assert dict(rows(db, state)) == {"a@example.com": True, "b@example.com": False, "c@example.com": False}
+    assert memberships(db) == {"a@example.com": True, "b@example.com": False, "c@example.com": False}
     # A later export that says subscribed is the newer word: it wins.
     load(db, write(tmp_path, "s3.csv", "email,status\na@example.com,subscribed\n"), list_ref="L")
-    assert dict(rows(db, state))["a@example.com"] is False
+    assert memberships(db)["a@example.com"] is False
 
 
 def test_an_unsubscribe_on_a_rejected_row_still_counts(tmp_path: Path) -> None:
@@ -360,11 +340,7 @@ def test_an_unsubscribe_on_a_rejected_row_still_counts(tmp_path: Path) -> None:
     )
     db = tmp_path / "t.duckdb"
     load(db, write(tmp_path, "r.csv", content), list_ref="L")
-    state = (
-        "select c.email, r.is_unsubscribed from mailjet.list_recipients r "
-        "join mailjet.contacts c on c.id = r.contact_id"
-    )
-    assert dict(rows(db, state)) == {"a@example.com": True, "b@example.com": True, "c@example.com": False}
+    assert memberships(db) == {"a@example.com": True, "b@example.com": True, "c@example.com": False}
     assert [line for line, _, _ in rejections(db)] == [3, 5]
 
 
