@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pipelines.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from pipelines.config import ConfigError, load_mailjet_config
+from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from sources.mailjet.client import MailjetClient
 from sources.mailjet.exceptions import MailjetAuthError, MailjetError
 
@@ -21,7 +22,9 @@ def _with_client(command: str, work: Callable[[MailjetClient], str]) -> int:
     except ConfigError as exc:
         print(f"mailjet-elt {command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    client = MailjetClient(config.base_url, str(config.api_key), str(config.api_secret))
+    client = MailjetClient(
+        config.base_url, str(config.api_key), str(config.api_secret), timeout=config.timeout_seconds
+    )
     try:
         print(work(client))
     except MailjetAuthError as exc:
@@ -40,8 +43,8 @@ def run_check() -> int:
     """Verify credentials and reachability: counts contacts and lists."""
 
     def check(client: MailjetClient) -> str:
-        contacts = client.request("GET", "/v3/REST/contact", params={"countOnly": 1})["Total"]
-        lists = client.request("GET", "/v3/REST/contactslist", params={"countOnly": 1})["Total"]
+        contacts = client.count("contact")
+        lists = client.count("contactslist")
         return f"OK: {client.base_url} answered; the key sees {contacts:,} contacts in {lists:,} lists."
 
     return _with_client("check", check)
@@ -58,11 +61,31 @@ def parse_params(pairs: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def parse_data(data: str) -> Any:
+    """`--data` as a JSON body Mailjet can take; raises ValueError saying what is wrong with it."""
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON (numbers must be finite)")
+
+    def finite(text: str) -> float:
+        number = float(text)
+        if not math.isfinite(number):
+            raise ValueError(f"{text} is out of range (numbers must be finite)")
+        return number
+
+    try:
+        return json.loads(data, parse_constant=no_constant, parse_float=finite)
+    except RecursionError:
+        raise ValueError("--data is not valid JSON for Mailjet: nested too deep") from None
+    except ValueError as exc:  # json.JSONDecodeError, or a number Python cannot hold
+        raise ValueError(f"--data is not valid JSON for Mailjet: {exc}") from None
+
+
 def run_api(method: str, path: str, data: str | None, params: Sequence[str]) -> int:
     """One authorized call; prints the JSON answer (or Mailjet's error) and exits accordingly."""
     try:
         query = parse_params(params)
-        body: Any = json.loads(data) if data is not None else None
+        body: Any = parse_data(data) if data is not None else None
     except ValueError as exc:
         print(f"mailjet-elt api: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 import argparse
-import logging
+import math
+import os
 import sys
 from collections.abc import Sequence
 
-import dlt
+from pipelines import logs
+from pipelines.errors import EXIT_OK, EXIT_USAGE
+from pipelines.interrupts import Interrupted, InterruptHandler, handle_interrupts, interrupted_exit
+from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
 
-from pipelines.warehouse import DEFAULT_DB
 
-# Exit codes (design §4): success, failure, bad usage/config/credentials, stopped by a guard.
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_GUARD = 0, 1, 2, 3
+def count(text: str) -> int:
+    """A whole number >= 0, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; give 0 or more")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A finite number of seconds >= 0, for argparse."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds, 0 or more")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="another dlt destination (e.g. postgres), configured the dlt way; default duckdb at --db",
     )
+    parser.add_argument(
+        "--lock-wait",
+        type=seconds,
+        default=DEFAULT_LOCK_WAIT_SECONDS,
+        metavar="SECONDS",
+        help="how long a loading command waits for another one using the same database "
+        f"(default {DEFAULT_LOCK_WAIT_SECONDS:g})",
+    )
     parser.add_argument("--log-format", choices=("text", "json"), default="text", help="log line format")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -38,12 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         "sandbox", help="run the local Mailjet-compatible sandbox in the foreground"
     )
     sandbox.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0 = any free port)")
-    sandbox.add_argument("--contacts", type=int, default=1000, help="contacts to seed")
+    sandbox.add_argument("--contacts", type=count, default=1000, help="contacts to seed")
     sandbox.add_argument(
-        "--memberships", type=int, default=None, help="list memberships (default: one per contact)"
+        "--memberships", type=count, default=None, help="list memberships (default: one per contact)"
     )
     sandbox.add_argument(
-        "--messages", type=int, default=None, help="messages of history (default: one per contact)"
+        "--messages", type=count, default=None, help="messages of history (default: one per contact)"
     )
     sandbox.add_argument("--seed", type=int, default=42, help="random seed; same seed and --now = same data")
     sandbox.add_argument(
@@ -57,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--api-key", default="sandbox-api-key", help="API key clients must send")
     sandbox.add_argument("--api-secret", default="sandbox-api-secret", help="API secret clients must send")
     sandbox.add_argument("--sms-token", default="sandbox-sms-token", help="Bearer token for /v4/sms*")
-    sandbox.add_argument("--job-seconds", type=float, default=0.5, help="how long async jobs take")
+    sandbox.add_argument("--job-seconds", type=seconds, default=0.5, help="how long async jobs take")
 
     commands.add_parser("check", help="verify the [mailjet] credentials and that the API answers")
 
@@ -100,27 +129,37 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="query parameter")
 
     demo = commands.add_parser("demo", help="start a seeded sandbox in-process and tour it")
-    demo.add_argument("--contacts", type=int, default=2000, help="contacts to seed")
+    demo.add_argument("--contacts", type=count, default=2000, help="contacts to seed")
     return parser
-
-
-def configure_logging(verbosity: int, fmt: str) -> None:
-    """Logging to stderr at the requested verbosity."""
-    level = logging.WARNING - 10 * min(verbosity, 2)
-    if fmt == "json":
-        line = '{"at":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","message":%(message)r}'
-    else:
-        line = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    logging.basicConfig(level=level, format=line, stream=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `mailjet-elt` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    configure_logging(args.verbose, args.log_format)
-    # dlt's anonymous usage telemetry calls out to the internet; this tool works offline and sends nothing.
-    dlt.config["runtime.dlthub_telemetry"] = False
+    command = "mailjet-elt"
+    with handle_interrupts(command, restore=False) as stop:
+        try:
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            command = stop.command = args.command or command
+            # dlt's anonymous usage telemetry calls out to the internet; this tool sends nothing. dlt
+            # starts it when its configuration is first read: it is switched off before, in dlt's env
+            # provider.
+            os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+            logs.configure(args.verbose, args.log_format)
+            return dispatch(parser, args, stop)
+        except Interrupted as exc:
+            if command == "sandbox":
+                return EXIT_OK  # Ctrl-C is how a foreground sandbox is stopped
+            code = interrupted_exit(command, exc.signum)
+    # Stopped by a signal: everything is closed and the lock released; leave now, not after the
+    # interpreter's slow shutdown, during which Python no longer answers a second signal.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: InterruptHandler) -> int:
+    """Run the chosen command; its exit code."""
     if args.command == "sandbox":
         from pipelines.sandbox import run_sandbox
 
@@ -132,12 +171,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "extract":
         from pipelines.extract import run_extract
 
-        return run_extract(args.db, args.destination, args.resources, args.full_refresh)
+        return run_extract(args.db, args.destination, args.resources, args.full_refresh, args.lock_wait, stop)
     if args.command == "import-csv":
         from pipelines.import_csv import run_import_csv
 
         return run_import_csv(
-            args.db, args.destination, args.files, args.list_ref, args.encoding, args.pad_short_rows
+            args.db,
+            args.destination,
+            args.files,
+            args.list_ref,
+            args.encoding,
+            args.pad_short_rows,
+            args.lock_wait,
+            stop,
         )
     if args.command == "api":
         from pipelines.api import run_api

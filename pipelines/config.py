@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from urllib.parse import urlsplit
+
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.exceptions import (
     ConfigFieldMissingException,
@@ -46,20 +49,46 @@ class MailjetConfiguration(BaseConfiguration):
     backoff_seconds: float = settings.DEFAULT_BACKOFF_SECONDS
     """First retry delay; doubles on each attempt, with jitter."""
     timeout_seconds: float = settings.DEFAULT_TIMEOUT_SECONDS
-    """How long one request may take before it counts as failed (and is retried)."""
+    """How long one whole request (connect, headers and body) may take before it counts as failed
+    (and is retried)."""
 
     def check(self) -> None:
         """Raise ConfigError naming a setting whose value cannot work."""
+        check_base_url(self.base_url)
+        for name in ("timeout_seconds", "requests_per_second", "backoff_seconds"):
+            if not math.isfinite(getattr(self, name)):
+                raise ConfigError(
+                    f"[mailjet] {name}={getattr(self, name)}: must be a finite number; set "
+                    f"MAILJET__{name.upper()} or {name} under [mailjet] in .dlt/config.toml"
+                )
         if not 1 <= self.page_size <= settings.PAGE_SIZE_MAX:
             raise ConfigError(f"[mailjet] page_size={self.page_size}: must be 1..{settings.PAGE_SIZE_MAX}")
         for name in ("concurrency", "max_attempts", "window_rows"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"[mailjet] {name}={getattr(self, name)}: must be at least 1")
-        if self.timeout_seconds <= 0:
-            raise ConfigError(f"[mailjet] timeout_seconds={self.timeout_seconds}: must be positive")
+        if not 0 < self.timeout_seconds <= settings.MAX_TIMEOUT_SECONDS:
+            raise ConfigError(
+                f"[mailjet] timeout_seconds={self.timeout_seconds}: must be positive and at most "
+                f"{settings.MAX_TIMEOUT_SECONDS:g}"
+            )
         for name in ("requests_per_second", "lag_seconds", "backoff_seconds"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"[mailjet] {name}={getattr(self, name)}: must not be negative")
+
+
+def check_base_url(url: str) -> None:
+    """Raise ConfigError unless `url` is an http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number, an unclosed [IPv6 address
+        usable = False
+    if not usable or any(c.isspace() for c in url):
+        raise ConfigError(
+            f"[mailjet] base_url={url!r} is not an http(s) URL. Set MAILJET__BASE_URL (or base_url under "
+            f"[mailjet] in .dlt/config.toml) to Mailjet's API root, {settings.DEFAULT_BASE_URL}, or to "
+            "a sandbox's URL such as http://127.0.0.1:8765"
+        )
 
 
 def load_mailjet_config() -> MailjetConfiguration:

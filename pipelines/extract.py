@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -13,11 +12,21 @@ from dlt.pipeline.helpers import pipeline_drop
 from dlt.pipeline.pipeline import Pipeline
 from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 
-from pipelines.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from pipelines.config import ConfigError, MailjetConfiguration, load_mailjet_config
+from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from pipelines.identity import merge_identities
+from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
+from pipelines.logs import console
 from pipelines.progress import ExtractProgress
-from pipelines.warehouse import WarehouseError, open_pipeline
+from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
+from pipelines.warehouse import (
+    DATASET,
+    ResumeFailed,
+    WarehouseBusy,
+    WarehouseError,
+    lock_holder,
+    writing,
+)
 from sources.mailjet import FULL_REFRESH_RESOURCES, INCREMENTAL_RESOURCES, mailjet_source
 from sources.mailjet.client import HttpSettings, MailjetHttp
 from sources.mailjet.exceptions import MailjetAuthError, MailjetError
@@ -37,9 +46,13 @@ class ExtractError(Exception):
 def choose_resources(spec: str | None, config: MailjetConfiguration) -> list[str]:
     """The resources `--resources a,b` names (all by default; sms_messages only with an SMS token)."""
     available = [r for r in ALL_RESOURCES if r != "sms_messages" or config.sms_token]
-    if not spec:
+    if spec is None:
         return available
     wanted = [name.strip() for name in spec.split(",") if name.strip()]
+    if not wanted:
+        raise ExtractError(
+            f"--resources {spec!r} names no resource; choose from {', '.join(ALL_RESOURCES)}", EXIT_USAGE
+        )
     unknown = [name for name in wanted if name not in ALL_RESOURCES]
     if unknown:
         raise ExtractError(
@@ -64,24 +77,59 @@ def _mailjet_cause(exc: BaseException) -> BaseException | None:
     return None
 
 
-def remove_deleted(pipeline: Pipeline, tables: Sequence[str], extracted_at: datetime) -> dict[str, int]:
-    """Delete the API rows of fully re-read tables that this run did not see again (every row it saw
-    carries its `extracted_at`, to the microsecond): Mailjet no longer has them. Rows of other
-    provenance (CSV imports) are left alone."""
+class RemovalRefused(Exception):
+    """Removing rows would contradict Mailjet's own count of them."""
+
+
+def remove_deleted(
+    pipeline: Pipeline, listed: dict[str, tuple[int, int]], extracted_at: datetime
+) -> tuple[dict[str, int], list[str]]:
+    """Delete the API rows Mailjet no longer has, from the full-refresh tables whose whole listing this
+    run read (`listed`: rows read and rows Mailjet counted) and loaded: every row it saw carries its
+    `extracted_at`, to the microsecond, so the others are gone from Mailjet. Rows of other provenance
+    (CSV imports) are left alone. A listing read short (rows deleted while it was read) removes nothing
+    this run. Raises RemovalRefused, before deleting anything, when a table would keep fewer rows than
+    Mailjet counted. Returns the rows removed per table, and notes for the user."""
     removed: dict[str, int] = {}
+    notes: list[str] = []
+    plans: list[tuple[str, str, int]] = []
     with pipeline.sql_client() as client:
-        for table in tables:
+        for table in FULL_REFRESH_RESOURCES:
+            if table not in listed:
+                continue
+            read, counted = listed[table]
+            if read < counted:
+                notes.append(
+                    f"{table}: read {read:,} of the {counted:,} rows Mailjet counted (rows deleted while the "
+                    "listing was read); rows Mailjet no longer has are removed on the next run"
+                )
+                continue
             name = client.make_qualified_table_name(table)
-            stale = f"from {name} where {SOURCE_COLUMN} = 'api' and {EXTRACTED_AT_COLUMN} <> %s"
+            api = f"from {name} where {SOURCE_COLUMN} = 'api'"
             try:
-                rows = client.execute_sql(f"select count(*) {stale}", extracted_at)
+                rows = client.execute_sql(
+                    f"select count(*) filter (where {EXTRACTED_AT_COLUMN} = %s), "
+                    f"count(*) filter (where {EXTRACTED_AT_COLUMN} <> %s) {api}",
+                    extracted_at,
+                    extracted_at,
+                )
             except DatabaseUndefinedRelation:
                 continue
-            count = int(rows[0][0]) if rows else 0
-            if count:
-                client.execute_sql(f"delete {stale}", extracted_at)
-            removed[table] = count
-    return removed
+            seen, stale = (int(v) for v in rows[0]) if rows else (0, 0)
+            # contact_properties has one row per property value, not per listed row: no count to compare.
+            if table != "contact_properties" and seen < counted:
+                raise RemovalRefused(
+                    f"refusing to remove {stale:,} rows from {DATASET}.{table}: Mailjet counts {counted:,} "
+                    f"rows but only {seen:,} of this run's are in the table. The rows read were loaded; "
+                    "nothing was removed. Rerun `extract`; if this persists, report it with the output of -v"
+                )
+            plans.append((table, f"delete {api} and {EXTRACTED_AT_COLUMN} <> %s", stale))
+        with client.begin_transaction():
+            for table, sql, stale in plans:
+                if stale:
+                    client.execute_sql(sql, extracted_at)
+                removed[table] = stale
+    return removed, notes
 
 
 def extract(
@@ -91,9 +139,12 @@ def extract(
     full_refresh: bool,
     progress: ExtractProgress | None = None,
     config: MailjetConfiguration | None = None,
+    interrupts: InterruptHandler | None = None,
+    lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
 ) -> str:
-    """Run the extract; returns the summary to print, or raises ExtractError. `config` defaults to the
-    `[mailjet]` settings resolved through dlt's providers."""
+    """Run the extract; returns the summary to print, or raises ExtractError (or the signal's exception
+    when `interrupts` says the user stopped it). `config` defaults to the `[mailjet]` settings resolved
+    through dlt's providers."""
     try:
         config = config or load_mailjet_config()
     except ConfigError as exc:
@@ -108,6 +159,7 @@ def extract(
     )
     http = MailjetHttp(config.base_url, HttpBasicAuth(str(config.api_key), str(config.api_secret)), tuning)
     extracted_at = datetime.now(UTC)
+    listed: dict[str, tuple[int, int]] = {}
     source = mailjet_source(
         api_key=str(config.api_key),
         api_secret=str(config.api_secret),
@@ -118,36 +170,62 @@ def extract(
         lag_seconds=config.lag_seconds,
         window_rows=config.window_rows,
         progress=progress,
+        listed=lambda name, read, counted: listed.__setitem__(name, (read, counted)),
         http=http,  # carries the rate limit, retries and timeout; its counters feed the summary
         extracted_at=extracted_at,
     ).with_resources(*names)
+    stop = interrupts or InterruptHandler("extract")
     try:
-        pipeline = open_pipeline(db, destination)
+        with writing(db, destination, "extract", lock_wait, _say, interrupts=stop) as warehouse:
+            pipeline = warehouse.pipeline
+            started = time.monotonic()
+            try:
+                pipeline.sync_destination()
+                cursors = [n for n in names if n in INCREMENTAL_RESOURCES]
+                if full_refresh and cursors and pipeline.default_schema_name:
+                    pipeline_drop(pipeline, resources=cursors, state_only=True)()
+                with stop.immediate():  # reading Mailjet writes nothing that matters: stop at once
+                    extracted = pipeline.extract(source)
+                warehouse.journal("extract", extracted.loads_ids[-1])
+                stop.check()
+                pipeline.normalize()
+                info = pipeline.load()
+            except PipelineStepFailed as exc:
+                reraise_if_interrupted(exc)
+                holder = lock_holder(exc)
+                if holder is not None:
+                    raise ExtractError(
+                        f"the database was opened by another process during the load ({holder}). Nothing "
+                        "is lost: close that connection and rerun `extract` to resume",
+                        EXIT_FAILURE,
+                    ) from None
+                cause = _mailjet_cause(exc)
+                if isinstance(cause, MailjetAuthError):
+                    raise ExtractError(str(cause), EXIT_USAGE) from None
+                detail = str(cause) if cause is not None else f"{exc.step} failed: {exc.exception}"
+                raise ExtractError(
+                    f"{detail}. Nothing was reported done; rerun `extract` to resume (rows already loaded "
+                    "are merged, never duplicated).",
+                    EXIT_FAILURE,
+                ) from None
+            stop.check()
+            try:
+                removed, notes = remove_deleted(pipeline, listed, extracted_at)
+            except RemovalRefused as exc:
+                raise ExtractError(str(exc), EXIT_FAILURE) from None
+            merged = merge_identities(pipeline)  # contacts and lists first seen in a CSV file, now in Mailjet
+            warehouse.close_journal()
+            resumed = warehouse.resumed
     except WarehouseError as exc:
         raise ExtractError(str(exc), EXIT_USAGE) from None
-    started = time.monotonic()
-    try:
-        cursors = [n for n in names if n in INCREMENTAL_RESOURCES]
-        if full_refresh and cursors and pipeline.default_schema_name:
-            pipeline_drop(pipeline, resources=cursors, state_only=True)()
-        info = pipeline.run(source)
-    except PipelineStepFailed as exc:
-        cause = _mailjet_cause(exc)
-        if isinstance(cause, MailjetAuthError):
-            raise ExtractError(str(cause), EXIT_USAGE) from None
-        detail = str(cause) if cause is not None else f"{exc.step} failed: {exc.exception}"
-        raise ExtractError(
-            f"{detail}. Nothing was reported done; rerun `extract` to resume (rows already loaded are "
-            "merged, never duplicated).",
-            EXIT_FAILURE,
-        ) from None
-    removed = remove_deleted(pipeline, [n for n in names if n in FULL_REFRESH_RESOURCES], extracted_at)
-    merged = merge_identities(pipeline)  # contacts and lists first seen in a CSV file, now in Mailjet
+    except (WarehouseBusy, ResumeFailed) as exc:
+        raise ExtractError(str(exc), EXIT_FAILURE) from None
     seconds = time.monotonic() - started
     trace = pipeline.last_trace
     normalized = trace.last_normalize_info if trace is not None else None
     counts = dict(normalized.row_counts) if normalized is not None and info.loads_ids else {}
     text = summary(names, counts, removed, http, seconds, db if destination in (None, "duckdb") else None)
+    text = "\n".join([*resumed, text, *(f"note: {n}" for n in notes)])
     if merged.contacts or merged.lists:
         text += (
             f"\nMerged with rows imported from CSV files: {merged.contacts:,} contacts (same email), "
@@ -159,6 +237,10 @@ def extract(
             "(deleted there)"
         )
     return text
+
+
+def _say(text: str) -> None:
+    console().warning(f"mailjet-elt extract: {text}")
 
 
 def summary(
@@ -184,11 +266,20 @@ def summary(
     return "\n".join(lines)
 
 
-def run_extract(db: str, destination: str | None, resources: str | None, full_refresh: bool) -> int:
+def run_extract(
+    db: str,
+    destination: str | None,
+    resources: str | None,
+    full_refresh: bool,
+    lock_wait: float,
+    interrupts: InterruptHandler,
+) -> int:
     """The `extract` command: prints progress and a summary; exit 0 only when everything loaded."""
     try:
-        print(extract(db, destination, resources, full_refresh, ExtractProgress()))
+        print(
+            extract(db, destination, resources, full_refresh, ExtractProgress(), None, interrupts, lock_wait)
+        )
     except ExtractError as exc:
-        print(f"mailjet-elt extract: {exc}", file=sys.stderr)
+        console().error(f"mailjet-elt extract: {exc}")
         return exc.exit_code
     return EXIT_OK

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import sys
-import tempfile
+import shutil
 import time
 import warnings
 from collections.abc import Sequence
@@ -21,9 +20,19 @@ from dlt.destinations.exceptions import (
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from pipelines.identity import merge_identities
-from pipelines.warehouse import WarehouseError, open_pipeline
+from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
+from pipelines.logs import console
+from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
+from pipelines.warehouse import (
+    ResumeFailed,
+    Warehouse,
+    WarehouseBusy,
+    WarehouseError,
+    lock_holder,
+    writing,
+)
 from sources.mailjet.schema import EXTRACTED_AT_COLUMN
 from sources.mailjet_csv import CSV_REJECTIONS, StagedFile, TargetList, mailjet_csv_source
 from sources.mailjet_csv import settings as csv_settings
@@ -33,6 +42,7 @@ from sources.mailjet_csv.reader import stage
 from sources.mailjet_csv.rows import PRIOR_MEMBERSHIPS, PRIOR_NAMES, create_prior_tables, synthetic_id
 
 MAX_ID = 2**63 - 1  # IDs are BIGINT
+STAGING_FOLDER = "csv-staging"  # in the pipeline's working folder, removed after each import
 
 
 class ImportFailed(Exception):
@@ -83,7 +93,7 @@ def resolve_list(pipeline: Pipeline, ref: str) -> tuple[TargetList, str | None]:
 
 def _progress(name: str, rows: int, done: int, size: int) -> None:
     share = f" ({100 * done / size:.0f} % of {size / 1e6:,.1f} MB)" if size else ""
-    print(f"  {name}: {rows:,} rows read{share}", file=sys.stderr, flush=True)
+    console().info(f"  {name}: {rows:,} rows read{share}")
 
 
 def load_prior_state(pipeline: Pipeline, con: duckdb.DuckDBPyConnection, target: TargetList | None) -> None:
@@ -131,6 +141,8 @@ def import_csv(
     encoding: str | None = None,
     progress: bool = True,
     pad_short_rows: bool = False,
+    interrupts: InterruptHandler | None = None,
+    lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
 ) -> str:
     """Import the files in the order given (a later file's values replace an earlier one's); returns
     the summary to print, or raises ImportFailed. Every file is checked before anything is loaded."""
@@ -147,51 +159,99 @@ def import_csv(
             f"'csv:{repeated[0]}'), so rename one of them",
             EXIT_USAGE,
         )
+    stop = interrupts or InterruptHandler("import-csv")
     try:
-        pipeline = open_pipeline(db, destination)
+        with writing(
+            db, destination, "import-csv", lock_wait, _say, _finish_interrupted, interrupts=stop
+        ) as warehouse:
+            lines = list(warehouse.resumed)
+            rejected = _import_files(
+                warehouse, paths, dialects, list_ref, progress, pad_short_rows, stop, lines
+            )
     except WarehouseError as exc:
         raise ImportFailed(str(exc), EXIT_USAGE) from None
-    target, note = resolve_list(pipeline, list_ref) if list_ref else (None, None)
-    lines = [f"note: {note}"] if note else []
-    rejected = 0
-    with tempfile.TemporaryDirectory(prefix="mailjet-csv-") as tmp:
-        con = duckdb.connect(
-            str(Path(tmp) / "staging.duckdb"),
-            config={
-                "memory_limit": csv_settings.STAGING_MEMORY_LIMIT,
-                "preserve_insertion_order": False,
-                "temp_directory": tmp,
-            },
-        )
-        try:
-            for path, dialect in zip(paths, dialects, strict=True):
-                out, count = _import_file(con, pipeline, path, dialect, target, progress, pad_short_rows)
-                lines.extend(out)
-                rejected += count
-        finally:
-            con.close()
+    except (WarehouseBusy, ResumeFailed) as exc:
+        raise ImportFailed(str(exc), EXIT_FAILURE) from None
     if rejected and db and destination in (None, "duckdb"):
         lines.append(f'Rejected rows: duckdb {db} "select * from mailjet.csv_rejections order by file, line"')
     return "\n".join(lines)
 
 
+def _import_files(
+    warehouse: Warehouse,
+    paths: Sequence[Path],
+    dialects: Sequence[Dialect],
+    list_ref: str | None,
+    progress: bool,
+    pad_short_rows: bool,
+    stop: InterruptHandler,
+    lines: list[str],
+) -> int:
+    """Import the files one by one, appending their summaries to `lines`; how many rows were rejected."""
+    pipeline = warehouse.pipeline
+    target, note = resolve_list(pipeline, list_ref) if list_ref else (None, None)
+    if note:
+        lines.append(f"note: {note}")
+    rejected = 0
+    # Under the writer lock, so a folder left by a killed import is always ours to replace.
+    staging = Path(pipeline.working_dir) / STAGING_FOLDER
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        con = duckdb.connect(
+            str(staging / "staging.duckdb"),
+            config={
+                "memory_limit": csv_settings.STAGING_MEMORY_LIMIT,
+                "preserve_insertion_order": False,
+                "temp_directory": str(staging),
+            },
+        )
+        try:
+            for path, dialect in zip(paths, dialects, strict=True):
+                stop.check()
+                out, count = _import_file(
+                    con, warehouse, path, dialect, target, progress, pad_short_rows, stop
+                )
+                lines.extend(out)
+                rejected += count
+        finally:
+            con.close()
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return rejected
+
+
+def _say(text: str) -> None:
+    console().warning(f"mailjet-elt import-csv: {text}")
+
+
+def _finish_interrupted(pipeline: Pipeline, entry: dict[str, object]) -> None:
+    """An interrupted import's load has just been completed: its files' older rejections go too."""
+    for item in entry.get("rejections") or []:  # type: ignore[attr-defined]
+        file_name, stamp = item
+        _remove_old_rejections(pipeline, str(file_name), datetime.fromisoformat(str(stamp)))
+
+
 def _import_file(
     con: duckdb.DuckDBPyConnection,
-    pipeline: Pipeline,
+    warehouse: Warehouse,
     path: Path,
     dialect: Dialect,
     target: TargetList | None,
     progress: bool,
     pad_short_rows: bool,
+    stop: InterruptHandler,
 ) -> tuple[list[str], int]:
     """Import one file; returns its summary lines and how many of its rows were rejected."""
+    pipeline = warehouse.pipeline
     started = time.monotonic()
     imported_at = datetime.now(UTC)
     try:
-        load_prior_state(pipeline, con, target)
-        parsed = stage(con, path, dialect, "staged", _progress if progress else None, pad_short_rows)
-        staged = StagedFile(con, "staged", path.name, dialect, parsed, target, imported_at)
-        counts = staged.counts()
+        with stop.immediate():  # the staging database is disposable: stop at once
+            load_prior_state(pipeline, con, target)
+            parsed = stage(con, path, dialect, "staged", _progress if progress else None, pad_short_rows)
+            staged = StagedFile(con, "staged", path.name, dialect, parsed, target, imported_at)
+            counts = staged.counts()
     except (UnicodeError, LookupError) as exc:
         raise ImportFailed(
             f"{path}: cannot be read as {dialect.encoding} ({exc}); pass --encoding with the file's encoding",
@@ -202,14 +262,23 @@ def _import_file(
             f"{path}: staging the rows failed ({exc}); nothing of this file was loaded", EXIT_FAILURE
         ) from None
     if progress:
-        print(
-            f"  {path.name}: loading {counts.contacts:,} contacts and their properties",
-            file=sys.stderr,
-            flush=True,
-        )
+        console().info(f"  {path.name}: loading {counts.contacts:,} contacts and their properties")
     try:
-        pipeline.run(mailjet_csv_source(staged))
+        with stop.immediate():
+            extracted = pipeline.extract(mailjet_csv_source(staged))
+        warehouse.journal("import-csv", extracted.loads_ids[-1], [(path.name, imported_at.isoformat())])
+        stop.check()
+        pipeline.normalize()
+        pipeline.load()
     except PipelineStepFailed as exc:
+        reraise_if_interrupted(exc)
+        holder = lock_holder(exc)
+        if holder is not None:
+            raise ImportFailed(
+                f"the database was opened by another process during the load ({holder}). Nothing is "
+                "lost: close that connection and run the same import again to resume",
+                EXIT_FAILURE,
+            ) from None
         raise ImportFailed(
             f"{path}: loading failed ({exc.step}: {exc.exception}); nothing of this file is reported done, "
             "import it again (rows already loaded are merged, never duplicated)",
@@ -220,6 +289,7 @@ def _import_file(
     loaded = dict(normalized.row_counts) if normalized is not None else {}
     _remove_old_rejections(pipeline, path.name, imported_at)
     merged = merge_identities(pipeline)
+    warehouse.close_journal()
     seconds = time.monotonic() - started
     read = parsed.rows + len(parsed.rejected)
     out = [
@@ -265,20 +335,25 @@ def run_import_csv(
     files: Sequence[str],
     list_ref: str | None,
     encoding: str | None,
-    pad_short_rows: bool = False,
+    pad_short_rows: bool,
+    lock_wait: float,
+    interrupts: InterruptHandler,
 ) -> int:
     """The `import-csv` command: exit 0 when every file loaded (rejected rows included), 2 when a file
     cannot be imported at all, 1 when loading failed."""
     try:
-        print(import_csv(db, destination, files, list_ref, encoding, pad_short_rows=pad_short_rows))
+        print(
+            import_csv(
+                db, destination, files, list_ref, encoding, True, pad_short_rows, interrupts, lock_wait
+            )
+        )
     except ImportFailed as exc:
-        print(f"mailjet-elt import-csv: {exc}", file=sys.stderr)
+        console().error(f"mailjet-elt import-csv: {exc}")
         return exc.exit_code
     except (DestinationConnectionError, DatabaseException) as exc:
-        print(
-            f"mailjet-elt import-csv: the database could not be used ({exc}); if another process has it "
-            "open, wait for it to finish and import again",
-            file=sys.stderr,
+        console().error(
+            f"mailjet-elt import-csv: the database could not be used ({exc}); if another process has "
+            "it open, wait for it to finish and import again"
         )
         return EXIT_FAILURE
     return EXIT_OK

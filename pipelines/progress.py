@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from typing import TextIO
+
+from pipelines.logs import console
 
 
 class ExtractProgress:
@@ -13,7 +14,7 @@ class ExtractProgress:
     one line every `every` seconds while work goes on."""
 
     def __init__(self, stream: TextIO | None = None, every: float = 5.0) -> None:
-        self.stream = stream or sys.stderr
+        self.stream = stream
         self.every = every
         self.fetched: dict[str, int] = {}
         self.expected: dict[str, int] = {}
@@ -30,7 +31,10 @@ class ExtractProgress:
                 return
             self._last = now
             line = self.line()
-        print(line, file=self.stream, flush=True)
+        if self.stream is None:
+            console().info(line)
+        else:
+            print(line, file=self.stream, flush=True)
 
     def line(self) -> str:
         """Where the extract stands now."""

@@ -1,23 +1,84 @@
-"""The dlt pipeline every command loads through: DuckDB at `--db` by default, or any dlt destination."""
+"""The dlt pipeline every command loads through: DuckDB at `--db` by default, or any dlt destination.
+
+Loading commands go through `writing()`: it takes the one-writer lock, makes sure the DuckDB file can be
+written, and first finishes whatever an interrupted run left behind, so that the command's own work
+always starts from a settled database."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dlt
+import duckdb
+from dlt.common.pipeline import get_dlt_pipelines_dir
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
+
+from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
+from pipelines.lock import LockTimeout, LockUnavailable, WriterLock
+from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
 
 PIPELINE_NAME = "mailjet_elt"
 DATASET = "mailjet"
-DEFAULT_DB = "mailjet_elt.duckdb"
 # Merges of millions of rows: cap DuckDB's buffer memory (it spills to disk beyond it) so the extract's
 # memory stays flat as the account grows; insertion order is meaningless for these tables.
 DUCKDB_SETTINGS = {"memory_limit": "256MB", "preserve_insertion_order": False}
 
 
+JOURNAL = "interrupted_run.json"  # in the pipeline's working folder while a command loads
+
+
 class WarehouseError(Exception):
     """A database or destination choice that cannot work; the message names the fix."""
+
+
+class WarehouseBusy(Exception):
+    """Another process holds the database (a writer, or a DuckDB reader); a runtime failure, exit 1."""
+
+
+class ResumeFailed(Exception):
+    """What an interrupted run left behind could not be completed; the message says what to do."""
+
+
+def duckdb_path(db: str) -> Path:
+    """The database file `--db` names; raises WarehouseError for a path that cannot be one."""
+    if not db.strip():
+        raise WarehouseError(f"--db is empty: name a database file, e.g. --db {DEFAULT_DB}")
+    path = Path(db).expanduser().resolve()
+    if path.is_dir():
+        raise WarehouseError(
+            f"--db {db} is a directory: name a database file in it, e.g. --db {path / DEFAULT_DB}"
+        )
+    if path.exists() and not path.is_file():
+        raise WarehouseError(
+            f"--db {db} is not a regular file (a device, pipe or socket): name a DuckDB database file, "
+            f"e.g. --db {DEFAULT_DB}"
+        )
+    if path.stem == DATASET:
+        # DuckDB names the catalog after the file: `mailjet.contacts` would be ambiguous.
+        raise WarehouseError(
+            f"--db {db}: DuckDB names a database after its file, and `{path.stem}` is also the "
+            f"dataset's name, so `{DATASET}.contacts` would be ambiguous. Choose another file name, "
+            f"e.g. --db {path.with_name(DEFAULT_DB)}"
+        )
+    return path
+
+
+def pipelines_dir(db: str, destination: str | None) -> Path | None:
+    """Where the pipeline's working state lives: beside the DuckDB file, or dlt's default folder."""
+    if destination in (None, "duckdb"):
+        path = duckdb_path(db)
+        return path.parent / f".{path.name}.dlt"
+    return None
 
 
 def open_pipeline(db: str = DEFAULT_DB, destination: str | None = None) -> Pipeline:
@@ -29,20 +90,212 @@ def open_pipeline(db: str = DEFAULT_DB, destination: str | None = None) -> Pipel
     dlt.config["load.delete_completed_jobs"] = True
     dlt.config["load.truncate_staging_dataset"] = True
     if destination in (None, "duckdb"):
-        path = Path(db).expanduser().resolve()
-        if path.stem == DATASET:
-            # DuckDB names the catalog after the file: `mailjet.contacts` would be ambiguous.
+        path = duckdb_path(db)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
             raise WarehouseError(
-                f"--db {db}: DuckDB names a database after its file, and `{path.stem}` is also the "
-                f"dataset's name, so `{DATASET}.contacts` would be ambiguous. Choose another file name, "
-                f"e.g. --db {path.with_name(DEFAULT_DB)}"
-            )
-        path.parent.mkdir(parents=True, exist_ok=True)
+                f"--db {db}: cannot create the folder {path.parent} ({exc.strerror}); choose a writable "
+                "location"
+            ) from None
         credentials = DuckDbCredentials(str(path), global_config=dict(DUCKDB_SETTINGS))
-        return dlt.pipeline(
+        pipeline = dlt.pipeline(
             pipeline_name=PIPELINE_NAME,
             destination=dlt.destinations.duckdb(credentials),
             dataset_name=DATASET,
             pipelines_dir=str(path.parent / f".{path.name}.dlt"),
         )
-    return dlt.pipeline(pipeline_name=PIPELINE_NAME, destination=destination, dataset_name=DATASET)
+    else:
+        pipeline = dlt.pipeline(pipeline_name=PIPELINE_NAME, destination=destination, dataset_name=DATASET)
+    # Signals are the commands' business (pipelines/interrupts.py): dlt must not swap its handlers in
+    # for the normalize and load steps. Its steps still stop on the flag those handlers raise.
+    pipeline.config.runtime.intercept_signals = False
+    return pipeline
+
+
+def probe_duckdb(path: Path, db: str, wait_seconds: float, on_wait: Callable[[str], None]) -> None:
+    """Open the DuckDB file for writing once, so that a file that is not a database, a folder that
+    cannot be written or a reader holding the file is reported before any work starts. A reader is
+    waited for up to `wait_seconds`."""
+    deadline = time.monotonic() + wait_seconds
+    told = False
+    while True:
+        try:
+            duckdb.connect(str(path)).close()
+            return
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" not in text.lower():
+                raise WarehouseError(_duckdb_problem(db, path, text)) from None
+            if time.monotonic() >= deadline:
+                holder = text.split("Conflicting lock is held in", 1)[-1].strip().rstrip(".")
+                raise WarehouseBusy(
+                    f"the database {path} is open in another process ({holder}); waited {wait_seconds:g} s. "
+                    "Close that connection (a DuckDB shell or notebook has it open) and run this command "
+                    "again, or wait longer with --lock-wait SECONDS"
+                ) from None
+            if not told:
+                on_wait(f"the database file is open in another process; waiting up to {wait_seconds:g} s")
+                told = True
+            time.sleep(0.5)
+        except duckdb.Error as exc:
+            raise WarehouseError(_duckdb_problem(db, path, str(exc))) from None
+
+
+def check_existing_duckdb(path: Path, db: str) -> None:
+    """Refuse a file that exists and is not a DuckDB database, without writing anything."""
+    if not path.is_file():
+        return
+    try:
+        duckdb.connect(str(path), read_only=True).close()
+    except duckdb.Error as exc:
+        if "lock" not in str(exc).lower():  # held by a writer: the lock and the probe deal with that
+            raise WarehouseError(_duckdb_problem(db, path, str(exc))) from None
+
+
+def _duckdb_problem(db: str, path: Path, text: str) -> str:
+    first = text.splitlines()[0] if text else "unknown error"
+    if "not a valid DuckDB database" in text or ("database file" in text.lower() and "valid" in text):
+        return (
+            f"--db {db}: {path} is not a DuckDB database ({first}). Point --db at a DuckDB file, or at a new "
+            "path to create one"
+        )
+    if "Read-only file system" in text or "Permission denied" in text or "Cannot open file" in text:
+        return f"--db {db}: cannot write {path} ({first}); choose a writable location"
+    return f"--db {db}: cannot open {path} as a DuckDB database ({first})"
+
+
+def lock_holder(exc: BaseException) -> str | None:
+    """The process DuckDB names as holding the file, when that is why `exc` (or its cause) happened."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen)
+        if "Conflicting lock is held in" in text:
+            return text.split("Conflicting lock is held in", 1)[1].strip().splitlines()[0].rstrip(".")
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+@dataclass
+class Warehouse:
+    """A settled pipeline, held by this process until `writing()` exits."""
+
+    pipeline: Pipeline
+    resumed: list[str] = field(default_factory=list)  # what was done about an interrupted run
+
+    def journal(self, command: str, load_id: str, rejections: Sequence[tuple[str, str]] = ()) -> None:
+        """Record the load about to start, with the follow-up it needs, for a run that resumes it."""
+        entry = {"command": command, "load_id": load_id, "rejections": [list(r) for r in rejections]}
+        target = Path(self.pipeline.working_dir) / JOURNAL
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(json.dumps(entry), encoding="utf-8")
+        os.replace(temporary, target)
+
+    def close_journal(self) -> None:
+        """The journaled load and its follow-up are done."""
+        with suppress(FileNotFoundError):
+            (Path(self.pipeline.working_dir) / JOURNAL).unlink()
+
+
+@contextmanager
+def writing(
+    db: str,
+    destination: str | None,
+    command: str,
+    wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
+    on_wait: Callable[[str], None] | None = None,
+    follow_up: Callable[[Pipeline, dict[str, object]], None] | None = None,
+    interrupts: InterruptHandler | None = None,
+) -> Iterator[Warehouse]:
+    """The pipeline, for one loading command at a time. Raises WarehouseError (bad --db or destination),
+    WarehouseBusy (held by another process) or ResumeFailed. `follow_up` finishes a journaled load of an
+    interrupted run once it is loaded (given the pipeline and the journal entry). Waiting for the lock can
+    be interrupted at once; once it is held, signals are `deferred` to the command's safe points."""
+    tell = on_wait or (lambda text: None)
+    folder = pipelines_dir(db, destination)
+    if folder is not None:
+        check_existing_duckdb(duckdb_path(db), db)  # before anything is created beside it
+    lock_folder = folder if folder is not None else Path(get_dlt_pipelines_dir())
+    lock = WriterLock(
+        lock_folder / f"{PIPELINE_NAME}.lock",
+        command,
+        wait_seconds,
+        lambda holder: tell(f"the database is in use by {holder}; waiting up to {wait_seconds:g} s"),
+    )
+    try:
+        lock.acquire()
+    except LockUnavailable as exc:
+        raise WarehouseError(f"--db {db}: {exc}; choose a writable location") from None
+    except LockTimeout as exc:
+        raise WarehouseBusy(str(exc)) from None
+    try:
+        if folder is not None:
+            probe_duckdb(duckdb_path(db), db, wait_seconds, tell)
+        stop = interrupts or InterruptHandler("")
+        with stop.deferred():
+            pipeline = open_pipeline(db, destination)
+            warehouse = Warehouse(pipeline, resume(pipeline, follow_up))
+            yield warehouse
+    finally:
+        lock.release()
+
+
+def resume(
+    pipeline: Pipeline, follow_up: Callable[[Pipeline, dict[str, object]], None] | None = None
+) -> list[str]:
+    """Finish what an interrupted run left: load its pending packages (dlt keeps them, with the state
+    they carry, until they are loaded), then its journaled follow-up. Returns what was done, for the
+    user. Leftover folders of an extract that never committed are removed (they hold nothing loadable)."""
+    notes: list[str] = []
+    working = Path(pipeline.working_dir)
+    journal_path = working / JOURNAL
+    entry: dict[str, object] = {}
+    with suppress(FileNotFoundError, ValueError):
+        loaded = json.loads(journal_path.read_text(encoding="utf-8"))
+        entry = loaded if isinstance(loaded, dict) else {}
+    what = f"`{entry['command']}`" if "command" in entry else "an earlier run"
+    shutil.rmtree(working / "csv-staging", ignore_errors=True)  # a killed import's staging database
+    normalize_dir = working / "normalize"
+    if normalize_dir.is_dir():
+        for child in normalize_dir.iterdir():
+            if child.is_dir() and child.name != "extracted":
+                shutil.rmtree(child, ignore_errors=True)
+    if pipeline.has_pending_data:
+        extracted = pipeline.list_extracted_load_packages()
+        packages = len(extracted) + len(pipeline.list_normalized_load_packages())
+        try:
+            if extracted:
+                pipeline.normalize()
+            pipeline.load()
+        except PipelineStepFailed as exc:
+            reraise_if_interrupted(exc)
+            raise ResumeFailed(
+                f"{what} was interrupted and what it had read cannot be loaded ({exc.step}: "
+                f"{exc.exception}). Fix the cause and run again; to give that data up instead, run "
+                f"`dlt pipeline --pipelines-dir {pipeline.pipelines_dir} {pipeline.pipeline_name} "
+                "drop-pending-packages` (the next extract reads it again)"
+            ) from None
+        notes.append(
+            f"resumed: {what} was interrupted; completed its load ({packages} package"
+            f"{'' if packages == 1 else 's'}) before this run"
+        )
+    if entry:
+        load_id = str(entry.get("load_id", ""))
+        if load_id and _loaded(pipeline, load_id):
+            if follow_up is not None:
+                follow_up(pipeline, entry)
+            if not notes:
+                notes.append(f"resumed: {what} was interrupted after its load; finished its last steps")
+        journal_path.unlink(missing_ok=True)
+    return notes
+
+
+def _loaded(pipeline: Pipeline, load_id: str) -> bool:
+    """Whether the package `load_id` reached the destination."""
+    with pipeline.sql_client() as client:
+        table = client.make_qualified_table_name("_dlt_loads")
+        try:
+            rows = client.execute_sql(f"select count(*) from {table} where load_id = %s", load_id)
+        except DatabaseUndefinedRelation:
+            return False
+    return bool(rows and rows[0][0])

@@ -359,7 +359,7 @@ def _campaigns_and_messages(
                 text=subject,
             )
         store.campaigns.rows[campaign.ID] = campaign
-        _messages(store, rng, campaign, pool, count, when, now if ctype == 1 else when + 600)
+        _messages(store, rng, campaign, pool, count, when, now if ctype == 1 else when + 600, now)
     for i, (title, status) in enumerate((("Spring sale", 0), ("Summer teaser", 0), ("Autumn plans", 1))):
         draft_id = store.new_id("draft", start=5001)
         store.drafts.rows[draft_id] = CampaignDraft(
@@ -389,15 +389,18 @@ def _messages(
     count: int,
     first: float,
     last: float,
+    now: float,
 ) -> None:
-    """`count` messages of a campaign between `first` and `last`, with opens, clicks and bounces."""
+    """`count` messages of a campaign between `first` and `last`, with opens, clicks and bounces, none
+    after `now` (the clock at seed time, not read again: a later reading would make events future ones
+    on the next run and the data depend on how long seeding took)."""
     rand = rng.random
     stamps: dict[int, str] = {}
     span = max(last - first, 1.0)
     rows = store.messages.rows
     for i in range(count):
         contact = pool[int(rand() * len(pool))]
-        at = int(first + span * (i + rand()) / count)
+        at = int(min(first + span * (i + rand()) / count, now))
         stamp = stamps.get(at)
         if stamp is None:
             stamp = stamps[at] = format_ts(at)
@@ -415,12 +418,13 @@ def _messages(
         campaign.FirstMessageID = campaign.FirstMessageID or message.ID
         contact.DeliveredCount += 1
         roll = rand()
+        # Each event follows the one it derives from, and is clamped to `now` after that offset.
         if roll < 0.02:
-            store.record_bounce(message, at + 30, hard=roll < 0.008, emit=False)
+            store.record_bounce(message, min(at + 30, now), hard=roll < 0.008, emit=False)
         elif roll < 0.32:
-            opened = min(at + 60 + rand() * 2 * DAY, store.clock.now())
+            opened = min(at + 60 + rand() * 2 * DAY, now)
             store.record_open(message, opened, AGENTS[int(rand() * len(AGENTS))], emit=False)
             if roll < 0.08:
-                store.record_click(message, opened + 20, URLS[int(rand() * len(URLS))], emit=False)
+                store.record_click(message, min(opened + 20, now), URLS[int(rand() * len(URLS))], emit=False)
             elif roll < 0.083 and campaign.CampaignType == 2:
-                store.record_unsub(message, opened + 30, emit=False)
+                store.record_unsub(message, min(opened + 30, now), emit=False)

@@ -8,10 +8,12 @@ import binascii
 import contextlib
 import hmac
 import logging
+import re
 import socket
 import time
 from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import BufferedIOBase
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -41,6 +43,51 @@ STATUS_TEXT = {
     429: "Too Many Requests",
     500: "Internal Server Error",
 }
+
+
+CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]+")
+# A chunk-size line (size plus extensions) and a trailer line; longer lines are refused.
+MAX_CHUNK_LINE = 4096
+MAX_TRAILERS = 100
+
+
+def read_chunked(rfile: BufferedIOBase, limit: int) -> bytes:
+    """A chunked body, decoded; BadRequest on bad framing or once the decoded size would pass `limit`.
+
+    The size is checked before each chunk is read, so no more than `limit` bytes are ever read."""
+    chunks = []
+    total = 0
+    while True:
+        line = _chunk_line(rfile, "chunk size")
+        token = line.split(b";", 1)[0].strip(b" \t")
+        if not CHUNK_SIZE.fullmatch(token):
+            shown = token[:40].decode("latin-1")
+            raise BadRequest(f'Malformed chunked body: invalid chunk size "{shown}" (expected hex digits)')
+        size = int(token, 16)
+        if size == 0:
+            break
+        total += size
+        if total > limit:
+            raise BadRequest(f"Request body too large (chunked, over {limit} bytes, max 64 MiB)")
+        data = rfile.read(size)
+        if len(data) < size:
+            raise BadRequest(f"Malformed chunked body: chunk of {size} bytes ended after {len(data)}")
+        chunks.append(data)
+        if _chunk_line(rfile, "chunk end") != b"":
+            raise BadRequest(f"Malformed chunked body: chunk data longer than its size ({size} bytes)")
+    for _ in range(MAX_TRAILERS):
+        if _chunk_line(rfile, "trailer") == b"":
+            return b"".join(chunks)
+    raise BadRequest(f"Malformed chunked body: more than {MAX_TRAILERS} trailer lines")
+
+
+def _chunk_line(rfile: BufferedIOBase, what: str) -> bytes:
+    """One CRLF- (or LF-) terminated line of chunked framing, without its terminator."""
+    line = rfile.readline(MAX_CHUNK_LINE + 1)
+    if not line.endswith(b"\n"):
+        reason = "the body ended" if len(line) <= MAX_CHUNK_LINE else f"over {MAX_CHUNK_LINE} bytes"
+        raise BadRequest(f"Malformed chunked body: {what} line not terminated ({reason})")
+    return line.rstrip(b"\r\n")
 
 
 def split_path(raw_path: str) -> tuple[list[str], str]:
@@ -87,9 +134,29 @@ class Handler(BaseHTTPRequestHandler):
     """One connection; HTTP/1.1 keep-alive."""
 
     protocol_version = "HTTP/1.1"
+    # http.server writes neither status line nor headers for an HTTP/0.9 request, which is what it takes
+    # an unparseable request line for; the sandbox speaks HTTP/1.x only, so its errors must carry both.
+    default_request_version = "HTTP/1.1"
     server: SandboxHTTPServer
-    error_content_type = "application/json"
-    error_message_format = '{"ErrorInfo": "", "ErrorMessage": "%(message)s", "StatusCode": %(code)d}'
+    raw_requestline: bytes
+
+    def parse_request(self) -> bool:
+        """http.server's parsing, minus HTTP/0.9 (`GET /path` without a version): that is a 400 too."""
+        if not super().parse_request():
+            if self.requestline.strip() == "" and self.raw_requestline.strip(b"\r\n"):
+                self.send_error(400, "Bad request line: no method, path or version")
+            return False
+        if len(self.requestline.split()) != 3:
+            self.send_error(400, f"Bad request line {self.requestline!r}: expected METHOD PATH HTTP/1.1")
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer what http.server could not parse in Mailjet's v3 error shape, and close."""
+        reason = self.responses.get(code, ("Bad Request", ""))[0]
+        self.log_error("code %d, message %s", code, message)
+        error = ApiError(message or reason, info=reason, status=code)
+        self.send_reply(code, orjson.dumps(error.body()), "application/json", close=True)
 
     def setup(self) -> None:
         super().setup()
@@ -172,35 +239,34 @@ class Dispatcher:
 
     def _read_body(self, http: Handler) -> bytes | None:
         """The request body, or None when it is too large or malformed (answered and closed here)."""
-        if "chunked" in (http.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
-            total = 0
-            while True:
-                line = http.rfile.readline(64)
-                try:
-                    size = int(line.split(b";")[0].strip() or b"0", 16)
-                except ValueError:
-                    self._fail(http, BadRequest("Malformed chunked body"), close=True)
-                    return None
-                if size == 0:
-                    http.rfile.readline(64)
-                    break
-                total += size
-                if total > settings.MAX_BODY_BYTES:
-                    self._fail(http, BadRequest("Request body too large (max 64 MiB)"), close=True)
-                    return None
-                chunks.append(http.rfile.read(size))
-                http.rfile.readline(64)
-            return b"".join(chunks)
-        raw_length = http.headers.get("Content-Length") or "0"
-        if not raw_length.strip().isdigit():
-            self._fail(http, BadRequest("Invalid Content-Length header"), close=True)
+        try:
+            return self._body(http)
+        except BadRequest as exc:
+            self._fail(http, exc, close=True)
             return None
+
+    def _body(self, http: Handler) -> bytes:
+        transfer = (http.headers.get("Transfer-Encoding") or "").strip().lower()
+        if transfer:
+            if transfer.rsplit(",", 1)[-1].strip() != "chunked":
+                raise BadRequest(
+                    f'Unsupported Transfer-Encoding "{transfer}": send "chunked" or a Content-Length'
+                )
+            return read_chunked(http.rfile, settings.MAX_BODY_BYTES)
+        raw_length = (http.headers.get("Content-Length") or "0").strip()
+        # isdigit() alone accepts "²" and other Unicode digits that int() rejects.
+        if not (raw_length.isascii() and raw_length.isdigit()):
+            raise BadRequest(
+                f'Invalid Content-Length header "{raw_length[:40]}": expected a decimal number of bytes'
+            )
+        # Compared as text first: int() refuses strings over 4300 digits.
+        if len(raw_length) > 12 or int(raw_length) > settings.MAX_BODY_BYTES:
+            raise BadRequest(f"Request body too large ({raw_length[:40]} bytes, max 64 MiB)")
         length = int(raw_length)
-        if length > settings.MAX_BODY_BYTES:
-            self._fail(http, BadRequest(f"Request body too large ({length} bytes, max 64 MiB)"), close=True)
-            return None
-        return http.rfile.read(length) if length else b""
+        body = http.rfile.read(length) if length else b""
+        if len(body) < length:
+            raise BadRequest(f"Incomplete request body: {len(body)} of {length} bytes (Content-Length)")
+        return body
 
     def _fail(self, http: Handler, error: ApiError, close: bool = False) -> None:
         status = error.status
@@ -281,8 +347,9 @@ class Dispatcher:
         ok = False
         if scheme.lower() == "basic":
             try:
-                decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
+                decoded = base64.b64decode(token.strip().encode("ascii"), validate=True).decode("utf-8")
+            except (UnicodeError, binascii.Error):
+                # Not ASCII, not base64 or not UTF-8: wrong credentials like any other, Mailjet's 401.
                 decoded = ""
             key, _, secret = decoded.partition(":")
             cfg = self.app.config

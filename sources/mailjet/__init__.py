@@ -23,6 +23,8 @@ from sources.mailjet.paging import Listing, PageReader, split_windows, start_of_
 
 # (resource name, rows fetched, rows expected): the CLI's progress lines.
 ProgressCallback = Callable[[str, int, int], None]
+# (resource name, rows read, rows Mailjet counted): a full-refresh listing was read to its end.
+ListedCallback = Callable[[str, int, int], None]
 
 FULL_REFRESH_RESOURCES = (
     "contacts",
@@ -51,6 +53,7 @@ def mailjet_source(
     backoff_seconds: float = settings.DEFAULT_BACKOFF_SECONDS,
     timeout_seconds: float = settings.DEFAULT_TIMEOUT_SECONDS,
     progress: ProgressCallback | None = None,
+    listed: ListedCallback | None = None,
     http: MailjetHttp | None = None,
     extracted_at: datetime | None = None,
 ) -> list[DltResource]:
@@ -69,6 +72,8 @@ def mailjet_source(
         max_attempts, backoff_seconds: retries of 429/5xx/timeouts/dropped connections.
         timeout_seconds: how long one request may take before it counts as failed (and is retried).
         progress: called with (resource, rows fetched, rows expected) as work advances.
+        listed: called with (resource, rows read, rows Mailjet counted) when a full-refresh resource
+            has read its whole listing; only such a resource may have rows Mailjet no longer has removed.
         http: an already built HTTP layer (shares its request counters with the caller).
         extracted_at: the run's time, stamped on every row as `_extracted_at` (default: now).
     """
@@ -104,6 +109,7 @@ def mailjet_source(
                 [Listing(path, query, total)],
                 lambda page: table.to_arrow(transform(page) if transform else page, extracted_at),
                 lambda n: tell(table.name, n, 0),
+                lambda read, counted: listed(table.name, read, counted) if listed is not None else None,
             )
 
         return table.resource(rows)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
+import http.client
+import io
+import json
+import socket
 import threading
 import time
 from collections import Counter
@@ -28,6 +33,8 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential_jitter,
 )
+from urllib3 import connection, connectionpool, poolmanager
+from urllib3.exceptions import ReadTimeoutError
 
 from sources.mailjet import settings
 from sources.mailjet.exceptions import (
@@ -38,14 +45,132 @@ from sources.mailjet.exceptions import (
     MailjetNotFound,
     MailjetRateLimited,
     MailjetServerError,
+    MailjetUnexpectedAnswer,
 )
+
+# The monotonic instant the request being sent on this thread must be complete by.
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("mailjet_deadline", default=None)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reading end that gives up at a deadline: each read may wait only for the time left,
+    so a server dripping bytes cannot stretch a request past it."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._raw = sock.makefile("rb", buffering=0)  # holds the socket open until the body is read
+        self._deadline = deadline
+        self._per_read = sock.gettimeout()
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def readinto(self, buffer: Any) -> int | None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("request deadline passed")
+        self._sock.settimeout(left if self._per_read is None else min(self._per_read, left))
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """What http.client's response needs of a socket (`makefile`), reading under a deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """http.client's response, reading status line, headers and body under this thread's deadline."""
+
+    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+        deadline = _DEADLINE.get()
+        reader: Any = sock if deadline is None else _DeadlineSocket(sock, deadline)  # duck-typed socket
+        super().__init__(reader, *args, **kwargs)
+
+
+class _HTTPConnection(connection.HTTPConnection):
+    response_class = _DeadlineResponse
+
+
+class _HTTPSConnection(connection.HTTPSConnection):
+    response_class = _DeadlineResponse
+
+
+class _HTTPConnectionPool(connectionpool.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSConnectionPool(connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_DEADLINE_POOLS = {"http": _HTTPConnectionPool, "https": _HTTPSConnectionPool}
+
+
+class WholeRequestAdapter(HTTPAdapter):
+    """An HTTPAdapter whose timeout bounds a whole request, not each socket operation: a request sent
+    with `timeout=N` (seconds) must be connected, answered and read in full within N seconds, else it
+    raises requests' ReadTimeout (retryable). requests and urllib3 only bound single connects and socket
+    reads, which a server dripping a byte at a time never trips, hence this adapter. Every socket read
+    waits at most for the time left, so large bodies cost no more than before."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _DEADLINE_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> poolmanager.PoolManager:
+        manager: poolmanager.PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if manager.pool_classes_by_scheme == poolmanager.pool_classes_by_scheme:  # not SOCKS
+            manager.pool_classes_by_scheme = _DEADLINE_POOLS
+        return manager
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        if not isinstance(timeout, int | float):  # a (connect, read) pair or none: per operation only
+            return super().send(request, stream, timeout, verify, cert, proxies)
+        token = _DEADLINE.set(time.monotonic() + timeout)
+        try:
+            response = super().send(request, True, timeout, verify, cert, proxies)
+            if not stream:
+                response.content  # noqa: B018  # read the body here, under the deadline
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            timed_out = isinstance(exc, requests.ReadTimeout) or (
+                exc.args and isinstance(exc.args[0], ReadTimeoutError)
+            )
+            if not timed_out:
+                raise
+            raise requests.ReadTimeout(f"no complete answer within {timeout:g} s", request=request) from exc
+        finally:
+            _DEADLINE.reset(token)
+        return response
 
 
 def _error_message(response: requests.Response) -> str:
     """Mailjet's ErrorMessage when the body is JSON, else the start of the body (429s send HTML)."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return response.text[:200].strip()
     if isinstance(body, dict):
         return str(body.get("ErrorMessage") or body)
@@ -67,6 +192,9 @@ class MailjetClient:
         self.timeout = timeout
         self.session = session or requests.Session()
         self.session.auth = (api_key, api_secret)
+        adapter = WholeRequestAdapter()  # `timeout` bounds each whole request
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -87,10 +215,14 @@ class MailjetClient:
             response = self.session.request(
                 method, url, params=params, json=json, data=data, headers=headers, timeout=self.timeout
             )
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except requests.Timeout as exc:
+            raise MailjetServerError(f"{method} {path}: timed out talking to {self.base_url}: {exc}") from exc
+        except requests.ConnectionError as exc:
             raise MailjetServerError(
                 f"{method} {path}: {type(exc).__name__} talking to {self.base_url}"
             ) from exc
+        except requests.RequestException as exc:  # an unusable URL or body: retrying won't help
+            raise MailjetError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         failure = status_error(method, path, response, retried=False)
         if failure is not None:
             raise failure
@@ -98,18 +230,43 @@ class MailjetClient:
             return None
         try:
             return response.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise MailjetServerError(f"{method} {path}: response is not JSON", response.status_code) from exc
 
     def get(self, resource: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """GET /v3/REST/<resource>: the `Data` rows."""
-        body = self.request("GET", f"{settings.REST_PREFIX}/{resource}", params=params)
-        return list(body["Data"])
+        path = f"{settings.REST_PREFIX}/{resource}"
+        return self._rows("GET", path, self.request("GET", path, params=params))
 
     def post(self, resource: str, payload: Any) -> list[dict[str, Any]]:
         """POST /v3/REST/<resource>: the `Data` rows."""
-        body = self.request("POST", f"{settings.REST_PREFIX}/{resource}", json=payload)
-        return list(body["Data"])
+        path = f"{settings.REST_PREFIX}/{resource}"
+        return self._rows("POST", path, self.request("POST", path, json=payload))
+
+    def count(self, resource: str, params: Mapping[str, Any] | None = None) -> int:
+        """GET /v3/REST/<resource>?countOnly=1: the `Total` rows matching `params`."""
+        path = f"{settings.REST_PREFIX}/{resource}"
+        body = self.request("GET", path, params={**(params or {}), "countOnly": 1})
+        total = body.get("Total") if isinstance(body, dict) else None
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+            raise self._unexpected("GET", f"{path}?countOnly=1", body, "Total: a count of 0 or more")
+        return total
+
+    def _rows(self, method: str, path: str, body: Any) -> list[dict[str, Any]]:
+        """The `Data` list of Mailjet's envelope."""
+        rows = body.get("Data") if isinstance(body, dict) else None
+        if not isinstance(rows, list):
+            raise self._unexpected(method, path, body, "Data: a list of rows")
+        return rows
+
+    def _unexpected(self, method: str, path: str, body: Any, wanted: str) -> MailjetUnexpectedAnswer:
+        """The error for a success answer that is not in Mailjet's shape."""
+        text = json.dumps(body, ensure_ascii=False)
+        shown = text if len(text) <= 120 else f"{text[:120]}..."
+        return MailjetUnexpectedAnswer(
+            f"unexpected answer from {self.base_url}: {method} {path} answered {shown}, where Mailjet "
+            f"answers an object with {wanted}. Is [mailjet] base_url (MAILJET__BASE_URL) Mailjet's API?"
+        )
 
     def wait_for_job(
         self, status_path: str, timeout: float = 600.0, poll_seconds: float = 0.2
@@ -214,14 +371,20 @@ class MailjetHttp:
         self.settings = http
         self.limiter = RateLimiter(http.requests_per_second)
         self.stats = HttpStats()
-        self._adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(http.concurrency, 1) + 2)
+        # A connection per thread that can be in a request at once: dlt pulls every resource
+        # round-robin, so all their page readers are active together, each with at most `concurrency`
+        # threads in a request (its lanes, or its count workers, or the extract's own thread).
+        # Connections are opened on demand; this only caps how many are kept for reuse.
+        self._adapter = WholeRequestAdapter(
+            pool_connections=2, pool_maxsize=max(http.concurrency, 1) * settings.MAX_ACTIVE_READERS
+        )
         self._local = threading.local()
 
     def with_auth(self, auth: AuthConfigBase) -> MailjetHttp:
         """The same account's HTTP layer under other credentials (the SMS token), sharing the rate
-        limit and the request counters."""
+        limit, the request counters and the connection pool."""
         other = MailjetHttp(self.base_url, auth, self.settings)
-        other.limiter, other.stats = self.limiter, self.stats
+        other.limiter, other.stats, other._adapter = self.limiter, self.stats, self._adapter
         return other
 
     def rest(self) -> RESTClient:

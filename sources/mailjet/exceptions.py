@@ -37,5 +37,10 @@ class MailjetServerError(MailjetError):
     transient = True
 
 
+class MailjetUnexpectedAnswer(MailjetError):
+    """A success whose body is not in Mailjet's shape: `base_url` is not Mailjet's API (or the API
+    changed). Retrying won't help."""
+
+
 class MailjetJobFailed(MailjetError):
     """An async job ended in Error or Abort."""

@@ -12,13 +12,13 @@ import logging
 import math
 import queue
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 import requests
+from dlt.common.runtime import signals
 from dlt.sources.helpers.rest_client.paginators import RangePaginator
 
 from sources.mailjet.client import MailjetHttp, classify
@@ -29,6 +29,43 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
 _DONE = object()
+POLL_SECONDS = 0.2  # how often a waiting reader checks for a signal
+
+
+def start_daemons(
+    work: Callable[[T], None],
+    tasks: Iterable[T],
+    workers: int,
+    name: str,
+    cancelled: threading.Event | None = None,
+) -> list[threading.Thread]:
+    """Run `work` over `tasks` on `workers` daemon threads and return them. Daemon threads, unlike a
+    ThreadPoolExecutor's, never hold up the exit of an interrupted process waiting for a request."""
+    pending: queue.SimpleQueue[T] = queue.SimpleQueue()
+    for task in tasks:
+        pending.put(task)
+
+    def loop() -> None:
+        while not (cancelled is not None and cancelled.is_set()) and not signals.was_signal_received():
+            try:
+                task = pending.get_nowait()
+            except queue.Empty:
+                return
+            work(task)
+
+    threads = [threading.Thread(target=loop, name=f"{name}-{i}", daemon=True) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def run_in_daemons(work: Callable[[T], None], tasks: Iterable[T], workers: int, name: str) -> None:
+    """`start_daemons` and wait for them, watching for a signal while waiting."""
+    threads = start_daemons(work, tasks, workers, name)
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(POLL_SECONDS)
+            signals.raise_if_signalled()
 
 
 class OffsetLane(RangePaginator):
@@ -100,8 +137,19 @@ class PageReader:
 
     def counts(self, path: str, windows: list[Mapping[str, Any]], count_path: str | None = None) -> list[int]:
         """`count` for several filter sets, in parallel."""
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="mailjet-count") as pool:
-            return list(pool.map(lambda p: self.count(path, p, count_path), windows))
+        results: list[int | BaseException] = [0] * len(windows)
+
+        def count_one(i: int) -> None:
+            try:
+                results[i] = self.count(path, windows[i], count_path)
+            except (MailjetError, ValueError, KeyError, TypeError) as exc:
+                results[i] = exc
+
+        run_in_daemons(count_one, range(len(windows)), self.concurrency, "mailjet-count")
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return [int(r) for r in results]  # type: ignore[arg-type]  # exceptions raised above
 
     def first(self, path: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row of a listing (one call)."""
@@ -113,14 +161,18 @@ class PageReader:
         listings: list[Listing],
         convert: Callable[[list[dict[str, Any]]], T],
         progress: Progress | None = None,
+        complete: Callable[[int, int], None] | None = None,
     ) -> Iterator[T]:
-        """Every page of every listing, converted in the worker threads, in completion order."""
+        """Every page of every listing, converted in the worker threads, in completion order. Once every
+        page was read, `complete` is told the rows read and the rows Mailjet counted."""
         lanes: list[tuple[int, int, int]] = []  # (listing, lane, lanes of that listing)
         for i, listing in enumerate(listings):
             pages = math.ceil(listing.total / self.page_size)
             n = min(self.concurrency, pages)
             lanes.extend((i, k, n) for k in range(n))
         if not lanes:
+            if complete is not None:
+                complete(0, sum(listing.total for listing in listings))
             return
         out: queue.Queue[Any] = queue.Queue(maxsize=self.concurrency * 2)
         cancelled = threading.Event()
@@ -142,7 +194,7 @@ class PageReader:
             params = {**listing.params, "Limit": self.page_size}
             try:
                 for page in self.http.rest().paginate(listing.path, params=params, paginator=paginator):
-                    if cancelled.is_set() or not put(convert(list(page))):
+                    if cancelled.is_set() or signals.was_signal_received() or not put(convert(list(page))):
                         return
                     with tally:
                         fetched[i] += len(page)
@@ -150,18 +202,24 @@ class PageReader:
                         progress(len(page))
             except requests.RequestException as exc:
                 put(classify(exc, listing.path))
-            except (MailjetError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001  # handed to the consumer, which raises it
                 put(exc)
             finally:
                 put(_DONE)
 
-        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="mailjet-lane")
+        workers = start_daemons(
+            lambda lane: run_lane(*lane), lanes, self.concurrency, "mailjet-lane", cancelled
+        )
         try:
-            for lane in lanes:
-                pool.submit(run_lane, *lane)
             finished = 0
             while finished < len(lanes):
-                item = out.get()
+                try:
+                    item = out.get(timeout=POLL_SECONDS)
+                except queue.Empty:
+                    signals.raise_if_signalled()
+                    if not any(w.is_alive() for w in workers):
+                        raise MailjetError("page readers stopped without finishing") from None
+                    continue
                 if item is _DONE:
                     finished += 1
                 elif isinstance(item, BaseException):
@@ -169,8 +227,11 @@ class PageReader:
                 else:
                     yield item
         finally:
+            # Lanes are daemon threads: a lane stuck in a request never holds up an interrupted run's
+            # exit; each one stops at its next page.
             cancelled.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+        if complete is not None:
+            complete(sum(fetched), sum(listing.total for listing in listings))
         for listing, rows in zip(listings, fetched, strict=True):
             if rows < listing.total:
                 log.warning(

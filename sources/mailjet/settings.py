@@ -9,6 +9,7 @@ REST_PREFIX: Final = "/v3/REST"
 DATA_PREFIX: Final = "/v3/DATA"
 PAGE_SIZE_MAX: Final = 1000
 DEFAULT_TIMEOUT_SECONDS: Final = 60.0
+MAX_TIMEOUT_SECONDS: Final = 86_400.0  # a day: a request taking longer is hung
 
 # Bulk job statuses: success, failure; anything else is still running.
 JOB_DONE: Final = frozenset({"Completed"})
@@ -48,3 +49,7 @@ ENDPOINTS: Final = {
     "clicks": "clickstatistics",
     "bounces": "bouncestatistics",
 }
+
+# Page readers an extract runs at once: dlt pulls every selected resource round-robin, so all of them
+# (the endpoints above and the SMS one) read together. Sizes the connection pool, per `concurrency`.
+MAX_ACTIVE_READERS: Final = len(ENDPOINTS) + 1

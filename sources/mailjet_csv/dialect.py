@@ -1,6 +1,6 @@
-"""What kind of file this is, decided before any row is read: text or binary, its encoding, its
-delimiter and its header. Everything here reads at most the first few kilobytes, except the UTF-8
-validity scan, which reads the file once in large chunks."""
+"""What kind of file this is, decided before any row is read: a regular file or not, text or binary, its
+encoding, its delimiter and its header. Everything here reads at most the first few kilobytes, except the
+UTF-8 validity scan, which reads the file once in large chunks."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import codecs
 import csv
 import io
 import re
+import stat
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -56,10 +57,12 @@ class Dialect:
 
 def sniff(path: Path, encoding: str | None = None) -> Dialect:
     """The dialect of a CSV export, or CsvFileError naming the file, what it found and the fix."""
-    if not path.is_file():
-        raise CsvFileError(f"{path}: no such file")
-    with path.open("rb") as f:
-        head = f.read(settings.SNIFF_BYTES)
+    size = _regular_file_size(path)
+    try:
+        with path.open("rb") as f:
+            head = f.read(settings.SNIFF_BYTES)
+    except OSError as exc:
+        raise CsvFileError(_unreadable(path, exc)) from None
     if not head.strip():
         raise CsvFileError(f"{path}: the file is empty; export the contact list from Mailjet again")
     for signature, what in _SIGNATURES:
@@ -91,7 +94,10 @@ def sniff(path: Path, encoding: str | None = None) -> Dialect:
         raise CsvFileError(f"{path}: not a CSV file (control characters in its first line); save it as CSV")
     # Excel writes a `sep=;` line before the header when asked to; it names the delimiter.
     forced = first[4] if _SEP_LINE.fullmatch(first) else None
-    delimiter, header = _choose_delimiter(lines, forced)
+    delimiter, header, used = _choose_delimiter(lines, forced)
+    # The header ends on the last line read and that line is cut: its last cell goes on past the bytes read.
+    cut = size > len(head) and used == len(lines) and not lines[-1].endswith(("\n", "\r"))
+    _check_column_names(path, header, cut)
     if find_email_column(header) is None:
         found = ", ".join(repr(h) for h in header[:20]) + (" …" if len(header) > 20 else "")
         hint = (
@@ -101,6 +107,73 @@ def sniff(path: Path, encoding: str | None = None) -> Dialect:
         )
         raise CsvFileError(f"{path}: no email column; columns found: {found}.{hint}")
     return Dialect(chosen, delimiter, tuple(header), note, has_sep_line=forced is not None)
+
+
+def _regular_file_size(path: Path) -> int:
+    """The size of `path`, or CsvFileError when it is missing or not a regular file. The type is checked
+    with stat, before anything opens the path: opening a FIFO blocks until something writes to it."""
+    try:
+        mode, size = (info := path.stat()).st_mode, info.st_size
+    except (FileNotFoundError, NotADirectoryError):
+        raise CsvFileError(_missing(path)) from None
+    except OSError as exc:  # a folder on the path that cannot be searched, a symbolic link loop
+        raise CsvFileError(_unreadable(path, exc)) from None
+    if stat.S_ISDIR(mode):
+        raise CsvFileError(f"{path}: is a directory; name the CSV files inside it, e.g. {path}/*.csv")
+    if not stat.S_ISREG(mode):
+        raise CsvFileError(
+            f"{path}: is not a regular file ({_file_kind(mode)}); save the export to a file and import that"
+        )
+    return size
+
+
+def _missing(path: Path) -> str:
+    """Why a path that stat cannot find is missing, and what to do."""
+    if path.is_symlink():
+        return (
+            f"{path}: is a symbolic link to {path.readlink()}, which does not exist; "
+            "import the file it should point to"
+        )
+    blocker = next((p for p in reversed(path.parents) if p.is_file()), None)
+    if blocker is not None:
+        return f"{path}: no such file ({blocker} is a file, not a directory); check the path"
+    return f"{path}: no such file; check the path and the file name"
+
+
+def _unreadable(path: Path, exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return (
+            f"{path}: cannot be read: permission denied; get read access to it (its owner can run "
+            "`chmod a+r` on it) or import a copy you can read"
+        )
+    return f"{path}: cannot be read ({exc.strerror or exc}); check the path, or import a copy of the file"
+
+
+def _file_kind(mode: int) -> str:
+    """What a non-regular, non-directory file is, in words."""
+    kinds = (
+        (stat.S_ISFIFO, "a pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((kind for test, kind in kinds if test(mode)), "a pipe or device")
+
+
+def _check_column_names(path: Path, header: list[str], cut: bool) -> None:
+    """CsvFileError when a header cell is too long to be a column name. `cut`: the last cell goes on past
+    the bytes the sniffer read, so its length is only a lower bound (the rest is never read)."""
+    for i, name in enumerate(header):
+        length = len(name.strip())
+        if length <= settings.MAX_COLUMN_NAME_LENGTH:
+            continue
+        size = f"at least {length:,}" if cut and i == len(header) - 1 else f"{length:,}"
+        spans_lines = "\n" in name or "\r" in name
+        quote = " (it spans several lines: does a quote in it never close?)" if spans_lines else ""
+        raise CsvFileError(
+            f"{path}: column {i + 1}'s header is {size} characters long{quote}; a column name may be at "
+            f"most {settings.MAX_COLUMN_NAME_LENGTH} characters — is the first line really a header?"
+        )
 
 
 def find_email_column(header: list[str] | tuple[str, ...]) -> int | None:
@@ -180,18 +253,20 @@ def header_record(records: Iterator[list[str]]) -> list[str] | None:
     return next((r for r in records if not is_blank(r) and not is_sep_line(r)), None)
 
 
-def _choose_delimiter(lines: list[str], forced: str | None) -> tuple[str, list[str]]:
+def _choose_delimiter(lines: list[str], forced: str | None) -> tuple[str, list[str], int]:
     """The delimiter under which the header has an email column (most columns breaks ties); without
     one, the delimiter giving the most columns, so the error can show what was found. The header is
-    parsed as a CSV record, so a quoted header cell may hold a line break."""
-    best: tuple[bool, int, str, list[str]] | None = None
+    parsed as a CSV record, so a quoted header cell may hold a line break. Returns the delimiter, the
+    header and how many of `lines` it took to read it (blank and `sep=` lines before it included)."""
+    best: tuple[bool, int, str, list[str], int] | None = None
     for delimiter in (forced,) if forced else settings.DELIMITERS:
-        header = header_record(csv.reader(lines, delimiter=delimiter)) or []
-        rank = (find_email_column(header) is not None, len(header), delimiter, header)
+        reader = csv.reader(lines, delimiter=delimiter)
+        header = header_record(reader) or []
+        rank = (find_email_column(header) is not None, len(header), delimiter, header, reader.line_num)
         if best is None or rank[:2] > best[:2]:
             best = rank
     assert best is not None
-    return best[2], best[3]
+    return best[2], best[3], best[4]
 
 
 @dataclass

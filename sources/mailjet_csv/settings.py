@@ -43,6 +43,9 @@ DELIMITERS: Final = (",", ";", "\t", "|")
 MAX_EMAIL_LENGTH: Final = 255
 MAX_NAME_LENGTH: Final = 255
 MAX_PROPERTY_VALUE_LENGTH: Final = 4096
+# Mailjet documents no limit on a property (contactmetadata) Name; 255, its limit on contact names, is far
+# beyond any real column title, so a longer header cell means the first line is not a header.
+MAX_COLUMN_NAME_LENGTH: Final = 255
 # Fields above this size stop the parser itself (a runaway quote); below it, the limits above apply.
 MAX_FIELD_BYTES: Final = 64 * 1024 * 1024
 # csv_rejections keeps the start of a rejected row, not a 10 MB field.

@@ -3,6 +3,7 @@ the file (and the columns found); never a traceback, never a valid row lost."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -244,9 +245,12 @@ def test_locked_database_exits_1_with_a_message(tmp_path: Path) -> None:
     path = write(tmp_path, "a.csv", "email\nann@example.com\n")
     load(db, path)
     with duckdb.connect(str(db)):  # another process holding the file
-        result = run_cli(["--db", str(db), "import-csv", str(path), "--list", "L"], {}, tmp_path)
+        result = run_cli(
+            ["--db", str(db), "--lock-wait", "1", "import-csv", str(path), "--list", "L"], {}, tmp_path
+        )
     assert result.returncode == 1, result.stderr
-    assert "could not be used" in result.stderr and "Traceback" not in result.stderr
+    assert f"the database {db} is open in another process" in result.stderr, result.stderr
+    assert f"(PID {os.getpid()})" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_limits_apply_to_trimmed_values(tmp_path: Path) -> None:

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from sandbox import SandboxApp, SandboxConfig
-from sandbox.models import Contact, ListRecipient, Message, projector
+from sandbox.models import (
+    BounceStatistics,
+    Campaign,
+    CampaignDraft,
+    ClickStatistics,
+    Contact,
+    ContactsList,
+    ListRecipient,
+    Message,
+    OpenInformation,
+    projector,
+)
+from sandbox.tables import Table
 from tests.conftest import FIXED_NOW, Api
 
 
@@ -16,6 +30,9 @@ def snapshot(app: SandboxApp) -> bytes:
             [projector(Contact.FIELDS)(c) for c in store.contacts],
             [projector(ListRecipient.FIELDS)(r) for r in store.recipients],
             [projector(Message.FIELDS)(m) for m in store.messages],
+            [projector(OpenInformation.FIELDS)(o) for o in store.opens],
+            [projector(ClickStatistics.FIELDS)(c) for c in store.clicks],
+            [projector(BounceStatistics.FIELDS)(b) for b in store.bounces],
             [c.props for c in store.contacts],
         ]
     )
@@ -51,3 +68,42 @@ def test_sizes_are_configurable() -> None:
     assert 0 < len(app.store.messages) <= 60
     empty = SandboxApp(SandboxConfig(contacts=0, now=FIXED_NOW))
     assert len(empty.store.contacts) == 0 and len(empty.store.lists) == 5
+
+
+def test_no_seeded_timestamp_is_after_now() -> None:
+    # Enough messages that some land in the last two days, where a clamped open used to be followed
+    # by a click, unsubscribe or bounce after `now`.
+    store = SandboxApp(SandboxConfig(contacts=2000, messages=50_000, now=FIXED_NOW, frozen_clock=True)).store
+    tables: dict[str, tuple[Table[Any], tuple[str, ...]]] = {
+        "contacts": (store.contacts, Contact.FIELDS),
+        "lists": (store.lists, ContactsList.FIELDS),
+        "listrecipients": (store.recipients, ListRecipient.FIELDS),
+        "campaigns": (store.campaigns, Campaign.FIELDS),
+        "drafts": (store.drafts, CampaignDraft.FIELDS),
+        "messages": (store.messages, Message.FIELDS),
+        "opens": (store.opens, OpenInformation.FIELDS),
+        "clicks": (store.clicks, ClickStatistics.FIELDS),
+        "bounces": (store.bounces, BounceStatistics.FIELDS),
+    }
+    latest = {}
+    for name, (table, fields) in tables.items():
+        stamps = [f for f in fields if f.endswith("At")]
+        assert stamps, name
+        values = [v for row in table for f in stamps if (v := getattr(row, f))]
+        assert values, name
+        latest[name] = max(values)
+    assert all(value <= FIXED_NOW for value in latest.values()), latest
+    assert len(store.clicks) > 1000 and len(store.bounces) > 500
+
+
+def test_seeded_events_follow_their_message_and_open() -> None:
+    store = SandboxApp(SandboxConfig(contacts=2000, messages=50_000, now=FIXED_NOW, frozen_clock=True)).store
+    arrived = {m.ID: m.ArrivedAt for m in store.messages}
+    opened: dict[int, str] = {}
+    for o in store.opens:
+        assert o.OpenedAt >= arrived[o.MessageID]
+        opened[o.MessageID] = min(opened.get(o.MessageID, o.OpenedAt), o.OpenedAt)
+    for c in store.clicks:
+        assert c.ClickedAt >= opened[c.MessageID] >= arrived[c.MessageID]
+    for b in store.bounces:
+        assert b.BouncedAt >= arrived[b.MessageID]

@@ -1,0 +1,14 @@
+"""Exit codes (design §4) and the interrupt codes of the loading commands."""
+
+from __future__ import annotations
+
+import signal
+from typing import Final
+
+EXIT_OK: Final = 0
+EXIT_FAILURE: Final = 1
+EXIT_USAGE: Final = 2  # bad usage, configuration or credentials
+EXIT_GUARD: Final = 3  # stopped by a guard
+# Stopped by a signal: 128 + its number, as shells report it (130 for Ctrl-C, 143 for SIGTERM).
+EXIT_SIGINT: Final = 128 + signal.SIGINT
+EXIT_SIGTERM: Final = 128 + signal.SIGTERM
