@@ -6,7 +6,11 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.destinations.exceptions import (
+    DatabaseException,
+    DatabaseUndefinedRelation,
+    DestinationConnectionError,
+)
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.helpers import pipeline_drop
 from dlt.pipeline.pipeline import Pipeline
@@ -30,6 +34,7 @@ from pipelines.warehouse import (
 from sources.mailjet import FULL_REFRESH_RESOURCES, INCREMENTAL_RESOURCES, mailjet_source
 from sources.mailjet.client import HttpSettings, MailjetHttp
 from sources.mailjet.exceptions import MailjetAuthError, MailjetError
+from sources.mailjet.paging import ReadOutcome
 from sources.mailjet.schema import EXTRACTED_AT_COLUMN, SOURCE_COLUMN
 
 ALL_RESOURCES = (*FULL_REFRESH_RESOURCES, *INCREMENTAL_RESOURCES)
@@ -82,12 +87,12 @@ class RemovalRefused(Exception):
 
 
 def remove_deleted(
-    pipeline: Pipeline, listed: dict[str, tuple[int, int]], extracted_at: datetime
+    pipeline: Pipeline, listed: dict[str, ReadOutcome], extracted_at: datetime
 ) -> tuple[dict[str, int], list[str]]:
     """Delete the API rows Mailjet no longer has, from the full-refresh tables whose whole listing this
-    run read (`listed`: rows read and rows Mailjet counted) and loaded: every row it saw carries its
-    `extracted_at`, to the microsecond, so the others are gone from Mailjet. Rows of other provenance
-    (CSV imports) are left alone. A listing read short (rows deleted while it was read) removes nothing
+    run read (`listed`) and loaded: every row it saw carries its `extracted_at`, to the microsecond, so
+    the others are gone from Mailjet. Rows of other provenance (CSV imports) are left alone. A listing
+    read short, or whose pages shifted (rows deleted in Mailjet while it was read), removes nothing
     this run. Raises RemovalRefused, before deleting anything, when a table would keep fewer rows than
     Mailjet counted. Returns the rows removed per table, and notes for the user."""
     removed: dict[str, int] = {}
@@ -97,11 +102,17 @@ def remove_deleted(
         for table in FULL_REFRESH_RESOURCES:
             if table not in listed:
                 continue
-            read, counted = listed[table]
+            read, counted = listed[table].read, listed[table].counted
             if read < counted:
                 notes.append(
                     f"{table}: read {read:,} of the {counted:,} rows Mailjet counted (rows deleted while the "
                     "listing was read); rows Mailjet no longer has are removed on the next run"
+                )
+                continue
+            if not listed[table].pages_met:
+                notes.append(
+                    f"{table}: Mailjet's listing shifted while it was read (rows deleted meanwhile), so a "
+                    "row may have been skipped; rows Mailjet no longer has are removed on the next run"
                 )
                 continue
             name = client.make_qualified_table_name(table)
@@ -159,7 +170,7 @@ def extract(
     )
     http = MailjetHttp(config.base_url, HttpBasicAuth(str(config.api_key), str(config.api_secret)), tuning)
     extracted_at = datetime.now(UTC)
-    listed: dict[str, tuple[int, int]] = {}
+    listed: dict[str, ReadOutcome] = {}
     source = mailjet_source(
         api_key=str(config.api_key),
         api_secret=str(config.api_secret),
@@ -170,7 +181,7 @@ def extract(
         lag_seconds=config.lag_seconds,
         window_rows=config.window_rows,
         progress=progress,
-        listed=lambda name, read, counted: listed.__setitem__(name, (read, counted)),
+        listed=listed.__setitem__,
         http=http,  # carries the rate limit, retries and timeout; its counters feed the summary
         extracted_at=extracted_at,
     ).with_resources(*names)
@@ -184,6 +195,7 @@ def extract(
                 cursors = [n for n in names if n in INCREMENTAL_RESOURCES]
                 if full_refresh and cursors and pipeline.default_schema_name:
                     pipeline_drop(pipeline, resources=cursors, state_only=True)()
+                warehouse.journal("extract", None)
                 with stop.immediate():  # reading Mailjet writes nothing that matters: stop at once
                     extracted = pipeline.extract(source)
                 warehouse.journal("extract", extracted.loads_ids[-1])
@@ -282,4 +294,10 @@ def run_extract(
     except ExtractError as exc:
         console().error(f"mailjet-elt extract: {exc}")
         return exc.exit_code
+    except (DestinationConnectionError, DatabaseException) as exc:
+        console().error(
+            f"mailjet-elt extract: the database could not be used ({exc}); nothing was reported done, "
+            "rerun `extract` to resume"
+        )
+        return EXIT_FAILURE
     return EXIT_OK

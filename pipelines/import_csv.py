@@ -24,6 +24,7 @@ from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from pipelines.identity import merge_identities
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.logs import console
+from pipelines.rejections import remove_old_rejections
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import (
     ResumeFailed,
@@ -33,8 +34,7 @@ from pipelines.warehouse import (
     lock_holder,
     writing,
 )
-from sources.mailjet.schema import EXTRACTED_AT_COLUMN
-from sources.mailjet_csv import CSV_REJECTIONS, StagedFile, TargetList, mailjet_csv_source
+from sources.mailjet_csv import StagedFile, TargetList, mailjet_csv_source
 from sources.mailjet_csv import settings as csv_settings
 from sources.mailjet_csv.dialect import Dialect, sniff
 from sources.mailjet_csv.exceptions import CsvFileError
@@ -123,16 +123,6 @@ def load_prior_state(pipeline: Pipeline, con: duckdb.DuckDBPyConnection, target:
                     con.unregister("prior_batch")
 
 
-def _remove_old_rejections(pipeline: Pipeline, file_name: str, imported_at: datetime) -> None:
-    """Rejections describe the latest import of a file: drop those of earlier imports of it."""
-    with pipeline.sql_client() as client:
-        table = client.make_qualified_table_name(CSV_REJECTIONS.name)
-        with contextlib.suppress(DatabaseUndefinedRelation):  # no rejection was ever loaded
-            client.execute_sql(
-                f"delete from {table} where file = %s and {EXTRACTED_AT_COLUMN} <> %s", file_name, imported_at
-            )
-
-
 def import_csv(
     db: str,
     destination: str | None,
@@ -161,9 +151,7 @@ def import_csv(
         )
     stop = interrupts or InterruptHandler("import-csv")
     try:
-        with writing(
-            db, destination, "import-csv", lock_wait, _say, _finish_interrupted, interrupts=stop
-        ) as warehouse:
+        with writing(db, destination, "import-csv", lock_wait, _say, interrupts=stop) as warehouse:
             lines = list(warehouse.resumed)
             rejected = _import_files(
                 warehouse, paths, dialects, list_ref, progress, pad_short_rows, stop, lines
@@ -225,13 +213,6 @@ def _say(text: str) -> None:
     console().warning(f"mailjet-elt import-csv: {text}")
 
 
-def _finish_interrupted(pipeline: Pipeline, entry: dict[str, object]) -> None:
-    """An interrupted import's load has just been completed: its files' older rejections go too."""
-    for item in entry.get("rejections") or []:  # type: ignore[attr-defined]
-        file_name, stamp = item
-        _remove_old_rejections(pipeline, str(file_name), datetime.fromisoformat(str(stamp)))
-
-
 def _import_file(
     con: duckdb.DuckDBPyConnection,
     warehouse: Warehouse,
@@ -263,10 +244,12 @@ def _import_file(
         ) from None
     if progress:
         console().info(f"  {path.name}: loading {counts.contacts:,} contacts and their properties")
+    journaled = [(path.name, imported_at.isoformat())]
+    warehouse.journal("import-csv", None, journaled)  # in case it is killed as its package commits
     try:
         with stop.immediate():
             extracted = pipeline.extract(mailjet_csv_source(staged))
-        warehouse.journal("import-csv", extracted.loads_ids[-1], [(path.name, imported_at.isoformat())])
+        warehouse.journal("import-csv", extracted.loads_ids[-1], journaled)
         stop.check()
         pipeline.normalize()
         pipeline.load()
@@ -287,7 +270,7 @@ def _import_file(
     trace = pipeline.last_trace
     normalized = trace.last_normalize_info if trace is not None else None
     loaded = dict(normalized.row_counts) if normalized is not None else {}
-    _remove_old_rejections(pipeline, path.name, imported_at)
+    remove_old_rejections(pipeline, path.name, imported_at)
     merged = merge_identities(pipeline)
     warehouse.close_journal()
     seconds = time.monotonic() - started

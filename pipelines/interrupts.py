@@ -82,6 +82,14 @@ class InterruptHandler:
         saved, self._deferred = self._deferred, 0
         try:
             yield
+        except Interrupted:
+            raise
+        except BaseException as exc:
+            # Libraries that watch for signals themselves (DuckDB: "Query interrupted") turn ours into
+            # their own error: it is still the user's stop, not a failure.
+            if self.received:
+                raise Interrupted(self.received) from exc
+            raise
         finally:
             self._deferred = saved
 

@@ -65,17 +65,20 @@ class WriterLock:
             raise LockUnavailable(f"cannot create the lock file {self.path}: {exc.strerror}") from None
         try:
             self._wait(fd)
+            self._fd = fd
+            record = {
+                "command": self.command,
+                "pid": os.getpid(),
+                "since": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(record).encode(), 0)
         except BaseException:  # a timeout, or a Ctrl-C while waiting
-            os.close(fd)
+            if self._fd is None:
+                os.close(fd)
+            else:
+                self.release()
             raise
-        record = {
-            "command": self.command,
-            "pid": os.getpid(),
-            "since": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(record).encode(), 0)
-        self._fd = fd
 
     def _wait(self, fd: int) -> None:
         deadline = time.monotonic() + self.wait_seconds

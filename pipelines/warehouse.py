@@ -18,13 +18,18 @@ from pathlib import Path
 import dlt
 import duckdb
 from dlt.common.pipeline import get_dlt_pipelines_dir
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.destinations.exceptions import (
+    DatabaseException,
+    DatabaseUndefinedRelation,
+    DestinationConnectionError,
+)
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.lock import LockTimeout, LockUnavailable, WriterLock
+from pipelines.rejections import finish_interrupted_import
 from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
 
 PIPELINE_NAME = "mailjet_elt"
@@ -142,15 +147,28 @@ def probe_duckdb(path: Path, db: str, wait_seconds: float, on_wait: Callable[[st
             raise WarehouseError(_duckdb_problem(db, path, str(exc))) from None
 
 
+DUCKDB_MAGIC = (8, b"DUCK")  # where DuckDB's file header holds its magic bytes
+
+
 def check_existing_duckdb(path: Path, db: str) -> None:
-    """Refuse a file that exists and is not a DuckDB database, without writing anything."""
+    """Refuse a file that exists and is not a DuckDB database, from its header alone: opening it, even
+    read-only, would make this process a reader that a running writer could trip over."""
     if not path.is_file():
         return
+    offset, magic = DUCKDB_MAGIC
     try:
-        duckdb.connect(str(path), read_only=True).close()
-    except duckdb.Error as exc:
-        if "lock" not in str(exc).lower():  # held by a writer: the lock and the probe deal with that
-            raise WarehouseError(_duckdb_problem(db, path, str(exc))) from None
+        with path.open("rb") as head:
+            head.seek(offset)
+            found = head.read(len(magic))
+    except OSError as exc:
+        raise WarehouseError(
+            f"--db {db}: cannot read {path} ({exc.strerror}); check its permissions"
+        ) from None
+    if found != magic:
+        raise WarehouseError(
+            f"--db {db}: {path} is not a DuckDB database (its first bytes are not a DuckDB header). Point "
+            "--db at a DuckDB file, or at a new path to create one"
+        )
 
 
 def _duckdb_problem(db: str, path: Path, text: str) -> str:
@@ -183,7 +201,7 @@ class Warehouse:
     pipeline: Pipeline
     resumed: list[str] = field(default_factory=list)  # what was done about an interrupted run
 
-    def journal(self, command: str, load_id: str, rejections: Sequence[tuple[str, str]] = ()) -> None:
+    def journal(self, command: str, load_id: str | None, rejections: Sequence[tuple[str, str]] = ()) -> None:
         """Record the load about to start, with the follow-up it needs, for a run that resumes it."""
         entry = {"command": command, "load_id": load_id, "rejections": [list(r) for r in rejections]}
         target = Path(self.pipeline.working_dir) / JOURNAL
@@ -204,12 +222,10 @@ def writing(
     command: str,
     wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
     on_wait: Callable[[str], None] | None = None,
-    follow_up: Callable[[Pipeline, dict[str, object]], None] | None = None,
     interrupts: InterruptHandler | None = None,
 ) -> Iterator[Warehouse]:
     """The pipeline, for one loading command at a time. Raises WarehouseError (bad --db or destination),
-    WarehouseBusy (held by another process) or ResumeFailed. `follow_up` finishes a journaled load of an
-    interrupted run once it is loaded (given the pipeline and the journal entry). Waiting for the lock can
+    WarehouseBusy (held by another process) or ResumeFailed. Waiting for the lock can
     be interrupted at once; once it is held, signals are `deferred` to the command's safe points."""
     tell = on_wait or (lambda text: None)
     folder = pipelines_dir(db, destination)
@@ -223,26 +239,32 @@ def writing(
         lambda holder: tell(f"the database is in use by {holder}; waiting up to {wait_seconds:g} s"),
     )
     try:
-        lock.acquire()
-    except LockUnavailable as exc:
-        raise WarehouseError(f"--db {db}: {exc}; choose a writable location") from None
-    except LockTimeout as exc:
-        raise WarehouseBusy(str(exc)) from None
-    try:
+        try:
+            lock.acquire()
+        except LockUnavailable as exc:
+            raise WarehouseError(f"--db {db}: {exc}; choose a writable location") from None
+        except LockTimeout as exc:
+            raise WarehouseBusy(str(exc)) from None
         if folder is not None:
             probe_duckdb(duckdb_path(db), db, wait_seconds, tell)
         stop = interrupts or InterruptHandler("")
         with stop.deferred():
             pipeline = open_pipeline(db, destination)
-            warehouse = Warehouse(pipeline, resume(pipeline, follow_up))
+            warehouse = Warehouse(pipeline, resume(pipeline))
             yield warehouse
+    except (DestinationConnectionError, DatabaseException) as exc:
+        holder = lock_holder(exc)
+        if holder is None:
+            raise
+        raise WarehouseBusy(
+            f"the database was opened by another process ({holder}) while `{command}` was writing to it. "
+            f"Nothing is lost: close that connection and rerun `{command}` to finish"
+        ) from None
     finally:
         lock.release()
 
 
-def resume(
-    pipeline: Pipeline, follow_up: Callable[[Pipeline, dict[str, object]], None] | None = None
-) -> list[str]:
+def resume(pipeline: Pipeline) -> list[str]:
     """Finish what an interrupted run left: load its pending packages (dlt keeps them, with the state
     they carry, until they are loaded), then its journaled follow-up. Returns what was done, for the
     user. Leftover folders of an extract that never committed are removed (they hold nothing loadable)."""
@@ -260,6 +282,12 @@ def resume(
         for child in normalize_dir.iterdir():
             if child.is_dir() and child.name != "extracted":
                 shutil.rmtree(child, ignore_errors=True)
+    # A run killed while dlt moved a package from `extracted` to `normalized` (or after the load, before
+    # the extracted copy went) leaves it twice; normalizing the copy again would fail forever.
+    normalized = set(pipeline.list_normalized_load_packages())
+    for load_id in pipeline.list_extracted_load_packages():
+        if load_id in normalized or _loaded(pipeline, load_id):
+            shutil.rmtree(normalize_dir / "extracted" / load_id, ignore_errors=True)
     if pipeline.has_pending_data:
         extracted = pipeline.list_extracted_load_packages()
         packages = len(extracted) + len(pipeline.list_normalized_load_packages())
@@ -269,23 +297,29 @@ def resume(
             pipeline.load()
         except PipelineStepFailed as exc:
             reraise_if_interrupted(exc)
+            holder = lock_holder(exc)
+            if holder is not None:
+                raise WarehouseBusy(
+                    f"the database was opened by another process ({holder}) while {what}'s load was being "
+                    "completed. Nothing is lost: close that connection and run the command again"
+                ) from None
             raise ResumeFailed(
                 f"{what} was interrupted and what it had read cannot be loaded ({exc.step}: "
                 f"{exc.exception}). Fix the cause and run again; to give that data up instead, run "
                 f"`dlt pipeline --pipelines-dir {pipeline.pipelines_dir} {pipeline.pipeline_name} "
-                "drop-pending-packages` (the next extract reads it again)"
+                "abort-packages` (an extract reads that data again; an import must be run again)"
             ) from None
         notes.append(
             f"resumed: {what} was interrupted; completed its load ({packages} package"
             f"{'' if packages == 1 else 's'}) before this run"
         )
     if entry:
-        load_id = str(entry.get("load_id", ""))
-        if load_id and _loaded(pipeline, load_id):
-            if follow_up is not None:
-                follow_up(pipeline, entry)
-            if not notes:
-                notes.append(f"resumed: {what} was interrupted after its load; finished its last steps")
+        # What the interrupted command had left to do after its load, whichever command resumes it.
+        files = [(str(f), str(at)) for f, at in entry.get("rejections") or []]  # type: ignore[attr-defined]
+        finished = finish_interrupted_import(pipeline, files) if entry.get("command") == "import-csv" else 0
+        package = entry.get("load_id")
+        if not notes and (finished or (isinstance(package, str) and _loaded(pipeline, package))):
+            notes.append(f"resumed: {what} was interrupted after its load; finished its last steps")
         journal_path.unlink(missing_ok=True)
     return notes
 

@@ -19,12 +19,12 @@ from dlt.sources.helpers.rest_client.auth import BearerTokenAuth, HttpBasicAuth
 
 from sources.mailjet import schema, settings
 from sources.mailjet.client import HttpSettings, MailjetHttp
-from sources.mailjet.paging import Listing, PageReader, split_windows, start_of_history
+from sources.mailjet.paging import Listing, PageReader, ReadOutcome, split_windows, start_of_history
 
 # (resource name, rows fetched, rows expected): the CLI's progress lines.
 ProgressCallback = Callable[[str, int, int], None]
-# (resource name, rows read, rows Mailjet counted): a full-refresh listing was read to its end.
-ListedCallback = Callable[[str, int, int], None]
+# (resource name, how the read went): a full-refresh listing was read to its end.
+ListedCallback = Callable[[str, ReadOutcome], None]
 
 FULL_REFRESH_RESOURCES = (
     "contacts",
@@ -72,8 +72,9 @@ def mailjet_source(
         max_attempts, backoff_seconds: retries of 429/5xx/timeouts/dropped connections.
         timeout_seconds: how long one request may take before it counts as failed (and is retried).
         progress: called with (resource, rows fetched, rows expected) as work advances.
-        listed: called with (resource, rows read, rows Mailjet counted) when a full-refresh resource
-            has read its whole listing; only such a resource may have rows Mailjet no longer has removed.
+        listed: called with (resource, ReadOutcome) when a full-refresh resource has read its whole
+            listing (rows read, rows Mailjet counted, whether its overlapping pages met); only such a
+            resource may have rows Mailjet no longer has removed, and only when the read was whole.
         http: an already built HTTP layer (shares its request counters with the caller).
         extracted_at: the run's time, stamped on every row as `_extracted_at` (default: now).
     """
@@ -106,10 +107,10 @@ def mailjet_source(
             total = reader.count(path, query)
             tell(table.name, 0, total)
             yield from reader.read(
-                [Listing(path, query, total)],
+                [Listing(path, query, total, overlap=True)],
                 lambda page: table.to_arrow(transform(page) if transform else page, extracted_at),
                 lambda n: tell(table.name, n, 0),
-                lambda read, counted: listed(table.name, read, counted) if listed is not None else None,
+                lambda outcome: listed(table.name, outcome) if listed is not None else None,
             )
 
         return table.resource(rows)

@@ -89,11 +89,36 @@ class OffsetLane(RangePaginator):
 
 @dataclass(frozen=True)
 class Listing:
-    """One listing to read in full: a path, its filters, and the row count `countOnly` gave."""
+    """One listing to read in full: a path, its filters, and the row count `countOnly` gave. With
+    `overlap`, each page starts on the last row of the page before (a page holds one new row fewer): a
+    row deleted in Mailjet while the listing is read shifts the later pages, and the first row of a
+    shifted page then differs from the last row of the page before, so the reader knows the listing may
+    have missed a row. Removing rows Mailjet no longer has relies on that."""
 
     path: str
     params: Mapping[str, Any]
     total: int
+    overlap: bool = False
+
+    def key(self) -> str:
+        """The field the listing is sorted on (each row's place in it)."""
+        return str(self.params.get("Sort", "ID")).split()[0]
+
+
+@dataclass(frozen=True)
+class ReadOutcome:
+    """How a whole read went: rows read, rows Mailjet counted, and whether overlapping pages met."""
+
+    read: int
+    counted: int
+    pages_met: bool
+
+
+def page_count(total: int, page_size: int, step: int) -> int:
+    """Pages covering `total` rows when each page after the first advances `step` rows."""
+    if total <= 0:
+        return 0
+    return 1 + math.ceil(max(total - page_size, 0) / step)
 
 
 Window = tuple[int, int, int]  # FromTS, ToTS (Unix seconds, both inclusive), rows in it
@@ -161,22 +186,27 @@ class PageReader:
         listings: list[Listing],
         convert: Callable[[list[dict[str, Any]]], T],
         progress: Progress | None = None,
-        complete: Callable[[int, int], None] | None = None,
+        complete: Callable[[ReadOutcome], None] | None = None,
     ) -> Iterator[T]:
         """Every page of every listing, converted in the worker threads, in completion order. Once every
-        page was read, `complete` is told the rows read and the rows Mailjet counted."""
-        lanes: list[tuple[int, int, int]] = []  # (listing, lane, lanes of that listing)
+        page was read, `complete` is told how the read went."""
+        lanes: list[tuple[int, int, int, int]] = []  # (listing, lane, lanes of that listing, step)
+        pages: list[int] = []
         for i, listing in enumerate(listings):
-            pages = math.ceil(listing.total / self.page_size)
-            n = min(self.concurrency, pages)
-            lanes.extend((i, k, n) for k in range(n))
+            step = self.page_size - 1 if listing.overlap and self.page_size > 1 else self.page_size
+            pages.append(page_count(listing.total, self.page_size, step))
+            n = min(self.concurrency, pages[-1])
+            lanes.extend((i, k, n, step) for k in range(n))
+        counted = sum(listing.total for listing in listings)
         if not lanes:
             if complete is not None:
-                complete(0, sum(listing.total for listing in listings))
+                complete(ReadOutcome(0, counted, True))
             return
         out: queue.Queue[Any] = queue.Queue(maxsize=self.concurrency * 2)
         cancelled = threading.Event()
         fetched = [0] * len(listings)
+        # (listing, page) -> the sort keys of the page's first and last rows, for overlapping listings
+        bounds: dict[tuple[int, int], tuple[Any, Any]] = {}
         tally = threading.Lock()
 
         def put(item: Any) -> bool:
@@ -188,18 +218,33 @@ class PageReader:
                     continue
             return False
 
-        def run_lane(i: int, k: int, n: int) -> None:
+        def run_lane(i: int, k: int, n: int, step: int) -> None:
             listing = listings[i]
-            paginator = OffsetLane(k * self.page_size, n * self.page_size, listing.total, self.page_size)
+            overlap = step < self.page_size
+            # An overlapping page is needed while it brings a row past the one it shares.
+            last = listing.total - 1 if overlap else listing.total
+            paginator = OffsetLane(k * step, n * step, last, self.page_size)
             params = {**listing.params, "Limit": self.page_size}
+            key = listing.key()
             try:
-                for page in self.http.rest().paginate(listing.path, params=params, paginator=paginator):
-                    if cancelled.is_set() or signals.was_signal_received() or not put(convert(list(page))):
+                for m, page in enumerate(
+                    self.http.rest().paginate(listing.path, params=params, paginator=paginator)
+                ):
+                    rows = list(page)
+                    if overlap and rows:
+                        number = k + m * n
+                        with tally:
+                            bounds[(i, number)] = (rows[0].get(key), rows[-1].get(key))
+                        if number:
+                            rows = rows[1:]  # the row the page before ended on
+                    if cancelled.is_set() or signals.was_signal_received():
+                        return
+                    if rows and not put(convert(rows)):
                         return
                     with tally:
-                        fetched[i] += len(page)
+                        fetched[i] += len(rows)
                     if progress is not None:
-                        progress(len(page))
+                        progress(len(rows))
             except requests.RequestException as exc:
                 put(classify(exc, listing.path))
             except Exception as exc:  # noqa: BLE001  # handed to the consumer, which raises it
@@ -217,7 +262,7 @@ class PageReader:
                     item = out.get(timeout=POLL_SECONDS)
                 except queue.Empty:
                     signals.raise_if_signalled()
-                    if not any(w.is_alive() for w in workers):
+                    if not any(w.is_alive() for w in workers) and out.empty():
                         raise MailjetError("page readers stopped without finishing") from None
                     continue
                 if item is _DONE:
@@ -230,8 +275,14 @@ class PageReader:
             # Lanes are daemon threads: a lane stuck in a request never holds up an interrupted run's
             # exit; each one stops at its next page.
             cancelled.set()
+        met = all(
+            bounds.get((i, j), (None, None))[0] == bounds.get((i, j - 1), (None, None))[1]
+            for i, listing in enumerate(listings)
+            if listing.overlap
+            for j in range(1, pages[i])
+        )
         if complete is not None:
-            complete(sum(fetched), sum(listing.total for listing in listings))
+            complete(ReadOutcome(sum(fetched), counted, met))
         for listing, rows in zip(listings, fetched, strict=True):
             if rows < listing.total:
                 log.warning(

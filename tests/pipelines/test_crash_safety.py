@@ -330,3 +330,20 @@ def test_a_reader_opening_the_file_during_the_extract_fails_it_and_the_rerun_res
     result = cli(db, "extract", env=world.env)
     assert result.returncode == 0, result.stderr
     assert_same(db, world.extracted)
+
+
+@pytest.mark.parametrize("fraction", [pytest.param(0.4, id="staging"), pytest.param(0.8, id="loading")])
+def test_interrupted_import_exits_cleanly_and_resumes(world: World, fraction: float) -> None:
+    db = copy_db(world.baseline, world.root / f"import-signal-{fraction}")
+    process = spawn(db, *import_args(world), env=world.env)
+    time.sleep(world.import_seconds * fraction)
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        returncode, _, err = finish(process)
+        assert returncode == 130, err
+        assert "Traceback" not in err and "rerun `import-csv` to resume" in err, err
+    else:
+        finish(process)
+    result = cli(db, *import_args(world), env=world.env)
+    assert result.returncode == 0, result.stderr
+    assert_same(db, world.imported)

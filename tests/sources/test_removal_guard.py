@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,8 +11,9 @@ import pytest
 
 from pipelines.extract import RemovalRefused, extract, remove_deleted
 from pipelines.warehouse import open_pipeline
+from sources.mailjet.paging import ReadOutcome
 from tests.conftest import Api
-from tests.sources.conftest import point_at, query
+from tests.sources.conftest import every_row, point_at, query
 
 COUNTS = "select count(*) from mailjet.contacts"
 
@@ -33,9 +36,8 @@ def test_a_removal_mailjet_counts_contradict_is_refused(
     # load did not happen): removing "the others" would empty the table.
     other_run = datetime.now(UTC)
     with pytest.raises(RemovalRefused, match=rf"refusing to remove {total:,} rows from mailjet.contacts"):
-        remove_deleted(
-            open_pipeline(str(db)), {"contacts": (total, total), "contact_lists": (5, 5)}, other_run
-        )
+        listed = {"contacts": ReadOutcome(total, total, True), "contact_lists": ReadOutcome(5, 5, True)}
+        remove_deleted(open_pipeline(str(db)), listed, other_run)
     assert query(db, COUNTS)[0][0] == total
     assert query(db, "select count(*) from mailjet.contact_lists")[0][0] == 5  # nothing at all removed
 
@@ -47,9 +49,8 @@ def test_a_listing_read_short_removes_nothing(
     db = tmp_path / "mj.duckdb"
     extract(str(db), None, "contacts", full_refresh=False)
     total = query(db, COUNTS)[0][0]
-    removed, notes = remove_deleted(
-        open_pipeline(str(db)), {"contacts": (total - 3, total)}, datetime.now(UTC)
-    )
+    short = {"contacts": ReadOutcome(total - 3, total, True)}
+    removed, notes = remove_deleted(open_pipeline(str(db)), short, datetime.now(UTC))
     assert removed == {}
     assert notes == [
         f"contacts: read {total - 3:,} of the {total:,} rows Mailjet counted (rows deleted while the listing "
@@ -71,6 +72,36 @@ def test_a_complete_listing_removes_the_rows_it_did_not_see(
             "update mailjet.contacts set _extracted_at = _extracted_at - interval 1 day where id in "
             "(select id from mailjet.contacts order by id limit 2)"
         )
-    removed, notes = remove_deleted(open_pipeline(str(db)), {"contacts": (total - 2, total - 2)}, seen)
+    whole = {"contacts": ReadOutcome(total - 2, total - 2, True)}
+    removed, notes = remove_deleted(open_pipeline(str(db)), whole, seen)
     assert (removed, notes) == ({"contacts": 2}, [])
     assert query(db, COUNTS)[0][0] == total - 2
+
+
+def test_a_listing_that_shifted_while_read_removes_nothing(
+    small: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A contact deleted on an already-read page while a new one signs up keeps the count equal but shifts
+    every later page by one row: a live contact is then skipped, and must not be removed."""
+    point_at(small, monkeypatch, concurrency="1", page_size="100")
+    db = tmp_path / "mj.duckdb"
+    extract(str(db), None, "contacts", full_refresh=False)
+    first_page = small.data("contact", Limit=10, Sort="ID")
+    assert small.admin("PUT", "faults", {"spec": "latency_ms=150"}).status_code == 200
+
+    def change_mailjet() -> None:
+        time.sleep(1.0)  # page 0 (and the count) are read by then; pages 4.. of 13 are not
+        gone = small.session.delete(f"{small.base}/v4/contacts/{first_page[5]['ID']}", timeout=30)
+        assert gone.status_code in (200, 204)
+        assert small.admin("POST", "contacts/purge").status_code == 200
+        assert small.post("contact", {"Email": "newcomer@example.com"}).status_code == 201
+
+    changer = threading.Thread(target=change_mailjet)
+    changer.start()
+    summary = extract(str(db), None, "contacts", full_refresh=False)
+    changer.join()
+    assert small.admin("PUT", "faults", {"spec": ""}).status_code == 200
+    assert "contacts: Mailjet's listing shifted while it was read" in summary, summary
+    live = {c["ID"] for c in every_row(small, "contact")}
+    kept = {row[0] for row in query(db, "select id from mailjet.contacts")}
+    assert live - kept == set(), "a live contact was removed"
