@@ -28,7 +28,7 @@ from pipelines.warehouse import (
     ResumeFailed,
     WarehouseBusy,
     WarehouseError,
-    lock_holder,
+    raise_if_busy,
     writing,
 )
 from sources.mailjet import FULL_REFRESH_RESOURCES, INCREMENTAL_RESOURCES, mailjet_source
@@ -204,13 +204,7 @@ def extract(
                 info = pipeline.load()
             except PipelineStepFailed as exc:
                 reraise_if_interrupted(exc)
-                holder = lock_holder(exc)
-                if holder is not None:
-                    raise ExtractError(
-                        f"the database was opened by another process during the load ({holder}). Nothing "
-                        "is lost: close that connection and rerun `extract` to resume",
-                        EXIT_FAILURE,
-                    ) from None
+                raise_if_busy(exc, "`extract`")
                 cause = _mailjet_cause(exc)
                 if isinstance(cause, MailjetAuthError):
                     raise ExtractError(str(cause), EXIT_USAGE) from None

@@ -31,7 +31,7 @@ from pipelines.warehouse import (
     Warehouse,
     WarehouseBusy,
     WarehouseError,
-    lock_holder,
+    raise_if_busy,
     writing,
 )
 from sources.mailjet_csv import StagedFile, TargetList, mailjet_csv_source
@@ -255,13 +255,7 @@ def _import_file(
         pipeline.load()
     except PipelineStepFailed as exc:
         reraise_if_interrupted(exc)
-        holder = lock_holder(exc)
-        if holder is not None:
-            raise ImportFailed(
-                f"the database was opened by another process during the load ({holder}). Nothing is "
-                "lost: close that connection and run the same import again to resume",
-                EXIT_FAILURE,
-            ) from None
+        raise_if_busy(exc, "`import-csv`")
         raise ImportFailed(
             f"{path}: loading failed ({exc.step}: {exc.exception}); nothing of this file is reported done, "
             "import it again (rows already loaded are merged, never duplicated)",

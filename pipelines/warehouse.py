@@ -194,6 +194,16 @@ def lock_holder(exc: BaseException) -> str | None:
     return None
 
 
+def raise_if_busy(exc: BaseException, command: str) -> None:
+    """Raise WarehouseBusy when `exc` came from another process opening the DuckDB file mid-run."""
+    holder = lock_holder(exc)
+    if holder is not None:
+        raise WarehouseBusy(
+            f"the database was opened by another process ({holder}) while {command} was writing to it. "
+            f"Nothing is lost: close that connection and rerun {command} to finish"
+        ) from None
+
+
 @dataclass
 class Warehouse:
     """A settled pipeline, held by this process until `writing()` exits."""
@@ -253,13 +263,8 @@ def writing(
             warehouse = Warehouse(pipeline, resume(pipeline))
             yield warehouse
     except (DestinationConnectionError, DatabaseException) as exc:
-        holder = lock_holder(exc)
-        if holder is None:
-            raise
-        raise WarehouseBusy(
-            f"the database was opened by another process ({holder}) while `{command}` was writing to it. "
-            f"Nothing is lost: close that connection and rerun `{command}` to finish"
-        ) from None
+        raise_if_busy(exc, f"`{command}`")
+        raise
     finally:
         lock.release()
 
@@ -297,12 +302,7 @@ def resume(pipeline: Pipeline) -> list[str]:
             pipeline.load()
         except PipelineStepFailed as exc:
             reraise_if_interrupted(exc)
-            holder = lock_holder(exc)
-            if holder is not None:
-                raise WarehouseBusy(
-                    f"the database was opened by another process ({holder}) while {what}'s load was being "
-                    "completed. Nothing is lost: close that connection and run the command again"
-                ) from None
+            raise_if_busy(exc, "the command")
             raise ResumeFailed(
                 f"{what} was interrupted and what it had read cannot be loaded ({exc.step}: "
                 f"{exc.exception}). Fix the cause and run again; to give that data up instead, run "
