@@ -4,50 +4,60 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from pipelines.config import ConfigError, load_mailjet_config
-from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from sources.mailjet.client import MailjetClient
 from sources.mailjet.exceptions import MailjetAuthError, MailjetError
 
+T = TypeVar("T")
 
-def _with_client(command: str, work: Callable[[MailjetClient], str]) -> int:
-    """Run `work` with a configured client, print its result, and map failures to exit codes:
-    missing or refused credentials 2, anything else that went wrong talking to Mailjet 1."""
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Mailjet answered: the account the key sees."""
+
+    base_url: str
+    contacts: int
+    lists: int
+
+
+@dataclass(frozen=True)
+class ApiResult:
+    """The decoded JSON answer of one call (None when Mailjet sent no content)."""
+
+    answer: Any
+
+
+def _with_client(work: Callable[[MailjetClient], T]) -> T:
+    """Run `work` with a configured client; failures become CommandErrors: missing or refused credentials
+    exit 2, anything else that went wrong talking to Mailjet 1."""
     try:
         config = load_mailjet_config()
     except ConfigError as exc:
-        print(f"mailjet-elt {command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        raise CommandError(str(exc), EXIT_USAGE) from None
     client = MailjetClient(
         config.base_url, str(config.api_key), str(config.api_secret), timeout=config.timeout_seconds
     )
     try:
-        print(work(client))
+        return work(client)
     except MailjetAuthError as exc:
-        print(f"mailjet-elt {command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        raise CommandError(str(exc), EXIT_USAGE) from None
     except MailjetError as exc:
         detail = f"cannot reach Mailjet at {client.base_url}: {exc}" if exc.transient else str(exc)
-        print(f"mailjet-elt {command}: {detail}", file=sys.stderr)
-        return EXIT_FAILURE
+        raise CommandError(detail, EXIT_FAILURE) from None
     finally:
         client.close()
-    return EXIT_OK
 
 
-def run_check() -> int:
+def run_check() -> CheckResult:
     """Verify credentials and reachability: counts contacts and lists."""
-
-    def check(client: MailjetClient) -> str:
-        contacts = client.count("contact")
-        lists = client.count("contactslist")
-        return f"OK: {client.base_url} answered; the key sees {contacts:,} contacts in {lists:,} lists."
-
-    return _with_client("check", check)
+    return _with_client(
+        lambda client: CheckResult(client.base_url, client.count("contact"), client.count("contactslist"))
+    )
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, str]:
@@ -81,18 +91,14 @@ def parse_data(data: str) -> Any:
         raise ValueError(f"--data is not valid JSON for Mailjet: {exc}") from None
 
 
-def run_api(method: str, path: str, data: str | None, params: Sequence[str]) -> int:
-    """One authorized call; prints the JSON answer (or Mailjet's error) and exits accordingly."""
+def run_api(method: str, path: str, data: str | None, params: Sequence[str]) -> ApiResult:
+    """One authorized call; its JSON answer (Mailjet's error raises CommandError)."""
     try:
         query = parse_params(params)
         body: Any = parse_data(data) if data is not None else None
     except ValueError as exc:
-        print(f"mailjet-elt api: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        raise CommandError(str(exc), EXIT_USAGE) from None
     full_path = path if path.startswith("/") else f"/v3/REST/{path}"
-
-    def call(client: MailjetClient) -> str:
-        answer = client.request(method.upper(), full_path, params=query, json=body)
-        return json.dumps(answer, indent=2, ensure_ascii=False) if answer is not None else "(no content)"
-
-    return _with_client("api", call)
+    return _with_client(
+        lambda client: ApiResult(client.request(method.upper(), full_path, params=query, json=body))
+    )

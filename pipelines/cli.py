@@ -6,10 +6,10 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pipelines import logs
-from pipelines.errors import EXIT_OK, EXIT_USAGE
+from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError
 from pipelines.interrupts import Interrupted, InterruptHandler, handle_interrupts, interrupted_exit
 from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
 
@@ -34,6 +34,16 @@ def seconds(text: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds, 0 or more")
     return value
+
+
+def add_format(command: argparse.ArgumentParser) -> None:
+    """`--format text|json`: the result on stdout for people or as one JSON document."""
+    command.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="print the result as text (default) or as one JSON document on stdout",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--sms-token", default="sandbox-sms-token", help="Bearer token for /v4/sms*")
     sandbox.add_argument("--job-seconds", type=seconds, default=0.5, help="how long async jobs take")
 
-    commands.add_parser("check", help="verify the [mailjet] credentials and that the API answers")
+    check = commands.add_parser("check", help="verify the [mailjet] credentials and that the API answers")
+    add_format(check)
 
     extract = commands.add_parser(
         "extract", help="Mailjet -> the mailjet dataset (DuckDB by default), incremental where possible"
@@ -101,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="forget the incremental cursors and re-read all history (rows are merged, never duplicated)",
     )
+
+    add_format(extract)
 
     import_csv = commands.add_parser(
         "import-csv", help="import contact CSV files exported from Mailjet into the same tables"
@@ -122,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="complete rows with fewer cells than the header with empty cells (Excel drops empty last cells)",
     )
 
+    add_format(import_csv)
+
     api = commands.add_parser("api", help="make one authorized API call and print the JSON answer")
     api.add_argument("method", choices=("GET", "POST", "PUT", "DELETE", "get", "post", "put", "delete"))
     api.add_argument("path", help="e.g. contactslist, contact/jane@example.com or /v3.1/send")
@@ -134,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `mailjet-elt` console script."""
+    """Entry point of the `mailjet-elt` console script: runs one command, prints its result on stdout
+    (text, or JSON with --format json) and turns a failure into its message and exit code."""
     command = "mailjet-elt"
     with handle_interrupts(command, restore=False) as stop:
         try:
@@ -146,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # provider.
             os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
             logs.configure(args.verbose, args.log_format)
-            return dispatch(parser, args, stop)
+            return run(parser, args, stop)
         except Interrupted as exc:
             if command == "sandbox":
                 return EXIT_OK  # Ctrl-C is how a foreground sandbox is stopped
@@ -158,43 +174,94 @@ def main(argv: Sequence[str] | None = None) -> int:
     os._exit(code)
 
 
-def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: InterruptHandler) -> int:
-    """Run the chosen command; its exit code."""
-    if args.command == "sandbox":
-        from pipelines.sandbox import run_sandbox
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: InterruptHandler) -> int:
+    """Dispatch to the command's handler; print its result; the exit code."""
+    from dlt.destinations.exceptions import DatabaseException, DestinationConnectionError
 
-        return run_sandbox(args)
-    if args.command == "check":
-        from pipelines.api import run_check
+    from pipelines.report import render
 
-        return run_check()
-    if args.command == "extract":
-        from pipelines.extract import run_extract
-
-        return run_extract(args.db, args.destination, args.resources, args.full_refresh, args.lock_wait, stop)
-    if args.command == "import-csv":
-        from pipelines.import_csv import run_import_csv
-
-        return run_import_csv(
-            args.db,
-            args.destination,
-            args.files,
-            args.list_ref,
-            args.encoding,
-            args.pad_short_rows,
-            args.lock_wait,
-            stop,
+    try:
+        outcome = HANDLERS[args.command](args, stop) if args.command in HANDLERS else None
+    except CommandError as exc:
+        logs.console().error(f"mailjet-elt {args.command}: {exc}")
+        return exc.exit_code
+    except (DestinationConnectionError, DatabaseException) as exc:
+        logs.console().error(
+            f"mailjet-elt {args.command}: the database could not be used ({exc}); nothing was reported "
+            f"done, rerun `{args.command}` to resume"
         )
-    if args.command == "api":
-        from pipelines.api import run_api
+        return EXIT_FAILURE
+    if outcome is None:
+        parser.print_help()
+        return EXIT_USAGE
+    if isinstance(outcome, int):
+        return outcome
+    print(render(outcome, getattr(args, "format", "text")))
+    return EXIT_OK
 
-        return run_api(args.method, args.path, args.data, args.param)
-    if args.command == "demo":
-        from pipelines.demo import run_demo
 
-        return run_demo(contacts=args.contacts)
-    parser.print_help()
-    return EXIT_USAGE
+def _sandbox(args: argparse.Namespace, stop: InterruptHandler) -> int:
+    from pipelines.sandbox import run_sandbox
+
+    return run_sandbox(args)
+
+
+def _check(args: argparse.Namespace, stop: InterruptHandler) -> object:
+    from pipelines.api import run_check
+
+    return run_check()
+
+
+def _extract(args: argparse.Namespace, stop: InterruptHandler) -> object:
+    from pipelines.extract import extract
+    from pipelines.progress import ExtractProgress
+
+    return extract(
+        args.db,
+        args.destination,
+        args.resources,
+        args.full_refresh,
+        progress=ExtractProgress(),
+        interrupts=stop,
+        lock_wait=args.lock_wait,
+    )
+
+
+def _import_csv(args: argparse.Namespace, stop: InterruptHandler) -> object:
+    from pipelines.import_csv import import_csv
+
+    return import_csv(
+        args.db,
+        args.destination,
+        args.files,
+        args.list_ref,
+        args.encoding,
+        pad_short_rows=args.pad_short_rows,
+        interrupts=stop,
+        lock_wait=args.lock_wait,
+    )
+
+
+def _api(args: argparse.Namespace, stop: InterruptHandler) -> object:
+    from pipelines.api import run_api
+
+    return run_api(args.method, args.path, args.data, args.param)
+
+
+def _demo(args: argparse.Namespace, stop: InterruptHandler) -> int:
+    from pipelines.demo import run_demo
+
+    return run_demo(contacts=args.contacts)
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace, InterruptHandler], object]] = {
+    "sandbox": _sandbox,
+    "check": _check,
+    "extract": _extract,
+    "import-csv": _import_csv,
+    "api": _api,
+    "demo": _demo,
+}
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import MailjetConfiguration
-from pipelines.extract import ExtractError, extract
-from pipelines.import_csv import ImportFailed, import_csv
+from pipelines.errors import CommandError
+from pipelines.extract import extract
+from pipelines.import_csv import import_csv
+from pipelines.report import text
 from sandbox import SandboxApp, SandboxConfig
 from sources.mailjet.client import MailjetClient
 from sources.mailjet.exceptions import MailjetError
@@ -31,7 +33,7 @@ def run_demo(contacts: int = 2000) -> int:
         client = MailjetClient(sandbox.base_url, sandbox.config.api_key, sandbox.config.api_secret)
         try:
             return _tour(sandbox, client, started)
-        except (MailjetError, ExtractError, ImportFailed) as exc:
+        except (MailjetError, CommandError) as exc:
             print(f"demo failed: {exc}")
             return 1
         finally:
@@ -104,7 +106,7 @@ def _extract(sandbox: SandboxApp) -> None:
     config = MailjetConfiguration(
         api_key=sandbox.config.api_key, api_secret=sandbox.config.api_secret, base_url=sandbox.base_url
     )
-    print(extract(str(db), None, None, full_refresh=False, config=config))
+    print(text(extract(str(db), None, None, full_refresh=False, config=config)))
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.sql(LIST_QUERY).fetchall()
     shown = "\n    ".join(LIST_QUERY.strip().splitlines())
@@ -135,7 +137,7 @@ def _import_csv(db: Path) -> None:
     print(
         f"\nImporting a CSV export, {export} (mailjet-elt --db {db} import-csv {export} --list Newsletter):"
     )
-    print(import_csv(str(db), None, [str(export)], "Newsletter", progress=False))
+    print(text(import_csv(str(db), None, [str(export)], "Newsletter", progress=False)))
     print(
         f"  {member} was already a Mailjet contact: the file's properties joined that contact,\n"
         "  grace.hopper@example.com is new, the bad address and the duplicate are in mailjet.csv_rejections."

@@ -12,3 +12,12 @@ EXIT_GUARD: Final = 3  # stopped by a guard
 # Stopped by a signal: 128 + its number, as shells report it (130 for Ctrl-C, 143 for SIGTERM).
 EXIT_SIGINT: Final = 128 + signal.SIGINT
 EXIT_SIGTERM: Final = 128 + signal.SIGTERM
+
+
+class CommandError(Exception):
+    """A command that could not do its work. The message names the problem and the fix; `exit_code`
+    says which kind of failure it is (usage 2, runtime 1)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dlt.destinations.exceptions import (
-    DatabaseException,
     DatabaseUndefinedRelation,
-    DestinationConnectionError,
 )
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.helpers import pipeline_drop
@@ -17,7 +15,7 @@ from dlt.pipeline.pipeline import Pipeline
 from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 
 from pipelines.config import ConfigError, MailjetConfiguration, load_mailjet_config
-from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.identity import merge_identities
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.logs import console
@@ -40,12 +38,34 @@ from sources.mailjet.schema import EXTRACTED_AT_COLUMN, SOURCE_COLUMN
 ALL_RESOURCES = (*FULL_REFRESH_RESOURCES, *INCREMENTAL_RESOURCES)
 
 
-class ExtractError(Exception):
-    """The extract could not run or did not finish; `exit_code` says which kind of failure."""
+@dataclass(frozen=True)
+class TableCount:
+    """Rows one table received from this run, and rows removed because Mailjet no longer has them."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    name: str
+    rows: int
+    removed: int = 0
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    """What an extract did."""
+
+    tables: list[TableCount]
+    requests: int
+    retries: dict[str, int]
+    seconds: float
+    database: str | None  # the DuckDB file, when the destination is DuckDB
+    notes: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    merged_contacts: int = 0  # contacts first seen in a CSV file, now one with Mailjet's (same email)
+    merged_lists: int = 0
+    orphans_removed: int = 0  # imported rows of contacts Mailjet deleted
+
+    @property
+    def rows(self) -> int:
+        """Rows extracted, all tables together."""
+        return sum(t.rows for t in self.tables)
 
 
 def choose_resources(spec: str | None, config: MailjetConfiguration) -> list[str]:
@@ -55,16 +75,16 @@ def choose_resources(spec: str | None, config: MailjetConfiguration) -> list[str
         return available
     wanted = [name.strip() for name in spec.split(",") if name.strip()]
     if not wanted:
-        raise ExtractError(
+        raise CommandError(
             f"--resources {spec!r} names no resource; choose from {', '.join(ALL_RESOURCES)}", EXIT_USAGE
         )
     unknown = [name for name in wanted if name not in ALL_RESOURCES]
     if unknown:
-        raise ExtractError(
+        raise CommandError(
             f"unknown resource(s) {', '.join(unknown)}; choose from {', '.join(ALL_RESOURCES)}", EXIT_USAGE
         )
     if "sms_messages" in wanted and not config.sms_token:
-        raise ExtractError(
+        raise CommandError(
             "sms_messages needs Mailjet's SMS API token: set MAILJET__SMS_TOKEN or sms_token under "
             "[mailjet] in .dlt/secrets.toml",
             EXIT_USAGE,
@@ -152,14 +172,14 @@ def extract(
     config: MailjetConfiguration | None = None,
     interrupts: InterruptHandler | None = None,
     lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
-) -> str:
-    """Run the extract; returns the summary to print, or raises ExtractError (or the signal's exception
+) -> ExtractResult:
+    """Run the extract; returns what it did, or raises CommandError (or the signal's exception
     when `interrupts` says the user stopped it). `config` defaults to the `[mailjet]` settings resolved
     through dlt's providers."""
     try:
         config = config or load_mailjet_config()
     except ConfigError as exc:
-        raise ExtractError(str(exc), EXIT_USAGE) from None
+        raise CommandError(str(exc), EXIT_USAGE) from None
     names = choose_resources(resources, config)
     tuning = HttpSettings(
         concurrency=config.concurrency,
@@ -207,9 +227,9 @@ def extract(
                 raise_if_busy(exc, "`extract`")
                 cause = _mailjet_cause(exc)
                 if isinstance(cause, MailjetAuthError):
-                    raise ExtractError(str(cause), EXIT_USAGE) from None
+                    raise CommandError(str(cause), EXIT_USAGE) from None
                 detail = str(cause) if cause is not None else f"{exc.step} failed: {exc.exception}"
-                raise ExtractError(
+                raise CommandError(
                     f"{detail}. Nothing was reported done; rerun `extract` to resume (rows already loaded "
                     "are merged, never duplicated).",
                     EXIT_FAILURE,
@@ -218,80 +238,31 @@ def extract(
             try:
                 removed, notes = remove_deleted(pipeline, listed, extracted_at)
             except RemovalRefused as exc:
-                raise ExtractError(str(exc), EXIT_FAILURE) from None
+                raise CommandError(str(exc), EXIT_FAILURE) from None
             merged = merge_identities(pipeline)  # contacts and lists first seen in a CSV file, now in Mailjet
             warehouse.close_journal()
             resumed = warehouse.resumed
     except WarehouseError as exc:
-        raise ExtractError(str(exc), EXIT_USAGE) from None
+        raise CommandError(str(exc), EXIT_USAGE) from None
     except (WarehouseBusy, ResumeFailed) as exc:
-        raise ExtractError(str(exc), EXIT_FAILURE) from None
+        raise CommandError(str(exc), EXIT_FAILURE) from None
     seconds = time.monotonic() - started
     trace = pipeline.last_trace
     normalized = trace.last_normalize_info if trace is not None else None
     counts = dict(normalized.row_counts) if normalized is not None and info.loads_ids else {}
-    text = summary(names, counts, removed, http, seconds, db if destination in (None, "duckdb") else None)
-    text = "\n".join([*resumed, text, *(f"note: {n}" for n in notes)])
-    if merged.contacts or merged.lists:
-        text += (
-            f"\nMerged with rows imported from CSV files: {merged.contacts:,} contacts (same email), "
-            f"{merged.lists:,} lists (same name)"
-        )
-    if merged.orphans_removed:
-        text += (
-            f"\nRemoved {merged.orphans_removed:,} imported rows of contacts Mailjet no longer has "
-            "(deleted there)"
-        )
-    return text
+    return ExtractResult(
+        tables=[TableCount(n, counts.get(n, 0), removed.get(n, 0)) for n in names],
+        requests=http.stats.requests,
+        retries=dict(http.stats.retries),
+        seconds=seconds,
+        database=db if destination in (None, "duckdb") else None,
+        notes=notes,
+        resumed=resumed,
+        merged_contacts=merged.contacts,
+        merged_lists=merged.lists,
+        orphans_removed=merged.orphans_removed,
+    )
 
 
 def _say(text: str) -> None:
     console().warning(f"mailjet-elt extract: {text}")
-
-
-def summary(
-    names: Sequence[str],
-    counts: dict[str, int],
-    removed: dict[str, int],
-    http: MailjetHttp,
-    seconds: float,
-    db: str | None,
-) -> str:
-    """What the run did, one line per resource, then calls, retries and speed."""
-    total = sum(counts.get(n, 0) for n in names)
-    lines = [f"Extracted {total:,} rows in {seconds:.1f} s ({total / max(seconds, 1e-9):,.0f} rows/s)"]
-    for name in names:
-        gone = removed.get(name, 0)
-        note = f", {gone:,} no longer in Mailjet removed" if gone else ""
-        lines.append(f"  {name:<30} {counts.get(name, 0):>10,} rows{note}")
-    retries = http.stats.retries
-    retried = ", ".join(f"{n} x {why}" for why, n in sorted(retries.items())) if retries else "none"
-    lines.append(f"API requests: {http.stats.requests:,} (retries: {retried})")
-    if db is not None:
-        lines.append(f'Query it: duckdb {db} "select count(*) from mailjet.contacts"')
-    return "\n".join(lines)
-
-
-def run_extract(
-    db: str,
-    destination: str | None,
-    resources: str | None,
-    full_refresh: bool,
-    lock_wait: float,
-    interrupts: InterruptHandler,
-) -> int:
-    """The `extract` command: prints progress and a summary; exit 0 only when everything loaded."""
-    try:
-        print(
-            extract(db, destination, resources, full_refresh, ExtractProgress(), None, interrupts, lock_wait)
-        )
-    except ExtractError as exc:
-        console().error(f"mailjet-elt extract: {exc}")
-        return exc.exit_code
-    except (DestinationConnectionError, DatabaseException) as exc:
-        console().error(
-            f"mailjet-elt extract: the database could not be used ({exc}); nothing was reported done, "
-            "rerun `extract` to resume"
-        )
-        return EXIT_FAILURE
-    return EXIT_OK

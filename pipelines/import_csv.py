@@ -7,20 +7,19 @@ import shutil
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from dlt.destinations.exceptions import (
-    DatabaseException,
     DatabaseUndefinedRelation,
-    DestinationConnectionError,
 )
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.identity import merge_identities
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.logs import console
@@ -45,12 +44,40 @@ MAX_ID = 2**63 - 1  # IDs are BIGINT
 STAGING_FOLDER = "csv-staging"  # in the pipeline's working folder, removed after each import
 
 
-class ImportFailed(Exception):
-    """The import could not run or did not finish; `exit_code` says which kind of failure."""
+@dataclass(frozen=True)
+class FileImport:
+    """What the import of one file did."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    file: str
+    encoding: str  # how the file was read, e.g. "UTF-8 (with byte-order mark)"
+    delimiter: str  # "comma", "semicolon", ...
+    rows_read: int
+    seconds: float
+    contacts: int
+    property_values: int
+    list_name: str | None  # the --list the contacts became members of
+    rejected: int
+    malformed: int  # field count, encoding or quoting
+    invalid: int
+    duplicates: int
+    merged_contacts: int  # contacts matched with Mailjet's by email
+    ignored_status_columns: list[str] = field(default_factory=list)  # without --list
+    padded_rows: int = 0
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import of one or more files did."""
+
+    files: list[FileImport]
+    database: str | None  # the DuckDB file, when the destination is DuckDB
+    notes: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        """Rows rejected, all files together."""
+        return sum(f.rejected for f in self.files)
 
 
 def resolve_list(pipeline: Pipeline, ref: str) -> tuple[TargetList, str | None]:
@@ -58,7 +85,7 @@ def resolve_list(pipeline: Pipeline, ref: str) -> tuple[TargetList, str | None]:
     lists in the database; a list not there is created locally. Returns it with a note for the user."""
     ref = ref.strip()
     if not ref:
-        raise ImportFailed("--list needs a list name or ID", EXIT_USAGE)
+        raise CommandError("--list needs a list name or ID", EXIT_USAGE)
     numeric = ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID
     rows: Sequence[Sequence[Any]] = []
     with pipeline.sql_client() as client:
@@ -133,18 +160,18 @@ def import_csv(
     pad_short_rows: bool = False,
     interrupts: InterruptHandler | None = None,
     lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
-) -> str:
+) -> ImportResult:
     """Import the files in the order given (a later file's values replace an earlier one's); returns
-    the summary to print, or raises ImportFailed. Every file is checked before anything is loaded."""
+    what it did, or raises CommandError. Every file is checked before anything is loaded."""
     paths = [Path(f) for f in files]
     try:
         dialects: list[Dialect] = [sniff(p, encoding) for p in paths]
     except CsvFileError as exc:
-        raise ImportFailed(str(exc), EXIT_USAGE) from None
+        raise CommandError(str(exc), EXIT_USAGE) from None
     names = [p.name for p in paths]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise ImportFailed(
+        raise CommandError(
             f"two files named {repeated[0]}: rows are tagged with their file's name (_source = "
             f"'csv:{repeated[0]}'), so rename one of them",
             EXIT_USAGE,
@@ -152,17 +179,17 @@ def import_csv(
     stop = interrupts or InterruptHandler("import-csv")
     try:
         with writing(db, destination, "import-csv", lock_wait, _say, interrupts=stop) as warehouse:
-            lines = list(warehouse.resumed)
-            rejected = _import_files(
-                warehouse, paths, dialects, list_ref, progress, pad_short_rows, stop, lines
+            notes: list[str] = []
+            files_done = _import_files(
+                warehouse, paths, dialects, list_ref, progress, pad_short_rows, stop, notes
             )
+            resumed = warehouse.resumed
     except WarehouseError as exc:
-        raise ImportFailed(str(exc), EXIT_USAGE) from None
+        raise CommandError(str(exc), EXIT_USAGE) from None
     except (WarehouseBusy, ResumeFailed) as exc:
-        raise ImportFailed(str(exc), EXIT_FAILURE) from None
-    if rejected and db and destination in (None, "duckdb"):
-        lines.append(f'Rejected rows: duckdb {db} "select * from mailjet.csv_rejections order by file, line"')
-    return "\n".join(lines)
+        raise CommandError(str(exc), EXIT_FAILURE) from None
+    database = db if destination in (None, "duckdb") else None
+    return ImportResult(files_done, database, notes, resumed)
 
 
 def _import_files(
@@ -173,14 +200,14 @@ def _import_files(
     progress: bool,
     pad_short_rows: bool,
     stop: InterruptHandler,
-    lines: list[str],
-) -> int:
-    """Import the files one by one, appending their summaries to `lines`; how many rows were rejected."""
+    notes: list[str],
+) -> list[FileImport]:
+    """Import the files one by one; what each import did (notes for the user go to `notes`)."""
     pipeline = warehouse.pipeline
     target, note = resolve_list(pipeline, list_ref) if list_ref else (None, None)
     if note:
-        lines.append(f"note: {note}")
-    rejected = 0
+        notes.append(note)
+    done: list[FileImport] = []
     # Under the writer lock, so a folder left by a killed import is always ours to replace.
     staging = Path(pipeline.working_dir) / STAGING_FOLDER
     shutil.rmtree(staging, ignore_errors=True)
@@ -197,16 +224,14 @@ def _import_files(
         try:
             for path, dialect in zip(paths, dialects, strict=True):
                 stop.check()
-                out, count = _import_file(
-                    con, warehouse, path, dialect, target, progress, pad_short_rows, stop
+                done.append(
+                    _import_file(con, warehouse, path, dialect, target, progress, pad_short_rows, stop)
                 )
-                lines.extend(out)
-                rejected += count
         finally:
             con.close()
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return rejected
+    return done
 
 
 def _say(text: str) -> None:
@@ -222,8 +247,8 @@ def _import_file(
     progress: bool,
     pad_short_rows: bool,
     stop: InterruptHandler,
-) -> tuple[list[str], int]:
-    """Import one file; returns its summary lines and how many of its rows were rejected."""
+) -> FileImport:
+    """Import one file; what it did."""
     pipeline = warehouse.pipeline
     started = time.monotonic()
     imported_at = datetime.now(UTC)
@@ -234,12 +259,12 @@ def _import_file(
             staged = StagedFile(con, "staged", path.name, dialect, parsed, target, imported_at)
             counts = staged.counts()
     except (UnicodeError, LookupError) as exc:
-        raise ImportFailed(
+        raise CommandError(
             f"{path}: cannot be read as {dialect.encoding} ({exc}); pass --encoding with the file's encoding",
             EXIT_USAGE,
         ) from None
     except duckdb.Error as exc:
-        raise ImportFailed(
+        raise CommandError(
             f"{path}: staging the rows failed ({exc}); nothing of this file was loaded", EXIT_FAILURE
         ) from None
     if progress:
@@ -256,7 +281,7 @@ def _import_file(
     except PipelineStepFailed as exc:
         reraise_if_interrupted(exc)
         raise_if_busy(exc, "`import-csv`")
-        raise ImportFailed(
+        raise CommandError(
             f"{path}: loading failed ({exc.step}: {exc.exception}); nothing of this file is reported done, "
             "import it again (rows already loaded are merged, never duplicated)",
             EXIT_FAILURE,
@@ -268,69 +293,21 @@ def _import_file(
     merged = merge_identities(pipeline)
     warehouse.close_journal()
     seconds = time.monotonic() - started
-    read = parsed.rows + len(parsed.rejected)
-    out = [
-        f"{path.name}: {dialect.encoding_note}, {dialect.delimiter_name}-separated; {read:,} rows read in "
-        f"{seconds:.1f} s",
-        f"  contacts {counts.contacts:,} · property values {loaded.get('contact_properties', 0):,}"
-        + (f" · memberships of list {target.name or target.id} {counts.contacts:,}" if target else ""),
-    ]
-    if counts.rejected:
-        parts = [
-            f"{len(parsed.rejected):,} malformed (field count, encoding or quoting)"
-            if parsed.rejected
-            else "",
-            f"{counts.rejected - counts.duplicates - len(parsed.rejected):,} invalid"
-            if counts.rejected - counts.duplicates - len(parsed.rejected)
-            else "",
-            f"{counts.duplicates:,} duplicate email{_s(counts.duplicates)} (first row kept)"
-            if counts.duplicates
-            else "",
-        ]
-        out.append(
-            f"  rejected {counts.rejected:,}: {', '.join(p for p in parts if p)} -> mailjet.csv_rejections"
-        )
-    if merged.contacts:
-        out.append(
-            f"  {merged.contacts:,} contact{_s(merged.contacts)} matched Mailjet contacts by email (merged)"
-        )
-    if staged.columns.statuses and target is None:
-        named = ", ".join(repr(dialect.header[i].strip()) for i, _ in staged.columns.statuses)
-        out.append(f"  subscription status ({named}) ignored: pass --list to record list memberships")
-    if parsed.padded:
-        out.append(f"  {parsed.padded:,} short rows completed with empty cells (--pad-short-rows)")
-    return out, counts.rejected
-
-
-def _s(count: int) -> str:
-    return "" if count == 1 else "s"
-
-
-def run_import_csv(
-    db: str,
-    destination: str | None,
-    files: Sequence[str],
-    list_ref: str | None,
-    encoding: str | None,
-    pad_short_rows: bool,
-    lock_wait: float,
-    interrupts: InterruptHandler,
-) -> int:
-    """The `import-csv` command: exit 0 when every file loaded (rejected rows included), 2 when a file
-    cannot be imported at all, 1 when loading failed."""
-    try:
-        print(
-            import_csv(
-                db, destination, files, list_ref, encoding, True, pad_short_rows, interrupts, lock_wait
-            )
-        )
-    except ImportFailed as exc:
-        console().error(f"mailjet-elt import-csv: {exc}")
-        return exc.exit_code
-    except (DestinationConnectionError, DatabaseException) as exc:
-        console().error(
-            f"mailjet-elt import-csv: the database could not be used ({exc}); if another process has "
-            "it open, wait for it to finish and import again"
-        )
-        return EXIT_FAILURE
-    return EXIT_OK
+    statuses = staged.columns.statuses if target is None else []
+    return FileImport(
+        file=path.name,
+        encoding=dialect.encoding_note,
+        delimiter=dialect.delimiter_name,
+        rows_read=parsed.rows + len(parsed.rejected),
+        seconds=seconds,
+        contacts=counts.contacts,
+        property_values=loaded.get("contact_properties", 0),
+        list_name=(target.name or str(target.id)) if target else None,
+        rejected=counts.rejected,
+        malformed=len(parsed.rejected),
+        invalid=counts.rejected - counts.duplicates - len(parsed.rejected),
+        duplicates=counts.duplicates,
+        merged_contacts=merged.contacts,
+        ignored_status_columns=[dialect.header[i].strip() for i, _ in statuses],
+        padded_rows=parsed.padded,
+    )

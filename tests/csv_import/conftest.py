@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 
 from pipelines.import_csv import import_csv
+from pipelines.report import text
 
 
 def write(directory: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
@@ -25,14 +26,16 @@ def load(
     pad_short_rows: bool = False,
 ) -> str:
     """Import in-process, as `mailjet-elt --db DB import-csv FILES [--list L]` does."""
-    return import_csv(
-        str(db),
-        None,
-        [str(f) for f in files],
-        list_ref,
-        encoding,
-        progress=False,
-        pad_short_rows=pad_short_rows,
+    return text(
+        import_csv(
+            str(db),
+            None,
+            [str(f) for f in files],
+            list_ref,
+            encoding,
+            progress=False,
+            pad_short_rows=pad_short_rows,
+        )
     )
 
 

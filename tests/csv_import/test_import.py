@@ -11,6 +11,7 @@ import pytest
 
 from pipelines.extract import extract
 from pipelines.identity import merge_identities
+from pipelines.report import text
 from pipelines.warehouse import open_pipeline
 from sources.mailjet_csv.rows import _id_sql, synthetic_id
 from tests.conftest import Api
@@ -205,8 +206,10 @@ def test_contacts_and_lists_imported_first_merge_when_the_api_brings_them(
     load(db, write(tmp_path, "numbered.csv", "email\nnumbered@example.com\n"), list_ref="1003")
     assert rows(db, "select count(*) from mailjet.contacts where id < 0") == [(4,)]
 
-    summary = extract(
-        str(db), None, "contacts,contact_lists,list_recipients,contact_properties", full_refresh=False
+    summary = text(
+        extract(
+            str(db), None, "contacts,contact_lists,list_recipients,contact_properties", full_refresh=False
+        )
     )
     assert "Merged with rows imported from CSV files: 2 contacts (same email), 1 lists (same name)" in summary
     assert sorted(rows(db, "select email from mailjet.contacts where id < 0")) == [
@@ -245,8 +248,10 @@ def test_contacts_and_lists_imported_first_merge_when_the_api_brings_them(
         204,
     )
     assert api.admin("POST", "contacts/purge").status_code == 200
-    summary = extract(
-        str(db), None, "contacts,contact_lists,list_recipients,contact_properties", full_refresh=False
+    summary = text(
+        extract(
+            str(db), None, "contacts,contact_lists,list_recipients,contact_properties", full_refresh=False
+        )
     )
     assert "Removed 2 imported rows of contacts Mailjet no longer has" in summary
     assert rows(

@@ -7,7 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.extract import ExtractError, extract
+from pipelines.errors import CommandError
+from pipelines.extract import extract
 from sources.mailjet.settings import ENDPOINTS
 from tests.conftest import Api, creds, run_cli
 from tests.sources.conftest import point_at, query, request_counts
@@ -61,7 +62,7 @@ def test_a_failed_run_reports_failure_and_the_next_run_completes(
     extract(str(db), None, "contacts", full_refresh=False)
     small.post("contact", {"Email": "late.arrival@example.com"})
     set_faults(small, "error_rate=1")
-    with pytest.raises(ExtractError) as failed:
+    with pytest.raises(CommandError) as failed:
         extract(str(db), None, None, full_refresh=False)
     assert failed.value.exit_code == 1
     assert "server error 500" in str(failed.value) and "rerun `extract`" in str(failed.value)
@@ -113,7 +114,7 @@ def test_cli_extract_usage_errors_exit_2(small: Api, tmp_path: Path, args: list[
 
 def test_bad_setting_names_the_setting(small: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     point_at(small, monkeypatch, concurrency="0")
-    with pytest.raises(ExtractError) as bad:
+    with pytest.raises(CommandError) as bad:
         extract(str(tmp_path / "mj.duckdb"), None, None, full_refresh=False)
     assert bad.value.exit_code == 2 and "concurrency=0" in str(bad.value)
 
@@ -123,7 +124,7 @@ def test_timeouts_are_retried_then_reported(
 ) -> None:
     point_at(small, monkeypatch, timeout_seconds="0.1", max_attempts="3")
     set_faults(small, "latency_ms=400")
-    with pytest.raises(ExtractError) as failed:
+    with pytest.raises(CommandError) as failed:
         extract(str(tmp_path / "mj.duckdb"), None, "contact_lists", full_refresh=False)
     assert failed.value.exit_code == 1 and "ReadTimeout after retrying" in str(failed.value)
     assert request_counts(small)["GET /v3/REST/contactslist"] == 3

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.extract import RemovalRefused, extract, remove_deleted
+from pipelines.report import text
 from pipelines.warehouse import open_pipeline
 from sources.mailjet.paging import ReadOutcome
 from tests.conftest import Api
@@ -98,7 +99,7 @@ def test_a_listing_that_shifted_while_read_removes_nothing(
 
     changer = threading.Thread(target=change_mailjet)
     changer.start()
-    summary = extract(str(db), None, "contacts", full_refresh=False)
+    summary = text(extract(str(db), None, "contacts", full_refresh=False))
     changer.join()
     assert small.admin("PUT", "faults", {"spec": ""}).status_code == 200
     assert "contacts: Mailjet's listing shifted while it was read" in summary, summary

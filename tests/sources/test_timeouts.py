@@ -15,6 +15,7 @@ import pytest
 from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 
 from pipelines.extract import extract
+from pipelines.report import text
 from sources.mailjet.client import HttpSettings, MailjetClient, MailjetHttp
 from sources.mailjet.exceptions import MailjetError
 from tests.conftest import Api, run_cli, start
@@ -174,7 +175,7 @@ def test_extract_threads_fit_the_connection_pool(
     try:
         point_at(Api(app), monkeypatch, concurrency="2", page_size="100", sms_token=app.config.sms_token)
         with caplog.at_level(logging.WARNING, logger="urllib3.connectionpool"):
-            summary = extract(str(tmp_path / "mj.duckdb"), None, None, full_refresh=False)
+            summary = text(extract(str(tmp_path / "mj.duckdb"), None, None, full_refresh=False))
     finally:
         app.stop()
     assert "contacts" in summary and "1,200 rows" in summary

@@ -1,0 +1,128 @@
+"""Results of the commands as text for people or one JSON document for machines (on stdout)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from functools import singledispatch
+from typing import Any, Literal
+
+from pipelines.api import ApiResult, CheckResult
+from pipelines.extract import ExtractResult
+from pipelines.import_csv import FileImport, ImportResult
+
+Format = Literal["text", "json"]
+
+
+def render(result: Any, fmt: Format = "text") -> str:
+    """`result` as text, or as one JSON object naming its kind (`"result": "extract"`, ...)."""
+    if fmt == "json":
+        return as_json(result)
+    return text(result)
+
+
+def as_json(result: Any) -> str:
+    """One JSON document; an API answer is printed as Mailjet sent it."""
+    if isinstance(result, ApiResult):
+        return json.dumps(result.answer, ensure_ascii=False)
+    document: dict[str, Any] = {"result": KINDS[type(result)], **dataclasses.asdict(result)}
+    if isinstance(result, ExtractResult):
+        document["rows"] = result.rows
+    if isinstance(result, ImportResult):
+        document["rejected"] = result.rejected
+    return json.dumps(document, ensure_ascii=False)
+
+
+@singledispatch
+def text(result: Any) -> str:
+    """A result as the lines a person reads."""
+    raise TypeError(f"no text rendering for {type(result).__name__}")
+
+
+@text.register
+def _(result: ExtractResult) -> str:
+    total, seconds = result.rows, result.seconds
+    lines = [*result.resumed]
+    lines.append(f"Extracted {total:,} rows in {seconds:.1f} s ({total / max(seconds, 1e-9):,.0f} rows/s)")
+    for table in result.tables:
+        note = f", {table.removed:,} no longer in Mailjet removed" if table.removed else ""
+        lines.append(f"  {table.name:<30} {table.rows:>10,} rows{note}")
+    retries = result.retries
+    retried = ", ".join(f"{n} x {why}" for why, n in sorted(retries.items())) if retries else "none"
+    lines.append(f"API requests: {result.requests:,} (retries: {retried})")
+    if result.database is not None:
+        lines.append(f'Query it: duckdb {result.database} "select count(*) from mailjet.contacts"')
+    lines.extend(f"note: {n}" for n in result.notes)
+    if result.merged_contacts or result.merged_lists:
+        lines.append(
+            f"Merged with rows imported from CSV files: {result.merged_contacts:,} contacts (same email), "
+            f"{result.merged_lists:,} lists (same name)"
+        )
+    if result.orphans_removed:
+        lines.append(
+            f"Removed {result.orphans_removed:,} imported rows of contacts Mailjet no longer has "
+            "(deleted there)"
+        )
+    return "\n".join(lines)
+
+
+@text.register
+def _(result: ImportResult) -> str:
+    lines = [*result.resumed, *(f"note: {n}" for n in result.notes)]
+    for done in result.files:
+        lines.extend(_file_lines(done))
+    if result.rejected and result.database:
+        query = "select * from mailjet.csv_rejections order by file, line"
+        lines.append(f'Rejected rows: duckdb {result.database} "{query}"')
+    return "\n".join(lines)
+
+
+def _file_lines(done: FileImport) -> list[str]:
+    out = [
+        f"{done.file}: {done.encoding}, {done.delimiter}-separated; {done.rows_read:,} rows read in "
+        f"{done.seconds:.1f} s",
+        f"  contacts {done.contacts:,} · property values {done.property_values:,}"
+        + (f" · memberships of list {done.list_name} {done.contacts:,}" if done.list_name else ""),
+    ]
+    if done.rejected:
+        parts = [
+            f"{done.malformed:,} malformed (field count, encoding or quoting)" if done.malformed else "",
+            f"{done.invalid:,} invalid" if done.invalid else "",
+            f"{done.duplicates:,} duplicate email{_s(done.duplicates)} (first row kept)"
+            if done.duplicates
+            else "",
+        ]
+        out.append(
+            f"  rejected {done.rejected:,}: {', '.join(p for p in parts if p)} -> mailjet.csv_rejections"
+        )
+    if done.merged_contacts:
+        out.append(
+            f"  {done.merged_contacts:,} contact{_s(done.merged_contacts)} matched Mailjet contacts by email "
+            "(merged)"
+        )
+    if done.ignored_status_columns:
+        named = ", ".join(repr(c) for c in done.ignored_status_columns)
+        out.append(f"  subscription status ({named}) ignored: pass --list to record list memberships")
+    if done.padded_rows:
+        out.append(f"  {done.padded_rows:,} short rows completed with empty cells (--pad-short-rows)")
+    return out
+
+
+@text.register
+def _(result: CheckResult) -> str:
+    sees = f"{result.contacts:,} contacts in {result.lists:,} lists"
+    return f"OK: {result.base_url} answered; the key sees {sees}."
+
+
+@text.register
+def _(result: ApiResult) -> str:
+    if result.answer is None:
+        return "(no content)"
+    return json.dumps(result.answer, indent=2, ensure_ascii=False)
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+KINDS: dict[type, str] = {ExtractResult: "extract", ImportResult: "import-csv", CheckResult: "check"}
