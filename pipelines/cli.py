@@ -196,6 +196,10 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: Interru
         return EXIT_USAGE
     if isinstance(outcome, int):
         return outcome
+    if stop.received:  # came while the last writes ran: they finished, so the run is complete
+        logs.console().warning(
+            f"mailjet-elt {args.command}: finished before it could stop; nothing to resume"
+        )
     print(render(outcome, getattr(args, "format", "text")))
     return EXIT_OK
 

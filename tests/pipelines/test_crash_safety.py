@@ -7,12 +7,13 @@ from that baseline; every table of the `mailjet` dataset is compared row for row
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,27 @@ def spawn(db: Path, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def wait_until(ready: Callable[[], bool], what: str) -> None:
+    """Poll `ready` until it is true (a minute at most: the guard against a hang)."""
+    deadline = time.monotonic() + HANG_GUARD_SECONDS / 2
+    while not ready():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.02)
+
+
+def holds_lock(db: Path, pid: int) -> bool:
+    """Whether process `pid` holds the database's writer lock (as its lock file records)."""
+    lock = db.parent / f".{db.name}.dlt" / "mailjet_elt.lock"
+    try:
+        return bool(json.loads(lock.read_text(encoding="utf-8") or "{}").get("pid") == pid)
+    except (OSError, ValueError):
+        return False
+
+
+def requests_made(world: World) -> int:
+    return int(world.api.admin("GET", "requests").json()["total"])
 
 
 def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
@@ -178,6 +200,17 @@ def kill_at(world: World, name: str, seconds: float, *args: str) -> tuple[Path, 
     return db, left_pending(db)
 
 
+def assert_stopped(returncode: int, err: str, code: int, command: str) -> None:
+    """Stopped with `code` and the rerun message; or, when the signal came during the last writes, the
+    run finished and says so (exit 0)."""
+    assert "Traceback" not in err, err
+    if returncode == 0:
+        assert "finished before it could stop; nothing to resume" in err, err
+        return
+    assert returncode == code, err
+    assert f"rerun `{command}` to resume" in err, err
+
+
 def import_args(world: World) -> tuple[str, ...]:
     return ("import-csv", str(world.export), "--list", "Events")
 
@@ -255,9 +288,7 @@ def test_interrupted_extract_exits_cleanly_and_resumes(
             process.send_signal(sig)
             time.sleep(0.05)
         returncode, _, err = finish(process)
-        assert returncode == code, err
-        assert "Traceback" not in err, err
-        assert "rerun `extract` to resume" in err, err
+        assert_stopped(returncode, err, code, "extract")
     else:
         finish(process)
     result = cli(db, "extract", env=world.env)
@@ -268,7 +299,7 @@ def test_interrupted_extract_exits_cleanly_and_resumes(
 def test_two_extracts_at_once_take_turns(world: World) -> None:
     db = copy_db(world.baseline, world.root / "two-extracts")
     first = spawn(db, "extract", env=world.env)
-    time.sleep(0.5)
+    wait_until(lambda: holds_lock(db, first.pid), "the first extract holds the lock")
     second = spawn(db, "extract", env=world.env)
     (code1, _, err1), (code2, _, err2) = finish(first), finish(second)
     assert (code1, code2) == (0, 0), (err1, err2)
@@ -279,7 +310,7 @@ def test_two_extracts_at_once_take_turns(world: World) -> None:
 def test_a_second_writer_that_cannot_wait_exits_1_naming_the_holder(world: World) -> None:
     db = copy_db(world.baseline, world.root / "no-wait")
     first = spawn(db, "extract", env=world.env)
-    time.sleep(0.5)
+    wait_until(lambda: holds_lock(db, first.pid), "the extract holds the lock")
     second = cli(db, "--lock-wait", "0.5", "import-csv", str(world.export), env=world.env)
     code1, _, err1 = finish(first)
     assert code1 == 0, err1
@@ -303,11 +334,21 @@ def test_extract_and_import_at_once_give_both(world: World) -> None:
 
 def test_a_reader_holding_the_file_is_waited_for_then_named(world: World) -> None:
     db = copy_db(world.baseline, world.root / "reader")
+    log = world.root / "reader-waiting.log"
     with duckdb.connect(str(db), read_only=True):
         refused = cli(db, "--lock-wait", "1", "extract", env=world.env)
-        waiting = spawn(db, "extract", env=world.env)
-        time.sleep(1.5)
-    code, _, err = finish(waiting)
+        with log.open("w", encoding="utf-8") as stderr:
+            waiting = subprocess.Popen(
+                [str(BIN), "--db", str(db), "extract"],
+                env={**os.environ, **world.env},
+                cwd=db.parent,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                text=True,
+            )
+            wait_until(lambda: "waiting up to" in log.read_text(encoding="utf-8"), "the extract waits")
+    code = waiting.wait(timeout=HANG_GUARD_SECONDS)
+    err = log.read_text(encoding="utf-8")
     assert refused.returncode == 1, refused.stderr
     assert "is open in another process" in refused.stderr and f"PID {os.getpid()}" in refused.stderr
     assert code == 0, err
@@ -317,8 +358,9 @@ def test_a_reader_holding_the_file_is_waited_for_then_named(world: World) -> Non
 
 def test_a_reader_opening_the_file_during_the_extract_fails_it_and_the_rerun_resumes(world: World) -> None:
     db = copy_db(world.baseline, world.root / "reader-during")
+    before = requests_made(world)
     process = spawn(db, "extract", env=world.env)
-    time.sleep(world.extract_seconds * 0.5)
+    wait_until(lambda: requests_made(world) > before, "the extract reads Mailjet")  # past the lock
     try:
         with duckdb.connect(str(db), read_only=True):
             code, _, err = finish(process)
@@ -340,8 +382,7 @@ def test_interrupted_import_exits_cleanly_and_resumes(world: World, fraction: fl
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
         returncode, _, err = finish(process)
-        assert returncode == 130, err
-        assert "Traceback" not in err and "rerun `import-csv` to resume" in err, err
+        assert_stopped(returncode, err, 130, "import-csv")
     else:
         finish(process)
     result = cli(db, *import_args(world), env=world.env)

@@ -90,8 +90,15 @@ def test_a_listing_that_shifted_while_read_removes_nothing(
     first_page = small.data("contact", Limit=10, Sort="ID")
     assert small.admin("PUT", "faults", {"spec": "latency_ms=150"}).status_code == 200
 
+    assert small.admin("DELETE", "requests").status_code == 204
+
     def change_mailjet() -> None:
-        time.sleep(1.0)  # page 0 (and the count) are read by then; pages 4.. of 13 are not
+        # Once the count and page 0 are served (12 pages of 13 still to come, 150 ms each), delete a
+        # contact of page 0 and add one.
+        deadline = time.monotonic() + 60
+        while small.admin("GET", "requests").json()["by_endpoint"].get("GET /v3/REST/contact", 0) < 2:
+            assert time.monotonic() < deadline, "the extract never read page 0"
+            time.sleep(0.02)
         gone = small.session.delete(f"{small.base}/v4/contacts/{first_page[5]['ID']}", timeout=30)
         assert gone.status_code in (200, 204)
         assert small.admin("POST", "contacts/purge").status_code == 200
