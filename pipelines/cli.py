@@ -7,6 +7,8 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import suppress
+from typing import NoReturn
 
 from pipelines import logs
 from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError
@@ -148,9 +150,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `mailjet-elt` console script: runs one command, prints its result on stdout
-    (text, or JSON with --format json) and turns a failure into its message and exit code."""
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point of the `mailjet-elt` console script: runs one command, then leaves at once. Python's
+    own shutdown would hand SIGINT and SIGTERM back to their defaults while it tidies up, so a signal in
+    that moment would kill the finished process without a word; everything is closed by then."""
+    try:
+        code = run_command(argv)
+    except SystemExit as exc:  # argparse's --help and usage errors
+        code = exc.code if isinstance(exc.code, int) else EXIT_USAGE if exc.code else EXIT_OK
+    with suppress(OSError):  # stdout may be a closed pipe
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
+
+
+def run_command(argv: Sequence[str] | None = None) -> int:
+    """Run one command: print its result on stdout (text, or JSON with --format json) and turn a
+    failure into its message and exit code (128 + the signal's number when stopped by one)."""
     command = "mailjet-elt"
     with handle_interrupts(command, restore=False) as stop:
         try:
@@ -166,12 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Interrupted as exc:
             if command == "sandbox":
                 return EXIT_OK  # Ctrl-C is how a foreground sandbox is stopped
-            code = interrupted_exit(command, exc.signum)
-    # Stopped by a signal: everything is closed and the lock released; leave now, not after the
-    # interpreter's slow shutdown, during which Python no longer answers a second signal.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+            return interrupted_exit(command, exc.signum)
 
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: InterruptHandler) -> int:
@@ -269,4 +280,4 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, InterruptHandler], object]] = 
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
