@@ -24,7 +24,7 @@ from pipelines.identity import merge_identities
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.logs import console
 from pipelines.rejections import remove_old_rejections
-from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
+from pipelines.settings import CSV_STAGING_FOLDER, DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import (
     ResumeFailed,
     Warehouse,
@@ -41,7 +41,6 @@ from sources.mailjet_csv.reader import stage
 from sources.mailjet_csv.rows import PRIOR_MEMBERSHIPS, PRIOR_NAMES, create_prior_tables, synthetic_id
 
 MAX_ID = 2**63 - 1  # IDs are BIGINT
-STAGING_FOLDER = "csv-staging"  # in the pipeline's working folder, removed after each import
 
 
 @dataclass(frozen=True)
@@ -209,7 +208,7 @@ def _import_files(
         notes.append(note)
     done: list[FileImport] = []
     # Under the writer lock, so a folder left by a killed import is always ours to replace.
-    staging = Path(pipeline.working_dir) / STAGING_FOLDER
+    staging = Path(pipeline.working_dir) / CSV_STAGING_FOLDER
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:

@@ -7,3 +7,6 @@ from typing import Final
 DEFAULT_DB: Final = "mailjet_elt.duckdb"
 # How long a loading command waits for another one (or a DuckDB reader) holding the same database.
 DEFAULT_LOCK_WAIT_SECONDS: Final = 60.0
+# The import's staging database, in the pipeline's working folder; removed after each import, and by
+# the next loading command when an import was killed.
+CSV_STAGING_FOLDER: Final = "csv-staging"

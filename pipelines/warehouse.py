@@ -30,7 +30,7 @@ from dlt.pipeline.pipeline import Pipeline
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.lock import LockTimeout, LockUnavailable, WriterLock
 from pipelines.rejections import finish_interrupted_import
-from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
+from pipelines.settings import CSV_STAGING_FOLDER, DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
 
 PIPELINE_NAME = "mailjet_elt"
 DATASET = "mailjet"
@@ -108,7 +108,7 @@ def open_pipeline(db: str = DEFAULT_DB, destination: str | None = None) -> Pipel
             pipeline_name=PIPELINE_NAME,
             destination=dlt.destinations.duckdb(credentials),
             dataset_name=DATASET,
-            pipelines_dir=str(path.parent / f".{path.name}.dlt"),
+            pipelines_dir=str(pipelines_dir(db, destination)),
         )
     else:
         pipeline = dlt.pipeline(pipeline_name=PIPELINE_NAME, destination=destination, dataset_name=DATASET)
@@ -133,7 +133,7 @@ def probe_duckdb(path: Path, db: str, wait_seconds: float, on_wait: Callable[[st
             if "lock" not in text.lower():
                 raise WarehouseError(_duckdb_problem(db, path, text)) from None
             if time.monotonic() >= deadline:
-                holder = text.split("Conflicting lock is held in", 1)[-1].strip().rstrip(".")
+                holder = lock_holder(exc)
                 raise WarehouseBusy(
                     f"the database {path} is open in another process ({holder}); waited {wait_seconds:g} s. "
                     "Close that connection (a DuckDB shell or notebook has it open) and run this command "
@@ -281,7 +281,7 @@ def resume(pipeline: Pipeline) -> list[str]:
         loaded = json.loads(journal_path.read_text(encoding="utf-8"))
         entry = loaded if isinstance(loaded, dict) else {}
     what = f"`{entry['command']}`" if "command" in entry else "an earlier run"
-    shutil.rmtree(working / "csv-staging", ignore_errors=True)  # a killed import's staging database
+    shutil.rmtree(working / CSV_STAGING_FOLDER, ignore_errors=True)  # a killed import's staging database
     normalize_dir = working / "normalize"
     if normalize_dir.is_dir():
         for child in normalize_dir.iterdir():
