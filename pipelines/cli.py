@@ -232,10 +232,10 @@ def _extract(args: argparse.Namespace, stop: InterruptHandler) -> object:
     from pipelines.progress import ExtractProgress
 
     return extract(
-        args.db,
-        args.destination,
-        args.resources,
-        args.full_refresh,
+        db=args.db,
+        destination=args.destination,
+        resources=args.resources,
+        full_refresh=args.full_refresh,
         progress=ExtractProgress(),
         interrupts=stop,
         lock_wait=args.lock_wait,
@@ -246,11 +246,11 @@ def _import_csv(args: argparse.Namespace, stop: InterruptHandler) -> object:
     from pipelines.import_csv import import_csv
 
     return import_csv(
-        args.db,
-        args.destination,
-        args.files,
-        args.list_ref,
-        args.encoding,
+        db=args.db,
+        destination=args.destination,
+        files=args.files,
+        list_ref=args.list_ref,
+        encoding=args.encoding,
         pad_short_rows=args.pad_short_rows,
         interrupts=stop,
         lock_wait=args.lock_wait,

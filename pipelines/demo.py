@@ -106,7 +106,7 @@ def _extract(sandbox: SandboxApp) -> None:
     config = MailjetConfiguration(
         api_key=sandbox.config.api_key, api_secret=sandbox.config.api_secret, base_url=sandbox.base_url
     )
-    print(text(extract(str(db), None, None, full_refresh=False, config=config)))
+    print(text(extract(db=str(db), config=config)))
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.sql(LIST_QUERY).fetchall()
     shown = "\n    ".join(LIST_QUERY.strip().splitlines())
@@ -137,13 +137,21 @@ def _import_csv(db: Path) -> None:
     print(
         f"\nImporting a CSV export, {export} (mailjet-elt --db {db} import-csv {export} --list Newsletter):"
     )
-    print(text(import_csv(str(db), None, [str(export)], "Newsletter", progress=False)))
+    print(text(import_csv(db=str(db), files=[str(export)], list_ref="Newsletter", progress=False)))
     print(
         f"  {member} was already a Mailjet contact: the file's properties joined that contact,\n"
         "  grace.hopper@example.com is new, the bad address and the duplicate are in mailjet.csv_rejections."
     )
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.sql(LIST_QUERY).fetchall()
+        from_api, from_file = con.sql(
+            "select count(*) filter (where _source = 'api'), count(*) filter (where _source <> 'api') "
+            "from mailjet.contacts"
+        ).fetchall()[0]
+    print(
+        f"  mailjet.contacts: {from_api:,} from Mailjet + {from_file:,} only in the file (one contact per "
+        "email; the raw rows stay apart in mailjet_api and mailjet_csv)"
+    )
     for name, subscribed, unsubscribed in rows:
         if name == "Newsletter":
             print(f"  {name:<18} {subscribed:>7,} subscribed {unsubscribed:>6,} unsubscribed (API and CSV)")

@@ -1,4 +1,5 @@
-"""`mailjet-elt extract`: Mailjet -> the `mailjet` dataset, incremental where the API allows."""
+"""`mailjet-elt extract`: Mailjet -> the `mailjet_api` dataset (seen through the `mailjet` views),
+incremental where the API allows."""
 
 from __future__ import annotations
 
@@ -6,9 +7,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from dlt.destinations.exceptions import (
-    DatabaseUndefinedRelation,
-)
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.helpers import pipeline_drop
 from dlt.pipeline.pipeline import Pipeline
@@ -16,35 +15,40 @@ from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 
 from pipelines.config import ConfigError, MailjetConfiguration, load_mailjet_config
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
-from pipelines.identity import merge_identities
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
+from pipelines.layers import API_DATASET
 from pipelines.logs import console
 from pipelines.progress import ExtractProgress
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import (
-    DATASET,
     ResumeFailed,
     WarehouseBusy,
     WarehouseError,
     raise_if_busy,
     writing,
 )
-from sources.mailjet import FULL_REFRESH_RESOURCES, INCREMENTAL_RESOURCES, mailjet_source
+from sources.mailjet import (
+    DERIVED_RESOURCES,
+    FULL_REFRESH_RESOURCES,
+    INCREMENTAL_RESOURCES,
+    mailjet_source,
+)
 from sources.mailjet.client import HttpSettings, MailjetHttp
 from sources.mailjet.exceptions import MailjetAuthError, MailjetError
 from sources.mailjet.paging import ReadOutcome
-from sources.mailjet.schema import EXTRACTED_AT_COLUMN, SOURCE_COLUMN
 
 ALL_RESOURCES = (*FULL_REFRESH_RESOURCES, *INCREMENTAL_RESOURCES)
 
 
 @dataclass(frozen=True)
 class TableCount:
-    """Rows one table received from this run, and rows removed because Mailjet no longer has them."""
+    """Rows one table received from this run. A full-refresh table read whole is `replaced` by them
+    (rows Mailjet no longer has are gone); `previous` is how many rows it held before."""
 
     name: str
     rows: int
-    removed: int = 0
+    replaced: bool = False
+    previous: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,6 @@ class ExtractResult:
     database: str | None  # the DuckDB file, when the destination is DuckDB
     notes: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
-    merged_contacts: int = 0  # contacts first seen in a CSV file, now one with Mailjet's (same email)
-    merged_lists: int = 0
-    orphans_removed: int = 0  # imported rows of contacts Mailjet deleted
 
     @property
     def rows(self) -> int:
@@ -102,72 +103,43 @@ def _mailjet_cause(exc: BaseException) -> BaseException | None:
     return None
 
 
-class RemovalRefused(Exception):
-    """Removing rows would contradict Mailjet's own count of them."""
-
-
-def remove_deleted(
-    pipeline: Pipeline, listed: dict[str, ReadOutcome], extracted_at: datetime
-) -> tuple[dict[str, int], list[str]]:
-    """Delete the API rows Mailjet no longer has, from the full-refresh tables whose whole listing this
-    run read (`listed`) and loaded: every row it saw carries its `extracted_at`, to the microsecond, so
-    the others are gone from Mailjet. Rows of other provenance (CSV imports) are left alone. A listing
-    read short, or whose pages shifted (rows deleted in Mailjet while it was read), removes nothing
-    this run. Raises RemovalRefused, before deleting anything, when a table would keep fewer rows than
-    Mailjet counted. Returns the rows removed per table, and notes for the user."""
-    removed: dict[str, int] = {}
+def listing_notes(listed: dict[str, ReadOutcome]) -> list[str]:
+    """What the user should know about full-refresh listings that were not read whole (their tables
+    were merged, not replaced, so rows Mailjet no longer has stay until the next run)."""
     notes: list[str] = []
-    plans: list[tuple[str, str, int]] = []
+    for table, outcome in listed.items():
+        if outcome.read < outcome.counted:
+            notes.append(
+                f"{table}: read {outcome.read:,} of the {outcome.counted:,} rows Mailjet counted (rows "
+                "deleted while the listing was read); rows Mailjet no longer has are removed on the next run"
+            )
+        elif not outcome.pages_met:
+            notes.append(
+                f"{table}: Mailjet's listing shifted while it was read (rows deleted meanwhile), so a row "
+                "may have been skipped; rows Mailjet no longer has are removed on the next run"
+            )
+    return notes
+
+
+def row_counts(pipeline: Pipeline, tables: list[str]) -> dict[str, int]:
+    """Rows each of `tables` holds now (tables not created yet are left out)."""
+    counts: dict[str, int] = {}
     with pipeline.sql_client() as client:
-        for table in FULL_REFRESH_RESOURCES:
-            if table not in listed:
-                continue
-            read, counted = listed[table].read, listed[table].counted
-            if read < counted:
-                notes.append(
-                    f"{table}: read {read:,} of the {counted:,} rows Mailjet counted (rows deleted while the "
-                    "listing was read); rows Mailjet no longer has are removed on the next run"
-                )
-                continue
-            if not listed[table].pages_met:
-                notes.append(
-                    f"{table}: Mailjet's listing shifted while it was read (rows deleted meanwhile), so a "
-                    "row may have been skipped; rows Mailjet no longer has are removed on the next run"
-                )
-                continue
-            name = client.make_qualified_table_name(table)
-            api = f"from {name} where {SOURCE_COLUMN} = 'api'"
+        for table in tables:
             try:
-                rows = client.execute_sql(
-                    f"select count(*) filter (where {EXTRACTED_AT_COLUMN} = %s), "
-                    f"count(*) filter (where {EXTRACTED_AT_COLUMN} <> %s) {api}",
-                    extracted_at,
-                    extracted_at,
-                )
+                rows = client.execute_sql(f"select count(*) from {client.make_qualified_table_name(table)}")
             except DatabaseUndefinedRelation:
                 continue
-            seen, stale = (int(v) for v in rows[0]) if rows else (0, 0)
-            # contact_properties has one row per property value, not per listed row: no count to compare.
-            if table != "contact_properties" and seen < counted:
-                raise RemovalRefused(
-                    f"refusing to remove {stale:,} rows from {DATASET}.{table}: Mailjet counts {counted:,} "
-                    f"rows but only {seen:,} of this run's are in the table. The rows read were loaded; "
-                    "nothing was removed. Rerun `extract`; if this persists, report it with the output of -v"
-                )
-            plans.append((table, f"delete {api} and {EXTRACTED_AT_COLUMN} <> %s", stale))
-        with client.begin_transaction():
-            for table, sql, stale in plans:
-                if stale:
-                    client.execute_sql(sql, extracted_at)
-                removed[table] = stale
-    return removed, notes
+            counts[table] = int(rows[0][0]) if rows else 0
+    return counts
 
 
 def extract(
+    *,
     db: str,
-    destination: str | None,
-    resources: str | None,
-    full_refresh: bool,
+    destination: str | None = None,
+    resources: str | None = None,
+    full_refresh: bool = False,
     progress: ExtractProgress | None = None,
     config: MailjetConfiguration | None = None,
     interrupts: InterruptHandler | None = None,
@@ -181,6 +153,7 @@ def extract(
     except ConfigError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     names = choose_resources(resources, config)
+    selected = names + [d for d, parent in DERIVED_RESOURCES.items() if parent in names]
     tuning = HttpSettings(
         concurrency=config.concurrency,
         requests_per_second=config.requests_per_second,
@@ -204,10 +177,10 @@ def extract(
         listed=listed.__setitem__,
         http=http,  # carries the rate limit, retries and timeout; its counters feed the summary
         extracted_at=extracted_at,
-    ).with_resources(*names)
+    ).with_resources(*selected)
     stop = interrupts or InterruptHandler("extract")
     try:
-        with writing(db, destination, "extract", lock_wait, _say, interrupts=stop) as warehouse:
+        with writing(db, destination, "extract", API_DATASET, lock_wait, _say, interrupts=stop) as warehouse:
             pipeline = warehouse.pipeline
             started = time.monotonic()
             try:
@@ -221,6 +194,7 @@ def extract(
                 warehouse.journal("extract", extracted.loads_ids[-1])
                 stop.check()
                 pipeline.normalize()
+                previous = row_counts(pipeline, [n for n in names if n in FULL_REFRESH_RESOURCES])
                 info = pipeline.load()
             except PipelineStepFailed as exc:
                 reraise_if_interrupted(exc)
@@ -234,12 +208,6 @@ def extract(
                     "are merged, never duplicated).",
                     EXIT_FAILURE,
                 ) from None
-            stop.check()
-            try:
-                removed, notes = remove_deleted(pipeline, listed, extracted_at)
-            except RemovalRefused as exc:
-                raise CommandError(str(exc), EXIT_FAILURE) from None
-            merged = merge_identities(pipeline)  # contacts and lists first seen in a CSV file, now in Mailjet
             warehouse.close_journal()
             resumed = warehouse.resumed
     except WarehouseError as exc:
@@ -250,17 +218,20 @@ def extract(
     trace = pipeline.last_trace
     normalized = trace.last_normalize_info if trace is not None else None
     counts = dict(normalized.row_counts) if normalized is not None and info.loads_ids else {}
+    whole = {n for n, outcome in listed.items() if outcome.whole}
     return ExtractResult(
-        tables=[TableCount(n, counts.get(n, 0), removed.get(n, 0)) for n in names],
+        tables=[
+            TableCount(
+                n, counts.get(n, 0), n in whole, previous.get(n) if n in FULL_REFRESH_RESOURCES else None
+            )
+            for n in names
+        ],
         requests=http.stats.requests,
         retries=dict(http.stats.retries),
         seconds=seconds,
         database=db if destination in (None, "duckdb") else None,
-        notes=notes,
+        notes=listing_notes(listed),
         resumed=resumed,
-        merged_contacts=merged.contacts,
-        merged_lists=merged.lists,
-        orphans_removed=merged.orphans_removed,
     )
 
 

@@ -45,7 +45,9 @@ def _(result: ExtractResult) -> str:
     lines = [*result.resumed]
     lines.append(f"Extracted {total:,} rows in {seconds:.1f} s ({total / max(seconds, 1e-9):,.0f} rows/s)")
     for table in result.tables:
-        note = f", {table.removed:,} no longer in Mailjet removed" if table.removed else ""
+        note = ""
+        if table.replaced and table.previous is not None and table.previous != table.rows:
+            note = f" (replaced; {table.previous:,} before)"
         lines.append(f"  {table.name:<30} {table.rows:>10,} rows{note}")
     retries = result.retries
     retried = ", ".join(f"{n} x {why}" for why, n in sorted(retries.items())) if retries else "none"
@@ -53,16 +55,6 @@ def _(result: ExtractResult) -> str:
     if result.database is not None:
         lines.append(f'Query it: duckdb {result.database} "select count(*) from mailjet.contacts"')
     lines.extend(f"note: {n}" for n in result.notes)
-    if result.merged_contacts or result.merged_lists:
-        lines.append(
-            f"Merged with rows imported from CSV files: {result.merged_contacts:,} contacts (same email), "
-            f"{result.merged_lists:,} lists (same name)"
-        )
-    if result.orphans_removed:
-        lines.append(
-            f"Removed {result.orphans_removed:,} imported rows of contacts Mailjet no longer has "
-            "(deleted there)"
-        )
     return "\n".join(lines)
 
 
@@ -94,11 +86,6 @@ def _file_lines(done: FileImport) -> list[str]:
         ]
         out.append(
             f"  rejected {done.rejected:,}: {', '.join(p for p in parts if p)} -> mailjet.csv_rejections"
-        )
-    if done.merged_contacts:
-        out.append(
-            f"  {done.merged_contacts:,} contact{_s(done.merged_contacts)} matched Mailjet contacts by email "
-            "(merged)"
         )
     if done.ignored_status_columns:
         named = ", ".join(repr(c) for c in done.ignored_status_columns)

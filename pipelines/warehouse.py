@@ -1,8 +1,10 @@
-"""The dlt pipeline every command loads through: DuckDB at `--db` by default, or any dlt destination.
+"""The dlt pipelines commands load through — one per raw layer (`mailjet_api`, `mailjet_csv`), into
+DuckDB at `--db` by default, or any dlt destination — and the `mailjet` views over them.
 
 Loading commands go through `writing()`: it takes the one-writer lock, makes sure the DuckDB file can be
-written, and first finishes whatever an interrupted run left behind, so that the command's own work
-always starts from a settled database."""
+written, and first finishes whatever an interrupted run of either layer left behind, so that the
+command's own work always starts from a settled database; the views are (re)created then, and again
+after the command's load."""
 
 from __future__ import annotations
 
@@ -28,18 +30,22 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
+from pipelines.layers import API_DATASET, CSV_DATASET, VIEWS_DATASET, LayoutError, publish_views
 from pipelines.lock import LockTimeout, LockUnavailable, WriterLock
-from pipelines.rejections import finish_interrupted_import
 from pipelines.settings import CSV_STAGING_FOLDER, DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
+from pipelines.superseded import ImportKey, finish_interrupted_import
 
-PIPELINE_NAME = "mailjet_elt"
-DATASET = "mailjet"
+LOCK_NAME = "mailjet_elt"  # the writer lock's file is `<pipelines folder>/mailjet_elt.lock`
+# Each raw layer is loaded by a pipeline of the same name.
+LAYERS = (API_DATASET, CSV_DATASET)
 # Merges of millions of rows: cap DuckDB's buffer memory (it spills to disk beyond it) so the extract's
 # memory stays flat as the account grows; insertion order is meaningless for these tables.
 DUCKDB_SETTINGS = {"memory_limit": "256MB", "preserve_insertion_order": False}
 
 
 JOURNAL = "interrupted_run.json"  # in the pipeline's working folder while a command loads
+# A replaced table changes in one transaction (readers never see it empty or half loaded).
+REPLACE_STRATEGY = "insert-from-staging"
 
 
 class WarehouseError(Exception):
@@ -68,11 +74,11 @@ def duckdb_path(db: str) -> Path:
             f"--db {db} is not a regular file (a device, pipe or socket): name a DuckDB database file, "
             f"e.g. --db {DEFAULT_DB}"
         )
-    if path.stem == DATASET:
+    if path.stem in (VIEWS_DATASET, *LAYERS):
         # DuckDB names the catalog after the file: `mailjet.contacts` would be ambiguous.
         raise WarehouseError(
-            f"--db {db}: DuckDB names a database after its file, and `{path.stem}` is also the "
-            f"dataset's name, so `{DATASET}.contacts` would be ambiguous. Choose another file name, "
+            f"--db {db}: DuckDB names a database after its file, and `{path.stem}` is also a "
+            f"dataset's name, so `{path.stem}.contacts` would be ambiguous. Choose another file name, "
             f"e.g. --db {path.with_name(DEFAULT_DB)}"
         )
     return path
@@ -86,10 +92,14 @@ def pipelines_dir(db: str, destination: str | None) -> Path | None:
     return None
 
 
-def open_pipeline(db: str = DEFAULT_DB, destination: str | None = None) -> Pipeline:
-    """The pipeline writing dataset `mailjet`. With DuckDB its working state sits beside the database
-    file (`.<file>.dlt/`), so two databases never share cursors; other destinations take their
-    credentials from dlt's usual config (e.g. DESTINATION__POSTGRES__CREDENTIALS)."""
+def open_pipeline(
+    db: str = DEFAULT_DB, destination: str | None = None, dataset: str = API_DATASET
+) -> Pipeline:
+    """The pipeline writing `dataset` (`mailjet_api` or `mailjet_csv`; the pipeline bears its name).
+    With DuckDB its working state sits beside the database file (`.<file>.dlt/`), so two databases
+    never share cursors; other destinations take their credentials from dlt's usual config (e.g.
+    DESTINATION__POSTGRES__CREDENTIALS). Full-refresh tables are replaced through the staging dataset,
+    in one transaction per table."""
     # Scheduled runs must not grow the disk: drop each load's files once loaded, and empty the staging
     # tables merges go through (otherwise a second copy of every merged table stays in the database).
     dlt.config["load.delete_completed_jobs"] = True
@@ -105,13 +115,14 @@ def open_pipeline(db: str = DEFAULT_DB, destination: str | None = None) -> Pipel
             ) from None
         credentials = DuckDbCredentials(str(path), global_config=dict(DUCKDB_SETTINGS))
         pipeline = dlt.pipeline(
-            pipeline_name=PIPELINE_NAME,
-            destination=dlt.destinations.duckdb(credentials),
-            dataset_name=DATASET,
+            pipeline_name=dataset,
+            destination=dlt.destinations.duckdb(credentials, replace_strategy=REPLACE_STRATEGY),
+            dataset_name=dataset,
             pipelines_dir=str(pipelines_dir(db, destination)),
         )
     else:
-        pipeline = dlt.pipeline(pipeline_name=PIPELINE_NAME, destination=destination, dataset_name=DATASET)
+        dlt.config[f"destination.{destination}.replace_strategy"] = REPLACE_STRATEGY
+        pipeline = dlt.pipeline(pipeline_name=dataset, destination=destination, dataset_name=dataset)
     # Signals are the commands' business (pipelines/interrupts.py): dlt must not swap its handlers in
     # for the normalize and load steps. Its steps still stop on the flag those handlers raise.
     pipeline.config.runtime.intercept_signals = False
@@ -211,9 +222,9 @@ class Warehouse:
     pipeline: Pipeline
     resumed: list[str] = field(default_factory=list)  # what was done about an interrupted run
 
-    def journal(self, command: str, load_id: str | None, rejections: Sequence[tuple[str, str]] = ()) -> None:
+    def journal(self, command: str, load_id: str | None, imports: Sequence[ImportKey] = ()) -> None:
         """Record the load about to start, with the follow-up it needs, for a run that resumes it."""
-        entry = {"command": command, "load_id": load_id, "rejections": [list(r) for r in rejections]}
+        entry = {"command": command, "load_id": load_id, "imports": [list(i) for i in imports]}
         target = Path(self.pipeline.working_dir) / JOURNAL
         temporary = target.with_suffix(".tmp")
         temporary.write_text(json.dumps(entry), encoding="utf-8")
@@ -224,26 +235,37 @@ class Warehouse:
         with suppress(FileNotFoundError):
             (Path(self.pipeline.working_dir) / JOURNAL).unlink()
 
+    def publish(self) -> None:
+        """(Re)create the `mailjet` views. Raises WarehouseError when the database's layout forbids."""
+        try:
+            with self.pipeline.sql_client() as client:
+                publish_views(client)
+        except LayoutError as exc:
+            raise WarehouseError(str(exc)) from None
+
 
 @contextmanager
 def writing(
     db: str,
     destination: str | None,
     command: str,
+    dataset: str = API_DATASET,
     wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
     on_wait: Callable[[str], None] | None = None,
     interrupts: InterruptHandler | None = None,
 ) -> Iterator[Warehouse]:
-    """The pipeline, for one loading command at a time. Raises WarehouseError (bad --db or destination),
-    WarehouseBusy (held by another process) or ResumeFailed. Waiting for the lock can
-    be interrupted at once; once it is held, signals are `deferred` to the command's safe points."""
+    """The pipeline of `dataset`, for one loading command at a time. Raises WarehouseError (bad --db or
+    destination, a database of an earlier layout), WarehouseBusy (held by another process) or
+    ResumeFailed. Waiting for the lock can be interrupted at once; once it is held, signals are
+    `deferred` to the command's safe points. The views are published after the resume and after the
+    command's own work."""
     tell = on_wait or (lambda text: None)
     folder = pipelines_dir(db, destination)
     if folder is not None:
         check_existing_duckdb(duckdb_path(db), db)  # before anything is created beside it
     lock_folder = folder if folder is not None else Path(get_dlt_pipelines_dir())
     lock = WriterLock(
-        lock_folder / f"{PIPELINE_NAME}.lock",
+        lock_folder / f"{LOCK_NAME}.lock",
         command,
         wait_seconds,
         lambda holder: tell(f"the database is in use by {holder}; waiting up to {wait_seconds:g} s"),
@@ -259,9 +281,14 @@ def writing(
             probe_duckdb(duckdb_path(db), db, wait_seconds, tell)
         stop = interrupts or InterruptHandler("")
         with stop.deferred():
-            pipeline = open_pipeline(db, destination)
-            warehouse = Warehouse(pipeline, resume(pipeline))
+            resumed: list[str] = []
+            pipelines = {name: open_pipeline(db, destination, name) for name in LAYERS}
+            for name in LAYERS:
+                resumed += resume(pipelines[name])
+            warehouse = Warehouse(pipelines[dataset], resumed)
+            warehouse.publish()
             yield warehouse
+            warehouse.publish()
     except (DestinationConnectionError, DatabaseException) as exc:
         raise_if_busy(exc, f"`{command}`")
         raise
@@ -315,8 +342,11 @@ def resume(pipeline: Pipeline) -> list[str]:
         )
     if entry:
         # What the interrupted command had left to do after its load, whichever command resumes it.
-        files = [(str(f), str(at)) for f, at in entry.get("rejections") or []]  # type: ignore[attr-defined]
-        finished = finish_interrupted_import(pipeline, files) if entry.get("command") == "import-csv" else 0
+        imports: list[ImportKey] = [
+            (str(f), None if ref is None else str(ref), str(at))
+            for f, ref, at in entry.get("imports") or []  # type: ignore[attr-defined]
+        ]
+        finished = finish_interrupted_import(pipeline, imports) if entry.get("command") == "import-csv" else 0
         package = entry.get("load_id")
         if not notes and (finished or (isinstance(package, str) and _loaded(pipeline, package))):
             notes.append(f"resumed: {what} was interrupted after its load; finished its last steps")

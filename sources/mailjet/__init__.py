@@ -1,10 +1,16 @@
-"""The Mailjet dlt source: one resource per Mailjet endpoint, loaded as typed Arrow pages.
+"""The Mailjet dlt source: one resource per Mailjet endpoint, loaded as typed Arrow pages into tables
+named as in `schema.py` (the CLI loads them into the `mailjet_api` dataset).
 
 Full-refresh resources (contacts, lists, memberships, properties, drafts, campaign stats) re-read the
-whole listing on every run and merge on their key; rows Mailjet no longer has are removed by the flow
-after the load (`pipelines/extract.py`). Event resources (messages, campaigns, opens, clicks, bounces,
-SMS) are incremental on their timestamp through `dlt.sources.incremental`: the first run backfills the
-whole history in time windows, later runs read from the cursor minus a lag, and merge on the key."""
+whole listing on every run and replace their table with it, in one transaction: rows Mailjet no longer
+has are gone with the old rows. A listing that cannot be trusted to be whole (read short of Mailjet's
+count, or its pages shifted because rows were deleted while it was read) merges on its key instead, so
+that run removes nothing. Event resources (messages, campaigns, opens, clicks, bounces, SMS) are
+incremental on their timestamp through `dlt.sources.incremental`: the first run backfills the whole
+history in time windows, later runs read from the cursor minus a lag, and merge on the key.
+
+`contact_emails` (every contact ID and email Mailjet has listed, never deleted) is made from the pages
+of `contacts`: select both, or neither."""
 
 from __future__ import annotations
 
@@ -25,6 +31,8 @@ from sources.mailjet.paging import Listing, PageReader, ReadOutcome, split_windo
 ProgressCallback = Callable[[str, int, int], None]
 # (resource name, how the read went): a full-refresh listing was read to its end.
 ListedCallback = Callable[[str, ReadOutcome], None]
+# Resources that are made from another one's pages, with the one they need.
+DERIVED_RESOURCES = {"contact_emails": "contacts"}
 
 FULL_REFRESH_RESOURCES = (
     "contacts",
@@ -100,20 +108,28 @@ def mailjet_source(
         params: Mapping[str, Any] | None = None,
         transform: schema.Transform | None = None,
     ) -> DltResource:
-        """A resource that reads the whole listing and merges on the table's key."""
+        """A resource that reads the whole listing and replaces the table with it; when the listing was
+        not read whole, it merges on the table's key instead (nothing is removed that run)."""
         query = {**(params or {}), "Sort": sort}
 
-        def rows() -> Iterator[pa.Table]:
+        def rows() -> Iterator[Any]:
             total = reader.count(path, query)
             tell(table.name, 0, total)
+            outcomes: list[ReadOutcome] = []
             yield from reader.read(
                 [Listing(path, query, total, overlap=True)],
                 lambda page: table.to_arrow(transform(page) if transform else page, extracted_at),
                 lambda n: tell(table.name, n, 0),
-                lambda outcome: listed(table.name, outcome) if listed is not None else None,
+                outcomes.append,
             )
+            outcome = outcomes[0]
+            if not outcome.whole:
+                # dlt takes the table's hints as they stand at the end of the run's data: merge it.
+                yield dlt.mark.with_hints([], dlt.mark.make_hints(write_disposition="merge"))
+            if listed is not None:
+                listed(table.name, outcome)
 
-        return table.resource(rows)
+        return table.resource(rows, "replace")
 
     def incremental(
         table: schema.Table,
@@ -160,8 +176,24 @@ def mailjet_source(
     def path(table: schema.Table) -> str:
         return f"{settings.REST_PREFIX}/{settings.ENDPOINTS[table.name]}"
 
+    contacts = full_refresh(schema.CONTACTS, path(schema.CONTACTS), "ID")
+
+    def emails(page: Any) -> Iterator[pa.Table]:
+        if isinstance(page, pa.Table):  # not the end-of-listing hint
+            target = schema.CONTACT_EMAILS.arrow_schema()
+            yield page.select(target.names).drop_null().cast(target)
+
+    contact_emails = dlt.transformer(
+        emails,
+        data_from=contacts,
+        name=schema.CONTACT_EMAILS.name,
+        primary_key=list(schema.CONTACT_EMAILS.primary_key),
+        write_disposition="merge",
+        columns=schema.CONTACT_EMAILS.column_hints(),
+    )
     resources = [
-        full_refresh(schema.CONTACTS, path(schema.CONTACTS), "ID"),
+        contacts,
+        contact_emails,
         full_refresh(schema.CONTACT_LISTS, path(schema.CONTACT_LISTS), "ID"),
         full_refresh(schema.LIST_RECIPIENTS, path(schema.LIST_RECIPIENTS), "ID"),
         full_refresh(

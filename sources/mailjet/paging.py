@@ -113,6 +113,11 @@ class ReadOutcome:
     counted: int
     pages_met: bool
 
+    @property
+    def whole(self) -> bool:
+        """Whether the read can stand for the whole listing: every counted row read, pages unshifted."""
+        return self.read >= self.counted and self.pages_met
+
 
 def page_count(total: int, page_size: int, step: int) -> int:
     """Pages covering `total` rows when each page after the first advances `step` rows."""

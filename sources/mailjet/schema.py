@@ -1,5 +1,5 @@
-"""The `mailjet.*` tables: which Mailjet field lands in which typed column, and the conversion of a page
-of Mailjet rows into an Arrow table of that shape (so dlt loads it without normalizing row by row)."""
+"""The `mailjet_api.*` tables: which Mailjet field lands in which typed column, and the conversion of a
+page of Mailjet rows into an Arrow table of that shape (so dlt loads it without normalizing row by row)."""
 
 from __future__ import annotations
 
@@ -35,8 +35,17 @@ DLT_TYPES: dict[Kind, TDataType] = {
     "ts": "timestamp",
     "unix": "timestamp",
 }
-SOURCE_COLUMN = "_source"
 EXTRACTED_AT_COLUMN = "_extracted_at"
+# SQL types of each kind, understood alike by DuckDB and Postgres (the `mailjet` views are portable).
+SQL_TYPES: dict[Kind, str] = {
+    "id": "bigint",
+    "int": "bigint",
+    "float": "double precision",
+    "bool": "boolean",
+    "text": "varchar",
+    "ts": "timestamp with time zone",
+    "unix": "timestamp with time zone",
+}
 
 
 @dataclass(frozen=True)
@@ -58,30 +67,43 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """A table of the `mailjet` dataset and the Mailjet fields it is made of."""
+    """A table of the `mailjet_api` dataset and the Mailjet fields it is made of. Every row also carries
+    `stamp` (`_extracted_at`: the run that last read it)."""
 
     name: str
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
     cursor: str | None = None  # the timestamp column incremental loading follows
+    stamp: str = EXTRACTED_AT_COLUMN
 
     def column_hints(self) -> dict[str, TColumnSchema]:
-        """dlt column hints: every column typed, keys not null, provenance columns included."""
+        """dlt column hints: every column typed, keys and the stamp not null."""
         hints: dict[str, TColumnSchema] = {
             c.name: {"data_type": DLT_TYPES[c.kind], "nullable": c.name not in self.primary_key}
             for c in self.columns
         }
-        hints[SOURCE_COLUMN] = {"data_type": "text", "nullable": False}
-        hints[EXTRACTED_AT_COLUMN] = {"data_type": "timestamp", "nullable": False}
+        hints[self.stamp] = {"data_type": "timestamp", "nullable": False}
         return hints
 
-    def resource(self, data: Callable[..., Iterator[pa.Table]] | Iterator[pa.Table]) -> DltResource:
-        """The dlt resource loading this table: named after it, merged on its key, every column typed."""
+    def sql_columns(self) -> dict[str, str]:
+        """Column name -> portable SQL type, the stamp included, in table order."""
+        types = {c.name: SQL_TYPES[c.kind] for c in self.columns}
+        types[self.stamp] = SQL_TYPES["ts"]
+        return types
+
+    def resource(
+        self,
+        data: Callable[..., Iterator[pa.Table]] | Iterator[pa.Table],
+        write_disposition: Literal["merge", "replace", "append"] = "merge",
+    ) -> DltResource:
+        """The dlt resource loading this table: named after it, every column typed; merged on its key
+        by default, or replaced as a whole (`replace`: dlt swaps the table's rows for the run's in one
+        transaction), or appended."""
         return dlt.resource(
             data,
             name=self.name,
             primary_key=list(self.primary_key),
-            write_disposition="merge",
+            write_disposition=write_disposition,
             columns=self.column_hints(),
         )
 
@@ -91,17 +113,13 @@ class Table:
             pa.field(c.name, ARROW_TYPES[c.kind], nullable=c.name not in self.primary_key)
             for c in self.columns
         ]
-        fields.append(pa.field(SOURCE_COLUMN, pa.string(), nullable=False))
-        fields.append(pa.field(EXTRACTED_AT_COLUMN, pa.timestamp("us", tz="UTC"), nullable=False))
+        fields.append(pa.field(self.stamp, pa.timestamp("us", tz="UTC"), nullable=False))
         return pa.schema(fields)
 
-    def to_arrow(
-        self, rows: Sequence[dict[str, Any]], extracted_at: datetime, source: str = "api"
-    ) -> pa.Table:
+    def to_arrow(self, rows: Sequence[dict[str, Any]], extracted_at: datetime) -> pa.Table:
         """A page of Mailjet rows as an Arrow table: `""` dates as null, IDs as int64, strings as UTC
         timestamps. Raises ValueError naming the column when Mailjet sent a value of another type."""
         arrays = [_convert(c, [c.read(r) for r in rows]) for c in self.columns]
-        arrays.append(pa.array([source] * len(rows), pa.string()))
         arrays.append(pa.array([extracted_at] * len(rows), pa.timestamp("us", tz="UTC")))
         return pa.Table.from_arrays(arrays, schema=self.arrow_schema())
 
@@ -168,6 +186,10 @@ CONTACTS = _table(
         ("UnsubscribedBy", "text"),
     ],
 )
+# Every (contact ID, email) Mailjet has listed, kept after Mailjet deletes the contact, with the last run
+# that listed it (`_extracted_at`): how the `mailjet` views know that a contact's file rows belong to a
+# contact Mailjet has since deleted. Made from the pages of `contacts`, never read on its own.
+CONTACT_EMAILS = _table("contact_emails", [("ID", "id"), ("Email", "text")], primary_key=("id", "email"))
 CONTACT_LISTS = _table(
     "contact_lists",
     [

@@ -1,5 +1,6 @@
-"""From a staged file to the rows of the `mailjet` tables, in SQL: values checked, duplicates found,
-properties in long form, identities derived from the email, rejections explained."""
+"""From a staged file to the rows of the `mailjet_csv` tables, in SQL: values checked, duplicates found,
+properties in long form, IDs derived from the email, rejections explained. Nothing here reads the
+warehouse: a file's rows depend on the file (and `--list`) alone."""
 
 from __future__ import annotations
 
@@ -11,23 +12,18 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from sources.mailjet import schema
-from sources.mailjet.schema import EXTRACTED_AT_COLUMN, SOURCE_COLUMN, Column, Table
+from sources.mailjet.schema import Table
 from sources.mailjet_csv import settings
 from sources.mailjet_csv.columns import assign
 from sources.mailjet_csv.dialect import Dialect
 from sources.mailjet_csv.reader import Parsed
-
-CSV_REJECTIONS = Table(
-    "csv_rejections",
-    (
-        Column("file", "file", "text"),
-        Column("line", "line", "int"),
-        Column("raw_row", "raw_row", "text"),
-        Column("reason", "reason", "text"),
-    ),
-    ("file", "line"),
+from sources.mailjet_csv.tables import (
+    CSV_CONTACT_PROPERTIES,
+    CSV_CONTACTS,
+    CSV_LIST_RECIPIENTS,
+    CSV_REJECTIONS,
 )
+
 _DUCKDB_TYPES = {
     "id": "bigint",
     "int": "bigint",
@@ -38,15 +34,7 @@ _DUCKDB_TYPES = {
     "unix": "timestamptz",
 }
 ARROW_BATCH_ROWS = 100_000
-# Staging tables the import fills from the database before reading a file: what earlier imports set.
-PRIOR_NAMES = "prior_names"  # (id, name) of contacts known only from files
-PRIOR_MEMBERSHIPS = "prior_memberships"  # (id, is_unsubscribed) of file memberships of the target list
-
-
-def create_prior_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Empty `PRIOR_NAMES` and `PRIOR_MEMBERSHIPS`, for the import to fill before a file is checked."""
-    con.execute(f"create or replace table {PRIOR_NAMES} (id bigint, name varchar)")
-    con.execute(f"create or replace table {PRIOR_MEMBERSHIPS} (id bigint, is_unsubscribed boolean)")
+MAX_ID = 2**63 - 1  # IDs are BIGINT
 
 
 def synthetic_id(key: str) -> int:
@@ -69,11 +57,22 @@ def _words(words: frozenset[str]) -> str:
 
 @dataclass(frozen=True)
 class TargetList:
-    """The list `--list` names: an existing one, or one this import creates (`is_new`)."""
+    """The list `--list` names, as given: a number is a list ID (`name` None), anything else a name,
+    with an ID derived from it. The `mailjet` views match either with Mailjet's lists."""
 
+    ref: str
     id: int
     name: str | None
-    is_new: bool
+
+    @classmethod
+    def parse(cls, ref: str) -> TargetList:
+        """The list `ref` names; raises ValueError for an empty one."""
+        ref = ref.strip()
+        if not ref:
+            raise ValueError("--list needs a list name or ID")
+        if ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID:
+            return cls(ref, int(ref), None)
+        return cls(ref, synthetic_id("list:" + ref.lower()), ref)
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,6 @@ class StagedFile:
         self.parsed = parsed
         self.target = target
         self.imported_at = imported_at
-        self.source = f"csv:{file_name}"
         self._check()
 
     def _check(self) -> None:
@@ -227,20 +225,18 @@ class StagedFile:
         )
 
     def contacts(self) -> Iterator[pa.Table]:
-        # A file without a name for a contact keeps the name an earlier import gave it.
         return self._arrow(
-            schema.CONTACTS,
-            {"id": _id_sql("email_key"), "email": "email", "name": "coalesce(name, prior_name)"},
-            f"(select r.*, p.name as prior_name from ranked r left join {PRIOR_NAMES} p "
-            f"on p.id = {_id_sql('r.email_key')} where r.occurrence = 1)",
+            CSV_CONTACTS,
+            {"line": "line", "contact_id": _id_sql("email_key"), "email": "email", "name": "name"},
+            "ranked where occurrence = 1",
         )
 
     def contact_properties(self) -> Iterator[pa.Table]:
         if not self.columns.properties:
-            return self._arrow(schema.CONTACT_PROPERTIES, {}, "ranked where false")
+            return self._arrow(CSV_CONTACT_PROPERTIES, {}, "ranked where false")
         return self._arrow(
-            schema.CONTACT_PROPERTIES,
-            {"contact_id": "contact_id", "name": "name", "value": "value"},
+            CSV_CONTACT_PROPERTIES,
+            {"line": "line", "contact_id": "contact_id", "email": "email", "name": "name", "value": "value"},
             f"({self._properties_sql()})",
         )
 
@@ -249,7 +245,7 @@ class StagedFile:
         TRUE/FALSE are written as Mailjet writes booleans."""
         value = f"trim(r.fields[p.position], {_WHITESPACE})"
         return (
-            f"select {_id_sql('r.email_key')} as contact_id, p.name, "
+            f"select r.line, r.email, {_id_sql('r.email_key')} as contact_id, p.name, "
             f"case when lower({value}) in ('true', 'false') then lower({value}) else {value} end as value "
             "from ranked r cross join property_columns p "
             f"where r.occurrence = 1 and {value} <> ''"
@@ -257,26 +253,25 @@ class StagedFile:
 
     def list_recipients(self) -> Iterator[pa.Table]:
         if self.target is None:  # no list: an empty batch, so the table exists for queries
-            return self._arrow(schema.LIST_RECIPIENTS, {}, "ranked where false")
-        list_id = self.target.id
-        membership = _id_sql(f"'{list_id}:' || r.email_key")
-        # Unsubscribed when the file says so; subscribed when it says that; when it says nothing, what an
-        # earlier import of this list recorded stands (a file without a status never re-subscribes).
-        state = (
-            "case when r.is_unsubscribed then true when r.any_status_given then false "
-            "else coalesce(p.is_unsubscribed, false) end"
-        )
+            return self._arrow(CSV_LIST_RECIPIENTS, {}, "ranked where false")
+        target = self.target
+        # Unsubscribed when the file says so; subscribed when it says that; null when it says nothing
+        # (then what an earlier import of the list stated stands: a file without a status never
+        # re-subscribes anyone).
+        state = "case when is_unsubscribed then true when any_status_given then false end"
         return self._arrow(
-            schema.LIST_RECIPIENTS,
+            CSV_LIST_RECIPIENTS,
             {
-                "id": "membership_id",
+                "line": "line",
+                "id": _id_sql(f"'{target.id}:' || email_key"),
                 "contact_id": _id_sql("email_key"),
-                "list_id": str(list_id),
-                "list_name": _literal(self.target.name) if self.target.name else "null",
-                "is_unsubscribed": "state",
+                "email": "email",
+                "list_ref": _literal(target.ref),
+                "list_id": str(target.id),
+                "list_name": _literal(target.name) if target.name else "null",
+                "is_unsubscribed": state,
             },
-            f"(select r.email_key, {membership} as membership_id, {state} as state from ranked r "
-            f"left join {PRIOR_MEMBERSHIPS} p on p.id = {membership} where r.occurrence = 1)",
+            "ranked where occurrence = 1",
         )
 
     def csv_rejections(self) -> Iterator[pa.Table]:
@@ -301,11 +296,7 @@ class StagedFile:
                    'duplicate email: same address as line ' || r.first_line || ' (that row is kept)'
             from ranked r join {self.table} s on s.line = r.line and not s.refused where r.occurrence > 1
         )"""
-        return self._arrow(
-            CSV_REJECTIONS,
-            {"file": _literal(self.file_name), "line": "line", "raw_row": "raw_row", "reason": "reason"},
-            rows,
-        )
+        return self._arrow(CSV_REJECTIONS, {"line": "line", "raw_row": "raw_row", "reason": "reason"}, rows)
 
     def _raw_sql(self, alias: str) -> str:
         """A staged row written back as CSV (fields quoted where needed), cut to a readable length."""
@@ -323,14 +314,15 @@ class StagedFile:
         )
 
     def _arrow(self, table: Table, values: dict[str, str], source: str) -> Iterator[pa.Table]:
-        """Rows of `table` selected from `source`, as Arrow tables of exactly the table's schema; at least
-        one, maybe empty, so every table exists after an import (queries need not check)."""
+        """Rows of `table` selected from `source`, as Arrow tables of exactly the table's schema, each
+        with the file's name and the import's time; at least one, maybe empty, so every table exists
+        after an import (queries need not check)."""
+        values = {"file": _literal(self.file_name), **values}
         select = [
             f"{values.get(col.name, 'null')}::{_DUCKDB_TYPES[col.kind]} as {col.name}"
             for col in table.columns
         ]
-        select.append(f"{_literal(self.source)} as {SOURCE_COLUMN}")
-        select.append(f"{_literal(self.imported_at.isoformat())}::timestamptz as {EXTRACTED_AT_COLUMN}")
+        select.append(f"{_literal(self.imported_at.isoformat())}::timestamptz as {table.stamp}")
         target = table.arrow_schema()
         # A cursor of its own: dlt reads the resources round-robin, so several results are open at once.
         result = self.con.cursor().sql(f"select {', '.join(select)} from {source}")

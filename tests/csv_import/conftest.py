@@ -28,11 +28,10 @@ def load(
     """Import in-process, as `mailjet-elt --db DB import-csv FILES [--list L]` does."""
     return text(
         import_csv(
-            str(db),
-            None,
-            [str(f) for f in files],
-            list_ref,
-            encoding,
+            db=str(db),
+            files=[str(f) for f in files],
+            list_ref=list_ref,
+            encoding=encoding,
             progress=False,
             pad_short_rows=pad_short_rows,
         )

@@ -68,7 +68,7 @@ def test_demo_tours_a_sandbox_extracts_and_imports_a_csv(tmp_path: Path) -> None
     assert (tmp_path / "demo_mailjet_elt.duckdb").exists()
     assert "contacts 2 · property values 6 · memberships of list Newsletter 2" in out
     assert "rejected 2: 1 invalid, 1 duplicate email (first row kept)" in out
-    assert "1 contact matched Mailjet contacts by email" in out
+    assert "mailjet.contacts: 302 from Mailjet + 1 only in the file" in out
     assert "leaked" not in result.stderr and "Traceback" not in result.stderr
 
 

@@ -21,9 +21,7 @@ def test_extract_json_carries_the_figures_of_the_text(
     shared: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     point_at(shared, monkeypatch)
-    result = extract(
-        str(tmp_path / "mj.duckdb"), None, "contacts,contact_lists,campaigns", full_refresh=False
-    )
+    result = extract(db=str(tmp_path / "mj.duckdb"), resources="contacts,contact_lists,campaigns")
     shown, document = text(result), json.loads(as_json(result))
     assert document["result"] == "extract"
     assert document["rows"] == sum(t["rows"] for t in document["tables"]) > 0
@@ -36,7 +34,9 @@ def test_extract_json_carries_the_figures_of_the_text(
 def test_import_json_carries_the_figures_of_the_text(tmp_path: Path) -> None:
     export = tmp_path / "export.csv"
     export.write_text(EXPORT, encoding="utf-8")
-    result = import_csv(str(tmp_path / "mj.duckdb"), None, [str(export)], "Newsletter", progress=False)
+    result = import_csv(
+        db=str(tmp_path / "mj.duckdb"), files=[str(export)], list_ref="Newsletter", progress=False
+    )
     shown, document = text(result), json.loads(as_json(result))
     assert document["result"] == "import-csv" and document["rejected"] == 2
     (done,) = document["files"]
@@ -53,7 +53,7 @@ def test_format_json_prints_one_document_on_stdout(shared: Api, tmp_path: Path) 
     )
     assert extracted.returncode == 0, extracted.stderr
     document = json.loads(extracted.stdout)
-    assert document["tables"] == [{"name": "contacts", "rows": 3000, "removed": 0}]
+    assert document["tables"] == [{"name": "contacts", "rows": 3000, "replaced": True, "previous": None}]
     assert query(Path(db), "select count(*) from mailjet.contacts") == [(3000,)]
 
     export = tmp_path / "export.csv"

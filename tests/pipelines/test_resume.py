@@ -24,16 +24,17 @@ def test_an_import_stopped_after_its_load_is_finished_by_the_next_command(
     db = tmp_path / "mj.duckdb"
     export = tmp_path / "people.csv"
     export.write_text("email,name\nbad,x\nann@example.com,Ann\n", encoding="utf-8")
-    import_csv(str(db), None, [str(export)], None, progress=False)
+    import_csv(db=str(db), files=[str(export)], progress=False)
     export.write_text("email,name\nann@example.com,Ann\nbob@example.com,Bob\nworse,y\n", encoding="utf-8")
 
     def die(*args: object) -> None:
         raise Killed
 
-    monkeypatch.setattr(pipelines.import_csv, "remove_old_rejections", die)
+    monkeypatch.setattr(pipelines.import_csv, "remove_superseded", die)
     with pytest.raises(Killed):
-        import_csv(str(db), None, [str(export)], None, progress=False)
+        import_csv(db=str(db), files=[str(export)], progress=False)
     assert [line for line, _, _ in rejections(db)] == [2, 4]  # both imports' rejections, for now
+    assert rows(db, "select count(*) from mailjet_csv.contacts") == [(3,)]  # and both imports' rows
     monkeypatch.undo()
 
     # Any loading command finishes it, an extract too.
@@ -42,6 +43,7 @@ def test_an_import_stopped_after_its_load_is_finished_by_the_next_command(
     assert "resumed: `import-csv` was interrupted after its load; finished its last steps" in result.stdout
     assert [(line, reason) for line, _, reason in rejections(db)] == [(4, 'invalid email "worse"')]
     assert rows(db, "select count(*) from mailjet.contacts") == [(2,)]
+    assert rows(db, "select count(*) from mailjet_csv.contacts") == [(2,)]
 
 
 def test_a_package_left_both_extracted_and_normalized_is_loaded_once(tmp_path: Path) -> None:
@@ -63,5 +65,5 @@ def test_a_package_left_both_extracted_and_normalized_is_loaded_once(tmp_path: P
     result = run_cli(["--db", str(db), "import-csv", str(export)], {}, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "resumed: an earlier run was interrupted; completed its load (1 package)" in result.stdout
-    assert rows(db, "select id, note from mailjet.scratch") == [(1, "kept")]
+    assert rows(db, "select id, note from mailjet_api.scratch") == [(1, "kept")]
     assert rows(db, "select email from mailjet.contacts") == [("ann@example.com",)]

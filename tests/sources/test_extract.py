@@ -32,7 +32,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, Path
     db = tmp_path_factory.mktemp("seeded") / "mj.duckdb"
     with pytest.MonkeyPatch.context() as mp:
         point_at(api, mp, sms_token=app.config.sms_token)
-        extract(str(db), None, None, full_refresh=False)
+        extract(db=str(db))
     yield api, db, request_counts(api)
     app.stop()
 
@@ -174,9 +174,9 @@ def test_no_copies_are_left_behind(seeded: tuple[Api, Path, dict[str, int]]) -> 
     _, db, _ = seeded
     assert not list(db.parent.rglob("*.parquet"))
     staged = query(
-        db, "select table_name from information_schema.tables where table_schema = 'mailjet_staging'"
+        db, "select table_name from information_schema.tables where table_schema = 'mailjet_api_staging'"
     )
     merged = [t for (t,) in staged if not t.startswith("_dlt")]  # dlt's own bookkeeping stays
-    assert merged, "merges went through no staging tables"
+    assert merged, "merges and replacements went through no staging tables"
     for table in merged:
-        assert query(db, f"select count(*) from mailjet_staging.{table}") == [(0,)], table
+        assert query(db, f"select count(*) from mailjet_api_staging.{table}") == [(0,)], table

@@ -42,11 +42,11 @@ def test_faults_give_the_same_tables_as_a_clean_run(
     point_at(small, monkeypatch, concurrency="4", page_size="200")
     set_faults(small, "error_rate=0.2,drop_rate=0.05,storm=0.3,seed=3")
     faulty = tmp_path / "faulty.duckdb"
-    extract(str(faulty), None, None, full_refresh=False)
+    extract(db=str(faulty))
     retries = small.admin("GET", "requests").json()["total"]
     set_faults(small, "")
     clean = tmp_path / "clean.duckdb"
-    extract(str(clean), None, None, full_refresh=False)
+    extract(db=str(clean))
     clean_calls = small.admin("GET", "requests").json()["total"] - retries
 
     assert differences(faulty, clean) == dict.fromkeys(TABLES, 0)
@@ -59,11 +59,11 @@ def test_a_failed_run_reports_failure_and_the_next_run_completes(
 ) -> None:
     point_at(small, monkeypatch, max_attempts="2")
     db = tmp_path / "mj.duckdb"
-    extract(str(db), None, "contacts", full_refresh=False)
+    extract(db=str(db), resources="contacts")
     small.post("contact", {"Email": "late.arrival@example.com"})
     set_faults(small, "error_rate=1")
     with pytest.raises(CommandError) as failed:
-        extract(str(db), None, None, full_refresh=False)
+        extract(db=str(db))
     assert failed.value.exit_code == 1
     assert "server error 500" in str(failed.value) and "rerun `extract`" in str(failed.value)
     assert query(db, "select count(*) from mailjet.contacts where email = 'late.arrival@example.com'") == [
@@ -71,7 +71,7 @@ def test_a_failed_run_reports_failure_and_the_next_run_completes(
     ]
 
     set_faults(small, "")
-    extract(str(db), None, None, full_refresh=False)
+    extract(db=str(db))
     assert query(db, "select count(*) from mailjet.contacts")[0][0] == 1201
     assert query(db, "select count(*) - count(distinct id) from mailjet.contacts") == [(0,)]
 
@@ -115,7 +115,7 @@ def test_cli_extract_usage_errors_exit_2(small: Api, tmp_path: Path, args: list[
 def test_bad_setting_names_the_setting(small: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     point_at(small, monkeypatch, concurrency="0")
     with pytest.raises(CommandError) as bad:
-        extract(str(tmp_path / "mj.duckdb"), None, None, full_refresh=False)
+        extract(db=str(tmp_path / "mj.duckdb"))
     assert bad.value.exit_code == 2 and "concurrency=0" in str(bad.value)
 
 
@@ -125,6 +125,6 @@ def test_timeouts_are_retried_then_reported(
     point_at(small, monkeypatch, timeout_seconds="0.1", max_attempts="3")
     set_faults(small, "latency_ms=400")
     with pytest.raises(CommandError) as failed:
-        extract(str(tmp_path / "mj.duckdb"), None, "contact_lists", full_refresh=False)
+        extract(db=str(tmp_path / "mj.duckdb"), resources="contact_lists")
     assert failed.value.exit_code == 1 and "ReadTimeout after retrying" in str(failed.value)
     assert request_counts(small)["GET /v3/REST/contactslist"] == 3

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.extract import extract
+from pipelines.import_csv import import_csv
 from sources.mailjet.paging import split_windows
 from tests.conftest import Api
 from tests.sources.conftest import every_row, point_at, query, requests_log
@@ -36,12 +37,12 @@ def test_rerun_adds_nothing_and_asks_only_since_the_cursor_minus_the_lag(
 ) -> None:
     point_at(small, monkeypatch, lag_seconds=str(LAG))
     db = tmp_path / "mj.duckdb"
-    extract(str(db), None, None, full_refresh=False)
+    extract(db=str(db))
     before = sizes(db)
     cursor = query(db, "select epoch(max(arrived_at))::bigint from mailjet.messages")[0][0]
     assert small.admin("DELETE", "requests").status_code == 204
 
-    extract(str(db), None, None, full_refresh=False)
+    extract(db=str(db))
 
     assert sizes(db) == before
     assert query(db, "select count(*) - count(distinct id) from mailjet.messages")[0][0] == 0
@@ -56,13 +57,13 @@ def test_new_messages_arrive_exactly_once(
 ) -> None:
     point_at(small, monkeypatch)
     db = tmp_path / "mj.duckdb"
-    extract(str(db), None, None, full_refresh=False)
+    extract(db=str(db))
     before = query(db, "select count(*) from mailjet.messages")[0][0]
     assert small.admin("POST", "clock", {"advance": 7200}).status_code == 200
     sent = small.admin("POST", "campaigns", {"list": "Newsletter", "subject": "Winter sale"}).json()
 
-    extract(str(db), None, None, full_refresh=False)
-    extract(str(db), None, None, full_refresh=False)
+    extract(db=str(db))
+    extract(db=str(db))
 
     campaign_messages = {m["ID"] for m in every_row(small, "message", FromTS=1, Campaign=sent["CampaignID"])}
     assert len(campaign_messages) == sent["messages"] > 0
@@ -81,7 +82,7 @@ def test_deleted_memberships_and_contacts_disappear(
 ) -> None:
     point_at(small, monkeypatch)
     db = tmp_path / "mj.duckdb"
-    extract(str(db), None, None, full_refresh=False)
+    extract(db=str(db))
     member = small.data("listrecipient", Limit=1, Offset=10)[0]
     assert small.delete(f"listrecipient/{member['ID']}").status_code == 204
     gone = small.data("contact", Limit=1, Offset=20)[0]
@@ -89,7 +90,7 @@ def test_deleted_memberships_and_contacts_disappear(
     assert deleted.status_code == 200
     assert small.admin("POST", "contacts/purge").json() == {"purged": 1}
 
-    extract(str(db), None, None, full_refresh=False)
+    extract(db=str(db))
 
     assert query(db, f"select count(*) from mailjet.list_recipients where id = {member['ID']}") == [(0,)]
     assert query(db, f"select count(*) from mailjet.contacts where id = {gone['ID']}") == [(0,)]
@@ -107,17 +108,13 @@ def test_rows_from_other_sources_survive_a_full_refresh_resource(
 ) -> None:
     point_at(small, monkeypatch)
     db = tmp_path / "mj.duckdb"
-    extract(str(db), None, "contacts", full_refresh=False)
-    import duckdb
-
-    with duckdb.connect(str(db)) as con:
-        con.execute(
-            "insert into mailjet.contacts (id, email, _source, _extracted_at) "
-            "values (-1, 'from.a.file@example.com', 'csv:export.csv', now())"
-        )
-    extract(str(db), None, "contacts", full_refresh=False)
-    assert query(db, "select email from mailjet.contacts where _source <> 'api'") == [
-        ("from.a.file@example.com",)
+    extract(db=str(db), resources="contacts")
+    export = tmp_path / "export.csv"
+    export.write_text("email\nfrom.a.file@example.com\n", encoding="utf-8")
+    import_csv(db=str(db), files=[str(export)], progress=False)
+    extract(db=str(db), resources="contacts")  # replaces mailjet_api.contacts, and nothing else
+    assert query(db, "select email, _source from mailjet.contacts where _source <> 'api'") == [
+        ("from.a.file@example.com", "csv:export.csv")
     ]
 
 
@@ -126,11 +123,11 @@ def test_full_refresh_rereads_history_without_duplicates(
 ) -> None:
     point_at(small, monkeypatch)
     db = tmp_path / "mj.duckdb"
-    extract(str(db), None, "messages", full_refresh=False)
+    extract(db=str(db), resources="messages")
     before = query(db, "select count(*), epoch(min(arrived_at))::bigint from mailjet.messages")[0]
     assert small.admin("DELETE", "requests").status_code == 204
 
-    extract(str(db), None, "messages", full_refresh=True)
+    extract(db=str(db), resources="messages", full_refresh=True)
 
     asked = [int(r["params"]["fromts"]) for r in requests_log(small) if r["path"] == "/v3/REST/message"]
     assert min(asked) <= before[1]
@@ -159,7 +156,7 @@ def test_split_windows_cover_every_row_once(rows_per_second: dict[int, int], max
 def test_cursor_is_a_utc_timestamp(small: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     point_at(small, monkeypatch)
     db = tmp_path / "mj.duckdb"
-    extract(str(db), None, "messages", full_refresh=False)
+    extract(db=str(db), resources="messages")
     newest = max(m["ArrivedAt"] for m in every_row(small, "message", FromTS=1))
     loaded = query(db, "select max(arrived_at) from mailjet.messages")[0][0]
     assert loaded == datetime.fromisoformat(newest.replace("Z", "+00:00"))

@@ -175,7 +175,7 @@ def test_extract_threads_fit_the_connection_pool(
     try:
         point_at(Api(app), monkeypatch, concurrency="2", page_size="100", sms_token=app.config.sms_token)
         with caplog.at_level(logging.WARNING, logger="urllib3.connectionpool"):
-            summary = text(extract(str(tmp_path / "mj.duckdb"), None, None, full_refresh=False))
+            summary = text(extract(db=str(tmp_path / "mj.duckdb")))
     finally:
         app.stop()
     assert "contacts" in summary and "1,200 rows" in summary

@@ -1,0 +1,112 @@
+"""The three layers of the warehouse: `mailjet_api` (what `extract` loads), `mailjet_csv` (what
+`import-csv` loads) and `mailjet`, the views analysts query, whose SQL sits in `pipelines/views/*.sql`.
+
+Every command that loads (re)creates the views, after its load, in one transaction. A view's SQL names
+raw tables as `{api.contacts}` or `{csv.imports}`: a table that exists is read where it is, one that
+no command has created yet stands in as an empty relation of the same columns, so every view exists
+from the first load on. The SQL is portable (DuckDB and Postgres)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from dlt.destinations.sql_client import SqlClientBase
+
+from sources.mailjet import schema
+from sources.mailjet_csv.tables import CSV_TABLES
+
+API_DATASET = "mailjet_api"
+CSV_DATASET = "mailjet_csv"
+VIEWS_DATASET = "mailjet"
+VIEWS_FOLDER = Path(__file__).with_name("views")
+RAW_TABLES: dict[str, dict[str, schema.Table]] = {
+    "api": {
+        t.name: t
+        for t in (
+            schema.CONTACTS,
+            schema.CONTACT_EMAILS,
+            schema.CONTACT_LISTS,
+            schema.LIST_RECIPIENTS,
+            schema.CONTACT_PROPERTIES,
+            schema.CONTACT_PROPERTY_DEFINITIONS,
+            schema.CAMPAIGNS,
+            schema.CAMPAIGN_DRAFTS,
+            schema.CAMPAIGN_STATS,
+            schema.MESSAGES,
+            schema.OPENS,
+            schema.CLICKS,
+            schema.BOUNCES,
+            schema.SMS_MESSAGES,
+        )
+    },
+    "csv": {t.name: t for t in CSV_TABLES},
+}
+LAYER_DATASETS = {"api": API_DATASET, "csv": CSV_DATASET}
+_PLACEHOLDER = re.compile(r"\{(api|csv)\.([a-z_]+)\}")
+
+
+class LayoutError(Exception):
+    """The database holds tables where the views go (an earlier layout); the message names the fix."""
+
+
+def view_names() -> list[str]:
+    """The views of the `mailjet` dataset, one per SQL file."""
+    return sorted(p.stem for p in VIEWS_FOLDER.glob("*.sql"))
+
+
+def view_sql(name: str, existing: set[tuple[str, str]]) -> str:
+    """The SELECT of view `name`, its raw tables resolved: `(dataset, table)` pairs in `existing` are
+    read where they are, the others stand in as empty relations of their columns."""
+    text = (VIEWS_FOLDER / f"{name}.sql").read_text(encoding="utf-8")
+
+    def resolve(match: re.Match[str]) -> str:
+        layer, table = match.group(1), match.group(2)
+        dataset = LAYER_DATASETS[layer]
+        if (dataset, table) in existing:
+            return f"{dataset}.{table}"
+        columns = RAW_TABLES[layer][table].sql_columns()
+        nulls = ", ".join(f"cast(null as {kind}) as {column}" for column, kind in columns.items())
+        return f"(select {nulls} where 1 = 0)"
+
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    return _PLACEHOLDER.sub(resolve, body).strip()
+
+
+def existing_tables(client: SqlClientBase[Any]) -> set[tuple[str, str]]:
+    """(dataset, table) of every table of the raw layers and of the views' dataset in the database."""
+    rows = client.execute_sql(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_catalog = current_database() and table_schema in (%s, %s)",
+        API_DATASET,
+        CSV_DATASET,
+    )
+    return {(str(s), str(t)) for s, t in rows or []}
+
+
+def publish_views(client: SqlClientBase[Any]) -> list[str]:
+    """(Re)create every view of `mailjet` in one transaction; returns their names. Raises LayoutError
+    when `mailjet` holds tables (a database written by an earlier version)."""
+    tables = client.execute_sql(
+        "select table_name from information_schema.tables where table_catalog = current_database() "
+        "and table_schema = %s and table_type = 'BASE TABLE' order by table_name",
+        VIEWS_DATASET,
+    )
+    if tables:
+        shown = ", ".join(str(t[0]) for t in tables[:5])
+        raise LayoutError(
+            f"the database holds tables in `{VIEWS_DATASET}` ({shown}, ...), written by an earlier "
+            f"version that loaded everything there; `{VIEWS_DATASET}` now holds views over "
+            f"`{API_DATASET}` and `{CSV_DATASET}`. Load into a new database file (--db NEW.duckdb) and "
+            f"run `extract` and `import-csv` again, or drop the old tables first (in DuckDB: "
+            f"`drop schema {VIEWS_DATASET} cascade`)"
+        )
+    existing = existing_tables(client)
+    names = view_names()
+    with client.begin_transaction():
+        client.execute_sql(f"create schema if not exists {VIEWS_DATASET}")
+        for name in names:
+            client.execute_sql(f"drop view if exists {VIEWS_DATASET}.{name}")
+            client.execute_sql(f"create view {VIEWS_DATASET}.{name} as\n{view_sql(name, existing)}")
+    return names

@@ -1,0 +1,3 @@
+-- mailjet.csv_rejections: the rows of the latest import of each file that could not be loaded, and why.
+select file, line, raw_row, reason, 'csv:' || file as _source, imported_at as _extracted_at
+from {csv.csv_rejections} t
