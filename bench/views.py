@@ -81,7 +81,7 @@ def main() -> None:
                 known = [
                     r[0]
                     for r in con.sql(
-                        f"select email from mailjet_api.contacts limit {args.csv_rows // 2}"
+                        f"select email from mailjet_api.contacts order by id limit {args.csv_rows // 2}"
                     ).fetchall()
                 ]
             export = Path(tmp) / "export.csv"

@@ -1,10 +1,15 @@
-"""The three layers of the warehouse: `mailjet_api` (what `extract` loads), `mailjet_csv` (what
-`import-csv` loads) and `mailjet`, the views analysts query, whose SQL sits in `pipelines/views/*.sql`.
+"""The layers of the warehouse: `mailjet_api` (what `extract` loads), `mailjet_csv` (what `import-csv`
+loads) and `mailjet`, the views analysts query, whose SQL sits in `pipelines/views/*.sql`.
 
-Every command that loads (re)creates the views, after its load, in one transaction. A view's SQL names
-raw tables as `{api.contacts}` or `{csv.imports}`: a table that exists is read where it is, one that
-no command has created yet stands in as an empty relation of the same columns, so every view exists
-from the first load on. The SQL is portable (DuckDB and Postgres)."""
+A view that combines both sources is Mailjet's rows `union all` the file rows that the rules let through,
+matched to Mailjet's IDs. Matching reads every Mailjet contact, so it is done once per load rather than
+on every query: `pipelines/views/matched/*.sql` computes those file rows into `mailjet_matched`, a
+derived copy that any load recomputes from the raw layers (never a source of truth).
+
+Every command that loads recomputes `mailjet_matched` and (re)creates the views, after its load, in one
+transaction. The SQL names raw tables as `{api.contacts}` or `{csv.imports}`: a table that exists is
+read where it is, one that no command has created yet stands in as an empty relation of the same
+columns, so every view exists from the first load on. The SQL is portable (DuckDB and Postgres)."""
 
 from __future__ import annotations
 
@@ -20,7 +25,9 @@ from sources.mailjet_csv.tables import CSV_TABLES
 API_DATASET = "mailjet_api"
 CSV_DATASET = "mailjet_csv"
 VIEWS_DATASET = "mailjet"
+MATCHED_DATASET = "mailjet_matched"
 VIEWS_FOLDER = Path(__file__).with_name("views")
+MATCHED_FOLDER = VIEWS_FOLDER / "matched"
 RAW_TABLES: dict[str, dict[str, schema.Table]] = {
     "api": {
         t.name: t
@@ -44,7 +51,7 @@ RAW_TABLES: dict[str, dict[str, schema.Table]] = {
     "csv": {t.name: t for t in CSV_TABLES},
 }
 LAYER_DATASETS = {"api": API_DATASET, "csv": CSV_DATASET}
-_PLACEHOLDER = re.compile(r"\{(api|csv)\.([a-z_]+)\}")
+_PLACEHOLDER = re.compile(r"\{(api|csv|matched)\.([a-z_]+)\}")
 
 
 class LayoutError(Exception):
@@ -56,13 +63,20 @@ def view_names() -> list[str]:
     return sorted(p.stem for p in VIEWS_FOLDER.glob("*.sql"))
 
 
-def view_sql(name: str, existing: set[tuple[str, str]]) -> str:
-    """The SELECT of view `name`, its raw tables resolved: `(dataset, table)` pairs in `existing` are
-    read where they are, the others stand in as empty relations of their columns."""
-    text = (VIEWS_FOLDER / f"{name}.sql").read_text(encoding="utf-8")
+def matched_names() -> list[str]:
+    """The tables of `mailjet_matched`, one per SQL file."""
+    return sorted(p.stem for p in MATCHED_FOLDER.glob("*.sql"))
+
+
+def view_sql(name: str, existing: set[tuple[str, str]], folder: Path = VIEWS_FOLDER) -> str:
+    """The SELECT in `folder/name.sql`, its raw tables resolved: `(dataset, table)` pairs in `existing`
+    are read where they are, the others stand in as empty relations of their columns."""
+    text = (folder / f"{name}.sql").read_text(encoding="utf-8")
 
     def resolve(match: re.Match[str]) -> str:
         layer, table = match.group(1), match.group(2)
+        if layer == "matched":
+            return f"{MATCHED_DATASET}.{table}"
         dataset = LAYER_DATASETS[layer]
         if (dataset, table) in existing:
             return f"{dataset}.{table}"
@@ -86,8 +100,9 @@ def existing_tables(client: SqlClientBase[Any]) -> set[tuple[str, str]]:
 
 
 def publish_views(client: SqlClientBase[Any]) -> list[str]:
-    """(Re)create every view of `mailjet` in one transaction; returns their names. Raises LayoutError
-    when `mailjet` holds tables (a database written by an earlier version)."""
+    """Recompute `mailjet_matched` and (re)create every view of `mailjet`, in one transaction; returns
+    the views' names. Raises LayoutError when `mailjet` holds tables (a database written by an earlier
+    version)."""
     tables = client.execute_sql(
         "select table_name from information_schema.tables where table_catalog = current_database() "
         "and table_schema = %s and table_type = 'BASE TABLE' order by table_name",
@@ -105,6 +120,11 @@ def publish_views(client: SqlClientBase[Any]) -> list[str]:
     existing = existing_tables(client)
     names = view_names()
     with client.begin_transaction():
+        client.execute_sql(f"create schema if not exists {MATCHED_DATASET}")
+        for name in matched_names():
+            client.execute_sql(f"drop table if exists {MATCHED_DATASET}.{name}")
+            sql = view_sql(name, existing, MATCHED_FOLDER)
+            client.execute_sql(f"create table {MATCHED_DATASET}.{name} as\n{sql}")
         client.execute_sql(f"create schema if not exists {VIEWS_DATASET}")
         for name in names:
             client.execute_sql(f"drop view if exists {VIEWS_DATASET}.{name}")

@@ -30,7 +30,14 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
-from pipelines.layers import API_DATASET, CSV_DATASET, VIEWS_DATASET, LayoutError, publish_views
+from pipelines.layers import (
+    API_DATASET,
+    CSV_DATASET,
+    MATCHED_DATASET,
+    VIEWS_DATASET,
+    LayoutError,
+    publish_views,
+)
 from pipelines.lock import LockTimeout, LockUnavailable, WriterLock
 from pipelines.settings import CSV_STAGING_FOLDER, DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.superseded import ImportKey, finish_interrupted_import
@@ -74,7 +81,7 @@ def duckdb_path(db: str) -> Path:
             f"--db {db} is not a regular file (a device, pipe or socket): name a DuckDB database file, "
             f"e.g. --db {DEFAULT_DB}"
         )
-    if path.stem in (VIEWS_DATASET, *LAYERS):
+    if path.stem in (VIEWS_DATASET, MATCHED_DATASET, *LAYERS):
         # DuckDB names the catalog after the file: `mailjet.contacts` would be ambiguous.
         raise WarehouseError(
             f"--db {db}: DuckDB names a database after its file, and `{path.stem}` is also a "

@@ -1,24 +1,11 @@
 -- mailjet.contact_lists: one list per name.
+-- (The file rows are matched once per load into mailjet_matched.contact_lists: views/matched/contact_lists.sql.)
 -- Every list Mailjet lists; then each list an import named (`--list`) that Mailjet does not have, by ID
 -- or by name (case-insensitive): its first import's spelling, with the ID derived from the name (or the
 -- number given).
-with named as (
-    select lower(name) as name_key from {api.contact_lists} t where name is not null group by lower(name)
-),
-file_lists as (
-    select r.list_id, r.list_name, r.file, r.imported_at, row_number() over (
-        partition by r.list_id order by r.imported_at, r.file
-    ) as n
-    from {csv.imports} r
-    left join {api.contact_lists} i on r.list_name is null and i.id = r.list_id
-    left join named m on m.name_key = lower(r.list_ref)
-    where r.list_ref is not null and i.id is null and m.name_key is null
-)
 select id, name, address, is_deleted, subscriber_count, created_at, 'api' as _source, _extracted_at
 from {api.contact_lists} t
 union all
 select
-    list_id, list_name, cast(null as varchar), cast(null as boolean), cast(null as bigint),
-    cast(null as timestamp with time zone), 'csv:' || file, imported_at
-from file_lists
-where n = 1
+    id, name, address, is_deleted, subscriber_count, created_at, _source, _extracted_at
+from {matched.contact_lists} m

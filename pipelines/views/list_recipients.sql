@@ -1,82 +1,16 @@
 -- mailjet.list_recipients: one membership per (contact, list).
+-- (The file rows are matched once per load into mailjet_matched.list_recipients: views/matched/list_recipients.sql.)
 -- Every membership Mailjet lists, as it lists it (Mailjet's word on a membership always wins); then the
 -- memberships imported files record (`--list`), where Mailjet has none: matched to Mailjet's contact by
 -- email and to Mailjet's list by ID, else by name (a live list before a deleted one). Between imports,
 -- the latest one's row stands, and the latest import that stated a status gives it: a file without a
 -- status never re-subscribes anyone. Rows of a contact Mailjet has deleted are left out.
-with api_ids as (
-    select lower(email) as email_key, min(id) as id from {api.contacts} t group by lower(email)
-),
-gone as (
-    select lower(e.email) as email_key, max(e._extracted_at) as last_listed_at
-    from {api.contact_emails} e
-    left join api_ids a on a.email_key = lower(e.email)
-    where a.email_key is null
-    group by lower(e.email)
-),
-by_name as (
-    select name_key, id, name from (
-        select lower(name) as name_key, id, name, row_number() over (
-            partition by lower(name) order by coalesce(is_deleted, false), id
-        ) as n
-        from {api.contact_lists} t
-        where name is not null
-    ) l
-    where n = 1
-),
-first_names as (
-    -- A list known only from files is named as its first import spelled it.
-    select list_id, list_name from (
-        select list_id, list_name, row_number() over (partition by list_id order by imported_at, file) as n
-        from {csv.imports} t
-        where list_ref is not null
-    ) f
-    where n = 1
-),
-file_lists as (
-    -- The list of each `--list` reference: Mailjet's by ID, else Mailjet's by name, else the file's own.
-    select r.list_ref, r.list_id as own_id,
-           coalesce(i.id, b.id, r.list_id) as list_id,
-           case when i.id is not null then i.name when b.id is not null then b.name else f.list_name end
-               as list_name
-    from (select distinct list_ref, list_id from {csv.imports} t where list_ref is not null) r
-    join first_names f on f.list_id = r.list_id
-    left join {api.contact_lists} i on i.id = r.list_id and r.list_id > 0
-    left join by_name b on i.id is null and b.name_key = lower(r.list_ref)
-),
-file_members as (
-    select r.id, coalesce(a.id, r.contact_id) as contact_id, l.list_id, l.list_name, r.is_unsubscribed,
-           r.file, r.imported_at
-    from {csv.list_recipients} r
-    join file_lists l on l.list_ref = r.list_ref and l.own_id = r.list_id
-    left join api_ids a on a.email_key = lower(r.email)
-    left join gone g on g.email_key = lower(r.email)
-    where a.id is not null or g.email_key is null or g.last_listed_at < r.imported_at
-),
-latest as (
-    select f.*, row_number() over (
-        partition by f.contact_id, f.list_id order by f.imported_at desc, f.file desc
-    ) as n
-    from file_members f
-),
-stated as (
-    select f.contact_id, f.list_id, f.is_unsubscribed, row_number() over (
-        partition by f.contact_id, f.list_id order by f.imported_at desc, f.file desc
-    ) as n
-    from file_members f
-    where f.is_unsubscribed is not null
-)
 select
     id, contact_id, list_id, list_name, is_unsubscribed, is_active, subscribed_at, unsubscribed_at,
     'api' as _source, _extracted_at
 from {api.list_recipients} t
 union all
 select
-    l.id, l.contact_id, l.list_id, l.list_name, coalesce(s.is_unsubscribed, false), cast(null as boolean),
-    cast(null as timestamp with time zone), cast(null as timestamp with time zone), 'csv:' || l.file,
-    l.imported_at
-from latest l
-left join stated s on s.contact_id = l.contact_id and s.list_id = l.list_id and s.n = 1
-where l.n = 1 and not exists (
-    select 1 from {api.list_recipients} m where m.contact_id = l.contact_id and m.list_id = l.list_id
-)
+    id, contact_id, list_id, list_name, is_unsubscribed, is_active, subscribed_at, unsubscribed_at,
+    _source, _extracted_at
+from {matched.list_recipients} m

@@ -13,7 +13,7 @@ import pytest
 from pipelines.errors import CommandError
 from pipelines.extract import extract
 from pipelines.import_csv import import_csv
-from pipelines.layers import RAW_TABLES, VIEWS_FOLDER, view_names
+from pipelines.layers import MATCHED_FOLDER, RAW_TABLES, VIEWS_FOLDER, matched_names, view_names
 from pipelines.warehouse import open_pipeline
 from sources.mailjet import schema
 from sources.mailjet_csv.rows import synthetic_id
@@ -159,10 +159,10 @@ def test_an_import_alone_makes_every_view(tmp_path: Path) -> None:
 
 
 def test_every_raw_table_a_view_names_is_declared_and_aliased() -> None:
-    placeholder = re.compile(r"\{(api|csv)\.([a-z_]+)\}(\s+\w+)?")
-    for path in VIEWS_FOLDER.glob("*.sql"):
+    placeholder = re.compile(r"\{(api|csv|matched)\.([a-z_]+)\}(\s+\w+)?")
+    for path in [*VIEWS_FOLDER.glob("*.sql"), *MATCHED_FOLDER.glob("*.sql")]:
         for layer, table, alias in placeholder.findall(path.read_text(encoding="utf-8")):
-            assert table in RAW_TABLES[layer], (path.name, table)
+            assert table in (matched_names() if layer == "matched" else RAW_TABLES[layer]), (path.name, table)
             # A stand-in for a missing table is a subquery, which Postgres wants aliased.
             assert alias.strip() and alias.strip().lower() not in ("where", "group", "union", "on"), path.name
 

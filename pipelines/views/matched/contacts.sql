@@ -1,0 +1,54 @@
+-- mailjet_matched.contacts: what mailjet.contacts shows of imported files, recomputed after every load.
+-- mailjet.contacts: one contact per email (compared case-insensitively).
+-- Every contact Mailjet lists, as it lists it; then each contact known only from imported files: the
+-- latest import's row, with the latest name any file gave. File rows of a contact Mailjet has deleted
+-- (Mailjet listed the email at or after the import, and lists it no more) are left out.
+with api_emails as (
+    select lower(email) as email_key from {api.contacts} t group by lower(email)
+),
+gone as (
+    select lower(e.email) as email_key, max(e._extracted_at) as last_listed_at
+    from {api.contact_emails} e
+    left join api_emails a on a.email_key = lower(e.email)
+    where a.email_key is null
+    group by lower(e.email)
+),
+file_rows as (
+    select c.*, lower(c.email) as email_key
+    from {csv.contacts} c
+    left join api_emails a on a.email_key = lower(c.email)
+    left join gone g on g.email_key = lower(c.email)
+    where a.email_key is null and (g.email_key is null or g.last_listed_at < c.imported_at)
+),
+latest as (
+    select f.*, row_number() over (
+        partition by f.email_key order by f.imported_at desc, f.file desc
+    ) as n
+    from file_rows f
+),
+named as (
+    select f.email_key, f.name, row_number() over (
+        partition by f.email_key order by f.imported_at desc, f.file desc
+    ) as n
+    from file_rows f
+    where f.name is not null
+)
+select
+    l.contact_id as id,
+    l.email,
+    m.name,
+    cast(null as boolean) as is_excluded_from_campaigns,
+    cast(null as timestamp with time zone) as exclusion_from_campaigns_updated_at,
+    cast(null as boolean) as is_opt_in_pending,
+    cast(null as boolean) as is_spam_complaining,
+    cast(null as bigint) as delivered_count,
+    cast(null as timestamp with time zone) as created_at,
+    cast(null as timestamp with time zone) as last_activity_at,
+    cast(null as timestamp with time zone) as last_update_at,
+    cast(null as timestamp with time zone) as unsubscribed_at,
+    cast(null as varchar) as unsubscribed_by,
+    'csv:' || l.file as _source,
+    l.imported_at as _extracted_at
+from latest l
+left join named m on m.email_key = l.email_key and m.n = 1
+where l.n = 1
