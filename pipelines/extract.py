@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.helpers import pipeline_drop
 from dlt.pipeline.pipeline import Pipeline
@@ -162,27 +163,31 @@ def extract(
         timeout=config.timeout_seconds,
     )
     http = MailjetHttp(config.base_url, HttpBasicAuth(str(config.api_key), str(config.api_secret)), tuning)
-    extracted_at = datetime.now(UTC)
     listed: dict[str, ReadOutcome] = {}
-    source = mailjet_source(
-        api_key=str(config.api_key),
-        api_secret=str(config.api_secret),
-        base_url=config.base_url,
-        sms_token=str(config.sms_token) if config.sms_token else None,
-        page_size=config.page_size,
-        concurrency=config.concurrency,
-        lag_seconds=config.lag_seconds,
-        window_rows=config.window_rows,
-        progress=progress,
-        listed=listed.__setitem__,
-        http=http,  # carries the rate limit, retries and timeout; its counters feed the summary
-        extracted_at=extracted_at,
-    ).with_resources(*selected)
+
+    def source_at(extracted_at: datetime) -> DltSource:
+        return mailjet_source(
+            api_key=str(config.api_key),
+            api_secret=str(config.api_secret),
+            base_url=config.base_url,
+            sms_token=str(config.sms_token) if config.sms_token else None,
+            page_size=config.page_size,
+            concurrency=config.concurrency,
+            lag_seconds=config.lag_seconds,
+            window_rows=config.window_rows,
+            progress=progress,
+            listed=listed.__setitem__,
+            http=http,  # carries the rate limit, retries and timeout; its counters feed the summary
+            extracted_at=extracted_at,
+        ).with_resources(*selected)
+
     stop = interrupts or InterruptHandler("extract")
     try:
         with writing(db, destination, "extract", API_DATASET, lock_wait, _say, interrupts=stop) as warehouse:
             pipeline = warehouse.pipeline
             started = time.monotonic()
+            # Stamped once the lock is held: an import that ran meanwhile is older than this listing.
+            source = source_at(datetime.now(UTC))
             try:
                 pipeline.sync_destination()
                 cursors = [n for n in names if n in INCREMENTAL_RESOURCES]

@@ -33,7 +33,8 @@ RAW_TABLES: dict[str, dict[str, schema.Table]] = {
         t.name: t
         for t in (
             schema.CONTACTS,
-            schema.CONTACT_EMAILS,
+            schema.CONTACTS_LISTED,
+            schema.MEMBERSHIPS_LISTED,
             schema.CONTACT_LISTS,
             schema.LIST_RECIPIENTS,
             schema.CONTACT_PROPERTIES,
@@ -114,19 +115,21 @@ def publish_views(client: SqlClientBase[Any]) -> list[str]:
             f"the database holds tables in `{VIEWS_DATASET}` ({shown}, ...), written by an earlier "
             f"version that loaded everything there; `{VIEWS_DATASET}` now holds views over "
             f"`{API_DATASET}` and `{CSV_DATASET}`. Load into a new database file (--db NEW.duckdb) and "
-            f"run `extract` and `import-csv` again, or drop the old tables first (in DuckDB: "
-            f"`drop schema {VIEWS_DATASET} cascade`)"
+            "run `extract` and `import-csv` there; the old file keeps its data. Only once you need nothing "
+            "in the old tables (history Mailjet may no longer serve, imports of files you may not have "
+            f"anymore), drop them (in DuckDB: `drop schema {VIEWS_DATASET} cascade`) and load again"
         )
     existing = existing_tables(client)
     names = view_names()
     with client.begin_transaction():
+        client.execute_sql(f"create schema if not exists {VIEWS_DATASET}")
+        for name in names:  # first: Postgres refuses to drop a table a view still reads
+            client.execute_sql(f"drop view if exists {VIEWS_DATASET}.{name}")
         client.execute_sql(f"create schema if not exists {MATCHED_DATASET}")
         for name in matched_names():
             client.execute_sql(f"drop table if exists {MATCHED_DATASET}.{name}")
             sql = view_sql(name, existing, MATCHED_FOLDER)
             client.execute_sql(f"create table {MATCHED_DATASET}.{name} as\n{sql}")
-        client.execute_sql(f"create schema if not exists {VIEWS_DATASET}")
         for name in names:
-            client.execute_sql(f"drop view if exists {VIEWS_DATASET}.{name}")
             client.execute_sql(f"create view {VIEWS_DATASET}.{name} as\n{view_sql(name, existing)}")
     return names

@@ -1,6 +1,6 @@
-"""One set of rows per file (and list) in `mailjet_csv`: once an import's rows are loaded, the rows of
-the same file's earlier imports go. What an import does after its load, and what a later command does
-for an import that was interrupted after loading."""
+"""One set of rows per file and list in `mailjet_csv`: once an import's rows are loaded, the rows of the
+earlier import of the same file name with the same `--list` go. What an import does after its load,
+and what a later command does for an import that was interrupted after loading."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import datetime
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.pipeline import Pipeline
 
-from sources.mailjet_csv.tables import CSV_IMPORTS, IMPORTED_AT_COLUMN, PER_FILE, PER_FILE_AND_LIST
+from sources.mailjet_csv.tables import CSV_IMPORTS, CSV_TABLES, IMPORTED_AT_COLUMN
 
 # One interrupted import of one file: (file name, --list as given or None, import time in ISO 8601).
 ImportKey = tuple[str, str | None, str]
@@ -20,17 +20,14 @@ ImportKey = tuple[str, str | None, str]
 def remove_superseded(
     pipeline: Pipeline, file_name: str, list_ref: str | None, imported_at: datetime
 ) -> None:
-    """Drop the rows earlier imports of `file_name` loaded: of any list for its contacts, properties and
-    rejections; of the same list for its memberships and its `imports` row. One transaction."""
+    """Drop, from every table, the rows earlier imports of `file_name` with the same `--list` loaded.
+    One transaction."""
     same_list = "list_ref = %s" if list_ref is not None else "list_ref is null"
+    args: list[object] = [file_name, imported_at, *([list_ref] if list_ref is not None else [])]
     with pipeline.sql_client() as client, client.begin_transaction():
-        for table in (*PER_FILE, *PER_FILE_AND_LIST):
+        for table in CSV_TABLES:
             name = client.make_qualified_table_name(table.name)
-            condition = f"file = %s and {IMPORTED_AT_COLUMN} <> %s"
-            args: list[object] = [file_name, imported_at]
-            if table in PER_FILE_AND_LIST:
-                condition += f" and {same_list}"
-                args += [list_ref] if list_ref is not None else []
+            condition = f"file = %s and {IMPORTED_AT_COLUMN} <> %s and {same_list}"
             with contextlib.suppress(DatabaseUndefinedRelation):  # nothing was ever loaded there
                 client.execute_sql(f"delete from {name} where {condition}", *args)
 

@@ -294,7 +294,14 @@ def writing(
                 resumed += resume(pipelines[name])
             warehouse = Warehouse(pipelines[dataset], resumed)
             warehouse.publish()
-            yield warehouse
+            try:
+                yield warehouse
+            except BaseException:
+                # A command that failed or was stopped after loading part of its data: the views follow
+                # what did land. Best effort: the command's own error is what the user must see.
+                with suppress(Exception):
+                    warehouse.publish()
+                raise
             warehouse.publish()
     except (DestinationConnectionError, DatabaseException) as exc:
         raise_if_busy(exc, f"`{command}`")

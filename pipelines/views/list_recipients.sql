@@ -4,7 +4,8 @@
 -- memberships imported files record (`--list`), where Mailjet has none: matched to Mailjet's contact by
 -- email and to Mailjet's list by ID, else by name (a live list before a deleted one). Between imports,
 -- the latest one's row stands, and the latest import that stated a status gives it: a file without a
--- status never re-subscribes anyone. Rows of a contact Mailjet has deleted are left out.
+-- status never re-subscribes anyone. Rows of a contact Mailjet has deleted, and memberships Mailjet listed
+-- and has removed since, are left out, whenever the file was imported.
 select
     id, contact_id, list_id, list_name, is_unsubscribed, is_active, subscribed_at, unsubscribed_at,
     'api' as _source, _extracted_at

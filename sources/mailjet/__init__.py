@@ -9,8 +9,9 @@ that run removes nothing. Event resources (messages, campaigns, opens, clicks, b
 incremental on their timestamp through `dlt.sources.incremental`: the first run backfills the whole
 history in time windows, later runs read from the cursor minus a lag, and merge on the key.
 
-`contact_emails` (every contact ID and email Mailjet has listed, never deleted) is made from the pages
-of `contacts`: select both, or neither."""
+`contacts_listed` and `memberships_listed` (every contact and membership Mailjet has listed, never
+deleted; emails as MD5) are made from the pages of `contacts` and `list_recipients`: they come along
+with those."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ ProgressCallback = Callable[[str, int, int], None]
 # (resource name, how the read went): a full-refresh listing was read to its end.
 ListedCallback = Callable[[str, ReadOutcome], None]
 # Resources that are made from another one's pages, with the one they need.
-DERIVED_RESOURCES = {"contact_emails": "contacts"}
+DERIVED_RESOURCES = {"contacts_listed": "contacts", "memberships_listed": "list_recipients"}
 
 FULL_REFRESH_RESOURCES = (
     "contacts",
@@ -177,25 +178,36 @@ def mailjet_source(
         return f"{settings.REST_PREFIX}/{settings.ENDPOINTS[table.name]}"
 
     contacts = full_refresh(schema.CONTACTS, path(schema.CONTACTS), "ID")
+    memberships = full_refresh(schema.LIST_RECIPIENTS, path(schema.LIST_RECIPIENTS), "ID")
 
-    def emails(page: Any) -> Iterator[pa.Table]:
+    def contacts_listed(page: Any) -> Iterator[pa.Table]:
         if isinstance(page, pa.Table):  # not the end-of-listing hint
-            target = schema.CONTACT_EMAILS.arrow_schema()
+            emails = page.column("email").to_pylist()
+            hashed = pa.array([schema.email_md5(e) if e else None for e in emails], pa.string())
+            table = pa.table({"id": page.column("id"), "email_md5": hashed, **_stamp(page)})
+            yield table.drop_null().cast(schema.CONTACTS_LISTED.arrow_schema())
+
+    def memberships_listed(page: Any) -> Iterator[pa.Table]:
+        if isinstance(page, pa.Table):
+            target = schema.MEMBERSHIPS_LISTED.arrow_schema()
             yield page.select(target.names).drop_null().cast(target)
 
-    contact_emails = dlt.transformer(
-        emails,
-        data_from=contacts,
-        name=schema.CONTACT_EMAILS.name,
-        primary_key=list(schema.CONTACT_EMAILS.primary_key),
-        write_disposition="merge",
-        columns=schema.CONTACT_EMAILS.column_hints(),
-    )
+    def listed_resource(table: schema.Table, parent: DltResource, make: Callable[[Any], Any]) -> DltResource:
+        return dlt.transformer(
+            make,
+            data_from=parent,
+            name=table.name,
+            primary_key=list(table.primary_key),
+            write_disposition="merge",
+            columns=table.column_hints(),
+        )
+
     resources = [
         contacts,
-        contact_emails,
+        listed_resource(schema.CONTACTS_LISTED, contacts, contacts_listed),
+        memberships,
+        listed_resource(schema.MEMBERSHIPS_LISTED, memberships, memberships_listed),
         full_refresh(schema.CONTACT_LISTS, path(schema.CONTACT_LISTS), "ID"),
-        full_refresh(schema.LIST_RECIPIENTS, path(schema.LIST_RECIPIENTS), "ID"),
         full_refresh(
             schema.CONTACT_PROPERTIES, path(schema.CONTACT_PROPERTIES), "ID", transform=schema.property_rows
         ),
@@ -217,3 +229,7 @@ def mailjet_source(
             incremental(schema.SMS_MESSAGES, sms, None, reader_for=sms_reader, count_path=f"{sms}/count")
         )
     return resources
+
+
+def _stamp(page: pa.Table) -> dict[str, pa.ChunkedArray]:
+    return {schema.EXTRACTED_AT_COLUMN: page.column(schema.EXTRACTED_AT_COLUMN)}

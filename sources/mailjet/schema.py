@@ -3,6 +3,7 @@ page of Mailjet rows into an Arrow table of that shape (so dlt loads it without 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -186,10 +187,24 @@ CONTACTS = _table(
         ("UnsubscribedBy", "text"),
     ],
 )
-# Every (contact ID, email) Mailjet has listed, kept after Mailjet deletes the contact, with the last run
-# that listed it (`_extracted_at`): how the `mailjet` views know that a contact's file rows belong to a
-# contact Mailjet has since deleted. Made from the pages of `contacts`, never read on its own.
-CONTACT_EMAILS = _table("contact_emails", [("ID", "id"), ("Email", "text")], primary_key=("id", "email"))
+# What Mailjet has listed, kept after Mailjet deletes it, each with the last run that listed it
+# (`_extracted_at`): how the `mailjet` views know that a file's rows are about a contact (or a list
+# membership) Mailjet has since deleted. Emails are kept only as the MD5 of their lowercased text: enough
+# to recognise a file's email, without keeping the address of someone erased in Mailjet. Made from the
+# pages of `contacts` and `list_recipients`, never read on their own.
+CONTACTS_LISTED = _table(
+    "contacts_listed", [("ID", "id"), ("EmailMd5", "text")], primary_key=("id", "email_md5")
+)
+MEMBERSHIPS_LISTED = _table(
+    "memberships_listed", [("ContactID", "id"), ("ListID", "id")], primary_key=("contact_id", "list_id")
+)
+
+
+def email_md5(email: str) -> str:
+    """The hex MD5 of an email's lowercased UTF-8 text: SQL's `md5(lower(email))` in DuckDB and Postgres."""
+    return hashlib.md5(email.lower().encode("utf-8")).hexdigest()
+
+
 CONTACT_LISTS = _table(
     "contact_lists",
     [

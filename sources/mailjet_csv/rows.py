@@ -266,7 +266,6 @@ class StagedFile:
                 "id": _id_sql(f"'{target.id}:' || email_key"),
                 "contact_id": _id_sql("email_key"),
                 "email": "email",
-                "list_ref": _literal(target.ref),
                 "list_id": str(target.id),
                 "list_name": _literal(target.name) if target.name else "null",
                 "is_unsubscribed": state,
@@ -317,7 +316,8 @@ class StagedFile:
         """Rows of `table` selected from `source`, as Arrow tables of exactly the table's schema, each
         with the file's name and the import's time; at least one, maybe empty, so every table exists
         after an import (queries need not check)."""
-        values = {"file": _literal(self.file_name), **values}
+        list_ref = _literal(self.target.ref) if self.target is not None else "null"
+        values = {"file": _literal(self.file_name), "list_ref": list_ref, **values}
         select = [
             f"{values.get(col.name, 'null')}::{_DUCKDB_TYPES[col.kind]} as {col.name}"
             for col in table.columns

@@ -1,7 +1,8 @@
 """The `mailjet_csv.*` tables: what `import-csv` loads, one set of rows per file and list. Rows keep the
-file's name, the line they start on and the import's time; a later import of the same file (and list)
-replaces the earlier one's rows. Which rows the `mailjet` views show, and how they meet the API's, is
-decided in SQL (`pipelines/views/`), never by rewriting these tables."""
+file's name, `--list` as given, the line they start on and the import's time; a later import of the
+same file name with the same list replaces the earlier one's rows. Which rows the `mailjet` views
+show, and how they meet the API's, is decided in SQL (`pipelines/views/`), never by rewriting these
+tables."""
 
 from __future__ import annotations
 
@@ -23,12 +24,20 @@ def _csv_table(name: str, columns: list[tuple[str, Kind]]) -> Table:
 # IDs are positive) and derived from the lowercased email, so every file agrees on it.
 CSV_CONTACTS = _csv_table(
     "contacts",
-    [("file", "text"), ("line", "int"), ("contact_id", "id"), ("email", "text"), ("name", "text")],
+    [
+        ("file", "text"),
+        ("list_ref", "text"),
+        ("line", "int"),
+        ("contact_id", "id"),
+        ("email", "text"),
+        ("name", "text"),
+    ],
 )
 CSV_CONTACT_PROPERTIES = _csv_table(
     "contact_properties",
     [
         ("file", "text"),
+        ("list_ref", "text"),
         ("line", "int"),
         ("contact_id", "id"),
         ("email", "text"),
@@ -42,11 +51,11 @@ CSV_LIST_RECIPIENTS = _csv_table(
     "list_recipients",
     [
         ("file", "text"),
+        ("list_ref", "text"),
         ("line", "int"),
         ("id", "id"),
         ("contact_id", "id"),
         ("email", "text"),
-        ("list_ref", "text"),
         ("list_id", "id"),
         ("list_name", "text"),
         ("is_unsubscribed", "bool"),
@@ -54,7 +63,7 @@ CSV_LIST_RECIPIENTS = _csv_table(
 )
 CSV_REJECTIONS = _csv_table(
     "csv_rejections",
-    [("file", "text"), ("line", "int"), ("raw_row", "text"), ("reason", "text")],
+    [("file", "text"), ("list_ref", "text"), ("line", "int"), ("raw_row", "text"), ("reason", "text")],
 )
 # One row per file and list: the latest import of it and what it found (the list as in list_recipients).
 CSV_IMPORTS = _csv_table(
@@ -72,7 +81,5 @@ CSV_IMPORTS = _csv_table(
     ],
 )
 CSV_TABLES = (CSV_CONTACTS, CSV_CONTACT_PROPERTIES, CSV_LIST_RECIPIENTS, CSV_REJECTIONS, CSV_IMPORTS)
-# The tables whose rows of a file are replaced by its next import with any list, and those replaced only
-# by its next import with the same list (`list_ref`, null without --list).
-PER_FILE = (CSV_CONTACTS, CSV_CONTACT_PROPERTIES, CSV_REJECTIONS)
-PER_FILE_AND_LIST = (CSV_LIST_RECIPIENTS, CSV_IMPORTS)
+# One set of rows per file name and `--list` (`list_ref`, null without it): an import replaces the rows of
+# the earlier import of the same file name with the same list, in every table; other imports stay.

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ from pipelines.errors import CommandError
 from pipelines.extract import extract
 from pipelines.import_csv import import_csv
 from pipelines.layers import MATCHED_FOLDER, RAW_TABLES, VIEWS_FOLDER, matched_names, view_names
+from pipelines.lock import WriterLock
 from pipelines.warehouse import open_pipeline
 from sources.mailjet import schema
 from sources.mailjet_csv.rows import synthetic_id
@@ -208,3 +212,87 @@ def test_a_database_of_the_earlier_layout_is_refused_with_the_fix(tmp_path: Path
     assert caught.value.exit_code == 2
     assert rows(db, "select count(*) from mailjet.contacts") == [(0,)]
     assert open_pipeline(str(db)).pipeline_name == "mailjet_api"
+
+
+def test_files_of_one_name_for_two_lists_are_two_imports_and_a_fixed_one_replaces_its_own(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "t.duckdb"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = tmp_path / "a" / "export.csv"
+    first.write_text("email,city\nx@example.com,Rome\ny@example.com,Oslo\n", encoding="utf-8")
+    other = tmp_path / "b" / "export.csv"
+    other.write_text("email\ny@example.com\n", encoding="utf-8")
+    import_csv(db=str(db), files=[str(first)], list_ref="Newsletter", progress=False)
+    import_csv(db=str(db), files=[str(other)], list_ref="VIP", progress=False)
+    members = (
+        "select c.email, r.list_name from mailjet.list_recipients r "
+        "join mailjet.contacts c on c.id = r.contact_id"
+    )
+    assert sorted(rows(db, members)) == [
+        ("x@example.com", "Newsletter"),
+        ("y@example.com", "Newsletter"),
+        ("y@example.com", "VIP"),
+    ]
+    assert sorted(
+        rows(
+            db,
+            "select c.email, p.value from mailjet.contact_properties p "
+            "join mailjet.contacts c on c.id = p.contact_id",
+        )
+    ) == [
+        ("x@example.com", "Rome"),
+        ("y@example.com", "Oslo"),
+    ]
+    # The Newsletter export again, without x: that import's rows are replaced, the VIP one's stay.
+    first.write_text("email,city\ny@example.com,Oslo\n", encoding="utf-8")
+    import_csv(db=str(db), files=[str(first)], list_ref="Newsletter", progress=False)
+    assert sorted(rows(db, members)) == [("y@example.com", "Newsletter"), ("y@example.com", "VIP")]
+    assert rows(db, "select email from mailjet.contacts") == [("y@example.com",)]
+
+
+def test_a_membership_mailjet_removed_is_not_brought_back_by_an_older_file(
+    api: Api, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    point_at(api, monkeypatch)
+    db = tmp_path / "t.duckdb"
+    member = next(m for m in api.data("listrecipient", ContactsList=1001, Limit=1000) if m["IsUnsubscribed"])
+    email = next(c["Email"] for c in every_row(api, "contact") if c["ID"] == member["ContactID"])
+    extract(db=str(db), resources=RESOURCES)
+    export = tmp_path / "old.csv"
+    export.write_text(f"email,status\n{email},subscribed\n", encoding="utf-8")
+    import_csv(db=str(db), files=[str(export)], list_ref="1001", progress=False)
+    pair = (
+        "select is_unsubscribed, _source from mailjet.list_recipients "
+        f"where contact_id = {member['ContactID']} and list_id = 1001"
+    )
+    assert rows(db, pair) == [(True, "api")]
+    assert api.delete(f"listrecipient/{member['ID']}").status_code == 204
+    extract(db=str(db), resources=RESOURCES)
+    assert rows(db, pair) == []  # Mailjet's word on a membership it had, also once removed
+    export.write_text(f"email,status\n{email},subscribed\n{email.upper()},\n", encoding="utf-8")
+    import_csv(db=str(db), files=[str(export)], list_ref="1001", progress=False)
+    assert rows(db, pair) == []  # importing the file again does not bring it back either
+
+
+def test_an_extract_that_waited_for_an_import_is_stamped_after_it(
+    api: Api, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The deleted-contact rule compares the file's import time with Mailjet's last listing: an extract
+    that waited for the lock must not stamp its listing with the time it started waiting."""
+    point_at(api, monkeypatch)
+    db = tmp_path / "t.duckdb"
+    export = tmp_path / "e.csv"
+    export.write_text("email\nann@example.com\n", encoding="utf-8")
+    import_csv(db=str(db), files=[str(export)], progress=False)  # creates the folder and the lock file
+    lock = WriterLock(db.parent / f".{db.name}.dlt" / "mailjet_elt.lock", "import-csv", 5)
+    lock.acquire()
+    waiting = threading.Thread(target=lambda: extract(db=str(db), resources="contacts", lock_wait=60))
+    waiting.start()
+    time.sleep(1.0)
+    released = datetime.now(UTC)
+    lock.release()
+    waiting.join(timeout=120)
+    stamp = rows(db, "select min(_extracted_at) from mailjet_api.contacts")[0][0]
+    assert stamp >= released

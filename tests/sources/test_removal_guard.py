@@ -59,7 +59,7 @@ def test_a_whole_listing_replaces_the_table(
     ]
     # Mailjet's own record of the deleted contacts' emails stays, for the views' rules.
     assert query(
-        db, f"select count(*) from mailjet_api.contact_emails where id in ({doomed[0]}, {doomed[1]})"
+        db, f"select count(*) from mailjet_api.contacts_listed where id in ({doomed[0]}, {doomed[1]})"
     ) == [(2,)]
 
 

@@ -7,11 +7,9 @@ with api_ids as (
     select lower(email) as email_key, min(id) as id from {api.contacts} t group by lower(email)
 ),
 gone as (
-    select lower(e.email) as email_key, max(e._extracted_at) as last_listed_at
-    from {api.contact_emails} e
-    left join api_ids a on a.email_key = lower(e.email)
-    where a.email_key is null
-    group by lower(e.email)
+    -- Emails Mailjet has listed (as MD5): a file row of such an email that matches no contact Mailjet
+    -- lists now is about a contact Mailjet deleted, and stays out whenever the file was imported.
+    select distinct e.email_md5 from {api.contacts_listed} e
 ),
 file_values as (
     select coalesce(a.id, p.contact_id) as contact_id, p.name, p.value, p.file, p.imported_at,
@@ -20,8 +18,8 @@ file_values as (
            ) as n
     from {csv.contact_properties} p
     left join api_ids a on a.email_key = lower(p.email)
-    left join gone g on g.email_key = lower(p.email)
-    where a.id is not null or g.email_key is null or g.last_listed_at < p.imported_at
+    left join gone g on g.email_md5 = md5(lower(p.email))
+    where a.id is not null or g.email_md5 is null
 )
 select
     f.contact_id,

@@ -2,23 +2,21 @@
 -- mailjet.contacts: one contact per email (compared case-insensitively).
 -- Every contact Mailjet lists, as it lists it; then each contact known only from imported files: the
 -- latest import's row, with the latest name any file gave. File rows of a contact Mailjet has deleted
--- (Mailjet listed the email at or after the import, and lists it no more) are left out.
+-- (Mailjet listed the email once and lists it no more) are left out, whenever the file was imported.
 with api_emails as (
     select lower(email) as email_key from {api.contacts} t group by lower(email)
 ),
 gone as (
-    select lower(e.email) as email_key, max(e._extracted_at) as last_listed_at
-    from {api.contact_emails} e
-    left join api_emails a on a.email_key = lower(e.email)
-    where a.email_key is null
-    group by lower(e.email)
+    -- Emails Mailjet has listed (as MD5): a file row of such an email that matches no contact Mailjet
+    -- lists now is about a contact Mailjet deleted, and stays out whenever the file was imported.
+    select distinct e.email_md5 from {api.contacts_listed} e
 ),
 file_rows as (
     select c.*, lower(c.email) as email_key
     from {csv.contacts} c
     left join api_emails a on a.email_key = lower(c.email)
-    left join gone g on g.email_key = lower(c.email)
-    where a.email_key is null and (g.email_key is null or g.last_listed_at < c.imported_at)
+    left join gone g on g.email_md5 = md5(lower(c.email))
+    where a.email_key is null and g.email_md5 is null
 ),
 latest as (
     select f.*, row_number() over (

@@ -4,16 +4,15 @@
 -- memberships imported files record (`--list`), where Mailjet has none: matched to Mailjet's contact by
 -- email and to Mailjet's list by ID, else by name (a live list before a deleted one). Between imports,
 -- the latest one's row stands, and the latest import that stated a status gives it: a file without a
--- status never re-subscribes anyone. Rows of a contact Mailjet has deleted are left out.
+-- status never re-subscribes anyone. Rows of a contact Mailjet has deleted, and memberships Mailjet listed
+-- and has removed since, are left out, whenever the file was imported.
 with api_ids as (
     select lower(email) as email_key, min(id) as id from {api.contacts} t group by lower(email)
 ),
 gone as (
-    select lower(e.email) as email_key, max(e._extracted_at) as last_listed_at
-    from {api.contact_emails} e
-    left join api_ids a on a.email_key = lower(e.email)
-    where a.email_key is null
-    group by lower(e.email)
+    -- Emails Mailjet has listed (as MD5): a file row of such an email that matches no contact Mailjet
+    -- lists now is about a contact Mailjet deleted, and stays out whenever the file was imported.
+    select distinct e.email_md5 from {api.contacts_listed} e
 ),
 by_name as (
     select name_key, id, name from (
@@ -51,8 +50,12 @@ file_members as (
     from {csv.list_recipients} r
     join file_lists l on l.list_ref = r.list_ref and l.own_id = r.list_id
     left join api_ids a on a.email_key = lower(r.email)
-    left join gone g on g.email_key = lower(r.email)
-    where a.id is not null or g.email_key is null or g.last_listed_at < r.imported_at
+    left join gone g on g.email_md5 = md5(lower(r.email))
+    -- A membership Mailjet has listed is Mailjet's to state: once removed there, no file brings it back.
+    left join {api.memberships_listed} ml
+        on ml.contact_id = coalesce(a.id, r.contact_id) and ml.list_id = l.list_id
+    where (a.id is not null or g.email_md5 is null)
+        and ml.contact_id is null
 ),
 latest as (
     select f.*, row_number() over (
