@@ -1,4 +1,5 @@
-"""Errors talking to Mailjet, classified terminal or transient. Messages never carry credentials."""
+"""Errors talking to Mailjet (or configuring how to), classified terminal or transient. Messages never carry
+credentials."""
 
 from __future__ import annotations
 
@@ -44,3 +45,7 @@ class MailjetUnexpectedAnswer(MailjetError):
 
 class MailjetJobFailed(MailjetError):
     """An async job ended in Error or Abort."""
+
+
+class MailjetConfigError(MailjetError):
+    """`[mailjet]` configuration that cannot work; the message names the setting and how to set it."""

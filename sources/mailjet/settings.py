@@ -15,7 +15,7 @@ MAX_TIMEOUT_SECONDS: Final = 86_400.0  # a day: a request taking longer is hung
 JOB_DONE: Final = frozenset({"Completed"})
 JOB_FAILED: Final = frozenset({"Error", "Abort"})
 
-# Extract defaults (each is a [mailjet] setting; see pipelines/config.py).
+# Defaults of the [mailjet] settings (see config.py).
 DEFAULT_CONCURRENCY: Final = 4
 DEFAULT_MAX_ATTEMPTS: Final = 8
 DEFAULT_BACKOFF_SECONDS: Final = 0.5
