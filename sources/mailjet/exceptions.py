@@ -47,5 +47,11 @@ class MailjetJobFailed(MailjetError):
     """An async job ended in Error or Abort."""
 
 
+class MailjetJobTimeout(MailjetError):
+    """An async job still running when its polling deadline passed. Mailjet may still finish it."""
+
+    transient = True
+
+
 class MailjetConfigError(MailjetError):
     """`[mailjet]` configuration that cannot work; the message names the setting and how to set it."""
