@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from pipelines.config import ConfigError, load_mailjet_config
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
-from sources.mailjet.client import MailjetClient
+from sources.mailjet.client import MailjetHttp
 from sources.mailjet.exceptions import MailjetAuthError, MailjetError
 
 T = TypeVar("T")
@@ -32,16 +32,16 @@ class ApiResult:
     answer: Any
 
 
-def _with_client(work: Callable[[MailjetClient], T]) -> T:
-    """Run `work` with a configured client; failures become CommandErrors: missing or refused credentials
-    exit 2, anything else that went wrong talking to Mailjet 1."""
+def _with_client(work: Callable[[MailjetHttp], T]) -> T:
+    """Run `work` with the client `[mailjet]` configures; failures become CommandErrors: missing or refused
+    credentials exit 2, anything else that went wrong talking to Mailjet 1."""
     try:
         config = load_mailjet_config()
     except ConfigError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
-    client = MailjetClient(
-        config.base_url, str(config.api_key), str(config.api_secret), timeout=config.timeout_seconds
-    )
+    # Each request is sent once: `check` reports what Mailjet answers now, and `api` never sends a write
+    # twice (a retried `POST /v3.1/send` would send its messages again).
+    client = MailjetHttp.from_config(config, max_attempts=1)
     try:
         return work(client)
     except MailjetAuthError as exc:
@@ -91,7 +91,7 @@ def parse_data(data: str) -> Any:
         raise ValueError(f"--data is not valid JSON for Mailjet: {exc}") from None
 
 
-def run_api(method: str, path: str, data: str | None, params: Sequence[str]) -> ApiResult:
+def run_api(*, method: str, path: str, data: str | None = None, params: Sequence[str] = ()) -> ApiResult:
     """One authorized call; its JSON answer (Mailjet's error raises CommandError)."""
     try:
         query = parse_params(params)

@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--faults",
         default="",
-        help="e.g. rate_limit=20,error_rate=0.2,latency_ms=50,drop_rate=0.05,job_fail_rate=0.5",
+        help="e.g. rate_limit=20,error_rate=0.2,latency_ms=50,drop_rate=0.05,job_fail_rate=0.5; add "
+        "methods=POST+PUT to fault only requests with those methods",
     )
     sandbox.add_argument("--api-key", default="sandbox-api-key", help="API key clients must send")
     sandbox.add_argument("--api-secret", default="sandbox-api-secret", help="API secret clients must send")
@@ -260,7 +261,7 @@ def _import_csv(args: argparse.Namespace, stop: InterruptHandler) -> object:
 def _api(args: argparse.Namespace, stop: InterruptHandler) -> object:
     from pipelines.api import run_api
 
-    return run_api(args.method, args.path, args.data, args.param)
+    return run_api(method=args.method, path=args.path, data=args.data, params=args.param or ())
 
 
 def _demo(args: argparse.Namespace, stop: InterruptHandler) -> int:

@@ -14,7 +14,7 @@ from pipelines.extract import extract
 from pipelines.import_csv import import_csv
 from pipelines.report import text
 from sandbox import SandboxApp, SandboxConfig
-from sources.mailjet.client import MailjetClient
+from sources.mailjet.client import MailjetHttp
 from sources.mailjet.exceptions import MailjetError
 
 DEMO_DB = "demo_mailjet_elt.duckdb"
@@ -30,7 +30,7 @@ def run_demo(contacts: int = 2000) -> int:
     """Start a sandbox, show its lists, subscribe through a bulk job, read the result back."""
     started = time.perf_counter()
     with SandboxApp(SandboxConfig(contacts=contacts, job_seconds=1.0)) as sandbox:
-        client = MailjetClient(sandbox.base_url, sandbox.config.api_key, sandbox.config.api_secret)
+        client = MailjetHttp.from_config(_config(sandbox))
         try:
             return _tour(sandbox, client, started)
         except (MailjetError, CommandError) as exc:
@@ -40,7 +40,7 @@ def run_demo(contacts: int = 2000) -> int:
             client.close()
 
 
-def _tour(sandbox: SandboxApp, client: MailjetClient, started: float) -> int:
+def _tour(sandbox: SandboxApp, client: MailjetHttp, started: float) -> int:
     print(f"Local Mailjet sandbox on {sandbox.base_url} — seeded with {contacts_of(client):,} contacts.\n")
 
     lists = client.get("contactslist", {"Limit": 1000, "Sort": "ID"})
@@ -57,17 +57,19 @@ def _tour(sandbox: SandboxApp, client: MailjetClient, started: float) -> int:
         f"\nSubscribing {len(newcomers)} new people to Newsletter with one bulk job (action addnoforce),\n"
         f"plus {opted_out}, who unsubscribed from that list earlier:"
     )
-    job = client.post(
-        f"contactslist/{list_id}/managemanycontacts",
+    bulk = f"contactslist/{list_id}/managemanycontacts"
+    job_id = client.start_job(
+        bulk,
         {
             "Action": "addnoforce",
             "Contacts": [{"Email": e, "Properties": {"country": "GB"}} for e in newcomers]
             + [{"Email": opted_out}],
         },
-    )[0]
-    status_path = f"contactslist/{list_id}/managemanycontacts/{job['JobID']}"
-    final, seen = client.wait_for_job(status_path)
-    print(f"  job {job['JobID']}: {' -> '.join(seen)} ({final['Count']} contacts processed)")
+    )
+    job = client.wait_for_job(bulk, job_id).raise_if_failed()
+    print(f"  job {job_id}: {' -> '.join(job.statuses)} ({job.job['Count']} contacts processed)")
+    for refused in job.errors:
+        print(f"  refused: {refused.get('Email')}: {refused.get('Error')}")
 
     print("\nMemberships read back (GET /v3/REST/listrecipient?ContactEmail=...):")
     for email in [*newcomers, opted_out]:
@@ -103,10 +105,7 @@ def _extract(sandbox: SandboxApp) -> None:
     db.unlink(missing_ok=True)
     shutil.rmtree(db.with_name(f".{db.name}.dlt"), ignore_errors=True)
     print(f"\nExtracting the whole account into {db} (mailjet-elt --db {db} extract):")
-    config = MailjetConfiguration(
-        api_key=sandbox.config.api_key, api_secret=sandbox.config.api_secret, base_url=sandbox.base_url
-    )
-    print(text(extract(db=str(db), config=config)))
+    print(text(extract(db=str(db), config=_config(sandbox))))
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.sql(LIST_QUERY).fetchall()
     shown = "\n    ".join(LIST_QUERY.strip().splitlines())
@@ -157,7 +156,13 @@ def _import_csv(db: Path) -> None:
             print(f"  {name:<18} {subscribed:>7,} subscribed {unsubscribed:>6,} unsubscribed (API and CSV)")
 
 
-def contacts_of(client: MailjetClient) -> int:
+def contacts_of(client: MailjetHttp) -> int:
     """Total contacts, via countOnly."""
-    body = client.request("GET", "/v3/REST/contact", params={"countOnly": 1})
-    return int(body["Total"])
+    return client.count("contact")
+
+
+def _config(sandbox: SandboxApp) -> MailjetConfiguration:
+    """`[mailjet]` for this sandbox."""
+    return MailjetConfiguration(
+        api_key=sandbox.config.api_key, api_secret=sandbox.config.api_secret, base_url=sandbox.base_url
+    )

@@ -12,7 +12,6 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.helpers import pipeline_drop
 from dlt.pipeline.pipeline import Pipeline
-from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 
 from pipelines.config import ConfigError, MailjetConfiguration, load_mailjet_config
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
@@ -34,7 +33,7 @@ from sources.mailjet import (
     INCREMENTAL_RESOURCES,
     mailjet_source,
 )
-from sources.mailjet.client import HttpSettings, MailjetHttp
+from sources.mailjet.client import MailjetHttp
 from sources.mailjet.exceptions import MailjetAuthError, MailjetError
 from sources.mailjet.paging import ReadOutcome
 
@@ -155,29 +154,15 @@ def extract(
         raise CommandError(str(exc), EXIT_USAGE) from None
     names = choose_resources(resources, config)
     selected = names + [d for d, parent in DERIVED_RESOURCES.items() if parent in names]
-    tuning = HttpSettings(
-        concurrency=config.concurrency,
-        requests_per_second=config.requests_per_second,
-        max_attempts=config.max_attempts,
-        backoff_seconds=config.backoff_seconds,
-        timeout=config.timeout_seconds,
-    )
-    http = MailjetHttp(config.base_url, HttpBasicAuth(str(config.api_key), str(config.api_secret)), tuning)
+    http = MailjetHttp.from_config(config)  # its counters feed the summary
     listed: dict[str, ReadOutcome] = {}
 
     def source_at(extracted_at: datetime) -> DltSource:
         return mailjet_source(
-            api_key=str(config.api_key),
-            api_secret=str(config.api_secret),
-            base_url=config.base_url,
-            sms_token=str(config.sms_token) if config.sms_token else None,
-            page_size=config.page_size,
-            concurrency=config.concurrency,
-            lag_seconds=config.lag_seconds,
-            window_rows=config.window_rows,
+            config,
             progress=progress,
             listed=listed.__setitem__,
-            http=http,  # carries the rate limit, retries and timeout; its counters feed the summary
+            http=http,
             extracted_at=extracted_at,
         ).with_resources(*selected)
 

@@ -1,7 +1,9 @@
 """Fault injection: a client-visible rate limit, 5xx answers, latency, dropped connections, failing jobs.
 
 Spec syntax (flag `--faults` and the admin endpoint): comma-separated `name=value` pairs, e.g.
-`rate_limit=20,error_rate=0.2,latency_ms=50,drop_rate=0.05,job_fail_rate=1,storm=0.3,seed=7`."""
+`rate_limit=20,error_rate=0.2,latency_ms=50,drop_rate=0.05,job_fail_rate=1,storm=0.3,seed=7`.
+`methods=POST+PUT` limits the request faults (rate limit, storm, errors, drops, latency) to requests with
+those HTTP methods; without it they hit every method."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any, Literal
 from sandbox.exceptions import SandboxConfigError
 
 Fault = Literal["rate_limited", "error", "drop"]
+METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD")
 
 ALIASES = {
     "rate": "rate_limit",
@@ -25,6 +28,7 @@ ALIASES = {
     "jobfail": "job_fail_rate",
     "job_fail": "job_fail_rate",
     "storm_share": "storm",
+    "method": "methods",
 }
 
 
@@ -39,6 +43,7 @@ class Faults:
     job_fail_rate: float = 0.0  # share of async jobs that end in status Error
     storm: float = 0.0  # share of every second during which every request gets a 429 (a 429 storm)
     seed: int = 0
+    methods: str = ""  # HTTP methods the request faults hit, joined with "+" ("POST+PUT"); "" = all
     _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _tokens: float = field(default=0.0, repr=False, compare=False)
@@ -52,6 +57,14 @@ class Faults:
         for name in ("rate_limit", "latency_ms"):
             if getattr(self, name) < 0:
                 raise SandboxConfigError(f"fault {name}={getattr(self, name)}: must be >= 0")
+        wanted = [m.strip().upper() for m in self.methods.split("+") if m.strip()]
+        unknown = [m for m in wanted if m not in METHODS]
+        if unknown or (self.methods.strip() and not wanted):
+            raise SandboxConfigError(
+                f"fault methods={self.methods}: expected HTTP methods joined with '+', such as POST+PUT, "
+                f"from {', '.join(METHODS)}"
+            )
+        self.methods = "+".join(dict.fromkeys(wanted))
         self._rng.seed(self.seed)
         self._tokens = self.rate_limit
         self._last = time.monotonic()
@@ -70,6 +83,9 @@ class Faults:
                 raise SandboxConfigError(
                     f"bad fault {item.strip()!r}: expected name=value with name one of {', '.join(valid)}"
                 )
+            if key == "methods":
+                values[key] = raw
+                continue
             text = raw.strip().lower().removesuffix("ms").removesuffix("%")
             try:
                 number = float(text)
@@ -84,8 +100,14 @@ class Faults:
         """The public settings."""
         return {name: getattr(self, name) for name in self.__dataclass_fields__ if not name.startswith("_")}
 
-    def decide(self) -> Fault | None:
-        """Which fault (if any) hits the next API request."""
+    def hits(self, method: str) -> bool:
+        """Whether the request faults apply to a request with this HTTP method."""
+        return not self.methods or method.upper() in self.methods.split("+")
+
+    def decide(self, method: str) -> Fault | None:
+        """Which fault (if any) hits the next API request, sent with `method`."""
+        if not self.hits(method):
+            return None
         with self._lock:
             if self.storm and time.monotonic() % 1.0 < self.storm:
                 return "rate_limited"

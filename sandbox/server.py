@@ -293,9 +293,9 @@ class Dispatcher:
             self.counts[endpoint_key(method, segments)] += 1
             self.log.append({"method": method, "path": "/" + "/".join(segments), "params": params})
         faults = app.faults
-        if faults.latency_ms:
+        if faults.latency_ms and faults.hits(method):
             time.sleep(faults.latency_ms / 1000)
-        fault = faults.decide()
+        fault = faults.decide(method)
         if fault == "rate_limited":
             http.send_reply(429, settings.TOO_MANY_REQUESTS_HTML, "text/html")
             return

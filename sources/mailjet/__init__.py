@@ -21,11 +21,13 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+from dlt.common.configuration.specs import BaseConfiguration
 from dlt.extract.resource import DltResource
-from dlt.sources.helpers.rest_client.auth import BearerTokenAuth, HttpBasicAuth
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
 from sources.mailjet import schema, settings
-from sources.mailjet.client import HttpSettings, MailjetHttp
+from sources.mailjet.client import MailjetHttp
+from sources.mailjet.config import MailjetConfiguration, resolve_mailjet_config
 from sources.mailjet.paging import Listing, PageReader, ReadOutcome, split_windows, start_of_history
 
 # (resource name, rows fetched, rows expected): the CLI's progress lines.
@@ -47,54 +49,38 @@ FULL_REFRESH_RESOURCES = (
 INCREMENTAL_RESOURCES = ("campaigns", "messages", "opens", "clicks", "bounces", "sms_messages")
 
 
-@dlt.source(name="mailjet", max_table_nesting=0)
+# spec=BaseConfiguration: dlt injects no argument from `sources.mailjet.*`; the settings are `[mailjet]`,
+# the one section the CLI reads too, resolved below when no configuration is passed.
+@dlt.source(name="mailjet", max_table_nesting=0, spec=BaseConfiguration)
 def mailjet_source(
-    api_key: str = dlt.secrets.value,
-    api_secret: str = dlt.secrets.value,
-    base_url: str = settings.DEFAULT_BASE_URL,
-    sms_token: str | None = None,
-    page_size: int = settings.PAGE_SIZE_MAX,
-    concurrency: int = settings.DEFAULT_CONCURRENCY,
-    requests_per_second: float = 0.0,
-    lag_seconds: int = settings.DEFAULT_LAG_SECONDS,
-    window_rows: int = settings.DEFAULT_WINDOW_ROWS,
-    max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS,
-    backoff_seconds: float = settings.DEFAULT_BACKOFF_SECONDS,
-    timeout_seconds: float = settings.DEFAULT_TIMEOUT_SECONDS,
+    config: MailjetConfiguration | None = None,
     progress: ProgressCallback | None = None,
     listed: ListedCallback | None = None,
     http: MailjetHttp | None = None,
     extracted_at: datetime | None = None,
 ) -> list[DltResource]:
     """Mailjet contacts, lists, memberships, properties, campaigns, drafts, statistics, messages and
-    engagement events (and SMS when `sms_token` is given).
+    engagement events (and SMS when `[mailjet] sms_token` is set).
 
     Args:
-        api_key, api_secret: the Mailjet API key pair (Basic auth).
-        base_url: API root (the sandbox's URL to work locally).
-        sms_token: Bearer token of Mailjet's SMS API; `sms_messages` is extracted only when set.
-        page_size: rows per page (1000 is the API maximum).
-        concurrency: pages fetched in parallel.
-        requests_per_second: client-side rate limit over all requests (0 = none).
-        lag_seconds: incremental resources re-read this far behind their cursor, for late events.
-        window_rows: history is read in time windows holding at most this many rows each.
-        max_attempts, backoff_seconds: retries of 429/5xx/timeouts/dropped connections.
-        timeout_seconds: how long one request may take before it counts as failed (and is retried).
+        config: the `[mailjet]` configuration (account, paging, rate limit, retries, timeouts); default:
+            resolved through dlt's providers (`MAILJET__<NAME>` env vars, `.dlt/secrets.toml`,
+            `.dlt/config.toml`), exactly as the CLI resolves it. Raises MailjetConfigError naming a
+            missing or unusable setting.
         progress: called with (resource, rows fetched, rows expected) as work advances.
         listed: called with (resource, ReadOutcome) when a full-refresh resource has read its whole
             listing (rows read, rows Mailjet counted, whether its overlapping pages met); only such a
             resource may have rows Mailjet no longer has removed, and only when the read was whole.
-        http: an already built HTTP layer (shares its request counters with the caller).
+        http: the client, already built from `config` (`MailjetHttp.from_config`), so the caller can read
+            its request counters; default: built here.
         extracted_at: the run's time, stamped on every row as `_extracted_at` (default: now).
     """
-    tuning = HttpSettings(
-        concurrency=concurrency,
-        requests_per_second=requests_per_second,
-        max_attempts=max_attempts,
-        backoff_seconds=backoff_seconds,
-        timeout=timeout_seconds,
-    )
-    http = http or MailjetHttp(base_url, HttpBasicAuth(api_key, api_secret), tuning)
+    config = resolve_mailjet_config() if config is None else config
+    config.check()
+    page_size, concurrency = config.page_size, config.concurrency
+    lag_seconds, window_rows = config.lag_seconds, config.window_rows
+    sms_token = str(config.sms_token) if config.sms_token else None
+    http = http or MailjetHttp.from_config(config)
     reader = PageReader(http, page_size, concurrency)
     extracted_at = extracted_at or datetime.now(UTC)
 

@@ -1,18 +1,20 @@
-"""A small synchronous Mailjet REST client: Basic auth, JSON in and out, errors classified."""
+"""The Mailjet client: one class for reads, writes, paging and bulk jobs over one retrying, rate-limited,
+counted HTTP layer whose timeout bounds each whole request; errors classified."""
 
 from __future__ import annotations
 
 import contextvars
+import csv
 import http.client
 import io
-import json
+import json as _json
 import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, NoReturn
 
 import orjson
 import requests
@@ -22,7 +24,7 @@ from dlt.sources.helpers.requests.retry import (
     retry_if_status,
 )
 from dlt.sources.helpers.requests.session import Session
-from dlt.sources.helpers.rest_client.auth import AuthConfigBase
+from dlt.sources.helpers.rest_client.auth import AuthConfigBase, HttpBasicAuth
 from dlt.sources.helpers.rest_client.client import RESTClient
 from requests.adapters import HTTPAdapter
 from tenacity import (
@@ -30,6 +32,7 @@ from tenacity import (
     Retrying,
     retry_any,
     retry_if_exception_type,
+    retry_if_result,
     stop_after_attempt,
     wait_exponential_jitter,
 )
@@ -37,11 +40,13 @@ from urllib3 import connection, connectionpool, poolmanager
 from urllib3.exceptions import ReadTimeoutError
 
 from sources.mailjet import settings
+from sources.mailjet.config import MailjetConfiguration
 from sources.mailjet.exceptions import (
     MailjetAuthError,
     MailjetBadRequest,
     MailjetError,
     MailjetJobFailed,
+    MailjetJobTimeout,
     MailjetNotFound,
     MailjetRateLimited,
     MailjetServerError,
@@ -177,118 +182,6 @@ def _error_message(response: requests.Response) -> str:
     return str(body)[:200]
 
 
-class MailjetClient:
-    """Talks to one Mailjet account (or the sandbox) at `base_url`."""
-
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        api_secret: str,
-        timeout: float = settings.DEFAULT_TIMEOUT_SECONDS,
-        session: requests.Session | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.session = session or requests.Session()
-        self.session.auth = (api_key, api_secret)
-        adapter = WholeRequestAdapter()  # `timeout` bounds each whole request
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-
-    def close(self) -> None:
-        """Release the connection pool."""
-        self.session.close()
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        data: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Any:
-        """One call; returns the decoded JSON body (None when empty) or raises a classified error."""
-        url = f"{self.base_url}{path}"
-        try:
-            response = self.session.request(
-                method, url, params=params, json=json, data=data, headers=headers, timeout=self.timeout
-            )
-        except requests.Timeout as exc:
-            raise MailjetServerError(f"{method} {path}: timed out talking to {self.base_url}: {exc}") from exc
-        except requests.ConnectionError as exc:
-            raise MailjetServerError(
-                f"{method} {path}: {type(exc).__name__} talking to {self.base_url}"
-            ) from exc
-        except requests.RequestException as exc:  # an unusable URL or body: retrying won't help
-            raise MailjetError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
-        failure = status_error(method, path, response, retried=False)
-        if failure is not None:
-            raise failure
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except (ValueError, RecursionError) as exc:
-            raise MailjetServerError(f"{method} {path}: response is not JSON", response.status_code) from exc
-
-    def get(self, resource: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """GET /v3/REST/<resource>: the `Data` rows."""
-        path = f"{settings.REST_PREFIX}/{resource}"
-        return self._rows("GET", path, self.request("GET", path, params=params))
-
-    def post(self, resource: str, payload: Any) -> list[dict[str, Any]]:
-        """POST /v3/REST/<resource>: the `Data` rows."""
-        path = f"{settings.REST_PREFIX}/{resource}"
-        return self._rows("POST", path, self.request("POST", path, json=payload))
-
-    def count(self, resource: str, params: Mapping[str, Any] | None = None) -> int:
-        """GET /v3/REST/<resource>?countOnly=1: the `Total` rows matching `params`."""
-        path = f"{settings.REST_PREFIX}/{resource}"
-        body = self.request("GET", path, params={**(params or {}), "countOnly": 1})
-        total = body.get("Total") if isinstance(body, dict) else None
-        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
-            raise self._unexpected("GET", f"{path}?countOnly=1", body, "Total: a count of 0 or more")
-        return total
-
-    def _rows(self, method: str, path: str, body: Any) -> list[dict[str, Any]]:
-        """The `Data` list of Mailjet's envelope."""
-        rows = body.get("Data") if isinstance(body, dict) else None
-        if not isinstance(rows, list):
-            raise self._unexpected(method, path, body, "Data: a list of rows")
-        return rows
-
-    def _unexpected(self, method: str, path: str, body: Any, wanted: str) -> MailjetUnexpectedAnswer:
-        """The error for a success answer that is not in Mailjet's shape."""
-        text = json.dumps(body, ensure_ascii=False)
-        shown = text if len(text) <= 120 else f"{text[:120]}..."
-        return MailjetUnexpectedAnswer(
-            f"unexpected answer from {self.base_url}: {method} {path} answered {shown}, where Mailjet "
-            f"answers an object with {wanted}. Is [mailjet] base_url (MAILJET__BASE_URL) Mailjet's API?"
-        )
-
-    def wait_for_job(
-        self, status_path: str, timeout: float = 600.0, poll_seconds: float = 0.2
-    ) -> tuple[dict[str, Any], list[str]]:
-        """Poll a bulk job until Completed; returns its final status and the statuses seen.
-        Raises MailjetJobFailed on Error/Abort and MailjetError on timeout."""
-        seen: list[str] = []
-        deadline = time.monotonic() + timeout
-        while True:
-            job = self.get(status_path)[0]
-            status = str(job.get("Status"))
-            if not seen or seen[-1] != status:
-                seen.append(status)
-            if status in settings.JOB_DONE:
-                return job, seen
-            if status in settings.JOB_FAILED:
-                raise MailjetJobFailed(f"job {status_path} ended {status}: {job.get('Error') or 'no detail'}")
-            if time.monotonic() > deadline:
-                raise MailjetError(f"job {status_path} still {status} after {timeout:.0f} s")
-            time.sleep(poll_seconds)
-
-
 class RateLimiter:
     """Spaces requests evenly at no more than `per_second` across all threads (0 = no limit).
     A dozen lines instead of a dependency: a single shared next-free-slot is all we need."""
@@ -312,7 +205,7 @@ class RateLimiter:
 
 @dataclass
 class HttpStats:
-    """What the extract's HTTP layer did: requests sent (retries included) and retries by reason."""
+    """What the client did: requests sent (retries included) and retries by reason."""
 
     requests: int = 0
     retries: Counter[str] = field(default_factory=Counter)
@@ -350,7 +243,7 @@ class _RESTClient(RESTClient):
 
 @dataclass(frozen=True)
 class HttpSettings:
-    """How the extract talks HTTP."""
+    """How the client talks HTTP."""
 
     concurrency: int = settings.DEFAULT_CONCURRENCY
     requests_per_second: float = 0.0
@@ -359,11 +252,66 @@ class HttpSettings:
     backoff_seconds: float = settings.DEFAULT_BACKOFF_SECONDS
     max_backoff_seconds: float = settings.DEFAULT_MAX_BACKOFF_SECONDS
 
+    @classmethod
+    def from_config(cls, config: MailjetConfiguration) -> HttpSettings:
+        """The transport settings of `[mailjet]`."""
+        return cls(
+            concurrency=config.concurrency,
+            requests_per_second=config.requests_per_second,
+            timeout=config.timeout_seconds,
+            max_attempts=config.max_attempts,
+            backoff_seconds=config.backoff_seconds,
+        )
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """How an async job ended: its final status object, as Mailjet states it, and its error report."""
+
+    job_id: int
+    status: str  # Completed, Error or Abort
+    job: dict[str, Any]  # the final status object: Count, Error, ErrorFile, JobStart, JobEnd, ...
+    errors: list[dict[str, Any]]  # the error report: one row per contact refused (Email, Error, ...)
+    statuses: list[str]  # the statuses seen while polling, in order
+
+    @property
+    def failed(self) -> bool:
+        """Whether the job ended in Error or Abort."""
+        return self.status in settings.JOB_FAILED
+
+    def raise_if_failed(self) -> JobResult:
+        """This result, unless the job ended in Error or Abort: then MailjetJobFailed."""
+        if self.failed:
+            raise MailjetJobFailed(
+                f"job {self.job_id} ended {self.status}: {self.job.get('Error') or 'no detail'} "
+                f"({len(self.errors)} contact(s) in its error report)"
+            )
+        return self
+
 
 class MailjetHttp:
-    """dlt REST clients for one account, one per thread, sharing a connection pool, a client-side rate
-    limit and retries: 429 (HTML body, no Retry-After), 5xx, timeouts and dropped connections are retried
-    with jittered exponential backoff (dlt's retry conditions on a tenacity policy with jitter)."""
+    """The one client of a Mailjet account (or the sandbox) at `base_url`: reads and writes (GET, POST,
+    PUT, DELETE), dlt REST clients for paging (`rest()`), and bulk jobs (`start_job`, `wait_for_job`).
+
+    Every request, read or write, is retried on 429 (HTML body, no Retry-After), 5xx, timeouts and dropped
+    connections with jittered exponential backoff (dlt's retry conditions on a tenacity policy), up to
+    `max_attempts` attempts, each bounded as a whole by `timeout` (WholeRequestAdapter). All requests wait
+    for one client-side rate limit and are tallied in one `stats` (requests sent, retries by reason).
+    Each thread gets its own session; all share one connection pool holding a connection for every
+    thread that can be in a request at once (`concurrency` per page reader of an extract), so no
+    connection is discarded. Failures are raised as classified MailjetErrors (`exceptions.py`).
+
+    Retried writes: a write whose connection dropped or timed out may have been applied before its answer
+    was lost; it is sent again. That is safe for
+    - `POST contactslist/{id}/managemanycontacts` and `POST contact/managemanycontacts`: Mailjet's bulk jobs
+      are idempotent per contact (keyed by email; a resubmitted job applies the same action again and never
+      duplicates a contact or a membership); `start_job` returns the JobID of the last submission;
+    - `POST contact/{id}/managecontactslists` and `POST contactslist/{id}/managecontact` (the same actions);
+    - `PUT` (it sets the fields given; a repeat changes nothing);
+    - `DELETE`: a repeat of a delete that was applied answers 404 (MailjetNotFound): the object is gone.
+    It is not safe for POSTs that create or send: `POST contact` answers `MJ18 ... already exists` the second
+    time, `POST /v3.1/send` sends the messages again, `POST csvimport` imports the upload twice. Send those
+    through a client made with `max_attempts=1`."""
 
     def __init__(self, base_url: str, auth: AuthConfigBase, http: HttpSettings) -> None:
         self.base_url = base_url.rstrip("/")
@@ -373,22 +321,36 @@ class MailjetHttp:
         self.stats = HttpStats()
         # A connection per thread that can be in a request at once: dlt pulls every resource
         # round-robin, so all their page readers are active together, each with at most `concurrency`
-        # threads in a request (its lanes, or its count workers, or the extract's own thread).
-        # Connections are opened on demand; this only caps how many are kept for reuse.
+        # threads in a request (its lanes, or its count workers, or the extract's own thread); writers
+        # and job pollers fit the same budget. Connections are opened on demand; this only caps how many
+        # are kept for reuse.
         self._adapter = WholeRequestAdapter(
             pool_connections=2, pool_maxsize=max(http.concurrency, 1) * settings.MAX_ACTIVE_READERS
         )
         self._local = threading.local()
 
+    @classmethod
+    def from_config(cls, config: MailjetConfiguration, max_attempts: int | None = None) -> MailjetHttp:
+        """The client of the account `config` (`[mailjet]`) names, with its transport settings;
+        `max_attempts` overrides the configured attempts (1 sends every request once)."""
+        tuning = HttpSettings.from_config(config)
+        if max_attempts is not None:
+            tuning = replace(tuning, max_attempts=max_attempts)
+        return cls(config.base_url, HttpBasicAuth(str(config.api_key), str(config.api_secret)), tuning)
+
     def with_auth(self, auth: AuthConfigBase) -> MailjetHttp:
-        """The same account's HTTP layer under other credentials (the SMS token), sharing the rate
+        """The same account's client under other credentials (the SMS token), sharing the rate
         limit, the request counters and the connection pool."""
         other = MailjetHttp(self.base_url, auth, self.settings)
         other.limiter, other.stats, other._adapter = self.limiter, self.stats, self._adapter
         return other
 
+    def close(self) -> None:
+        """Close the pooled connections (shared with the clients `with_auth` made)."""
+        self._adapter.close()
+
     def rest(self) -> RESTClient:
-        """This thread's REST client."""
+        """This thread's dlt REST client (paging)."""
         client: RESTClient | None = getattr(self._local, "client", None)
         if client is None:
             client = _RESTClient(
@@ -427,16 +389,199 @@ class MailjetHttp:
         session.send = policy.wraps(limited_send)  # type: ignore[method-assign]
         return session
 
-    def get_json(self, path: str, params: Mapping[str, Any]) -> Any:
-        """One GET, decoded; failures raised as classified MailjetErrors."""
+    @property
+    def retrying(self) -> bool:
+        """Whether a failed attempt is tried again (`max_attempts` above 1)."""
+        return self.settings.max_attempts > 1
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """One request to `path` (starting with '/') under `base_url`, retried as the class says; the
+        successful response, or a classified MailjetError."""
+        if not path.startswith("/"):
+            raise ValueError(f"{path!r} is not a path under the API root: it must start with '/'")
         try:
-            response = self.rest().get(path, params=dict(params))
+            # The URL is built here, never taken from the caller: credentials only go to base_url.
+            response = self.rest().request(
+                f"{self.base_url}{path}",
+                method=method,  # type: ignore[arg-type]  # any method Mailjet takes
+                params=dict(params) if params is not None else None,
+                json=json,
+                data=data,
+                headers=dict(headers) if headers is not None else None,
+            )
         except requests.RequestException as exc:
-            raise classify(exc, path) from None
-        failure = status_error("GET", path, response, retried=True)
+            raise classify(exc, path, method, self.retrying) from exc
+        failure = status_error(method, path, response, retried=self.retrying)
         if failure is not None:
             raise failure
-        return orjson.loads(response.content)
+        return response
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """`send`, decoded: the JSON answer, or None when Mailjet sends no content (204, 304)."""
+        response = self.send(method, path, params=params, json=json, data=data, headers=headers)
+        if not response.content:
+            return None
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            pass  # orjson holds integers of up to 64 bits; the stdlib parser takes any
+        try:
+            return _json.loads(response.content)
+        except (ValueError, RecursionError) as exc:
+            raise MailjetServerError(f"{method} {path}: response is not JSON", response.status_code) from exc
+
+    def get_json(self, path: str, params: Mapping[str, Any]) -> Any:
+        """One GET, decoded; failures raised as classified MailjetErrors."""
+        return self.request("GET", path, params=params)
+
+    def get(self, resource: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """GET /v3/REST/<resource>: the `Data` rows."""
+        path = f"{settings.REST_PREFIX}/{resource}"
+        return self._rows("GET", path, self.request("GET", path, params=params))
+
+    def post(self, resource: str, payload: Any) -> list[dict[str, Any]]:
+        """POST /v3/REST/<resource>: the `Data` rows."""
+        path = f"{settings.REST_PREFIX}/{resource}"
+        return self._rows("POST", path, self.request("POST", path, json=payload))
+
+    def put(self, resource: str, payload: Any) -> list[dict[str, Any]]:
+        """PUT /v3/REST/<resource>: the `Data` rows (none when Mailjet answers 304: nothing changed)."""
+        path = f"{settings.REST_PREFIX}/{resource}"
+        body = self.request("PUT", path, json=payload)
+        return [] if body is None else self._rows("PUT", path, body)
+
+    def delete(self, resource: str) -> None:
+        """DELETE /v3/REST/<resource>."""
+        self.request("DELETE", f"{settings.REST_PREFIX}/{resource}")
+
+    def count(self, resource: str, params: Mapping[str, Any] | None = None) -> int:
+        """GET /v3/REST/<resource>?countOnly=1: the `Total` rows matching `params`."""
+        path = f"{settings.REST_PREFIX}/{resource}"
+        body = self.request("GET", path, params={**(params or {}), "countOnly": 1})
+        total = body.get("Total") if isinstance(body, dict) else None
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+            raise self._unexpected("GET", f"{path}?countOnly=1", body, "Total: a count of 0 or more")
+        return total
+
+    def _rows(self, method: str, path: str, body: Any) -> list[dict[str, Any]]:
+        """The `Data` list of Mailjet's envelope."""
+        rows = body.get("Data") if isinstance(body, dict) else None
+        if not isinstance(rows, list):
+            raise self._unexpected(method, path, body, "Data: a list of rows")
+        return rows
+
+    def _unexpected(self, method: str, path: str, body: Any, wanted: str) -> MailjetUnexpectedAnswer:
+        """The error for a success answer that is not in Mailjet's shape."""
+        text = _json.dumps(body, ensure_ascii=False)
+        shown = text if len(text) <= 120 else f"{text[:120]}..."
+        return MailjetUnexpectedAnswer(
+            f"unexpected answer from {self.base_url}: {method} {path} answered {shown}, where Mailjet "
+            f"answers an object with {wanted}. Is [mailjet] base_url (MAILJET__BASE_URL) Mailjet's API?"
+        )
+
+    def start_job(self, resource: str, payload: Any) -> int:
+        """POST an async job under /v3/REST (`contactslist/{id}/managemanycontacts`,
+        `contact/managemanycontacts`, `csvimport`); its JobID (a CSV import's `ID`)."""
+        rows = self.post(resource, payload)
+        first = rows[0] if rows and isinstance(rows[0], dict) else {}
+        job_id = first.get("JobID", first.get("ID"))
+        if isinstance(job_id, bool) or not isinstance(job_id, int):
+            path = f"{settings.REST_PREFIX}/{resource}"
+            raise self._unexpected("POST", path, {"Data": rows}, "Data: one row with the JobID")
+        return job_id
+
+    def wait_for_job(
+        self,
+        resource: str,
+        job_id: int,
+        timeout: float = settings.JOB_TIMEOUT_SECONDS,
+        first_poll: float = settings.JOB_FIRST_POLL_SECONDS,
+        max_poll: float = settings.JOB_MAX_POLL_SECONDS,
+    ) -> JobResult:
+        """Poll `GET /v3/REST/<resource>/<job_id>` until the job ends and return how it ended: its final
+        status object and its per-contact error report, which a `Completed` job can have too (contacts
+        Mailjet refused, such as invalid addresses); `Error` and `Abort` return as well (see
+        `JobResult.failed` and `raise_if_failed`). Polls wait `first_poll` seconds, then twice as long
+        each time (with jitter) up to `max_poll`; each poll is a request retried as the class says.
+        Raises MailjetJobTimeout when the job is still running `timeout` seconds after polling began (the
+        last poll is made at that deadline)."""
+        path = f"{resource}/{job_id}"
+        seen: list[str] = []
+
+        def poll() -> dict[str, Any]:
+            rows = self.get(path)
+            if not rows or not isinstance(rows[0], dict):
+                full = f"{settings.REST_PREFIX}/{path}"
+                raise self._unexpected("GET", full, {"Data": rows}, "Data: the job's status object")
+            status = str(rows[0].get("Status"))
+            if not seen or seen[-1] != status:
+                seen.append(status)
+            return rows[0]
+
+        def running(job: dict[str, Any]) -> bool:
+            return str(job.get("Status")) not in settings.JOB_DONE | settings.JOB_FAILED
+
+        deadline = time.monotonic() + timeout
+        backoff = wait_exponential_jitter(multiplier=first_poll, max=max_poll, jitter=first_poll)
+
+        def wait(state: RetryCallState) -> float:
+            return max(0.0, min(backoff(state), deadline - time.monotonic()))  # never past the deadline
+
+        def timed_out(state: RetryCallState) -> NoReturn:
+            raise MailjetJobTimeout(
+                f"job {job_id} is still {seen[-1] if seen else 'pending'} after {timeout:g} s of polling "
+                f"GET {settings.REST_PREFIX}/{path}; Mailjet may still finish it: look again later "
+                f"(mailjet-elt api GET {path}), or allow the job longer"
+            )
+
+        job: dict[str, Any] = Retrying(
+            retry=retry_if_result(running),
+            wait=wait,
+            stop=lambda state: time.monotonic() >= deadline,
+            retry_error_callback=timed_out,
+        )(poll)
+        errors = self.job_errors(resource, job_id) if _has_error_report(job) else []
+        return JobResult(job_id, str(job.get("Status")), job, errors, seen)
+
+    def job_errors(self, resource: str, job_id: int) -> list[dict[str, Any]]:
+        """A job's error report, one row per contact in error: the JSON report of a bulk subscription job
+        (`GET /v3/DATA/batchjob/<id>/JSONError/application:json/LAST`), or the CSV report of a CSV import
+        (`.../CSVError/text:csv`: the rows in error with an `error` column). Read from `base_url`, never
+        from the URL in the job's `ErrorFile`, so the credentials go nowhere else."""
+        if resource.lower().startswith(settings.CSV_IMPORT_RESOURCE):
+            path = settings.DATA_PREFIX + settings.JOB_CSV_ERRORS.format(job_id=job_id)
+            text = self.send("GET", path).content.decode("utf-8-sig", errors="replace")
+            return [dict(row) for row in csv.DictReader(io.StringIO(text))]
+        path = settings.DATA_PREFIX + settings.JOB_JSON_ERRORS.format(job_id=job_id)
+        body = self.request("GET", path)
+        # The report's shape is not documented (mailjet-api.md §5): take the rows under `Errors` or `Data`,
+        # or a bare list of them.
+        rows = body.get("Errors", body.get("Data")) if isinstance(body, dict) else body
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise self._unexpected("GET", path, body, "Errors: a list of the contacts in error")
+        return rows
+
+
+def _has_error_report(job: Mapping[str, Any]) -> bool:
+    """Whether a job's final status names an error report (`ErrorFile`, or an `Errcount` above 0)."""
+    errcount = job.get("Errcount")
+    return bool(job.get("ErrorFile")) or (isinstance(errcount, int) and errcount > 0)
 
 
 def status_error(method: str, path: str, response: requests.Response, retried: bool) -> MailjetError | None:
@@ -464,10 +609,32 @@ def status_error(method: str, path: str, response: requests.Response, retried: b
     return None
 
 
-def classify(exc: BaseException, path: str) -> MailjetError:
-    """A requests failure of a GET (after retries) as a MailjetError that says what to do."""
+def classify(exc: BaseException, path: str, method: str = "GET", retried: bool = True) -> MailjetError:
+    """A requests failure (after any retries) as a MailjetError that says what went wrong."""
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        failure = status_error("GET", path, exc.response, retried=True)
+        failure = status_error(method, path, exc.response, retried)
         if failure is not None:
             return failure
-    return MailjetServerError(f"GET {path}: {type(exc).__name__} after retrying: {exc}")
+    name = f"{type(exc).__name__}{' after retrying' if retried else ''}"
+    if isinstance(exc, requests.ReadTimeout):
+        return MailjetServerError(f"{method} {path} timed out: {name}: {exc}")
+    if isinstance(exc, requests.Timeout):
+        return MailjetServerError(f"{method} {path} timed out: {name}: {_reason(exc)}")
+    if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
+        return MailjetServerError(f"{method} {path}: {name}: {_reason(exc)}")
+    # An unusable URL, body or answer: retrying won't help.
+    return MailjetError(f"{method} {path}: {type(exc).__name__}: {exc}")
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost operating-system reason of a transport failure ('Connection refused'), else its text."""
+    seen: BaseException | None = exc
+    for _ in range(20):  # the chain is short; the bound only guards against a cycle
+        if seen is None:
+            break
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror
+        cause = seen.__cause__ or seen.__context__
+        reason = getattr(seen.args[0], "reason", None) if seen.args else None  # urllib3's MaxRetryError
+        seen = cause if cause is not None else reason if isinstance(reason, BaseException) else None
+    return str(exc)

@@ -1,4 +1,5 @@
-"""Errors talking to Mailjet, classified terminal or transient. Messages never carry credentials."""
+"""Errors talking to Mailjet (or configuring how to), classified terminal or transient. Messages never carry
+credentials."""
 
 from __future__ import annotations
 
@@ -44,3 +45,13 @@ class MailjetUnexpectedAnswer(MailjetError):
 
 class MailjetJobFailed(MailjetError):
     """An async job ended in Error or Abort."""
+
+
+class MailjetJobTimeout(MailjetError):
+    """An async job still running when its polling deadline passed. Mailjet may still finish it."""
+
+    transient = True
+
+
+class MailjetConfigError(MailjetError):
+    """`[mailjet]` configuration that cannot work; the message names the setting and how to set it."""

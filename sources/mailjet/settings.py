@@ -14,8 +14,16 @@ MAX_TIMEOUT_SECONDS: Final = 86_400.0  # a day: a request taking longer is hung
 # Bulk job statuses: success, failure; anything else is still running.
 JOB_DONE: Final = frozenset({"Completed"})
 JOB_FAILED: Final = frozenset({"Error", "Abort"})
+# Polling a job: the first wait, the longest wait (it doubles in between) and how long to poll at most.
+JOB_FIRST_POLL_SECONDS: Final = 0.2
+JOB_MAX_POLL_SECONDS: Final = 30.0
+JOB_TIMEOUT_SECONDS: Final = 3600.0
+# A job's error report (mailjet-api.md §5, §5.3): JSON for bulk subscription jobs, CSV for CSV imports.
+JOB_JSON_ERRORS: Final = "/batchjob/{job_id}/JSONError/application:json/LAST"
+JOB_CSV_ERRORS: Final = "/batchjob/{job_id}/CSVError/text:csv"
+CSV_IMPORT_RESOURCE: Final = "csvimport"
 
-# Extract defaults (each is a [mailjet] setting; see pipelines/config.py).
+# Defaults of the [mailjet] settings (see config.py).
 DEFAULT_CONCURRENCY: Final = 4
 DEFAULT_MAX_ATTEMPTS: Final = 8
 DEFAULT_BACKOFF_SECONDS: Final = 0.5

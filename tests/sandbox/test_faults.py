@@ -67,6 +67,20 @@ def test_dropped_connection_cuts_the_body(api: Api) -> None:
     assert api.get("contact", Limit=200).status_code == 200
 
 
+def test_faults_limited_to_some_methods_leave_the_others_alone(api: Api) -> None:
+    api.admin("PUT", "faults", {"spec": "latency_ms=1000,methods=POST"})
+    started = time.monotonic()
+    assert api.get("contact", Limit=5).status_code == 200
+    assert time.monotonic() - started < 0.9  # the GET was not slowed down
+    api.admin("PUT", "faults", {"spec": "error_rate=1,methods=POST+DELETE"})
+    assert api.get("contact", Limit=5).status_code == 200
+    assert api.put("contact/5", {"Name": "Still fine"}).status_code == 200
+    assert api.post("contact", {"Email": "faulted@example.com"}).status_code == 500
+    assert api.delete("listrecipient/1").status_code == 500
+    api.admin("PUT", "faults", {"spec": ""})
+    assert api.get("contact/faulted@example.com").status_code == 404  # a faulted request changes nothing
+
+
 def test_admin_and_counters_are_not_faulted(api: Api) -> None:
     api.admin("DELETE", "requests")
     api.admin("PUT", "faults", {"spec": "error_rate=1"})
@@ -88,6 +102,7 @@ def test_admin_and_counters_are_not_faulted(api: Api) -> None:
         pytest.param("rate_limit=-1", id="negative"),
         pytest.param("latency_ms=fast", id="not-a-number"),
         pytest.param("error_rate", id="no-value"),
+        pytest.param("methods=FETCH", id="unknown-method"),
     ],
 )
 def test_bad_fault_specs_name_the_problem(spec: str) -> None:
@@ -96,7 +111,9 @@ def test_bad_fault_specs_name_the_problem(spec: str) -> None:
 
 
 def test_fault_spec_aliases_and_units() -> None:
-    faults = Faults.parse("rate=20, 5xx=10%, latency=50ms, drop=0.05, jobfail=1, storm_share=30%")
+    faults = Faults.parse(
+        "rate=20, 5xx=10%, latency=50ms, drop=0.05, jobfail=1, storm_share=30%, method=post+Put"
+    )
     assert faults.describe() == {
         "rate_limit": 20.0,
         "error_rate": 0.1,
@@ -105,4 +122,5 @@ def test_fault_spec_aliases_and_units() -> None:
         "job_fail_rate": 1.0,
         "storm": 0.3,
         "seed": 0,
+        "methods": "POST+PUT",
     }

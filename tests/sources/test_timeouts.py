@@ -1,5 +1,5 @@
-"""The HTTP layer against slow servers and many threads: `timeout_seconds` bounds a whole request
-(connect, headers and body), and the extract's threads fit its connection pool."""
+"""The client against slow servers and many threads: `timeout_seconds` bounds a whole request (connect,
+headers and body), reads and writes, and the extract's threads fit its connection pool."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 
 from pipelines.extract import extract
 from pipelines.report import text
-from sources.mailjet.client import HttpSettings, MailjetClient, MailjetHttp
+from sources.mailjet.client import HttpSettings, MailjetHttp
 from sources.mailjet.exceptions import MailjetError
 from tests.conftest import Api, run_cli, start
 from tests.sources.conftest import point_at
@@ -104,19 +105,24 @@ def dripping(drip: Drip, connections: int = 1) -> Iterator[DripServer]:
         server.thread.join(timeout=5)
 
 
+def client(url: str, **tuning: Any) -> MailjetHttp:
+    return MailjetHttp(url, HttpBasicAuth("key", "secret"), HttpSettings(**tuning))
+
+
 @pytest.mark.timeout(20)
 @pytest.mark.parametrize("drip", DRIPS)
-def test_client_request_is_bounded_as_a_whole(drip: Drip) -> None:
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_request_is_bounded_as_a_whole(drip: Drip, method: str) -> None:
     with dripping(drip) as server:
-        client = MailjetClient(server.url, "key", "secret", timeout=1)
-        try:
-            with pytest.raises(MailjetError) as failure:
-                client.request("GET", "/v3/REST/contact")
-        finally:
-            client.close()
+        http = client(server.url, timeout=1, max_attempts=1)
+        with pytest.raises(MailjetError) as failure:
+            http.request(method, "/v3/REST/contact", json={"Email": "a@example.com"})
+        http.close()
         server.finish()
-    assert failure.value.transient and "timed out" in str(failure.value)
-    assert "no complete answer within 1 s" in str(failure.value)
+    assert failure.value.transient
+    assert f"{method} /v3/REST/contact timed out: ReadTimeout: no complete answer within 1 s" in str(
+        failure.value
+    )
     assert (server.served, server.cut_off) == (1, 1)
 
 
@@ -124,25 +130,23 @@ def test_client_request_is_bounded_as_a_whole(drip: Drip) -> None:
 @pytest.mark.parametrize("drip", DRIPS)
 def test_extract_request_is_bounded_as_a_whole(drip: Drip) -> None:
     with dripping(drip) as server:
-        http = MailjetHttp(
-            server.url, HttpBasicAuth("key", "secret"), HttpSettings(timeout=1, max_attempts=1)
-        )
+        http = client(server.url, timeout=1, max_attempts=1)
         with pytest.raises(MailjetError) as failure:
             http.get_json("/v3/REST/contact", {})
         server.finish()
     assert failure.value.transient
-    assert "ReadTimeout after retrying: no complete answer within 1 s" in str(failure.value)
+    assert "GET /v3/REST/contact timed out: ReadTimeout: no complete answer within 1 s" in str(failure.value)
     assert (server.served, server.cut_off) == (1, 1)
 
 
 @pytest.mark.timeout(20)
-def test_a_timed_out_attempt_is_retried_and_counted_as_a_timeout() -> None:
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE"])
+def test_a_timed_out_attempt_is_retried_and_counted_as_a_timeout(method: str) -> None:
     drip = DRIPS[0].values[0]
     with dripping(drip, connections=2) as server:
-        tuning = HttpSettings(timeout=1, max_attempts=2, backoff_seconds=0.01)
-        http = MailjetHttp(server.url, HttpBasicAuth("key", "secret"), tuning)
+        http = client(server.url, timeout=1, max_attempts=2, backoff_seconds=0.01)
         with pytest.raises(MailjetError, match="no complete answer within 1 s"):
-            http.get_json("/v3/REST/contact", {})
+            http.request(method, "/v3/REST/contactslist/1001/managemanycontacts", json={"Action": "unsub"})
         server.finish()
     assert http.stats.requests == 2 and dict(http.stats.retries) == {"ReadTimeout": 1}
     assert (server.served, server.cut_off) == (2, 2)
