@@ -202,7 +202,6 @@ class StagedFile:
             create or replace table ranked as
             with leavers as (select distinct email_key from checked where is_unsubscribed)
             select c.* replace (c.email_key in (select email_key from leavers) as is_unsubscribed),
-                   bool_or(c.status_given) over (partition by c.email_key) as any_status_given,
                    row_number() over (partition by c.email_key order by c.line) as occurrence,
                    min(c.line) over (partition by c.email_key) as first_line
             from checked c where c.reason is null and not c.refused
@@ -255,10 +254,10 @@ class StagedFile:
         if self.target is None:  # no list: an empty batch, so the table exists for queries
             return self._arrow(CSV_LIST_RECIPIENTS, {}, "ranked where false")
         target = self.target
-        # Unsubscribed when the file says so; subscribed when it says that; null when it says nothing
-        # (then what an earlier import of the list stated stands: a file without a status never
-        # re-subscribes anyone).
-        state = "case when is_unsubscribed then true when any_status_given then false end"
+        # Unsubscribed when any row of the email says so; subscribed when the row kept says that (a
+        # duplicate row's "subscribed" is not the file's word); null when it says nothing (then what an
+        # earlier import of the list stated stands: a file without a status never re-subscribes anyone).
+        state = "case when is_unsubscribed then true when status_given then false end"
         return self._arrow(
             CSV_LIST_RECIPIENTS,
             {

@@ -353,3 +353,15 @@ def test_ids_derived_in_python_and_in_sql_agree() -> None:
         in_sql = [con.sql(f"select {_id_sql('$k')}", params={"k": k}).fetchall()[0][0] for k in keys]
     assert in_sql == [synthetic_id(k) for k in keys]
     assert all(i < 0 for i in in_sql)
+
+
+def test_a_duplicate_rows_status_does_not_resubscribe(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "s1.csv", "email,status\nx@example.com,unsubscribed\n"), list_ref="L")
+    # The row kept states nothing; only its rejected duplicate says subscribed.
+    load(
+        db,
+        write(tmp_path, "s2.csv", "email,status\nx@example.com,\nX@example.com,subscribed\n"),
+        list_ref="L",
+    )
+    assert memberships(db) == {"x@example.com": True}
