@@ -140,6 +140,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_format(import_csv)
 
+    load = commands.add_parser(
+        "load", help="load your own CSV, Parquet or JSONL file (CRM profiles, consent events) into crm.TABLE"
+    )
+    load.add_argument("file", metavar="FILE", help="a .csv (with a header line), .parquet or .jsonl file")
+    load.add_argument(
+        "--table",
+        required=True,
+        metavar="NAME",
+        help="the table in dataset crm, e.g. profiles, consent_events",
+    )
+    load.add_argument("--append", action="store_true", help="add the rows (default: replace the table)")
+    add_format(load)
+
     api = commands.add_parser("api", help="make one authorized API call and print the JSON answer")
     api.add_argument("method", choices=("GET", "POST", "PUT", "DELETE", "get", "post", "put", "delete"))
     api.add_argument("path", help="e.g. contactslist, contact/jane@example.com or /v3.1/send")
@@ -258,6 +271,20 @@ def _import_csv(args: argparse.Namespace, stop: InterruptHandler) -> object:
     )
 
 
+def _load(args: argparse.Namespace, stop: InterruptHandler) -> object:
+    from pipelines.load import load
+
+    return load(
+        db=args.db,
+        destination=args.destination,
+        file=args.file,
+        table=args.table,
+        append=args.append,
+        interrupts=stop,
+        lock_wait=args.lock_wait,
+    )
+
+
 def _api(args: argparse.Namespace, stop: InterruptHandler) -> object:
     from pipelines.api import run_api
 
@@ -275,6 +302,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, InterruptHandler], object]] = 
     "check": _check,
     "extract": _extract,
     "import-csv": _import_csv,
+    "load": _load,
     "api": _api,
     "demo": _demo,
 }

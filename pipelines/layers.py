@@ -24,6 +24,7 @@ from sources.mailjet_csv.tables import CSV_TABLES
 
 API_DATASET = "mailjet_api"
 CSV_DATASET = "mailjet_csv"
+CRM_DATASET = "crm"  # the user's own data (`mailjet-elt load`)
 VIEWS_DATASET = "mailjet"
 MATCHED_DATASET = "mailjet_matched"
 VIEWS_FOLDER = Path(__file__).with_name("views")

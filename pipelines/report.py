@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pipelines.api import ApiResult, CheckResult
 from pipelines.extract import ExtractResult
 from pipelines.import_csv import FileImport, ImportResult
+from pipelines.load import LoadResult
 
 Format = Literal["text", "json"]
 
@@ -96,6 +97,19 @@ def _file_lines(done: FileImport) -> list[str]:
 
 
 @text.register
+def _(result: LoadResult) -> str:
+    how = "added to its rows" if result.appended else "the table replaced"
+    lines = [*result.resumed]
+    lines.append(
+        f"Loaded {result.rows:,} rows ({len(result.columns)} columns) from {result.file} into {result.table} "
+        f"({how}) in {result.seconds:.1f} s"
+    )
+    if result.database is not None:
+        lines.append(f'Query it: duckdb {result.database} "select * from {result.table} limit 10"')
+    return "\n".join(lines)
+
+
+@text.register
 def _(result: CheckResult) -> str:
     sees = f"{result.contacts:,} contacts in {result.lists:,} lists"
     return f"OK: {result.base_url} answered; the key sees {sees}."
@@ -112,4 +126,9 @@ def _s(count: int) -> str:
     return "" if count == 1 else "s"
 
 
-KINDS: dict[type, str] = {ExtractResult: "extract", ImportResult: "import-csv", CheckResult: "check"}
+KINDS: dict[type, str] = {
+    ExtractResult: "extract",
+    ImportResult: "import-csv",
+    LoadResult: "load",
+    CheckResult: "check",
+}

@@ -32,6 +32,7 @@ from dlt.pipeline.pipeline import Pipeline
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.layers import (
     API_DATASET,
+    CRM_DATASET,
     CSV_DATASET,
     MATCHED_DATASET,
     VIEWS_DATASET,
@@ -44,7 +45,7 @@ from pipelines.superseded import ImportKey, finish_interrupted_import
 
 LOCK_NAME = "mailjet_elt"  # the writer lock's file is `<pipelines folder>/mailjet_elt.lock`
 # Each raw layer is loaded by a pipeline of the same name.
-LAYERS = (API_DATASET, CSV_DATASET)
+LAYERS = (API_DATASET, CSV_DATASET, CRM_DATASET)
 # Merges of millions of rows: cap DuckDB's buffer memory (it spills to disk beyond it) so the extract's
 # memory stays flat as the account grows; insertion order is meaningless for these tables.
 DUCKDB_SETTINGS = {"memory_limit": "256MB", "preserve_insertion_order": False}
