@@ -1,0 +1,154 @@
+"""`audiences.sql`: audiences defined in plain SQL, one view each, with a header saying where it goes.
+
+    -- audience: newsletter
+    -- list: Newsletter                  (a Mailjet list name or ID)
+    -- on_exit: remove                   (remove | unsub | keep: what happens when someone leaves)
+    -- properties: firstname, country    (columns pushed as Mailjet contact properties)
+    create or replace view audience_newsletter as select ...
+
+The file is parsed with sqlglot before anything runs: a mistake stops with a message naming the file, the
+audience, the line and the fix. What only the database can tell (the columns of a `select *`) is checked
+when the views are created."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from pipelines.errors import EXIT_USAGE, CommandError
+
+ON_EXIT = ("remove", "unsub", "keep")
+DEFAULT_ON_EXIT = "keep"  # leaving an audience touches nobody unless the file says so
+HEADER = re.compile(r"^\s*--\s*(audience|list|on_exit|properties)\s*:\s*(.*?)\s*(?:\(.*\))?\s*$", re.I)
+NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+class AudienceError(CommandError):
+    """A mistake in the audiences file; the message names the file, the audience, the line and the fix."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_USAGE)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """One audience: its view, the Mailjet list it feeds and what happens when someone leaves it."""
+
+    name: str
+    list_ref: str
+    on_exit: str
+    properties: tuple[str, ...]
+    sql: str  # the `create or replace view audience_<name> as ...` statement
+    line: int  # where its header starts in the file
+
+    @property
+    def view(self) -> str:
+        return f"audience_{self.name}"
+
+
+def parse_audiences(text: str, source: str) -> list[Audience]:
+    """The audiences of a file's text (`source` names it in messages); raises AudienceError."""
+    blocks: list[tuple[int, dict[str, tuple[str, int]], list[str]]] = []
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
+        header = HEADER.match(line)
+        if header and header.group(1).lower() == "audience":
+            blocks.append((number, {}, []))
+        if not blocks:
+            if line.strip() and not line.lstrip().startswith("--"):
+                raise AudienceError(
+                    f"{source}:{number}: SQL before the first `-- audience: NAME` header; start each "
+                    "audience with its header"
+                )
+            continue
+        _, keys, body = blocks[-1]
+        if header and not body:
+            key = header.group(1).lower()
+            if key in keys and key != "audience":
+                raise AudienceError(f"{source}:{number}: `{key}` given twice for one audience")
+            keys[key] = (header.group(2), number)
+        else:
+            body.append(line)
+    if not blocks:
+        raise AudienceError(f"{source}: no audience; each starts with a `-- audience: NAME` header line")
+    audiences = [_audience(source, start, keys, body) for start, keys, body in blocks]
+    seen: dict[str, int] = {}
+    for audience in audiences:
+        if audience.name in seen:
+            raise AudienceError(
+                f"{source}:{audience.line}: audience {audience.name!r} is defined twice (first at line "
+                f"{seen[audience.name]}); give each audience its own name"
+            )
+        seen[audience.name] = audience.line
+    return audiences
+
+
+def _audience(source: str, start: int, keys: dict[str, tuple[str, int]], body: list[str]) -> Audience:
+    name, _ = keys["audience"]
+    where = f"{source}:{start}: audience {name!r}"
+    if not NAME.fullmatch(name):
+        raise AudienceError(f"{where}: use lowercase letters, digits and underscores for an audience name")
+    list_ref, _ = keys.get("list", ("", start))
+    if not list_ref:
+        raise AudienceError(f"{where}: no `-- list: NAME_OR_ID` header; name the Mailjet list it feeds")
+    on_exit, on_exit_line = keys.get("on_exit", (DEFAULT_ON_EXIT, start))
+    if on_exit.lower() not in ON_EXIT:
+        raise AudienceError(
+            f"{source}:{on_exit_line}: audience {name!r}: unknown on_exit {on_exit!r}; use one of "
+            f"{', '.join(ON_EXIT)}"
+        )
+    properties_text, properties_line = keys.get("properties", ("", start))
+    properties = tuple(p.strip() for p in properties_text.split(",") if p.strip())
+    sql = "\n".join(body).strip().rstrip(";").strip()
+    first_line = start + len(keys) + next((i for i, line in enumerate(body) if line.strip()), 0)
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except ParseError as exc:
+        error = exc.errors[0] if exc.errors else {}
+        line = first_line + int(error.get("line", 1)) - 1
+        raise AudienceError(
+            f"{source}:{line}: audience {name!r}: SQL syntax error ({error.get('description', exc)}); fix "
+            "the statement"
+        ) from None
+    view = f"audience_{name}"
+    if len(statements) != 1 or not isinstance(statements[0], exp.Create):
+        raise AudienceError(
+            f"{where}: expected one `create or replace view {view} as select ...` statement, found "
+            f"{len(statements)} statement(s)"
+        )
+    create = statements[0]
+    kind = str(create.args.get("kind") or "").upper()
+    target = create.this.name if isinstance(create.this, exp.Table) else ""
+    if kind != "VIEW" or target != view:
+        raise AudienceError(
+            f"{where}: the statement must create view {view} (found `create {kind.lower()} {target}`)"
+        )
+    select = create.expression
+    columns = [] if select is None or select.is_star else [c.lower() for c in select.named_selects]
+    if columns and "email" not in columns:
+        raise AudienceError(
+            f"{where}: the view yields no `email` column (it yields {', '.join(columns)}); select the "
+            "address as `email`"
+        )
+    missing = [p for p in properties if columns and p.lower() not in columns]
+    if missing:
+        raise AudienceError(
+            f"{source}:{properties_line}: audience {name!r}: propert{'y' if len(missing) == 1 else 'ies'} "
+            f"{', '.join(missing)} not among the view's columns ({', '.join(columns)}); add the column or "
+            "drop it from `-- properties:`"
+        )
+    return Audience(name, list_ref, on_exit.lower(), properties, sql, start)
+
+
+def read_audiences(path: Path) -> list[Audience]:
+    """The audiences of the file at `path`; raises AudienceError, also for a file that cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        raise AudienceError(f"{path}: cannot be read ({exc}); name a UTF-8 text file") from None
+    return parse_audiences(text, str(path))

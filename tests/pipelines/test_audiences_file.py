@@ -1,0 +1,78 @@
+"""`audiences.sql` is parsed before anything runs: a mistake names the file, the audience, the line and
+the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.audiences import AudienceError, parse_audiences
+
+GOOD = """\
+-- Two audiences.
+
+-- audience: newsletter
+-- list: Newsletter            (Mailjet list name or ID)
+-- on_exit: remove
+-- properties: firstname, country
+create or replace view audience_newsletter as
+select lower(p.email) as email, p.firstname, p.country
+from crm.profiles p;
+
+-- audience: service
+-- list: 1002
+create or replace view audience_service as
+select * from crm.profiles;
+"""
+
+
+def test_a_file_of_two_audiences() -> None:
+    newsletter, service = parse_audiences(GOOD, "audiences.sql")
+    assert (newsletter.name, newsletter.list_ref, newsletter.on_exit, newsletter.properties) == (
+        "newsletter",
+        "Newsletter",
+        "remove",
+        ("firstname", "country"),
+    )
+    assert newsletter.line == 3 and newsletter.view == "audience_newsletter"
+    assert newsletter.sql.startswith("create or replace view audience_newsletter as")
+    assert (service.list_ref, service.on_exit, service.properties) == ("1002", "keep", ())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("select 1", r"audiences.sql:1: SQL before the first `-- audience: NAME` header"),
+        ("-- nothing here\n", r"audiences.sql: no audience"),
+        (
+            "-- audience: a\n-- list: L\ncreate view audience_a as select 1 as id",
+            r"audiences.sql:1: audience 'a': the view yields no `email` column \(it yields id\)",
+        ),
+        (
+            "-- audience: a\n-- list: L\n-- on_exit: delete\ncreate view audience_a as select 1 as email",
+            r"audiences.sql:3: audience 'a': unknown on_exit 'delete'; use one of remove, unsub, keep",
+        ),
+        (
+            "-- audience: a\n-- list: L\n\ncreate view audience_a as\nselect email from where",
+            r"audiences.sql:5: audience 'a': SQL syntax error",
+        ),
+        (
+            "-- audience: a\n-- list: L\n-- properties: city\ncreate view audience_a as select 'x' as email",
+            r"audiences.sql:3: audience 'a': property city not among the view's columns \(email\)",
+        ),
+        (
+            "-- audience: a\n-- list: L\ncreate view audience_b as select 'x' as email",
+            r"the statement must create view audience_a \(found `create view audience_b`\)",
+        ),
+        ("-- audience: a\ncreate view audience_a as select 'x' as email", r"no `-- list: NAME_OR_ID` header"),
+        (
+            "-- audience: a\n-- list: L\ncreate view audience_a as select 'x' as email;\n"
+            "-- audience: a\n-- list: M\ncreate view audience_a as select 'y' as email",
+            r"audiences.sql:4: audience 'a' is defined twice \(first at line 1\)",
+        ),
+        ("-- audience: News Letter\n-- list: L\nselect 1", r"use lowercase letters, digits and underscores"),
+    ],
+)
+def test_mistakes_name_the_line_and_the_fix(text: str, message: str) -> None:
+    with pytest.raises(AudienceError, match=message) as caught:
+        parse_audiences(text, "audiences.sql")
+    assert caught.value.exit_code == 2
