@@ -21,9 +21,6 @@ from pipelines.logs import console
 from pipelines.progress import ExtractProgress
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import (
-    ResumeFailed,
-    WarehouseBusy,
-    WarehouseError,
     raise_if_busy,
     writing,
 )
@@ -167,43 +164,33 @@ def extract(
         ).with_resources(*selected)
 
     stop = interrupts or InterruptHandler("extract")
-    try:
-        with writing(db, destination, "extract", API_DATASET, lock_wait, _say, interrupts=stop) as warehouse:
-            pipeline = warehouse.pipeline
-            started = time.monotonic()
-            # Stamped once the lock is held: an import that ran meanwhile is older than this listing.
-            source = source_at(datetime.now(UTC))
-            try:
-                pipeline.sync_destination()
-                cursors = [n for n in names if n in INCREMENTAL_RESOURCES]
-                if full_refresh and cursors and pipeline.default_schema_name:
-                    pipeline_drop(pipeline, resources=cursors, state_only=True)()
-                warehouse.journal("extract", None)
-                with stop.immediate():  # reading Mailjet writes nothing that matters: stop at once
-                    extracted = pipeline.extract(source)
-                warehouse.journal("extract", extracted.loads_ids[-1])
-                stop.check()
-                pipeline.normalize()
-                previous = row_counts(pipeline, [n for n in names if n in FULL_REFRESH_RESOURCES])
-                info = pipeline.load()
-            except PipelineStepFailed as exc:
-                reraise_if_interrupted(exc)
-                raise_if_busy(exc, "`extract`")
-                cause = _mailjet_cause(exc)
-                if isinstance(cause, MailjetAuthError):
-                    raise CommandError(str(cause), EXIT_USAGE) from None
-                detail = str(cause) if cause is not None else f"{exc.step} failed: {exc.exception}"
-                raise CommandError(
-                    f"{detail}. Nothing was reported done; rerun `extract` to resume (rows already loaded "
-                    "are merged, never duplicated).",
-                    EXIT_FAILURE,
-                ) from None
-            warehouse.close_journal()
-            resumed = warehouse.resumed
-    except WarehouseError as exc:
-        raise CommandError(str(exc), EXIT_USAGE) from None
-    except (WarehouseBusy, ResumeFailed) as exc:
-        raise CommandError(str(exc), EXIT_FAILURE) from None
+    with writing(db, destination, "extract", API_DATASET, lock_wait, _say, interrupts=stop) as warehouse:
+        pipeline = warehouse.pipeline
+        started = time.monotonic()
+        # Stamped once the lock is held: an import that ran meanwhile is older than this listing.
+        source = source_at(datetime.now(UTC))
+        try:
+            pipeline.sync_destination()
+            cursors = [n for n in names if n in INCREMENTAL_RESOURCES]
+            if full_refresh and cursors and pipeline.default_schema_name:
+                pipeline_drop(pipeline, resources=cursors, state_only=True)()
+            # Under the lock, what the tables hold now is what the load will replace.
+            previous = row_counts(pipeline, [n for n in names if n in FULL_REFRESH_RESOURCES])
+            info = warehouse.load("extract", source, stop)
+        except PipelineStepFailed as exc:
+            reraise_if_interrupted(exc)
+            raise_if_busy(exc, "`extract`")
+            cause = _mailjet_cause(exc)
+            if isinstance(cause, MailjetAuthError):
+                raise CommandError(str(cause), EXIT_USAGE) from None
+            detail = str(cause) if cause is not None else f"{exc.step} failed: {exc.exception}"
+            raise CommandError(
+                f"{detail}. Nothing was reported done; rerun `extract` to resume (rows already loaded "
+                "are merged, never duplicated).",
+                EXIT_FAILURE,
+            ) from None
+        warehouse.close_journal()
+        resumed = warehouse.resumed
     seconds = time.monotonic() - started
     trace = pipeline.last_trace
     normalized = trace.last_normalize_info if trace is not None else None

@@ -18,15 +18,12 @@ from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
-from pipelines.layers import CSV_DATASET, VIEWS_DATASET
+from pipelines.layers import API_DATASET, CSV_DATASET, VIEWS_DATASET
 from pipelines.logs import console
 from pipelines.settings import CSV_STAGING_FOLDER, DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.superseded import remove_superseded
 from pipelines.warehouse import (
-    ResumeFailed,
     Warehouse,
-    WarehouseBusy,
-    WarehouseError,
     raise_if_busy,
     writing,
 )
@@ -78,8 +75,7 @@ def describe_list(pipeline: Pipeline, target: TargetList) -> str | None:
     with pipeline.sql_client() as client:
         try:
             rows = client.execute_sql(
-                f"select count(*) from {VIEWS_DATASET}.contact_lists where _source = 'api' "
-                "and (id = %s or lower(name) = lower(%s))",
+                f"select count(*) from {API_DATASET}.contact_lists where id = %s or lower(name) = lower(%s)",
                 target.id if target.name is None else 0,
                 target.ref,
             )
@@ -135,17 +131,10 @@ def import_csv(
             EXIT_USAGE,
         )
     stop = interrupts or InterruptHandler("import-csv")
-    try:
-        with writing(
-            db, destination, "import-csv", CSV_DATASET, lock_wait, _say, interrupts=stop
-        ) as warehouse:
-            files_done = _import_files(warehouse, paths, dialects, target, progress, pad_short_rows, stop)
-            resumed = warehouse.resumed
-            note = describe_list(warehouse.pipeline, target) if target is not None else None
-    except WarehouseError as exc:
-        raise CommandError(str(exc), EXIT_USAGE) from None
-    except (WarehouseBusy, ResumeFailed) as exc:
-        raise CommandError(str(exc), EXIT_FAILURE) from None
+    with writing(db, destination, "import-csv", CSV_DATASET, lock_wait, _say, interrupts=stop) as warehouse:
+        files_done = _import_files(warehouse, paths, dialects, target, progress, pad_short_rows, stop)
+        resumed = warehouse.resumed
+        note = describe_list(warehouse.pipeline, target) if target is not None else None
     database = db if destination in (None, "duckdb") else None
     return ImportResult(files_done, database, [note] if note else [], resumed)
 
@@ -223,7 +212,6 @@ def _import_file(
     if progress:
         console().info(f"  {path.name}: loading {counts.contacts:,} contacts and their properties")
     journaled = [(path.name, target.ref if target else None, imported_at.isoformat())]
-    warehouse.journal("import-csv", None, journaled)  # in case it is killed as its package commits
     record = ImportRecord(
         encoding=dialect.encoding_note,
         delimiter=dialect.delimiter_name,
@@ -232,18 +220,13 @@ def _import_file(
         rejected=counts.rejected,
     )
     try:
-        with stop.immediate():
-            extracted = pipeline.extract(mailjet_csv_source(staged, record))
-        warehouse.journal("import-csv", extracted.loads_ids[-1], journaled)
-        stop.check()
-        pipeline.normalize()
-        pipeline.load()
+        warehouse.load("import-csv", mailjet_csv_source(staged, record), stop, journaled)
     except PipelineStepFailed as exc:
         reraise_if_interrupted(exc)
         raise_if_busy(exc, "`import-csv`")
         raise CommandError(
             f"{path}: loading failed ({exc.step}: {exc.exception}); nothing of this file is reported done, "
-            "import it again (rows already loaded are merged, never duplicated)",
+            "import it again (it replaces whatever of this import landed)",
             EXIT_FAILURE,
         ) from None
     trace = pipeline.last_trace

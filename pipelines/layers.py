@@ -30,26 +30,7 @@ MATCHED_DATASET = "mailjet_matched"
 VIEWS_FOLDER = Path(__file__).with_name("views")
 MATCHED_FOLDER = VIEWS_FOLDER / "matched"
 RAW_TABLES: dict[str, dict[str, schema.Table]] = {
-    "api": {
-        t.name: t
-        for t in (
-            schema.CONTACTS,
-            schema.CONTACTS_LISTED,
-            schema.MEMBERSHIPS_LISTED,
-            schema.CONTACT_LISTS,
-            schema.LIST_RECIPIENTS,
-            schema.CONTACT_PROPERTIES,
-            schema.CONTACT_PROPERTY_DEFINITIONS,
-            schema.CAMPAIGNS,
-            schema.CAMPAIGN_DRAFTS,
-            schema.CAMPAIGN_STATS,
-            schema.MESSAGES,
-            schema.OPENS,
-            schema.CLICKS,
-            schema.BOUNCES,
-            schema.SMS_MESSAGES,
-        )
-    },
+    "api": {t.name: t for t in schema.API_TABLES},
     "csv": {t.name: t for t in CSV_TABLES},
 }
 LAYER_DATASETS = {"api": API_DATASET, "csv": CSV_DATASET}
@@ -91,7 +72,7 @@ def view_sql(name: str, existing: set[tuple[str, str]], folder: Path = VIEWS_FOL
 
 
 def existing_tables(client: SqlClientBase[Any]) -> set[tuple[str, str]]:
-    """(dataset, table) of every table of the raw layers and of the views' dataset in the database."""
+    """(dataset, table) of every table of the two raw layers in the database."""
     rows = client.execute_sql(
         "select table_schema, table_name from information_schema.tables "
         "where table_catalog = current_database() and table_schema in (%s, %s)",
@@ -101,10 +82,8 @@ def existing_tables(client: SqlClientBase[Any]) -> set[tuple[str, str]]:
     return {(str(s), str(t)) for s, t in rows or []}
 
 
-def publish_views(client: SqlClientBase[Any]) -> list[str]:
-    """Recompute `mailjet_matched` and (re)create every view of `mailjet`, in one transaction; returns
-    the views' names. Raises LayoutError when `mailjet` holds tables (a database written by an earlier
-    version)."""
+def check_layout(client: SqlClientBase[Any]) -> None:
+    """Raise LayoutError when `mailjet` holds tables (a database written by an earlier version)."""
     tables = client.execute_sql(
         "select table_name from information_schema.tables where table_catalog = current_database() "
         "and table_schema = %s and table_type = 'BASE TABLE' order by table_name",
@@ -120,6 +99,13 @@ def publish_views(client: SqlClientBase[Any]) -> list[str]:
             "in the old tables (history Mailjet may no longer serve, imports of files you may not have "
             f"anymore), drop them (in DuckDB: `drop schema {VIEWS_DATASET} cascade`) and load again"
         )
+
+
+def publish_views(client: SqlClientBase[Any]) -> list[str]:
+    """Recompute `mailjet_matched` and (re)create every view of `mailjet`, in one transaction; returns
+    the views' names. Raises LayoutError when `mailjet` holds tables (a database written by an earlier
+    version)."""
+    check_layout(client)
     existing = existing_tables(client)
     names = view_names()
     with client.begin_transaction():

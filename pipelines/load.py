@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dlt
 import duckdb
 import pyarrow as pa
 from dlt.common.schema.typing import TWriteDisposition
@@ -21,7 +22,7 @@ from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.layers import CRM_DATASET
 from pipelines.logs import console
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
-from pipelines.warehouse import ResumeFailed, WarehouseBusy, WarehouseError, raise_if_busy, writing
+from pipelines.warehouse import raise_if_busy, writing
 
 # How each kind of file is read (DuckDB's readers stream it, with typed columns).
 READERS = {
@@ -90,59 +91,67 @@ def load(
             columns = list(relation.columns)
             batches = relation.to_arrow_reader(BATCH_ROWS)
         except duckdb.Error as exc:
-            first = str(exc).splitlines()[0]
-            raise CommandError(f"{path}: cannot be read ({first})", EXIT_USAGE) from None
+            raise CommandError(f"{path}: cannot be read ({_first_lines(exc)})", EXIT_USAGE) from None
         if not any(c.strip().lower() == "email" for c in columns):
             console().warning(
                 f"mailjet-elt load: {path.name} has no `email` column; audiences join CRM tables on it"
             )
         disposition: TWriteDisposition = "append" if append else "replace"
-        rows = [0]
+        broken: list[str] = []  # why the file could not be read to its end, if it could not
 
-        def data() -> Iterator[pa.Table]:
-            for batch in batches:
-                rows[0] += batch.num_rows
-                yield pa.Table.from_batches([batch])
+        def tables() -> Iterator[pa.Table]:
+            try:
+                for batch in batches:
+                    yield pa.Table.from_batches([batch])
+            # DuckDB's errors past the file's start reach the Arrow reader as OSError.
+            except (duckdb.Error, pa.ArrowException, OSError) as exc:
+                broken.append(_first_lines(exc))
+                raise
 
+        data = dlt.resource(tables(), name=table, write_disposition=disposition)
         stop = interrupts or InterruptHandler("load")
         started = time.monotonic()
-        try:
-            with writing(db, destination, "load", CRM_DATASET, lock_wait, _say, interrupts=stop) as warehouse:
-                pipeline = warehouse.pipeline
-                try:
-                    warehouse.journal("load", None)
-                    with stop.immediate():  # reading the file writes nothing that matters
-                        extracted = pipeline.extract(data(), table_name=table, write_disposition=disposition)
-                    warehouse.journal("load", extracted.loads_ids[-1])
-                    stop.check()
-                    pipeline.normalize()
-                    pipeline.load()
-                except PipelineStepFailed as exc:
-                    reraise_if_interrupted(exc)
-                    raise_if_busy(exc, "`load`")
+        with writing(db, destination, "load", CRM_DATASET, lock_wait, _say, interrupts=stop) as warehouse:
+            try:
+                warehouse.load("load", data, stop)
+            except PipelineStepFailed as exc:
+                reraise_if_interrupted(exc)
+                raise_if_busy(exc, "`load`")
+                if broken:  # the file broke off past its start: nothing was written
                     raise CommandError(
-                        f"{path}: loading failed ({exc.step}: {exc.exception}); crm.{table} is as it was "
-                        "unless the load completed; run `load` again",
-                        EXIT_FAILURE,
+                        f"{path}: cannot be read ({broken[0]}); crm.{table} is as it was. Fix the file, or "
+                        "give the column one type throughout (e.g. save it as Parquet)",
+                        EXIT_USAGE,
                     ) from None
-                warehouse.close_journal()
-                resumed = warehouse.resumed
-        except WarehouseError as exc:
-            raise CommandError(str(exc), EXIT_USAGE) from None
-        except (WarehouseBusy, ResumeFailed) as exc:
-            raise CommandError(str(exc), EXIT_FAILURE) from None
+                raise CommandError(
+                    f"{path}: loading failed ({exc.step}: {exc.exception}); crm.{table} is as it was "
+                    "unless the load completed; run `load` again",
+                    EXIT_FAILURE,
+                ) from None
+            warehouse.close_journal()
+            resumed = warehouse.resumed
+            trace = warehouse.pipeline.last_trace
     finally:
         con.close()
+    normalized = trace.last_normalize_info if trace is not None else None
+    rows = dict(normalized.row_counts).get(table, 0) if normalized is not None else 0
     return LoadResult(
         file=str(path),
         table=f"{CRM_DATASET}.{table}",
-        rows=rows[0],
+        rows=rows,
         columns=columns,
         appended=append,
         seconds=time.monotonic() - started,
         database=db if destination in (None, "duckdb") else None,
         resumed=resumed,
     )
+
+
+def _first_lines(exc: BaseException) -> str:
+    """DuckDB's error in one line: its first line, and the one saying what did not convert."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    said = [line for line in lines[1:] if line.startswith(("Error when", "Could not"))]
+    return "; ".join(lines[:1] + said[:1])
 
 
 def _say(text: str) -> None:

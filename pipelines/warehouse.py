@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dlt
 import duckdb
-from dlt.common.pipeline import get_dlt_pipelines_dir
+from dlt.common.pipeline import LoadInfo, get_dlt_pipelines_dir
 from dlt.destinations.exceptions import (
     DatabaseException,
     DatabaseUndefinedRelation,
@@ -29,6 +30,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
+from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.layers import (
     API_DATASET,
@@ -37,6 +39,7 @@ from pipelines.layers import (
     MATCHED_DATASET,
     VIEWS_DATASET,
     LayoutError,
+    check_layout,
     publish_views,
 )
 from pipelines.lock import LockTimeout, LockUnavailable, WriterLock
@@ -56,16 +59,25 @@ JOURNAL = "interrupted_run.json"  # in the pipeline's working folder while a com
 REPLACE_STRATEGY = "insert-from-staging"
 
 
-class WarehouseError(Exception):
-    """A database or destination choice that cannot work; the message names the fix."""
+class WarehouseError(CommandError):
+    """A database or destination choice that cannot work (exit 2); the message names the fix."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_USAGE)
 
 
-class WarehouseBusy(Exception):
+class WarehouseBusy(CommandError):
     """Another process holds the database (a writer, or a DuckDB reader); a runtime failure, exit 1."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_FAILURE)
 
-class ResumeFailed(Exception):
-    """What an interrupted run left behind could not be completed; the message says what to do."""
+
+class ResumeFailed(CommandError):
+    """What an interrupted run left behind could not be completed (exit 1); the message says what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_FAILURE)
 
 
 def duckdb_path(db: str) -> Path:
@@ -243,6 +255,27 @@ class Warehouse:
         with suppress(FileNotFoundError):
             (Path(self.pipeline.working_dir) / JOURNAL).unlink()
 
+    def load(
+        self, command: str, data: Any, stop: InterruptHandler, imports: Sequence[ImportKey] = ()
+    ) -> LoadInfo:
+        """Extract `data` (stopped at once by a signal: nothing is written yet), normalize and load it,
+        journaled before the extract and again once its package exists. Raises PipelineStepFailed."""
+        self.journal(command, None, imports)  # in case it is killed as its package commits
+        with stop.immediate():
+            extracted = self.pipeline.extract(data)
+        self.journal(command, extracted.loads_ids[-1], imports)
+        stop.check()
+        self.pipeline.normalize()
+        return self.pipeline.load()
+
+    def check_layout(self) -> None:
+        """Raise WarehouseError when the database's layout forbids the views (before any work)."""
+        try:
+            with self.pipeline.sql_client() as client:
+                check_layout(client)
+        except LayoutError as exc:
+            raise WarehouseError(str(exc)) from None
+
     def publish(self) -> None:
         """(Re)create the `mailjet` views. Raises WarehouseError when the database's layout forbids."""
         try:
@@ -265,8 +298,8 @@ def writing(
     """The pipeline of `dataset`, for one loading command at a time. Raises WarehouseError (bad --db or
     destination, a database of an earlier layout), WarehouseBusy (held by another process) or
     ResumeFailed. Waiting for the lock can be interrupted at once; once it is held, signals are
-    `deferred` to the command's safe points. The views are published after the resume and after the
-    command's own work."""
+    `deferred` to the command's safe points. The views are published once the command's work is done
+    (or has failed, after loading part of it)."""
     tell = on_wait or (lambda text: None)
     folder = pipelines_dir(db, destination)
     if folder is not None:
@@ -294,7 +327,7 @@ def writing(
             for name in LAYERS:
                 resumed += resume(pipelines[name])
             warehouse = Warehouse(pipelines[dataset], resumed)
-            warehouse.publish()
+            warehouse.check_layout()
             try:
                 yield warehouse
             except BaseException:

@@ -170,7 +170,8 @@ def mailjet_source(
         if isinstance(page, pa.Table):  # not the end-of-listing hint
             emails = page.column("email").to_pylist()
             hashed = pa.array([schema.email_md5(e) if e else None for e in emails], pa.string())
-            table = pa.table({"id": page.column("id"), "email_md5": hashed, **_stamp(page)})
+            stamp = schema.EXTRACTED_AT_COLUMN
+            table = pa.table({"id": page.column("id"), "email_md5": hashed, stamp: page.column(stamp)})
             yield table.drop_null().cast(schema.CONTACTS_LISTED.arrow_schema())
 
     def memberships_listed(page: Any) -> Iterator[pa.Table]:
@@ -215,7 +216,3 @@ def mailjet_source(
             incremental(schema.SMS_MESSAGES, sms, None, reader_for=sms_reader, count_path=f"{sms}/count")
         )
     return resources
-
-
-def _stamp(page: pa.Table) -> dict[str, pa.ChunkedArray]:
-    return {schema.EXTRACTED_AT_COLUMN: page.column(schema.EXTRACTED_AT_COLUMN)}

@@ -436,6 +436,25 @@ SMS_MESSAGES = _table(
     },
 )
 
+# Every table the extract loads into `mailjet_api`.
+API_TABLES = (
+    CONTACTS,
+    CONTACTS_LISTED,
+    MEMBERSHIPS_LISTED,
+    CONTACT_LISTS,
+    LIST_RECIPIENTS,
+    CONTACT_PROPERTIES,
+    CONTACT_PROPERTY_DEFINITIONS,
+    CAMPAIGNS,
+    CAMPAIGN_DRAFTS,
+    CAMPAIGN_STATS,
+    MESSAGES,
+    OPENS,
+    CLICKS,
+    BOUNCES,
+    SMS_MESSAGES,
+)
+
 
 def property_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """/contactdata rows (one per contact, values nested in `Data`) as one row per set property."""

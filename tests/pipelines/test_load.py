@@ -127,3 +127,20 @@ def test_the_cli_prints_json_and_a_pending_load_is_finished_by_the_next_command(
     assert again.returncode == 0, again.stderr
     assert "resumed: an earlier run was interrupted; completed its load (1 package)" in again.stdout
     assert rows(db, "select count(*) from crm.profiles") == [(3,)]
+
+
+def test_a_file_that_breaks_off_past_its_start_stops_with_exit_2_and_writes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    load(db=str(db), file=str(write(tmp_path / "events.csv", EVENTS)), table="profiles")
+    late = tmp_path / "late.csv"
+    # DuckDB types the column from the file's start; a value 300,000 rows in does not fit it.
+    late.write_text(
+        "email,score\n"
+        + "".join(f"u{i}@example.com,{i}\n" for i in range(300_000))
+        + "bad@example.com,high\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CommandError, match=r"late\.csv: cannot be read") as caught:
+        load(db=str(db), file=str(late), table="profiles")
+    assert caught.value.exit_code == 2
+    assert rows(db, "select count(*) from crm.profiles") == [(2,)]
