@@ -4,6 +4,7 @@
     -- list: Newsletter                  (a Mailjet list name or ID)
     -- on_exit: remove                   (remove | unsub | keep: what happens when someone leaves)
     -- properties: firstname, country    (columns pushed as Mailjet contact properties)
+    -- permission: email_newsletter      (the consent the list needs; optional)
     create or replace view audience_newsletter as select ...
 
 The file is parsed with sqlglot before anything runs: a mistake stops with a message naming the file, the
@@ -24,7 +25,9 @@ from pipelines.errors import EXIT_USAGE, CommandError
 
 ON_EXIT = ("remove", "unsub", "keep")
 DEFAULT_ON_EXIT = "keep"  # leaving an audience touches nobody unless the file says so
-HEADER = re.compile(r"^\s*--\s*(audience|list|on_exit|properties)\s*:\s*(.*?)\s*(?:\(.*\))?\s*$", re.I)
+HEADER = re.compile(
+    r"^\s*--\s*(audience|list|on_exit|properties|permission)\s*:\s*(.*?)\s*(?:\(.*\))?\s*$", re.I
+)
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
@@ -45,6 +48,10 @@ class Audience:
     properties: tuple[str, ...]
     sql: str  # the `create or replace view audience_<name> as ...` statement
     line: int  # where its header starts in the file
+    # The consent the list needs (e.g. email_newsletter): only people whose latest consent event for it is
+    # a grant are added, and a withdrawal newer than a member's subscription unsubscribes them. None: the
+    # audience's SQL alone decides who consented.
+    permission: str | None = None
 
     @property
     def view(self) -> str:
@@ -142,7 +149,14 @@ def _audience(source: str, start: int, keys: dict[str, tuple[str, int]], body: l
             f"{', '.join(missing)} not among the view's columns ({', '.join(columns)}); add the column or "
             "drop it from `-- properties:`"
         )
-    return Audience(name, list_ref, on_exit.lower(), properties, sql, start)
+    permission_text, permission_line = keys.get("permission", ("", start))
+    permission = permission_text.strip().lower() or None
+    if permission is not None and not NAME.fullmatch(permission):
+        raise AudienceError(
+            f"{source}:{permission_line}: audience {name!r}: permission {permission_text!r}: use lowercase "
+            "letters, digits and underscores (e.g. email_newsletter)"
+        )
+    return Audience(name, list_ref, on_exit.lower(), properties, sql, start, permission)
 
 
 def read_audiences(path: Path) -> list[Audience]:

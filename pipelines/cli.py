@@ -153,6 +153,18 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--append", action="store_true", help="add the rows (default: replace the table)")
     add_format(load)
 
+    plan = commands.add_parser(
+        "plan", help="build the audiences, test them, diff them against their lists; sends nothing"
+    )
+    plan.add_argument("--audience", default=None, metavar="NAME", help="plan only this audience")
+    plan.add_argument(
+        "--audiences",
+        default=None,
+        metavar="PATH",
+        help="the audiences file (default ./audiences.sql when present, else the shipped one)",
+    )
+    add_format(plan)
+
     api = commands.add_parser("api", help="make one authorized API call and print the JSON answer")
     api.add_argument("method", choices=("GET", "POST", "PUT", "DELETE", "get", "post", "put", "delete"))
     api.add_argument("path", help="e.g. contactslist, contact/jane@example.com or /v3.1/send")
@@ -285,6 +297,19 @@ def _load(args: argparse.Namespace, stop: InterruptHandler) -> object:
     )
 
 
+def _plan(args: argparse.Namespace, stop: InterruptHandler) -> object:
+    from pipelines.sync.plan import plan
+
+    return plan(
+        db=args.db,
+        destination=args.destination,
+        audience=args.audience,
+        audiences=args.audiences,
+        interrupts=stop,
+        lock_wait=args.lock_wait,
+    )
+
+
 def _api(args: argparse.Namespace, stop: InterruptHandler) -> object:
     from pipelines.api import run_api
 
@@ -303,6 +328,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, InterruptHandler], object]] = 
     "extract": _extract,
     "import-csv": _import_csv,
     "load": _load,
+    "plan": _plan,
     "api": _api,
     "demo": _demo,
 }

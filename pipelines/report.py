@@ -11,6 +11,7 @@ from pipelines.api import ApiResult, CheckResult
 from pipelines.extract import ExtractResult
 from pipelines.import_csv import FileImport, ImportResult
 from pipelines.load import LoadResult
+from pipelines.sync.plan import AudiencePlan, PlanResult
 
 Format = Literal["text", "json"]
 
@@ -109,6 +110,85 @@ def _(result: LoadResult) -> str:
     return "\n".join(lines)
 
 
+ACTION_WORDS = {
+    "addnoforce": "subscribe (addnoforce)",
+    "unsub": "unsubscribe (unsub)",
+    "remove": "remove from list",
+    "update": "update properties",
+}
+REASON_WORDS = {
+    "joined_audience": "joined the audience",
+    "consent_withdrawn": "consent withdrawn after they subscribed",
+    "left_audience": "left the audience (added by it)",
+    "no_consent": "no consent for the list's permission",
+    "excluded_from_campaigns": "excluded from campaigns in Mailjet",
+    "spam_complaint": "reported spam",
+    "hard_bounce": "hard bounce",
+    "properties_changed": "properties changed",
+    "unsubscribed_in_mailjet": "unsubscribed from the list in Mailjet (never re-added)",
+    "missing_email": "no email",
+    "invalid_email": "invalid email",
+    "duplicate_email": "duplicate email",
+}
+
+
+@text.register
+def _(result: PlanResult) -> str:
+    lines = [*result.resumed, f"Plan from {result.audiences_file}: nothing has been sent to Mailjet."]
+    for item in result.plans:
+        lines += ["", *_audience_lines(item)]
+    stopped = [p.audience for p in result.plans if p.stopped]
+    lines.append("")
+    if stopped:
+        lines.append(
+            f"A guard stops {', '.join(stopped)}: apply will not send "
+            f"{'it' if len(stopped) == 1 else 'them'} unless forced (see above)."
+        )
+    lines.append(
+        "Every planned row, with its reason and evidence: mailjet_sync.sync_plan; people left out: "
+        "mailjet_sync.sync_rejections."
+    )
+    return "\n".join(lines)
+
+
+def _reasons(counts: dict[str, int]) -> str:
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{REASON_WORDS.get(r, r)} {n:,}" for r, n in ordered)
+
+
+def _audience_lines(item: AudiencePlan) -> list[str]:
+    if item.list_id is None:
+        target = f'list "{item.list_ref}" (not in Mailjet yet: apply creates it)'
+    else:
+        target = f'list "{item.list_name}" (ID {item.list_id}, {item.list_members:,} subscribed)'
+    consent = f"needs consent {item.permission}" if item.permission else "no permission declared"
+    lines = [
+        f"{item.audience} -> {target}",
+        f"  run {item.run_id}; {consent}; on leaving: {item.on_exit}",
+        f"  audience: {item.audience_rows:,} row{_s(item.audience_rows)}",
+    ]
+    if item.rejected:
+        lines.append(f"  rejected by data tests: {sum(item.rejected.values()):,} ({_reasons(item.rejected)})")
+    if not item.actions:
+        lines.append("  no change: the list already matches the audience")
+    for action in ("addnoforce", "unsub", "remove", "update"):
+        reasons = item.actions.get(action)
+        if not reasons:
+            continue
+        shown = ", ".join(item.samples.get(action, []))
+        lines.append(f"  {ACTION_WORDS[action]:<24}{sum(reasons.values()):>9,}  {_reasons(reasons)}")
+        if shown:
+            lines.append(f"  {'':<24}{'':>9}  e.g. {shown}")
+    if item.held_back:
+        lines.append(
+            f"  {'held back (not added)':<24}{sum(item.held_back.values()):>9,}  {_reasons(item.held_back)}"
+        )
+    for guard in item.guards:
+        mark = {"ok": "ok", "held": "HELD", "stop": "STOP"}.get(guard.verdict, guard.verdict)
+        lines.append(f"  guard {guard.name}: {mark}: {guard.detail}")
+    return lines
+
+
 @text.register
 def _(result: CheckResult) -> str:
     sees = f"{result.contacts:,} contacts in {result.lists:,} lists"
@@ -130,5 +210,6 @@ KINDS: dict[type, str] = {
     ExtractResult: "extract",
     ImportResult: "import-csv",
     LoadResult: "load",
+    PlanResult: "plan",
     CheckResult: "check",
 }

@@ -1,0 +1,46 @@
+"""The `[sync]` settings, resolved through dlt's providers (`SYNC__<NAME>` env vars, `.dlt/config.toml`)."""
+
+from __future__ import annotations
+
+import math
+
+from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration.exceptions import ConfigValueCannotBeCoercedException
+from dlt.common.configuration.specs import BaseConfiguration
+
+from pipelines.errors import EXIT_USAGE, CommandError
+
+SECTION = "sync"
+
+
+@configspec
+class SyncConfiguration(BaseConfiguration):
+    """`[sync]`: the guards of the plan and of its apply."""
+
+    max_removal_pct: float = 10.0
+    """Removals plus unsubscribes above this share of a list's subscribed members stop `apply` (exit 3)
+    unless it is given --force."""
+    max_data_age_hours: float = 24.0
+    """A plan read from Mailjet data extracted longer ago than this is stale: `apply` refuses it."""
+
+    def check(self) -> None:
+        for name in ("max_removal_pct", "max_data_age_hours"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise CommandError(
+                    f"[sync] {name}={value}: give a number, 0 or more (SYNC__{name.upper()} or {name} under "
+                    "[sync] in .dlt/config.toml)",
+                    EXIT_USAGE,
+                )
+
+
+def resolve_sync_config() -> SyncConfiguration:
+    """`[sync]` resolved and checked; raises CommandError (exit 2) naming a value that cannot work."""
+    try:
+        config = resolve_configuration(SyncConfiguration(), sections=(SECTION,))
+    except ConfigValueCannotBeCoercedException as exc:
+        raise CommandError(
+            f"[sync] {exc.field_name}: cannot use {exc.field_value!r} as a number", EXIT_USAGE
+        ) from None
+    config.check()
+    return config

@@ -1,0 +1,153 @@
+"""The consent ledger: every consent event we know, per (email, permission), as views analysts query.
+
+`mailjet_sync.consent_ledger` is the union of
+- the CRM's consent events (`crm.consent_events`: email, permission, granted, at, source), when loaded;
+- Mailjet's list state, for each list an audience maps to a permission (`-- permission:` header): a
+  subscribed member is a grant at `subscribed_at`, an unsubscribed one a withdrawal at `unsubscribed_at`
+  (or, when Mailjet gives no date, when the state was seen); the rows of imported CSV files included, as
+  the `mailjet.list_recipients` view shows them;
+- webhook `unsub` events (`mailjet_api.events`), once they are received.
+
+`mailjet_sync.consent_current` keeps the latest event per (email, permission); on a tie the withdrawal
+wins. The views are (re)created by `plan`, with the list-to-permission map of the audiences file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dlt.destinations.sql_client import SqlClientBase
+
+from pipelines.audiences import AudienceError
+from pipelines.layers import API_DATASET, CRM_DATASET, VIEWS_DATASET
+from pipelines.sync.tables import table
+
+CONSENT_EVENTS = "consent_events"
+REQUIRED = ("email", "permission", "granted", "at")
+GRANTED_WORDS = ("true", "t", "yes", "y", "1", "granted", "opt-in", "optin", "subscribed")
+WITHDRAWN_WORDS = ("false", "f", "no", "n", "0", "withdrawn", "revoked", "opt-out", "optout", "unsubscribed")
+TEXT_TYPES = ("varchar", "text", "character varying", "string", "char", "character")
+NUMBER_TYPES = ("integer", "bigint", "smallint", "tinyint", "hugeint", "double", "real", "float", "decimal")
+LEDGER_COLUMNS = ("email", "permission", "granted", '"at"', "source", "list_id")
+
+
+def columns_of(client: SqlClientBase[Any], dataset: str, name: str) -> dict[str, str]:
+    """The columns of `dataset.name` (lowercase name -> lowercase type); empty when it does not exist."""
+    rows = client.execute_sql(
+        "select column_name, data_type from information_schema.columns where table_catalog = "
+        "current_database() and table_schema = %s and table_name = %s",
+        dataset,
+        name,
+    )
+    return {str(c).lower(): str(t).lower() for c, t in rows or []}
+
+
+def _words(words: tuple[str, ...]) -> str:
+    return ", ".join(f"'{w}'" for w in words)
+
+
+def granted_sql(kind: str) -> str:
+    """`granted` of crm.consent_events as a boolean (null when it says neither), by its column type."""
+    if kind.startswith("bool"):
+        return "granted"
+    if kind.startswith(NUMBER_TYPES):
+        return "(granted <> 0)"
+    text = "lower(trim(cast(granted as varchar)))"
+    return (
+        f"(case when {text} in ({_words(GRANTED_WORDS)}) then true "
+        f"when {text} in ({_words(WITHDRAWN_WORDS)}) then false end)"
+    )
+
+
+def at_sql(kind: str) -> str:
+    """`at` of crm.consent_events as a timestamp with time zone (epoch seconds when it is a number)."""
+    if kind.startswith(NUMBER_TYPES):
+        return 'to_timestamp("at")'
+    return 'cast("at" as timestamp with time zone)'
+
+
+def crm_events_sql(columns: Mapping[str, str]) -> str | None:
+    """The ledger's rows from crm.consent_events (None when it is not loaded); raises AudienceError for a
+    table without the documented columns."""
+    if not columns:
+        return None
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise AudienceError(
+            f"{CRM_DATASET}.{CONSENT_EVENTS} has no column {', '.join(missing)}; the consent ledger reads "
+            "email, permission, granted (true/false, yes/no, granted/withdrawn) and at (a timestamp), plus "
+            f"an optional source. Load a file of that shape: mailjet-elt load FILE --table {CONSENT_EVENTS}"
+        )
+    granted = granted_sql(columns["granted"])
+    at = at_sql(columns["at"])
+    source = "coalesce(cast(source as varchar), 'crm')" if "source" in columns else "'crm'"
+    return (
+        f"select lower(trim(cast(email as varchar))) as email, lower(trim(cast(permission as varchar))) "
+        f'as permission, {granted} as granted, {at} as "at", {source} as source, '
+        f"cast(null as bigint) as list_id from {CRM_DATASET}.{CONSENT_EVENTS} "
+        f"where email is not null and permission is not null and {granted} is not null and "
+        '"at" is not null'
+    )
+
+
+def permissions_sql(permissions: Mapping[int, str]) -> str:
+    """The list-to-permission map as a relation (list_id, permission)."""
+    if not permissions:
+        return "(select cast(null as bigint) as list_id, cast(null as varchar) as permission where 1 = 0)"
+    rows = " union all ".join(
+        f"select cast({int(list_id)} as bigint), cast('{permission}' as varchar)"
+        for list_id, permission in sorted(permissions.items())
+    )
+    return f"(select * from ({rows}) as p (list_id, permission))"
+
+
+def ledger_sql(
+    crm_columns: Mapping[str, str], events_columns: Mapping[str, str], permissions: Mapping[int, str]
+) -> str:
+    """The SELECT of `consent_ledger`."""
+    mapped = permissions_sql(permissions)
+    parts = []
+    crm = crm_events_sql(crm_columns)
+    if crm:
+        parts.append(crm)
+    # Mailjet's list state: a subscribed member is a grant at `subscribed_at` (no date: no grant is
+    # invented), an unsubscribed one a withdrawal at `unsubscribed_at`, else when it was seen so.
+    parts.append(
+        "select lower(c.email) as email, p.permission, (r.is_unsubscribed = false) as granted, "
+        "case when r.is_unsubscribed then coalesce(r.unsubscribed_at, r._extracted_at) "
+        'else r.subscribed_at end as "at", '
+        "case when r._source = 'api' then 'mailjet' else r._source end as source, r.list_id "
+        f"from {VIEWS_DATASET}.list_recipients r join {mapped} p on p.list_id = r.list_id "
+        f"join {VIEWS_DATASET}.contacts c on c.id = r.contact_id "
+        "where r.is_unsubscribed is not null and c.email is not null and "
+        "(r.is_unsubscribed or r.subscribed_at is not null)"
+    )
+    if {"event", "email", "time", "mj_list_id"} <= set(events_columns):
+        at = "to_timestamp(e.time)" if events_columns["time"].startswith(NUMBER_TYPES) else "e.time"
+        parts.append(
+            f'select lower(e.email) as email, p.permission, false as granted, {at} as "at", '
+            "'webhook' as source, e.mj_list_id as list_id "
+            f"from {API_DATASET}.events e join {mapped} p on p.list_id = e.mj_list_id "
+            "where e.event = 'unsub' and e.email is not null"
+        )
+    return "\nunion all\n".join(parts)
+
+
+CURRENT_SQL = (
+    'select email, permission, granted, "at", source, list_id from ('
+    'select l.*, row_number() over (partition by email, permission order by "at" desc, '
+    "case when granted then 1 else 0 end, source) as n "
+    f"from {table('consent_ledger')} l where permission is not null"
+    ") latest where n = 1"
+)
+
+
+def create_ledger(client: SqlClientBase[Any], permissions: Mapping[int, str]) -> None:
+    """(Re)create `consent_ledger` and `consent_current` in `mailjet_sync`, mapping each list ID of
+    `permissions` to its permission."""
+    crm = columns_of(client, CRM_DATASET, CONSENT_EVENTS)
+    events = columns_of(client, API_DATASET, "events")
+    client.execute_sql(
+        f"create or replace view {table('consent_ledger')} as\n{ledger_sql(crm, events, permissions)}"
+    )
+    client.execute_sql(f"create or replace view {table('consent_current')} as\n{CURRENT_SQL}")

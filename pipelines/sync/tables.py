@@ -1,0 +1,84 @@
+"""The `mailjet_sync` dataset, the sync's audit trail: created on first use with portable DDL (DuckDB and
+Postgres), written by `plan` (and `apply`) in one transaction per audience run, never rewritten.
+
+- `sync_runs`: one row per audience run: its list, the counts per action, the guards' verdicts, status.
+- `sync_plan`: the changes a run planned, one row per (email, action), with the reason and evidence.
+- `sync_rejections`: rows left out, and why: failed data tests, or held back by a rule (unsubscribed in
+  Mailjet, suppressed, no consent).
+- `sync_snapshot`: what the sync manages: who it added to which list, and its last action on them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dlt.destinations.sql_client import SqlClientBase
+
+SYNC_DATASET = "mailjet_sync"
+TS = "timestamp with time zone"
+TABLES: dict[str, dict[str, str]] = {
+    "sync_runs": {
+        "run_id": "bigint not null",
+        "audience": "varchar not null",
+        "list_ref": "varchar not null",
+        "list_id": "bigint",  # null while the list does not exist in Mailjet (created by apply)
+        "list_name": "varchar",
+        "permission": "varchar",
+        "on_exit": "varchar not null",
+        "audiences_file": "varchar not null",
+        "planned_at": f"{TS} not null",
+        "data_as_of": TS,  # when the Mailjet data the plan read was extracted
+        "status": "varchar not null",  # planned (apply moves it on)
+        "audience_rows": "bigint not null",
+        "rejected": "bigint not null",  # failed a data test
+        "held_back": "bigint not null",  # in the audience, not added: unsubscribed, suppressed, no consent
+        "list_members": "bigint not null",  # subscribed members of the list when planned
+        "adds": "bigint not null",
+        "unsubs": "bigint not null",
+        "removes": "bigint not null",
+        "updates": "bigint not null",
+        "guard": "varchar not null",  # ok | stop: what apply will do without --force
+        "guard_detail": "varchar not null",  # JSON: one {guard, verdict, detail} per guard
+    },
+    "sync_plan": {
+        "run_id": "bigint not null",
+        "audience": "varchar not null",
+        "list_id": "bigint",
+        "email": "varchar not null",
+        "contact_id": "bigint",
+        "action": "varchar not null",  # addnoforce | unsub | remove | update
+        "reason": "varchar not null",
+        "evidence": "varchar",
+        "properties": "varchar",  # JSON object of the property values to push (never a null)
+    },
+    "sync_rejections": {
+        "run_id": "bigint not null",
+        "audience": "varchar not null",
+        "list_id": "bigint",
+        "email": "varchar",  # as the audience gave it (may be missing: that is a reason)
+        "stage": "varchar not null",  # data_test | plan
+        "reason": "varchar not null",
+        "detail": "varchar",
+        "at": f"{TS} not null",
+    },
+    "sync_snapshot": {
+        "audience": "varchar not null",
+        "list_id": "bigint not null",
+        "email": "varchar not null",
+        "managed_since": f"{TS} not null",
+        "last_action": "varchar not null",
+        "last_run_id": "bigint not null",
+    },
+}
+
+
+def table(name: str) -> str:
+    """The qualified name of a `mailjet_sync` table or view."""
+    return f"{SYNC_DATASET}.{name}"
+
+
+def create_tables(client: SqlClientBase[Any]) -> None:
+    """Create the dataset and any missing table (an existing one is left as it is)."""
+    client.execute_sql(f"create schema if not exists {SYNC_DATASET}")
+    for name, columns in TABLES.items():
+        body = ", ".join(f'"{column}" {kind}' for column, kind in columns.items())
+        client.execute_sql(f"create table if not exists {table(name)} ({body})")
