@@ -152,6 +152,8 @@ def _(result: PlanResult) -> str:
 
 
 def _reasons(counts: dict[str, int]) -> str:
+    if len(counts) == 1:
+        return REASON_WORDS.get(next(iter(counts)), next(iter(counts)))
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return ", ".join(f"{REASON_WORDS.get(r, r)} {n:,}" for r, n in ordered)
 

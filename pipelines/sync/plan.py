@@ -217,9 +217,11 @@ def list_permissions(
 
 
 def data_as_of(client: SqlClientBase[Any]) -> datetime | None:
-    """When the Mailjet data was last extracted: the newest list state, else the newest extract."""
+    """When the Mailjet data was last extracted: the newest list state, else the newest contact, else
+    the newest extract."""
     for query in (
         f"select max(_extracted_at) from {API_DATASET}.list_recipients",
+        f"select max(_extracted_at) from {API_DATASET}.contacts",
         f"select max(inserted_at) from {API_DATASET}._dlt_loads where status = 0",
     ):
         try:
@@ -487,13 +489,13 @@ def judge(
             )
         )
     else:
-        guards.append(Guard("empty_audience", "ok", f"{result.audience_rows} rows"))
+        guards.append(Guard("empty_audience", "ok", f"{result.audience_rows:,} rows"))
     leaving = result.count("unsub") + result.count("remove")
     share = 100.0 * leaving / result.list_members if result.list_members else (100.0 if leaving else 0.0)
     limit = config.max_removal_pct
     said = (
-        f"{leaving} unsubscribe(s) and removal(s) of {result.list_members} subscribed member(s) "
-        f"({share:.1f} %, limit {limit:g} %)"
+        f"{leaving:,} of {result.list_members:,} subscribed members would leave the list (unsubscribed or "
+        f"removed): {share:.1f} %, limit {limit:g} %"
     )
     if share > limit:
         guards.append(Guard("removal_share", "stop", f"{said}: apply stops unless --force"))
@@ -504,12 +506,20 @@ def judge(
     else:
         hours = (now - as_of).total_seconds() / 3600
         limit_h = config.max_data_age_hours
-        said = f"Mailjet data extracted {hours:.1f} h ago (limit {limit_h:g} h)"
+        said = f"Mailjet data extracted {_ago(hours)} ago (limit {limit_h:g} h)"
         if hours > limit_h:
             guards.append(Guard("data_age", "stop", f"{said}: run extract, then plan again"))
         else:
             guards.append(Guard("data_age", "ok", said))
     return guards
+
+
+def _ago(hours: float) -> str:
+    """A duration for people: minutes under an hour, else hours."""
+    if hours < 1:
+        minutes = max(0, round(hours * 60))
+        return f"{minutes} minute{'' if minutes == 1 else 's'}"
+    return f"{hours:.1f} h"
 
 
 def _first_line(exc: BaseException) -> str:
