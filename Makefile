@@ -38,6 +38,7 @@ bench: setup ## Run the benchmarks (figures, not pass/fail)
 	$(BIN)/python bench/sandbox_speed.py
 	$(BIN)/python bench/extract.py --contacts 100000
 	$(BIN)/python bench/import_csv.py --rows 1000000
+	$(BIN)/python bench/plan.py
 	$(BIN)/python bench/views.py --contacts 1000000 --csv-rows 100000
 
 sandbox: setup ## Run the local Mailjet sandbox in the foreground

@@ -276,7 +276,7 @@ def child(db: str, audiences: str) -> None:
 
 def run_plan(db: Path, audiences: Path, log: Path) -> tuple[float, float, dict[str, Any]]:
     """(wall seconds, peak RSS MiB, the child's figures) of one plan in its own process."""
-    cmd = [sys.executable, __file__, "--child", str(db), "--audiences", str(audiences)]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(db), "--audiences", str(audiences)]
     began = time.perf_counter()
     with log.open("w", encoding="utf-8") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
@@ -288,6 +288,13 @@ def run_plan(db: Path, audiences: Path, log: Path) -> tuple[float, float, dict[s
     if os.waitstatus_to_exitcode(status) != 0 or not lines:
         raise SystemExit(f"plan failed:\n{out}\n{log.read_text(encoding='utf-8')}")
     return seconds, usage.ru_maxrss / 1024, json.loads(lines[-1][len(RESULT) :])
+
+
+def median_of(runs: list[dict[str, Any]], key: str) -> dict[str, float]:
+    """Name -> median seconds over the runs of their `key` figures, slowest first."""
+    names = {name for r in runs for name in r[key]}
+    medians = {name: statistics.median(r[key].get(name, 0.0) for r in runs) for name in names}
+    return dict(sorted(medians.items(), key=lambda kv: -kv[1]))
 
 
 def counted(items: dict[str, int]) -> str:
@@ -363,21 +370,18 @@ def main() -> None:
         print(f"peak RSS (highest): {peak:,.0f} MiB, {verdict(peak, GOALS['rss'])} the goal < 2 GiB")
         print(f"diff (median): {diff:.2f} s, {verdict(diff, GOALS['diff'])} the goal < 5 s")
         print("phases (median seconds):")
-        names = sorted({k for r in runs for k in r["phases"]}, key=lambda k: -runs[0]["phases"].get(k, 0.0))
-        medians = {k: statistics.median(r["phases"].get(k, 0.0) for r in runs) for k in names}
-        for name in names:
-            print(f"  {name:<45}{medians[name]:>7.2f}")
+        medians = median_of(runs, "phases")
+        for name, seconds in medians.items():
+            print(f"  {name:<45}{seconds:>7.2f}")
         other = total - sum(medians.values())
         print(f"  {'other (Python; dlt: lock, pipelines, commit)':<45}{other:>7.2f}")
         print("the diff's statements (median seconds):")
-        for name, seconds in sorted(runs[0]["diff_statements"].items(), key=lambda kv: -kv[1]):
-            med = statistics.median(r["diff_statements"].get(name, 0.0) for r in runs)
+        for name, seconds in median_of(runs, "diff_statements").items():
             if seconds >= 0.005:
-                print(f"  {name:<70}{med:>7.2f}")
+                print(f"  {name:<70}{seconds:>7.2f}")
         print("slowest statements of the plan (median seconds):")
-        slowest = sorted(runs[0]["statements"], key=lambda k: -runs[0]["statements"][k])[:8]
-        for name in slowest:
-            print(f"  {name:<70}{statistics.median(r['statements'].get(name, 0.0) for r in runs):>7.2f}")
+        for name, seconds in list(median_of(runs, "statements").items())[:8]:
+            print(f"  {name:<70}{seconds:>7.2f}")
         last = runs[-1]
         print(
             f"planned: audience {last['audience_rows']:,} rows; list {last['list_members']:,} subscribed "
