@@ -25,8 +25,10 @@ from pipelines.errors import EXIT_USAGE, CommandError
 
 ON_EXIT = ("remove", "unsub", "keep")
 DEFAULT_ON_EXIT = "keep"  # leaving an audience touches nobody unless the file says so
+# A header's value may be followed by a comment in parentheses after two or more spaces
+# (`-- list: Newsletter    (the main list)`); `-- list: Newsletter (EN)` names the list "Newsletter (EN)".
 HEADER = re.compile(
-    r"^\s*--\s*(audience|list|on_exit|properties|permission)\s*:\s*(.*?)\s*(?:\(.*\))?\s*$", re.I
+    r"^\s*--\s*(audience|list|on_exit|properties|permission)\s*:\s*(.*?)(?:\s{2,}\(.*\))?\s*$", re.I
 )
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -85,7 +87,11 @@ def parse_audiences(text: str, source: str) -> list[Audience]:
         raise AudienceError(f"{source}: no audience; each starts with a `-- audience: NAME` header line")
     audiences = [_audience(source, start, keys, body) for start, keys, body in blocks]
     seen: dict[str, int] = {}
+    lists: dict[str, Audience] = {}
     for audience in audiences:
+        other = lists.setdefault(audience.list_ref.lower(), audience)
+        if other is not audience:
+            raise AudienceError(one_list_one_audience(source, audience, other))
         if audience.name in seen:
             raise AudienceError(
                 f"{source}:{audience.line}: audience {audience.name!r} is defined twice (first at line "
@@ -157,6 +163,15 @@ def _audience(source: str, start: int, keys: dict[str, tuple[str, int]], body: l
             "letters, digits and underscores (e.g. email_newsletter)"
         )
     return Audience(name, list_ref, on_exit.lower(), properties, sql, start, permission)
+
+
+def one_list_one_audience(source: str, audience: Audience, other: Audience) -> str:
+    """The message for two audiences feeding one list (each would remove the other's people)."""
+    return (
+        f"{source}:{audience.line}: audiences {other.name!r} and {audience.name!r} both feed list "
+        f"{audience.list_ref!r}; each would unsubscribe or remove the people the other keeps. Give each list "
+        "one audience (combine them in one view with `union`)"
+    )
 
 
 def read_audiences(path: Path) -> list[Audience]:

@@ -172,7 +172,7 @@ def _audience_lines(item: AudiencePlan) -> list[str]:
     if item.rejected:
         lines.append(f"  rejected by data tests: {sum(item.rejected.values()):,} ({_reasons(item.rejected)})")
     if not item.actions:
-        lines.append("  no change: the list already matches the audience")
+        lines.append("  nothing to send to the list")
     for action in ("addnoforce", "unsub", "remove", "update"):
         reasons = item.actions.get(action)
         if not reasons:

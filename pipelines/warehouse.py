@@ -294,12 +294,14 @@ def writing(
     wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
     on_wait: Callable[[str], None] | None = None,
     interrupts: InterruptHandler | None = None,
+    loads: bool = True,
 ) -> Iterator[Warehouse]:
     """The pipeline of `dataset`, for one loading command at a time. Raises WarehouseError (bad --db or
     destination, a database of an earlier layout), WarehouseBusy (held by another process) or
     ResumeFailed. Waiting for the lock can be interrupted at once; once it is held, signals are
     `deferred` to the command's safe points. The views are published once the command's work is done
-    (or has failed, after loading part of it)."""
+    (or has failed, after loading part of it); for a command that `loads` nothing, only when an
+    interrupted run was resumed."""
     tell = on_wait or (lambda text: None)
     folder = pipelines_dir(db, destination)
     if folder is not None:
@@ -328,15 +330,19 @@ def writing(
                 resumed += resume(pipelines[name])
             warehouse = Warehouse(pipelines[dataset], resumed)
             warehouse.check_layout()
+            if resumed and not loads:
+                warehouse.publish()  # before the command reads the views
             try:
                 yield warehouse
             except BaseException:
                 # A command that failed or was stopped after loading part of its data: the views follow
                 # what did land. Best effort: the command's own error is what the user must see.
-                with suppress(Exception):
-                    warehouse.publish()
+                if loads:
+                    with suppress(Exception):
+                        warehouse.publish()
                 raise
-            warehouse.publish()
+            if loads:
+                warehouse.publish()
     except (DestinationConnectionError, DatabaseException) as exc:
         raise_if_busy(exc, f"`{command}`")
         raise

@@ -20,11 +20,14 @@ class SyncConfiguration(BaseConfiguration):
     max_removal_pct: float = 10.0
     """Removals plus unsubscribes above this share of a list's subscribed members stop `apply` (exit 3)
     unless it is given --force."""
+    max_rejected_pct: float = 5.0
+    """An audience with more of its rows failing the data tests than this share removes nobody from its
+    list (and unsubscribes nobody on leaving) until they are fixed."""
     max_data_age_hours: float = 24.0
     """A plan read from Mailjet data extracted longer ago than this is stale: `apply` refuses it."""
 
     def check(self) -> None:
-        for name in ("max_removal_pct", "max_data_age_hours"):
+        for name in ("max_removal_pct", "max_rejected_pct", "max_data_age_hours"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise CommandError(

@@ -3,17 +3,19 @@ default; the SQL is portable but for JSON building, which has one form per engin
 
 Inputs, as temporary tables of one connection: `_aud` (the audience: row_no, email_given, email trimmed
 and lowercased, rejected by a data test, then its properties as text, p_0..p_n), built by the caller;
-then built here: `_members` (the list's members, by email), `_managed` (whom this audience added to the
-list, from `sync_snapshot`), `_consent` (the latest consent event per email for the list's permission),
-`_suppressed` (excluded from campaigns, spam complainers, hard bounces) and `_current` (the members'
-property values in Mailjet).
+then built here: `_members` (the list's members, by email: Mailjet's memberships, and the unsubscribes
+imported files state, which keep those people off the list; a file's "subscribed" is no proof of a live
+membership), `_managed` (whom this audience added to the list, from `sync_snapshot`), `_consent` (the
+latest consent event per email for the list's permission), `_suppressed` (excluded from campaigns, spam
+complainers, hard bounces) and `_current` (the members' property values in Mailjet).
 
 The rules (design §7), each a branch of one INSERT into `sync_plan`:
 - `addnoforce` (joined_audience): in the audience, passed the data tests, not a member of the list, not
   suppressed, and, when the list needs a permission, whose latest consent event is a grant. Never anyone
   unsubscribed from the list: they are held back (`sync_rejections`, stage plan) with the reason.
 - `unsub` (consent_withdrawn): any subscribed member whose latest consent event for the permission is a
-  withdrawal no older than their subscription, whoever added them: it is the person's wish.
+  withdrawal no older than their subscription, whoever added them: it is the person's wish. (For a member
+  the sync added, the subscription is the sync's act, not the person's: their latest event decides.)
 - `on_exit` (remove or unsub; left_audience, or the suppression that took them out): only members this
   audience added (`sync_snapshot`), still subscribed, no longer in it with consent intact; never when the
   audience is empty, never for a row that failed a data test (that person's state is unknown).
@@ -29,7 +31,7 @@ from typing import Any
 from dlt.destinations.sql_client import SqlClientBase
 
 from pipelines.layers import API_DATASET, VIEWS_DATASET
-from pipelines.sync.ledger import columns_of
+from pipelines.sync.ledger import columns_of, norm_email
 from pipelines.sync.tables import table
 
 TEMP_TABLES = ("_members", "_managed", "_consent", "_suppressed", "_current", "_state", "_presence")
@@ -65,7 +67,8 @@ class DiffInput:
 
     run_id: int
     audience: str
-    list_id: int | None
+    list_id: int | None  # Mailjet's list; None while it does not exist
+    member_list_id: int | None  # whose memberships count: Mailjet's list, else one known from files
     permission: str | None
     on_exit: str  # remove | unsub | keep
     properties: tuple[str, ...]
@@ -77,13 +80,15 @@ def build_inputs(client: SqlClientBase[Any], d: DiffInput) -> None:
     """Create the temporary input tables of the diff (dropping those of an earlier audience)."""
     for name in TEMP_TABLES:
         client.execute_sql(f"drop table if exists {name}")
-    where_list = "1 = 0" if d.list_id is None else f"r.list_id = {sql_id(d.list_id)}"
+    where_list = "1 = 0" if d.member_list_id is None else f"r.list_id = {sql_id(d.member_list_id)}"
+    email = norm_email("c.email")
     client.execute_sql(
         "create temporary table _members as "
-        "select lower(c.email) as email, min(r.contact_id) as contact_id, "
+        f"select {email} as email, min(case when r._source = 'api' then r.contact_id end) as contact_id, "
         "bool_or(r.is_unsubscribed) as is_unsubscribed, max(r.subscribed_at) as subscribed_at "
         f"from {VIEWS_DATASET}.list_recipients r join {VIEWS_DATASET}.contacts c on c.id = r.contact_id "
-        f"where {where_list} and c.email is not null group by lower(c.email)"
+        f"where {where_list} and c.email is not null and (r._source = 'api' or r.is_unsubscribed = true) "
+        f"group by {email}"
     )
     client.execute_sql(
         "create temporary table _managed as select email, min(managed_since) as managed_since "
@@ -94,21 +99,20 @@ def build_inputs(client: SqlClientBase[Any], d: DiffInput) -> None:
         'create temporary table _consent as select email, granted, "at", source '
         f"from {table('consent_current')} where permission = {sql_text(d.permission)}"
     )
+    plain = norm_email("email")
     sources = [
-        f"select lower(email) as email, 1 as rank, 'excluded_from_campaigns' as reason "
+        f"select {plain} as email, 1 as rank, 'excluded_from_campaigns' as reason "
         f"from {VIEWS_DATASET}.contacts where is_excluded_from_campaigns",
-        f"select lower(email), 2, 'spam_complaint' from {VIEWS_DATASET}.contacts where is_spam_complaining",
-        f"select lower(c.email), 3, 'hard_bounce' from {VIEWS_DATASET}.bounces b "
+        f"select {plain}, 2, 'spam_complaint' from {VIEWS_DATASET}.contacts where is_spam_complaining",
+        f"select {email}, 3, 'hard_bounce' from {VIEWS_DATASET}.bounces b "
         f"join {VIEWS_DATASET}.contacts c on c.id = b.contact_id where b.is_state_permanent",
     ]
     events = columns_of(client, API_DATASET, "events")
     if {"event", "email"} <= set(events):  # webhook events, once they are received
-        sources.append(
-            f"select lower(email), 2, 'spam_complaint' from {API_DATASET}.events where event = 'spam'"
-        )
+        sources.append(f"select {plain}, 2, 'spam_complaint' from {API_DATASET}.events where event = 'spam'")
         if "hard_bounce" in events:
             sources.append(
-                f"select lower(email), 3, 'hard_bounce' from {API_DATASET}.events "
+                f"select {plain}, 3, 'hard_bounce' from {API_DATASET}.events "
                 "where event = 'bounce' and hard_bounce"
             )
     client.execute_sql(
@@ -126,7 +130,8 @@ def build_inputs(client: SqlClientBase[Any], d: DiffInput) -> None:
         client.execute_sql(
             f"create temporary table _current as select cp.contact_id, {picks} "
             f"from {VIEWS_DATASET}.contact_properties cp "
-            "where cp.contact_id in (select contact_id from _members) group by cp.contact_id"
+            "where cp._source = 'api' and cp.contact_id in (select contact_id from _members) "
+            "group by cp.contact_id"
         )
     consent_ok = "k.granted = true" if d.permission else "true"
     props = "".join(f", a.p_{i}" for i in range(len(d.properties)))
@@ -145,10 +150,11 @@ def build_inputs(client: SqlClientBase[Any], d: DiffInput) -> None:
 
 
 def withdrawn_sql(member: str, consent: str) -> str:
-    """Whether a member's latest consent event is a withdrawal no older than their subscription."""
+    """Whether a member's latest consent event is a withdrawal no older than their subscription (for a
+    member the sync added, a withdrawal at any time: that subscription was not the person's act)."""
     return (
         f"({consent}.granted = false and ({member}.subscribed_at is null or "
-        f'{consent}."at" >= {member}.subscribed_at))'
+        f'{consent}."at" >= {member}.subscribed_at or {member}.email in (select email from _managed)))'
     )
 
 

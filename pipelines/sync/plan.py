@@ -18,7 +18,7 @@ from dlt.destinations.exceptions import DatabaseException
 from dlt.destinations.sql_client import SqlClientBase
 from sqlglot import exp
 
-from pipelines.audiences import Audience, AudienceError, read_audiences
+from pipelines.audiences import Audience, AudienceError, one_list_one_audience, read_audiences
 from pipelines.errors import EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler
 from pipelines.layers import API_DATASET, VIEWS_DATASET
@@ -27,7 +27,7 @@ from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.sync.config import SyncConfiguration, resolve_sync_config
 from pipelines.sync.datatests import DUPLICATE, INVALID, MISSING, run_data_tests
 from pipelines.sync.diff import DiffInput, build_inputs, held_sql, plan_sql, sql_id, sql_text
-from pipelines.sync.ledger import create_ledger
+from pipelines.sync.ledger import create_ledger, norm_email
 from pipelines.sync.tables import SYNC_DATASET, create_tables, table
 from pipelines.warehouse import duckdb_path, pipelines_dir, writing
 
@@ -39,8 +39,7 @@ SAMPLE = 3  # emails shown per action
 DATA_TEST_DETAIL = {
     MISSING: "'no email address'",
     INVALID: "'not a valid email address'",
-    DUPLICATE: "'the address appears ' || cast((select count(*) from _aud b where b.email = a.email) as "
-    "varchar) || ' times in the audience'",
+    DUPLICATE: "'the address appears ' || cast(d.copies as varchar) || ' times in the audience'",
 }
 
 
@@ -139,7 +138,9 @@ def plan(
         )
     started = time.monotonic()
     stop = interrupts or InterruptHandler("plan")
-    with writing(db, destination, "plan", API_DATASET, lock_wait, _say, interrupts=stop) as warehouse:
+    with writing(
+        db, destination, "plan", API_DATASET, lock_wait, _say, interrupts=stop, loads=False
+    ) as warehouse:
         with warehouse.pipeline.sql_client() as client:
             plans = plan_with(client, defined, chosen, source, config, now or datetime.now(UTC), stop)
         resumed = warehouse.resumed
@@ -162,76 +163,96 @@ def plan_with(
     stop: InterruptHandler | None = None,
 ) -> list[AudiencePlan]:
     """Plan `chosen` (among the file's `defined` audiences, which map lists to permissions) on an open
-    client of the warehouse."""
+    client of the warehouse. Every chosen audience's view is created and checked before any run is
+    written."""
     dialect = "postgres" if "postgres" in type(client).__module__ else "duckdb"
     create_tables(client)
-    lists = resolve_lists(client, defined)
-    create_ledger(client, list_permissions(defined, lists, source))
+    lists = resolve_lists(client, defined, source)
+    create_ledger(client, list_permissions(defined, lists))
+    for item in chosen:
+        create_view(client, item, source, dialect)
     as_of = data_as_of(client)
     plans = []
     for item in chosen:
         if stop is not None:
             stop.check()
-        list_id, list_name = lists[item.list_ref]
-        plans.append(plan_audience(client, item, source, list_id, list_name, as_of, config, dialect, now))
+        plans.append(plan_audience(client, item, source, lists[item.list_ref], as_of, config, dialect, now))
     return plans
 
 
+@dataclass(frozen=True)
+class ListTarget:
+    """The list an audience feeds: Mailjet's (`list_id`, None while Mailjet does not have it), and the
+    list whose memberships count (Mailjet's, else one known only from imported files, whose
+    unsubscribes still keep people off it)."""
+
+    list_id: int | None
+    name: str | None
+    member_list_id: int | None
+
+
 def resolve_lists(
-    client: SqlClientBase[Any], audiences: Sequence[Audience]
-) -> dict[str, tuple[int | None, str | None]]:
-    """Each audience's `-- list:` as (ID, name) of the Mailjet list it names (by ID, else by exact name,
-    else by name case-insensitively); (None, None) for a list Mailjet does not have yet."""
+    client: SqlClientBase[Any], audiences: Sequence[Audience], source: Path
+) -> dict[str, ListTarget]:
+    """Each audience's `-- list:` resolved by ID, else by exact name, else by name case-insensitively:
+    among Mailjet's live lists first, then among lists known only from imported files. AudienceError
+    when two audiences name one list in two ways."""
     rows = client.execute_sql(
-        f"select id, name from {VIEWS_DATASET}.contact_lists where _source = 'api' and "
+        f"select id, name, _source from {VIEWS_DATASET}.contact_lists where "
         "coalesce(is_deleted, false) = false order by id"
     )
-    known = [(int(i), str(n)) for i, n in rows or []]
-    resolved: dict[str, tuple[int | None, str | None]] = {}
-    for ref in {a.list_ref for a in audiences}:
+    api = [(int(i), str(n)) for i, n, origin in rows or [] if origin == "api"]
+    files = [(int(i), str(n)) for i, n, origin in rows or [] if origin != "api"]
+
+    def find(ref: str, known: list[tuple[int, str]]) -> tuple[int, str] | None:
         match = [k for k in known if ref.isdigit() and k[0] == int(ref)] or [k for k in known if k[1] == ref]
         match = match or [k for k in known if k[1].lower() == ref.lower()]
-        resolved[ref] = match[0] if match else (None, None)
+        return match[0] if match else None
+
+    resolved: dict[str, ListTarget] = {}
+    owner: dict[int, Audience] = {}
+    for item in audiences:
+        found = find(item.list_ref, api)
+        if found is not None:
+            target = ListTarget(found[0], found[1], found[0])
+        else:
+            from_files = None if item.list_ref.isdigit() else find(item.list_ref, files)
+            target = ListTarget(None, None, from_files[0] if from_files else None)
+        resolved[item.list_ref] = target
+        if target.member_list_id is not None:
+            other = owner.setdefault(target.member_list_id, item)
+            if other is not item:
+                raise AudienceError(one_list_one_audience(str(source), item, other))
     return resolved
 
 
-def list_permissions(
-    audiences: Sequence[Audience], lists: dict[str, tuple[int | None, str | None]], source: Path
-) -> dict[int, str]:
-    """List ID -> the permission its audiences declare; AudienceError when two disagree."""
-    permissions: dict[int, str] = {}
-    declared_by: dict[int, str] = {}
-    for item in audiences:
-        list_id = lists[item.list_ref][0]
-        if item.permission is None or list_id is None:
-            continue
-        if permissions.get(list_id, item.permission) != item.permission:
-            raise AudienceError(
-                f"{source}:{item.line}: audience {item.name!r} maps list {item.list_ref!r} to permission "
-                f"{item.permission!r}, audience {declared_by[list_id]!r} to {permissions[list_id]!r}; one "
-                "list needs one permission"
-            )
-        permissions[list_id] = item.permission
-        declared_by[list_id] = item.name
-    return permissions
+def list_permissions(audiences: Sequence[Audience], lists: dict[str, ListTarget]) -> dict[int, str]:
+    """List ID (whose memberships count) -> the permission its audience declares."""
+    return {
+        lists[a.list_ref].member_list_id: a.permission  # type: ignore[misc]
+        for a in audiences
+        if a.permission is not None and lists[a.list_ref].member_list_id is not None
+    }
 
 
 def data_as_of(client: SqlClientBase[Any]) -> datetime | None:
-    """When the Mailjet data was last extracted: the newest list state, else the newest contact, else
-    the newest extract."""
-    for query in (
-        f"select max(_extracted_at) from {API_DATASET}.list_recipients",
-        f"select max(_extracted_at) from {API_DATASET}.contacts",
-        f"select max(inserted_at) from {API_DATASET}._dlt_loads where status = 0",
-    ):
+    """When the Mailjet data the plan reads was extracted: the older of the newest contacts and the
+    newest memberships (a plan needs both), else whichever exists, else the newest extract."""
+    stamps: list[datetime] = []
+    for name in ("contacts", "list_recipients"):
         try:
-            rows = client.execute_sql(query)
+            rows = client.execute_sql(f"select max(_extracted_at) from {API_DATASET}.{name}")
         except DatabaseException:
             continue
-        if rows and rows[0][0] is not None:
-            value = rows[0][0]
-            return value if isinstance(value, datetime) else None
-    return None
+        if rows and isinstance(rows[0][0], datetime):
+            stamps.append(rows[0][0])
+    if stamps:
+        return min(stamps)
+    try:
+        rows = client.execute_sql(f"select max(inserted_at) from {API_DATASET}._dlt_loads where status = 0")
+    except DatabaseException:
+        return None
+    return rows[0][0] if rows and isinstance(rows[0][0], datetime) else None
 
 
 def view_statement(item: Audience, dialect: str) -> str:
@@ -306,18 +327,9 @@ def next_run_id(client: SqlClientBase[Any], now: datetime) -> int:
     return max(int(now.timestamp() * 1_000_000), latest + 1)
 
 
-def plan_audience(
-    client: SqlClientBase[Any],
-    item: Audience,
-    source: Path,
-    list_id: int | None,
-    list_name: str | None,
-    as_of: datetime | None,
-    config: SyncConfiguration,
-    dialect: str,
-    now: datetime,
-) -> AudiencePlan:
-    """Build, test and diff one audience; write its run in one transaction."""
+def create_view(client: SqlClientBase[Any], item: Audience, source: Path, dialect: str) -> None:
+    """Create the audience's view in `mailjet_sync` and check it yields `email`; AudienceError when the
+    database refuses it."""
     where = f"{source}:{item.line}: audience {item.name!r}"
     try:
         client.execute_sql(view_statement(item, dialect))
@@ -327,25 +339,61 @@ def plan_audience(
             "from your CRM must be loaded first (mailjet-elt load FILE --table NAME)"
         ) from None
     columns = view_columns(client, item.view)
-    by_lower = {c.lower(): c for c in columns}
-    if "email" not in by_lower:
+    if "email" not in {c.lower() for c in columns}:
         raise AudienceError(
             f"{where}: the view yields no `email` column (it yields {', '.join(columns)}); select the "
             "address as `email`"
         )
+    missing = [p for p in item.properties if p.lower() not in {c.lower() for c in columns}]
+    if missing:
+        raise AudienceError(missing_properties(where, missing, columns))
+
+
+def missing_properties(where: str, missing: Sequence[str], columns: Sequence[str]) -> str:
+    return (
+        f"{where}: declared propert{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)} not among "
+        f"the view's columns ({', '.join(columns)}); add the column or drop it from `-- properties:`"
+    )
+
+
+def count(client: SqlClientBase[Any], query: str) -> int:
+    rows = client.execute_sql(query)
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+def plan_audience(
+    client: SqlClientBase[Any],
+    item: Audience,
+    source: Path,
+    target: ListTarget,
+    as_of: datetime | None,
+    config: SyncConfiguration,
+    dialect: str,
+    now: datetime,
+) -> AudiencePlan:
+    """Build, test and diff one audience (its view created by `create_view`); write its run in one
+    transaction."""
+    where = f"{source}:{item.line}: audience {item.name!r}"
+    list_id = target.list_id
+    columns = view_columns(client, item.view)
+    by_lower = {c.lower(): c for c in columns}
     present = [(i, by_lower[p.lower()]) for i, p in enumerate(item.properties) if p.lower() in by_lower]
     at = f"cast({sql_text(now.isoformat())} as timestamp with time zone)"
     with client.begin_transaction():
         run_id = next_run_id(client, now)
         client.execute_sql("drop table if exists _aud")
         client.execute_sql("drop table if exists _rejected")
-        picks = "".join(f", cast({quote(c)} as varchar) as p_{i}" for i, c in present)
+        # A blank value is no value: it is never pushed (it would erase Mailjet's).
+        picks = "".join(
+            f", nullif(regexp_replace(cast({quote(c)} as varchar), '^\\s+|\\s+$', '', 'g'), '') as p_{i}"
+            for i, c in present
+        )
         email = quote(by_lower["email"])
         try:
             client.execute_sql(
                 "create temporary table _aud as select row_number() over () - 1 as row_no, "
-                f"cast({email} as varchar) as email_given, nullif(lower(trim(cast({email} as varchar))), '') "
-                f"as email, false as rejected{picks} from {table(item.view)}"
+                f"cast({email} as varchar) as email_given, nullif({norm_email(email)}, '') as email, "
+                f"false as rejected{picks} from {table(item.view)}"
             )
         except DatabaseException as exc:
             raise AudienceError(
@@ -355,13 +403,9 @@ def plan_audience(
         frame = fetch_arrow(client, f"{frame_sql} from _aud order by row_no").to_pandas()
         tests = run_data_tests(frame, item.properties, item.name)
         del frame
-        if tests.missing_properties:
-            raise AudienceError(
-                f"{where}: declared propert{'y' if len(tests.missing_properties) == 1 else 'ies'} "
-                f"{', '.join(tests.missing_properties)} not among the view's columns ({', '.join(columns)}); "
-                "add the column or drop it from `-- properties:`"
-            )
-        audience_rows = int(client.execute_sql("select count(*) from _aud")[0][0])  # type: ignore[index]
+        if tests.missing_properties:  # create_view checked them; the data tests say so too
+            raise AudienceError(missing_properties(where, tests.missing_properties, columns))
+        audience_rows = count(client, "select count(*) from _aud")
         client.execute_sql("create temporary table _rejected (row_no bigint, reason varchar)")
         if tests.failures:
             rows = sorted(tests.failures.items())
@@ -378,26 +422,34 @@ def plan_audience(
                 f"insert into {table('sync_rejections')} (run_id, audience, list_id, email, stage, reason, "
                 f'detail, "at") select {run_id}, {sql_text(item.name)}, {sql_id(list_id)}, a.email_given, '
                 f"'data_test', r.reason, case r.reason {details} end, {at} "
-                "from _rejected r join _aud a on a.row_no = r.row_no"
+                "from _rejected r join _aud a on a.row_no = r.row_no "
+                "left join (select email, count(*) as copies from _aud where email is not null "
+                "group by email) d on d.email = a.email"
             )
+        usable = audience_rows - len(tests.failures)
+        rejected_pct = 100.0 * len(tests.failures) / audience_rows if audience_rows else 0.0
         diff = DiffInput(
             run_id=run_id,
             audience=item.name,
             list_id=list_id,
+            member_list_id=target.member_list_id,
             permission=item.permission,
             on_exit=item.on_exit,
             properties=item.properties,
-            exits_allowed=audience_rows > 0,
+            exits_allowed=usable > 0 and rejected_pct <= config.max_rejected_pct,
             dialect=dialect,
         )
         build_inputs(client, diff)
         client.execute_sql(plan_sql(diff))
         client.execute_sql(held_sql(diff, at))
-        plan_rows = client.execute_sql(
-            f"select action, reason, count(*) from {table('sync_plan')} where run_id = {run_id} group by 1, 2"
-        )
         actions: dict[str, dict[str, int]] = {}
-        for action, reason, n in plan_rows or []:
+        for action, reason, n in (
+            client.execute_sql(
+                f"select action, reason, count(*) from {table('sync_plan')} where run_id = {run_id} "
+                "group by 1, 2"
+            )
+            or []
+        ):
             actions.setdefault(str(action), {})[str(reason)] = int(n)
         left_out = client.execute_sql(
             f"select stage, reason, count(*) from {table('sync_rejections')} where run_id = {run_id} "
@@ -405,33 +457,41 @@ def plan_audience(
         )
         rejected = {str(r): int(n) for s, r, n in left_out or [] if s == "data_test"}
         held = {str(r): int(n) for s, r, n in left_out or [] if s == "plan"}
-        sample_rows = client.execute_sql(
-            "select action, email from (select action, email, row_number() over (partition by action "
-            f"order by email) as n from {table('sync_plan')} where run_id = {run_id}) t where n <= {SAMPLE} "
-            "order by action, email"
-        )
         samples: dict[str, list[str]] = {}
-        for action, address in sample_rows or []:
-            samples.setdefault(str(action), []).append(str(address))
-        members = int(
+        for action, address in (
             client.execute_sql(
-                "select count(*) from _members where coalesce(is_unsubscribed, false) = false"
-            )[0][0]  # type: ignore[index]
+                "select action, email from (select action, email, row_number() over (partition by action "
+                f"order by email) as n from {table('sync_plan')} where run_id = {run_id}) t "
+                f"where n <= {SAMPLE} order by action, email"
+            )
+            or []
+        ):
+            samples.setdefault(str(action), []).append(str(address))
+        members = count(
+            client, "select count(*) from _members where coalesce(is_unsubscribed, false) = false"
         )
-        managed_left = 0
+        managed_kept = 0
         if not diff.exits_allowed and item.on_exit != "keep":
-            managed_left = int(
-                client.execute_sql(
-                    "select count(*) from _members m join _managed g on g.email = m.email "
-                    "where m.is_unsubscribed = false"
-                )[0][0]  # type: ignore[index]
+            managed_kept = count(
+                client,
+                "select count(*) from _members m join _managed g on g.email = m.email "
+                "left join _presence p on p.email = m.email "
+                "where m.is_unsubscribed = false and not coalesce(p.eligible, false)",
+            )
+        unmatched = 0
+        if target.member_list_id is not None:
+            unmatched = count(
+                client,
+                f"select count(*) from {VIEWS_DATASET}.list_recipients r where r._source = 'api' and "
+                f"r.list_id = {sql_id(target.member_list_id)} and not exists (select 1 from "
+                f"{VIEWS_DATASET}.contacts c where c.id = r.contact_id)",
             )
         result = AudiencePlan(
             run_id=run_id,
             audience=item.name,
             list_ref=item.list_ref,
             list_id=list_id,
-            list_name=list_name,
+            list_name=target.name,
             permission=item.permission,
             on_exit=item.on_exit,
             audience_rows=audience_rows,
@@ -443,7 +503,7 @@ def plan_audience(
             guards=[],
             data_as_of=as_of.isoformat() if as_of else None,
         )
-        guards = judge(result, as_of, managed_left, config, now)
+        guards = judge(result, as_of, managed_kept, unmatched, config, now)
         result = AudiencePlan(**{**result.__dict__, "guards": guards})
         counts = {a: result.count(a) for a in ACTIONS}
         values = [
@@ -451,7 +511,7 @@ def plan_audience(
             sql_text(item.name),
             sql_text(item.list_ref),
             sql_id(list_id),
-            sql_text(list_name),
+            sql_text(target.name),
             sql_text(item.permission),
             sql_text(item.on_exit),
             sql_text(str(source)),
@@ -474,22 +534,41 @@ def plan_audience(
 
 
 def judge(
-    result: AudiencePlan, as_of: datetime | None, managed_left: int, config: SyncConfiguration, now: datetime
+    result: AudiencePlan,
+    as_of: datetime | None,
+    managed_kept: int,
+    unmatched: int,
+    config: SyncConfiguration,
+    now: datetime,
 ) -> list[Guard]:
     """The guards' verdicts on a plan (design §7.4)."""
     guards: list[Guard] = []
-    if result.audience_rows == 0:
-        guards.append(
-            Guard(
-                "empty_audience",
-                "held",
-                f"the audience is empty: nobody is removed ({managed_left} member"
-                f"{'' if managed_left == 1 else 's'} it added stay{'s' if managed_left == 1 else ''}); "
-                "check its SQL and the tables it reads",
-            )
+    failed = sum(result.rejected.values())
+    usable = result.audience_rows - failed
+    kept = (
+        f": nobody leaves the list ({managed_kept:,} member{'' if managed_kept == 1 else 's'} it added "
+        f"stay{'s' if managed_kept == 1 else ''})"
+        if result.on_exit != "keep"
+        else ""
+    )
+    if usable == 0:
+        what = (
+            "the audience is empty"
+            if result.audience_rows == 0
+            else "no row of the audience passed the data tests"
         )
+        guards.append(Guard("empty_audience", "held", f"{what}{kept}; check its SQL and the tables it reads"))
     else:
-        guards.append(Guard("empty_audience", "ok", f"{result.audience_rows:,} rows"))
+        guards.append(Guard("empty_audience", "ok", f"{usable:,} usable rows"))
+    share = 100.0 * failed / result.audience_rows if result.audience_rows else 0.0
+    said = (
+        f"{failed:,} of {result.audience_rows:,} rows failed the data tests ({share:.1f} %, limit "
+        f"{config.max_rejected_pct:g} %)"
+    )
+    if usable > 0 and share > config.max_rejected_pct:
+        guards.append(Guard("data_tests", "held", f"{said}{kept}; fix them (mailjet_sync.sync_rejections)"))
+    else:
+        guards.append(Guard("data_tests", "ok", said))
     leaving = result.count("unsub") + result.count("remove")
     share = 100.0 * leaving / result.list_members if result.list_members else (100.0 if leaving else 0.0)
     limit = config.max_removal_pct
@@ -511,6 +590,16 @@ def judge(
             guards.append(Guard("data_age", "stop", f"{said}: run extract, then plan again"))
         else:
             guards.append(Guard("data_age", "ok", said))
+    if unmatched:
+        guards.append(
+            Guard(
+                "unmatched_members",
+                "stop",
+                f"{unmatched:,} membership{'' if unmatched == 1 else 's'} of the list "
+                f"name{'s' if unmatched == 1 else ''} a contact the extract did not list (its address, and "
+                "so whether they unsubscribed, is unknown): run a full extract, then plan again",
+            )
+        )
     return guards
 
 

@@ -76,3 +76,42 @@ def test_mistakes_name_the_line_and_the_fix(text: str, message: str) -> None:
     with pytest.raises(AudienceError, match=message) as caught:
         parse_audiences(text, "audiences.sql")
     assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("header", "list_ref"),
+    [
+        ("-- list: Newsletter (EN)", "Newsletter (EN)"),
+        ("-- list: Newsletter    (the main one)", "Newsletter"),
+        ("-- list: 1001", "1001"),
+    ],
+)
+def test_a_list_name_may_end_in_parentheses(header: str, list_ref: str) -> None:
+    [audience] = parse_audiences(
+        f"-- audience: a\n{header}\ncreate view audience_a as select 'x' as email", "audiences.sql"
+    )
+    assert audience.list_ref == list_ref
+
+
+def test_two_audiences_cannot_feed_one_list() -> None:
+    text = (
+        "-- audience: a\n-- list: News\ncreate view audience_a as select 'x' as email\n"
+        "-- audience: b\n-- list: news\ncreate view audience_b as select 'y' as email\n"
+    )
+    with pytest.raises(AudienceError, match=r"audiences.sql:4: audiences 'a' and 'b' both feed list 'news'"):
+        parse_audiences(text, "audiences.sql")
+
+
+def test_the_permission_header() -> None:
+    [audience] = parse_audiences(
+        "-- audience: a\n-- list: L\n-- permission: Email_Newsletter\n"
+        "create view audience_a as select 'x' as email",
+        "audiences.sql",
+    )
+    assert audience.permission == "email_newsletter"
+    with pytest.raises(AudienceError, match="permission 'email newsletter': use lowercase"):
+        parse_audiences(
+            "-- audience: a\n-- list: L\n-- permission: email newsletter\n"
+            "create view audience_a as select 'x' as email",
+            "audiences.sql",
+        )

@@ -9,8 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.sync.config import SyncConfiguration
 from pipelines.sync.plan import PlanResult
-from tests.sync.world import LIST_ID, Person, left_out, planned, run_plan
+from tests.sync.world import LIST_ID, Person, World, audiences_file, left_out, planned, run_plan
 
 # (case, person, planned {(action, reason)}, left out {(stage, reason)})
 CASES = [
@@ -37,6 +38,18 @@ CASES = [
             member="subscribed",
             subscribed=3,
             consents=((False, 5),),
+        ),
+        {("unsub", "consent_withdrawn")},
+        set(),
+    ),
+    (
+        "withdrawn in CRM before the sync added them (the CRM loaded late) -> unsub: not their act",
+        Person(
+            "late.withdrawal@x.com",
+            member="subscribed",
+            subscribed=3,
+            consents=((True, 1), (False, 2)),
+            managed=True,
         ),
         {("unsub", "consent_withdrawn")},
         set(),
@@ -151,6 +164,18 @@ CASES = [
         {("data_test", "duplicate_email")},
     ),
     (
+        "an address with a trailing line break, unsubscribed in Mailjet -> still never added",
+        Person("newline@x.com", crm_email="newline@x.com\n", member="unsubscribed", unsubscribed=4),
+        set(),
+        {("plan", "unsubscribed_in_mailjet")},
+    ),
+    (
+        "an address with a tab, a managed member -> still in the audience, not removed",
+        Person("tab@x.com", crm_email="\tTab@x.com ", member="subscribed", managed=True),
+        set(),
+        set(),
+    ),
+    (
         "property change -> update",
         Person("moved@x.com", member="subscribed", profile=("Ann", "DE")),
         {("update", "properties_changed")},
@@ -159,6 +184,12 @@ CASES = [
     (
         "null property in the CRM -> not pushed, no update",
         Person("blank@x.com", member="subscribed", profile=(None, "FR")),
+        set(),
+        set(),
+    ),
+    (
+        "blank property in the CRM -> not pushed (it would erase Mailjet's)",
+        Person("spaces@x.com", member="subscribed", profile=("  ", "FR")),
         set(),
         set(),
     ),
@@ -173,7 +204,9 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[PlanResult, Path]:
-    return run_plan(tmp_path_factory.mktemp("rules"), [person for _, person, _, _ in CASES])
+    # A few of its rows fail the data tests on purpose: above the default 5 %, which would hold all exits.
+    config = SyncConfiguration(max_rejected_pct=50)
+    return run_plan(tmp_path_factory.mktemp("rules"), [person for _, person, _, _ in CASES], config)
 
 
 @pytest.mark.parametrize(("case", "person", "actions", "excluded"), CASES, ids=[c[0] for c in CASES])
@@ -274,3 +307,68 @@ def test_the_list_id_of_every_row(world: tuple[PlanResult, Path]) -> None:
     ids = con.execute("select distinct list_id from mailjet_sync.sync_plan").fetchall()
     con.close()
     assert ids == [(LIST_ID,)]
+
+
+def test_an_audience_whose_rows_all_fail_the_data_tests_removes_nobody(tmp_path: Path) -> None:
+    people = [
+        Person(f"m{i}@x.com", crm_email=f"Ann <m{i}@x.com>", member="subscribed", managed=True)
+        for i in range(3)
+    ]
+    result, db = run_plan(tmp_path, people)
+    assert planned(db) == {}
+    plan = result.plans[0]
+    assert plan.rejected == {"invalid_email": 3}
+    guard = {g.name: g for g in plan.guards}["empty_audience"]
+    assert guard.verdict == "held"
+    assert "no row of the audience passed the data tests: nobody leaves the list (3 members" in guard.detail
+
+
+def test_many_failed_rows_hold_every_exit(tmp_path: Path) -> None:
+    people = [Person(f"ok{i}@x.com", member="subscribed") for i in range(8)]
+    people += [
+        Person("bad", in_mailjet=False),
+        Person("left@x.com", in_audience=False, member="subscribed", managed=True),
+    ]
+    result, db = run_plan(tmp_path, people)  # 1 of 9 rows fails: 11 %, above the default 5 %
+    assert planned(db) == {}
+    guard = {g.name: g for g in result.plans[0].guards}["data_tests"]
+    assert guard.verdict == "held" and "1 of 9 rows failed the data tests" in guard.detail
+    (tmp_path / "lenient").mkdir()
+    _, db = run_plan(tmp_path / "lenient", people, SyncConfiguration(max_rejected_pct=20))
+    assert planned(db) == {"left@x.com": {("remove", "left_audience")}}
+
+
+def test_a_membership_without_its_contact_stops_the_plan(tmp_path: Path) -> None:
+    _, db = run_plan(tmp_path, [Person("a@x.com", member="unsubscribed", unsubscribed=3), Person("b@x.com")])
+    with duckdb.connect(str(db)) as con:  # the contact's row went missing from the extract
+        con.execute("delete from mailjet_api.contacts where email = 'a@x.com'")
+    from pipelines.sync.plan import plan
+
+    again = plan(db=str(db), audiences=str(tmp_path / "audiences.sql"), config=SyncConfiguration()).plans[0]
+    guard = {g.name: g for g in again.guards}["unmatched_members"]
+    assert guard.verdict == "stop" and "1 membership of the list names a contact" in guard.detail
+    assert again.stopped
+
+
+def test_an_undated_unsubscribe_from_another_list_of_the_permission_unsubscribes_nobody(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "sync.duckdb"
+    World([Person("both@x.com", member="subscribed", subscribed=7, consents=((True, 2),))]).build(db)
+    with duckdb.connect(str(db)) as con:  # also a member of list 11, unsubscribed at an unknown time
+        con.execute(
+            "insert into mailjet_api.list_recipients (id, contact_id, list_id, list_name, is_unsubscribed, "
+            "subscribed_at, unsubscribed_at, _extracted_at) "
+            "values (99, 1, ?, 'Other list', true, null, null, now())",
+            [LIST_ID + 1],
+        )
+    source = tmp_path / "audiences.sql"
+    source.write_text(
+        audiences_file() + "-- audience: other\n-- list: Other list\n-- permission: email_newsletter\n"
+        "create or replace view audience_other as select email from crm.profiles where false\n",
+        encoding="utf-8",
+    )
+    from pipelines.sync.plan import plan
+
+    plan(db=str(db), audiences=str(source), audience="news", config=SyncConfiguration())
+    assert planned(db) == {}

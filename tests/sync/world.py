@@ -57,6 +57,7 @@ class Person:
     managed: bool = False  # added to the list by this audience (sync_snapshot)
     extra_rows: int = 0  # more crm.profiles rows with the same email
     crm_upper: bool = False  # the CRM spells the address in capitals
+    crm_email: str | None = None  # the CRM spells the address so (default: as `email`)
 
 
 @dataclass
@@ -145,7 +146,7 @@ class World:
                 )
         if p.in_audience:
             for _ in range(1 + p.extra_rows):
-                email = p.email.upper() if p.crm_upper else p.email
+                email = p.crm_email or (p.email.upper() if p.crm_upper else p.email)
                 con.execute("insert into crm.profiles values (?, ?, ?)", [email, *p.profile])
         for granted, when in p.consents:
             con.execute(
@@ -159,13 +160,15 @@ class World:
             )
 
 
-def run_plan(tmp: Path, people: Sequence[Person], **file: Any) -> tuple[PlanResult, Path]:
+def run_plan(
+    tmp: Path, people: Sequence[Person], config: SyncConfiguration | None = None, **file: Any
+) -> tuple[PlanResult, Path]:
     """Build the world in `tmp` and plan its `news` audience; the result and the database."""
     db = tmp / "sync.duckdb"
     World(people).build(db)
     source = tmp / "audiences.sql"
     source.write_text(audiences_file(**file), encoding="utf-8")
-    return plan(db=str(db), audiences=str(source), config=SyncConfiguration()), db
+    return plan(db=str(db), audiences=str(source), config=config or SyncConfiguration()), db
 
 
 def planned(db: Path) -> dict[str, set[tuple[str, str]]]:
