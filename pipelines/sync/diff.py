@@ -31,7 +31,7 @@ from typing import Any
 from dlt.destinations.sql_client import SqlClientBase
 
 from pipelines.layers import API_DATASET, VIEWS_DATASET
-from pipelines.sync.ledger import columns_of, norm_email
+from pipelines.sync.ledger import columns_of, mailjet_email
 from pipelines.sync.tables import table
 
 TEMP_TABLES = ("_members", "_managed", "_consent", "_suppressed", "_current", "_state", "_presence")
@@ -81,7 +81,7 @@ def build_inputs(client: SqlClientBase[Any], d: DiffInput) -> None:
     for name in TEMP_TABLES:
         client.execute_sql(f"drop table if exists {name}")
     where_list = "1 = 0" if d.member_list_id is None else f"r.list_id = {sql_id(d.member_list_id)}"
-    email = norm_email("c.email")
+    email = mailjet_email("c.email")
     client.execute_sql(
         "create temporary table _members as "
         f"select {email} as email, min(case when r._source = 'api' then r.contact_id end) as contact_id, "
@@ -99,7 +99,7 @@ def build_inputs(client: SqlClientBase[Any], d: DiffInput) -> None:
         'create temporary table _consent as select email, granted, "at", source '
         f"from {table('consent_current')} where permission = {sql_text(d.permission)}"
     )
-    plain = norm_email("email")
+    plain = mailjet_email("email")
     sources = [
         f"select {plain} as email, 1 as rank, 'excluded_from_campaigns' as reason "
         f"from {VIEWS_DATASET}.contacts where is_excluded_from_campaigns",

@@ -95,6 +95,12 @@ def norm_email(expr: str) -> str:
     return f"lower(regexp_replace(cast({expr} as varchar), '^\\s+|\\s+$', '', 'g'))"
 
 
+def mailjet_email(expr: str) -> str:
+    """An address from Mailjet's data (its API, or an export the importer validated: never with
+    surrounding whitespace) as every rule compares it."""
+    return f"lower({expr})"
+
+
 def _words(words: tuple[str, ...]) -> str:
     return ", ".join(f"'{w}'" for w in words)
 
@@ -168,7 +174,7 @@ def ledger_sql(
     # withdrawal at `unsubscribed_at`. No date, no event: a date would be invented, and the event could
     # outrank a real one for another list of the same permission. A subscription the sync made is no
     # grant of the person's. A file's unsubscribe is dated when the file was imported.
-    email = norm_email("c.email")
+    email = mailjet_email("c.email")
     parts.append(
         f"select {email} as email, p.permission, (r.is_unsubscribed = false) as granted, "
         "case when r.is_unsubscribed then coalesce(r.unsubscribed_at, "
@@ -184,7 +190,7 @@ def ledger_sql(
     if {"event", "email", "time", "mj_list_id"} <= set(events_columns):
         at = "to_timestamp(e.time)" if events_columns["time"].startswith(NUMBER_TYPES) else "e.time"
         parts.append(
-            f'select {norm_email("e.email")} as email, p.permission, false as granted, {at} as "at", '
+            f'select {mailjet_email("e.email")} as email, p.permission, false as granted, {at} as "at", '
             "'webhook' as source, e.mj_list_id as list_id "
             f"from {API_DATASET}.events e join {mapped} p on p.list_id = e.mj_list_id "
             "where e.event = 'unsub' and e.email is not null"
