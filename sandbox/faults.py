@@ -1,12 +1,16 @@
-"""Fault injection: a client-visible rate limit, 5xx answers, latency, dropped connections, failing jobs.
+"""Fault injection: a client-visible rate limit, 5xx answers, latency, dropped connections, failing jobs,
+contacts refused by completed bulk jobs.
 
 Spec syntax (flag `--faults` and the admin endpoint): comma-separated `name=value` pairs, e.g.
 `rate_limit=20,error_rate=0.2,latency_ms=50,drop_rate=0.05,job_fail_rate=1,storm=0.3,seed=7`.
+`job_refuse_rate=P` makes each contact of a completing bulk subscription job refused with probability P: not
+applied, listed in the job's error report, the job still `Completed`.
 `methods=POST+PUT` limits the request faults (rate limit, storm, errors, drops, latency) to requests with
 those HTTP methods; without it they hit every method."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 import time
@@ -27,6 +31,8 @@ ALIASES = {
     "drop": "drop_rate",
     "jobfail": "job_fail_rate",
     "job_fail": "job_fail_rate",
+    "jobrefuse": "job_refuse_rate",
+    "job_refuse": "job_refuse_rate",
     "storm_share": "storm",
     "method": "methods",
 }
@@ -41,6 +47,7 @@ class Faults:
     latency_ms: float = 0.0  # added to every API request
     drop_rate: float = 0.0  # share of API responses cut off mid-body, connection closed
     job_fail_rate: float = 0.0  # share of async jobs that end in status Error
+    job_refuse_rate: float = 0.0  # share of a completed bulk job's contacts refused (in its error report)
     storm: float = 0.0  # share of every second during which every request gets a 429 (a 429 storm)
     seed: int = 0
     methods: str = ""  # HTTP methods the request faults hit, joined with "+" ("POST+PUT"); "" = all
@@ -48,9 +55,10 @@ class Faults:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _tokens: float = field(default=0.0, repr=False, compare=False)
     _last: float = field(default=0.0, repr=False, compare=False)
+    _refuse_draws: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "drop_rate", "job_fail_rate", "storm"):
+        for name in ("error_rate", "drop_rate", "job_fail_rate", "job_refuse_rate", "storm"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise SandboxConfigError(f"fault {name}={value}: must be between 0 and 1")
@@ -128,3 +136,19 @@ class Faults:
         """Whether the next async job fails."""
         with self._lock:
             return bool(self.job_fail_rate) and self._rng.random() < self.job_fail_rate
+
+    def job_refuses(self, email: str) -> bool:
+        """Whether a completing bulk subscription job refuses this contact (drawn once per contact).
+
+        The draw is derived from the seed, the address (lowercased) and how many times this address was
+        drawn for before, not from the shared request-fault generator: it is the same for a given seed
+        whatever the timing, the job IDs or the other faults' draws, and a later job draws afresh for the
+        same address, so a retry can get through. Replacing the faults starts the counts over."""
+        if not self.job_refuse_rate:
+            return False
+        key = email.strip().lower()
+        with self._lock:
+            drawn = self._refuse_draws.get(key, 0)
+            self._refuse_draws[key] = drawn + 1
+        digest = hashlib.blake2b(f"{self.seed}\0{key}\0{drawn}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") / 2**64 < self.job_refuse_rate

@@ -41,6 +41,10 @@ def error_file_url(store: Store, job: Job) -> str:
 
 
 def _finish_bulk(store: Store, job: Job) -> None:
+    """Apply a completing bulk subscription job contact by contact. Contacts Mailjet would refuse (a bad
+    address or property value, or a refusal injected by the `job_refuse_rate` fault) are not applied and go
+    to the error report; the job still ends `Completed`, with `Count` the contacts applied."""
+    faults = getattr(store, "faults", None)
     targets: list[tuple[Any, str]] = []
     if job.kind == "list":
         targets.append((store.lists.get(job.list_id), job.Method))
@@ -59,6 +63,9 @@ def _finish_bulk(store: Store, job: Job) -> None:
             job.errors.append(
                 {"Email": email, "Error": "Object properties invalid", "Properties": exc.args[0]}
             )
+            continue
+        if faults is not None and faults.job_refuses(str(email)):
+            job.errors.append({"Email": email, "Error": "Contact refused (injected fault)"})
             continue
         contact = store.ensure_contact(str(email), str(contact_in.get("Name") or ""))
         store.set_properties(contact, values)

@@ -1,4 +1,5 @@
-"""Fault injection: rate limits with an HTML 429, 5xx, latency, dropped connections, bad specs."""
+"""Fault injection: rate limits with an HTML 429, 5xx, latency, dropped connections, refusals drawn per
+contact, bad specs."""
 
 from __future__ import annotations
 
@@ -99,6 +100,9 @@ def test_admin_and_counters_are_not_faulted(api: Api) -> None:
     [
         pytest.param("nonsense=1", id="unknown-name"),
         pytest.param("error_rate=2", id="ratio-above-1"),
+        pytest.param("job_refuse_rate=1.5", id="refuse-ratio-above-1"),
+        pytest.param("job_refuse_rate=-0.1", id="refuse-ratio-below-0"),
+        pytest.param("job_refuse=2", id="refuse-alias-above-1"),
         pytest.param("rate_limit=-1", id="negative"),
         pytest.param("latency_ms=fast", id="not-a-number"),
         pytest.param("error_rate", id="no-value"),
@@ -112,7 +116,8 @@ def test_bad_fault_specs_name_the_problem(spec: str) -> None:
 
 def test_fault_spec_aliases_and_units() -> None:
     faults = Faults.parse(
-        "rate=20, 5xx=10%, latency=50ms, drop=0.05, jobfail=1, storm_share=30%, method=post+Put"
+        "rate=20, 5xx=10%, latency=50ms, drop=0.05, jobfail=1, jobrefuse=25%, storm_share=30%, "
+        "method=post+Put"
     )
     assert faults.describe() == {
         "rate_limit": 20.0,
@@ -120,7 +125,40 @@ def test_fault_spec_aliases_and_units() -> None:
         "latency_ms": 50.0,
         "drop_rate": 0.05,
         "job_fail_rate": 1.0,
+        "job_refuse_rate": 0.25,
         "storm": 0.3,
         "seed": 0,
         "methods": "POST+PUT",
     }
+
+
+def test_job_refuse_rate_parses_by_name_and_alias() -> None:
+    assert Faults.parse("job_refuse_rate=0.3").job_refuse_rate == 0.3
+    assert Faults.parse("jobrefuse=0.3").job_refuse_rate == 0.3
+    assert Faults.parse("JOB_REFUSE=30%").job_refuse_rate == 0.3
+    assert Faults.parse("").job_refuse_rate == 0.0
+
+
+def test_job_refusals_are_drawn_per_contact_from_the_seed() -> None:
+    emails = [f"c{i}@example.com" for i in range(400)]
+
+    def draws(spec: str) -> list[bool]:
+        faults = Faults.parse(spec)
+        return [faults.job_refuses(e) for e in emails]
+
+    half = draws("job_refuse_rate=0.5,seed=1")
+    assert half == draws("job_refuse_rate=0.5,seed=1")
+    assert half != draws("job_refuse_rate=0.5,seed=2")
+    assert 140 < sum(half) < 260
+    assert not any(draws("job_refuse_rate=0")) and all(draws("job_refuse_rate=1"))
+    # The shared generator of the request faults (and so their traffic and timing) does not move the draws.
+    busy = Faults.parse("job_refuse_rate=0.5,error_rate=0.5,job_fail_rate=0.5,seed=1")
+    for _ in range(100):
+        busy.decide("GET")
+        busy.job_fails()
+    assert [busy.job_refuses(e) for e in emails] == half
+    # An address is drawn afresh each time (each later job), the same way whatever its case.
+    faults, upper = Faults.parse("job_refuse_rate=0.5,seed=1"), Faults.parse("job_refuse_rate=0.5,seed=1")
+    again = [faults.job_refuses("same@example.com") for _ in range(40)]
+    assert True in again and False in again
+    assert [upper.job_refuses(" Same@Example.COM") for _ in range(40)] == again

@@ -1,11 +1,16 @@
-"""Async jobs: status progression, injected failures with error reports, CSV imports."""
+"""Async jobs: status progression, injected failures and refusals with error reports, CSV imports."""
 
 from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
+from sources.mailjet.client import MailjetHttp
+from sources.mailjet.config import MailjetConfiguration
 from tests.conftest import Api, start
+
+REFUSED = "Contact refused (injected fault)"
 
 
 def upload(api: Api, list_id: int, text: str) -> int:
@@ -55,6 +60,147 @@ def test_failing_jobs_end_in_error_and_change_nothing() -> None:
         assert api.get("contact/nope@example.com").status_code == 404
     finally:
         app.stop()
+
+
+def members(api: Api, list_id: int) -> dict[int, bool]:
+    """ContactID -> IsUnsubscribed for every membership of a list, through the REST API."""
+    rows = api.data("listrecipient", ContactsList=list_id, Limit=0)
+    return {int(str(r["ContactID"])): bool(r["IsUnsubscribed"]) for r in rows}
+
+
+def contact_count(api: Api) -> int:
+    response = api.get("contact", countOnly=1)
+    assert response.status_code == 200
+    return int(response.json()["Total"])
+
+
+def test_refused_contacts_change_nothing_and_the_job_still_completes() -> None:
+    app = start(faults="job_refuse_rate=1")
+    api = Api(app)
+    try:
+        subscribed = [cid for cid, unsub in members(api, 1001).items() if not unsub]
+        member = api.data(f"contact/{subscribed[0]}")[0]
+        props_before = api.data(f"contactdata/{member['ID']}")
+        lists_before = {lid: members(api, lid) for lid in (1001, 1003)}
+        total_before = contact_count(api)
+        contacts: list[dict[str, Any]] = [
+            {
+                "Email": member["Email"],
+                "Name": "Renamed By Job",
+                "IsExcludedFromCampaigns": not member["IsExcludedFromCampaigns"],
+                "Properties": {"country": "XX"},
+            },
+            {"Email": "refused1@example.com", "Name": "New One"},
+            {"Email": "Refused2@Example.com"},
+        ]
+        lists = [{"ListID": 1001, "Action": "unsub"}, {"ListID": 1003, "Action": "addforce"}]
+        created = api.post("contact/managemanycontacts", {"ContactsLists": lists, "Contacts": contacts})
+        job = created.json()["Data"][0]["JobID"]
+        api.finish_jobs()
+        status = api.data(f"contact/managemanycontacts/{job}")[0]
+        assert (status["Status"], status["Count"], status["Error"]) == ("Completed", 0, "")
+        assert status["ErrorFile"].endswith(f"/v3/DATA/batchjob/{job}/JSONError/application:json/LAST")
+        batch = api.data(f"batchjob/{job}")[0]
+        assert (batch["Status"], batch["Count"], batch["Errcount"]) == ("Completed", 0, 3)
+        report = api.session.get(status["ErrorFile"]).json()
+        assert report == {"JobID": job, "Errors": [{"Email": c["Email"], "Error": REFUSED} for c in contacts]}
+        assert {lid: members(api, lid) for lid in (1001, 1003)} == lists_before
+        assert contact_count(api) == total_before
+        assert api.get("contact/refused1@example.com").status_code == 404
+        assert api.get("contact/refused2@example.com").status_code == 404
+        assert api.data(f"contact/{member['ID']}")[0] == member
+        assert api.data(f"contactdata/{member['ID']}") == props_before
+    finally:
+        app.stop()
+
+
+def test_refusals_keep_the_real_errors_and_leave_csv_imports_alone(api: Api) -> None:
+    api.admin("PUT", "faults", {"spec": "job_refuse=100%"})
+    job = api.post(
+        "contactslist/1002/managemanycontacts",
+        {"Action": "addforce", "Contacts": [{"Email": "not-an-address"}, {"Email": "fine@example.com"}]},
+    ).json()["Data"][0]["JobID"]
+    data_id = upload(api, 1004, "email,country\ncsvok1@example.com,NL\ncsvok2@example.com,BE\n")
+    row = api.post("csvimport", {"ContactsListID": 1004, "DataID": data_id, "Method": "addforce"}).json()[
+        "Data"
+    ][0]
+    api.finish_jobs()
+    report = api.session.get(api.data(f"contactslist/1002/managemanycontacts/{job}")[0]["ErrorFile"]).json()
+    assert report["Errors"] == [
+        {"Email": "not-an-address", "Error": "Invalid email address"},
+        {"Email": "fine@example.com", "Error": REFUSED},
+    ]
+    done = api.data(f"csvimport/{row['ID']}")[0]
+    assert (done["Status"], done["Count"], done["Errcount"]) == ("Completed", 2, 0)
+    assert {r["ListID"] for r in api.data("listrecipient", ContactEmail="csvok2@example.com")} == {1004}
+
+
+def refused_by_fresh_sandbox(spec: str, emails: list[str], **config: Any) -> list[str]:
+    """The addresses a fresh sandbox with these faults refuses in one bulk job of `emails`."""
+    app = start(faults=spec, **config)
+    api = Api(app)
+    try:
+        api.data("contact", Limit=50)  # unrelated traffic first: the draws do not depend on it
+        job = api.post(
+            "contactslist/1004/managemanycontacts",
+            {"Action": "addforce", "Contacts": [{"Email": e} for e in emails]},
+        ).json()["Data"][0]["JobID"]
+        api.finish_jobs()
+        url = api.data(f"contactslist/1004/managemanycontacts/{job}")[0]["ErrorFile"]
+        return [str(r["Email"]) for r in api.session.get(url).json()["Errors"]] if url else []
+    finally:
+        app.stop()
+
+
+def test_partly_refused_job_applies_the_rest_and_a_retry_converges() -> None:
+    spec = "job_refuse_rate=0.5,seed=11"
+    resource = "contactslist/1004/managemanycontacts"
+    emails = [f"part{i}@example.com" for i in range(40)]
+    app = start(faults=spec)
+    api = Api(app)
+    config = MailjetConfiguration(
+        api_key=app.config.api_key, api_secret=app.config.api_secret, base_url=api.base, backoff_seconds=0.01
+    )
+    client = MailjetHttp.from_config(config)
+    try:
+        contacts = [{"Email": e, "Properties": {"country": "NL"}} for e in emails]
+        job = client.start_job(resource, {"Action": "addforce", "Contacts": contacts})
+        result = client.wait_for_job(resource, job, first_poll=0.05)
+        assert (result.status, result.failed) == ("Completed", False)
+        refused = [str(r["Email"]) for r in result.errors]
+        assert result.errors == [{"Email": e, "Error": REFUSED} for e in refused]
+        assert 0 < len(refused) < len(emails) and set(refused) <= set(emails)
+        accepted = [e for e in emails if e not in refused]
+        assert result.job["Count"] == len(accepted)
+        assert api.data(f"batchjob/{job}")[0]["Errcount"] == len(refused)
+        listed = members(api, 1004)
+        for email in accepted:
+            contact = api.data(f"contact/{email}")[0]
+            assert listed.get(int(contact["ID"])) is False  # a subscribed member
+            props = {d["Name"]: d["Value"] for d in api.data(f"contactdata/{contact['ID']}")[0]["Data"]}
+            assert props["country"] == "NL"
+        assert all(api.get(f"contact/{email}").status_code == 404 for email in refused)
+
+        pending, rounds = refused, 0
+        while pending and rounds < 10:  # each later job draws afresh: retrying the refused converges
+            rounds += 1
+            job = client.start_job(
+                resource, {"Action": "addforce", "Contacts": [{"Email": e} for e in pending]}
+            )
+            again = client.wait_for_job(resource, job, first_poll=0.05)
+            assert again.status == "Completed"
+            still = [str(r["Email"]) for r in again.errors]
+            assert set(still) <= set(pending) and again.job["Count"] == len(pending) - len(still)
+            pending = still
+        assert pending == [] and rounds >= 1
+        listed = members(api, 1004)
+        assert all(listed.get(int(api.data(f"contact/{e}")[0]["ID"])) is False for e in emails)
+    finally:
+        client.close()
+        app.stop()
+    # The same seed refuses the same contacts, whatever the job's duration or the traffic around it.
+    assert refused_by_fresh_sandbox(spec, emails, job_seconds=0.01) == refused
+    assert refused_by_fresh_sandbox("job_refuse_rate=0.5,seed=12", emails) != refused
 
 
 def test_bulk_job_validation(api: Api) -> None:
