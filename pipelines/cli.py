@@ -165,6 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_format(plan)
 
+    apply = commands.add_parser(
+        "apply", help="send the latest plan of each audience to Mailjet (bulk jobs), record every outcome"
+    )
+    apply.add_argument("--audience", default=None, metavar="NAME", help="apply only this audience's plan")
+    apply.add_argument(
+        "--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)"
+    )
+    apply.add_argument("--force", action="store_true", help="send a plan a guard stopped (never a stale one)")
+    add_format(apply)
+
     api = commands.add_parser("api", help="make one authorized API call and print the JSON answer")
     api.add_argument("method", choices=("GET", "POST", "PUT", "DELETE", "get", "post", "put", "delete"))
     api.add_argument("path", help="e.g. contactslist, contact/jane@example.com or /v3.1/send")
@@ -310,6 +320,20 @@ def _plan(args: argparse.Namespace, stop: InterruptHandler) -> object:
     )
 
 
+def _apply(args: argparse.Namespace, stop: InterruptHandler) -> object:
+    from pipelines.sync.apply import apply
+
+    return apply(
+        db=args.db,
+        destination=args.destination,
+        audience=args.audience,
+        yes=args.yes,
+        force=args.force,
+        interrupts=stop,
+        lock_wait=args.lock_wait,
+    )
+
+
 def _api(args: argparse.Namespace, stop: InterruptHandler) -> object:
     from pipelines.api import run_api
 
@@ -329,6 +353,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, InterruptHandler], object]] = 
     "import-csv": _import_csv,
     "load": _load,
     "plan": _plan,
+    "apply": _apply,
     "api": _api,
     "demo": _demo,
 }

@@ -11,6 +11,7 @@ from pipelines.api import ApiResult, CheckResult
 from pipelines.extract import ExtractResult
 from pipelines.import_csv import FileImport, ImportResult
 from pipelines.load import LoadResult
+from pipelines.sync.apply import ApplyResult
 from pipelines.sync.plan import AudiencePlan, PlanResult
 
 Format = Literal["text", "json"]
@@ -192,6 +193,29 @@ def _audience_lines(item: AudiencePlan) -> list[str]:
 
 
 @text.register
+def _(result: ApplyResult) -> str:
+    lines = [*result.resumed]
+    for run in result.runs:
+        created = " (created)" if run.list_created else ""
+        sent = ", ".join(f"{ACTION_WORDS.get(a, a)} {n:,}" for a, n in sorted(run.done.items())) or "nothing"
+        lines.append(f'{run.audience} -> list "{run.list_name}" (ID {run.list_id}){created}: {run.status}')
+        lines.append(f"  confirmed by Mailjet: {sent}")
+        for error, n in sorted(run.refused.items(), key=lambda kv: -kv[1]):
+            lines.append(f"  refused by Mailjet: {n:,} ({error}); planned again by the next plan")
+        if run.failed:
+            lines.append(f"  in jobs that failed: {run.failed:,}; planned again by the next plan")
+    for name in result.already:
+        lines.append(
+            f"{name}: its latest plan was applied already; nothing to send (plan again after an extract)"
+        )
+    lines.append(
+        f"{result.jobs:,} job{_s(result.jobs)}, {result.requests:,} request{_s(result.requests)} in "
+        f"{result.seconds:.1f} s. Every change: mailjet_sync.sync_changelog"
+    )
+    return "\n".join(lines)
+
+
+@text.register
 def _(result: CheckResult) -> str:
     sees = f"{result.contacts:,} contacts in {result.lists:,} lists"
     return f"OK: {result.base_url} answered; the key sees {sees}."
@@ -213,5 +237,6 @@ KINDS: dict[type, str] = {
     ImportResult: "import-csv",
     LoadResult: "load",
     PlanResult: "plan",
+    ApplyResult: "apply",
     CheckResult: "check",
 }

@@ -20,6 +20,7 @@ from typing import Any
 
 import dlt
 import duckdb
+from dlt.common.destination.exceptions import SqlClientNotAvailable
 from dlt.common.pipeline import LoadInfo, get_dlt_pipelines_dir
 from dlt.destinations.exceptions import (
     DatabaseException,
@@ -409,8 +410,13 @@ def resume(pipeline: Pipeline) -> list[str]:
 
 
 def _loaded(pipeline: Pipeline, load_id: str) -> bool:
-    """Whether the package `load_id` reached the destination."""
-    with pipeline.sql_client() as client:
+    """Whether the package `load_id` reached the destination (a destination without SQL keeps no record:
+    a package still in the pipeline's folders has not been loaded, or is loaded again harmlessly)."""
+    try:
+        opened = pipeline.sql_client()
+    except SqlClientNotAvailable:
+        return False
+    with opened as client:
         table = client.make_qualified_table_name("_dlt_loads")
         try:
             rows = client.execute_sql(f"select count(*) from {table} where load_id = %s", load_id)

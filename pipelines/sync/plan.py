@@ -28,7 +28,7 @@ from pipelines.sync.config import SyncConfiguration, resolve_sync_config
 from pipelines.sync.datatests import DUPLICATE, INVALID, MISSING, run_data_tests
 from pipelines.sync.diff import DiffInput, build_inputs, held_sql, plan_sql, sql_id, sql_text
 from pipelines.sync.ledger import create_ledger, norm_email
-from pipelines.sync.tables import SYNC_DATASET, create_tables, table
+from pipelines.sync.tables import SYNC_DATASET, TABLES, create_tables, table
 from pipelines.warehouse import duckdb_path, pipelines_dir, writing
 
 SHIPPED_AUDIENCES = Path(__file__).parents[1] / "audiences.sql"
@@ -528,8 +528,10 @@ def plan_audience(
             str(counts["update"]),
             "'stop'" if result.stopped else "'ok'",
             sql_text(json.dumps([g.__dict__ for g in guards])),
+            sql_text(",".join(item.properties)),
         ]
-        client.execute_sql(f"insert into {table('sync_runs')} values ({', '.join(values)})")
+        names = ", ".join(f'"{c}"' for c in list(TABLES["sync_runs"])[: len(values)])
+        client.execute_sql(f"insert into {table('sync_runs')} ({names}) values ({', '.join(values)})")
     return result
 
 

@@ -5,7 +5,11 @@ Postgres), written by `plan` (and `apply`) in one transaction per audience run, 
 - `sync_plan`: the changes a run planned, one row per (email, action), with the reason and evidence.
 - `sync_rejections`: rows left out, and why: failed data tests, or held back by a rule (unsubscribed in
   Mailjet, suppressed, no consent).
-- `sync_snapshot`: what the sync manages: who it added to which list, and its last action on them."""
+- `sync_changelog`: one row per change sent, once Mailjet's job said how it went: run, job, action,
+  reason, outcome (done, refused with Mailjet's error, failed).
+- `sync_snapshot`: what the sync manages: who it added to which list, and its last action on them.
+
+A table of an earlier version gains the columns added since (never loses any)."""
 
 from __future__ import annotations
 
@@ -38,6 +42,12 @@ TABLES: dict[str, dict[str, str]] = {
         "updates": "bigint not null",
         "guard": "varchar not null",  # ok | stop: what apply will do without --force
         "guard_detail": "varchar not null",  # JSON: one {guard, verdict, detail} per guard
+        "properties": "varchar",  # the audience's declared properties, comma-separated
+        # Written by apply (status: applying, then applied or partial):
+        "applied_at": TS,
+        "done": "bigint",  # changes Mailjet confirmed
+        "refused": "bigint",  # contacts a job refused (sync_rejections, stage apply)
+        "failed": "bigint",  # changes of jobs that failed as a whole
     },
     "sync_plan": {
         "run_id": "bigint not null",
@@ -60,6 +70,18 @@ TABLES: dict[str, dict[str, str]] = {
         "detail": "varchar",
         "at": f"{TS} not null",
     },
+    "sync_changelog": {
+        "run_id": "bigint not null",
+        "audience": "varchar not null",
+        "list_id": "bigint not null",
+        "email": "varchar not null",
+        "action": "varchar not null",
+        "reason": "varchar not null",
+        "job_id": "bigint",
+        "outcome": "varchar not null",  # done | refused | failed
+        "error": "varchar",  # Mailjet's, when refused or failed
+        "at": f"{TS} not null",
+    },
     "sync_snapshot": {
         "audience": "varchar not null",
         "list_id": "bigint not null",
@@ -77,8 +99,23 @@ def table(name: str) -> str:
 
 
 def create_tables(client: SqlClientBase[Any]) -> None:
-    """Create the dataset and any missing table (an existing one is left as it is)."""
+    """Create the dataset and any missing table; add to an existing table the columns it lacks."""
     client.execute_sql(f"create schema if not exists {SYNC_DATASET}")
+    rows = client.execute_sql(
+        "select table_name, column_name from information_schema.columns where table_catalog = "
+        "current_database() and table_schema = %s",
+        SYNC_DATASET,
+    )
+    existing: dict[str, set[str]] = {}
+    for name, column in rows or []:
+        existing.setdefault(str(name), set()).add(str(column).lower())
     for name, columns in TABLES.items():
-        body = ", ".join(f'"{column}" {kind}' for column, kind in columns.items())
-        client.execute_sql(f"create table if not exists {table(name)} ({body})")
+        if name not in existing:
+            body = ", ".join(f'"{column}" {kind}' for column, kind in columns.items())
+            client.execute_sql(f"create table if not exists {table(name)} ({body})")
+            continue
+        for column, kind in columns.items():
+            if column not in existing[name]:  # added since: nullable, whatever the spec says
+                client.execute_sql(
+                    f'alter table {table(name)} add column "{column}" {kind.replace(" not null", "")}'
+                )

@@ -1,0 +1,1 @@
+"""dlt destinations of mailjet-elt."""

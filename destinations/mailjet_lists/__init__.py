@@ -1,0 +1,161 @@
+"""`mailjet_lists`: a dlt destination that applies plan rows to Mailjet lists with bulk jobs.
+
+Each table it receives is one action (`addnoforce`, `unsub`, `remove`, `update`) and each row one planned
+change (run_id, audience, list_id, email, reason, properties). dlt hands the rows over in batches
+(`batch_size`, default 5,000) and records, after each batch, how far it got, so a load stopped at any point
+resumes from the batch it was in. Per (list, action) of a batch, one job:
+`POST /v3/REST/contactslist/{list}/managemanycontacts` with the contacts (their properties for an add or an
+update; an update is an `addnoforce`, which keeps a member's subscription as it is), polled until it ends;
+its error report is read even when it completed, since a completed job can refuse single contacts. How
+each change went is handed to `record` before the batch counts as done: resending a batch (after a stop)
+is harmless, as every action leaves the same state when repeated.
+
+The client classifies failures: bad credentials, a forbidden call, an invalid payload or an unknown list
+stop the load (terminal, not retried); rate limits, server errors and a job that does not finish in time
+leave the batch to be resumed (transient)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
+
+import dlt
+import requests
+from dlt.common.destination.exceptions import (
+    DestinationTerminalException,
+    DestinationTransientException,
+)
+from dlt.common.schema.typing import TColumnSchema
+
+from sources.mailjet.client import MailjetHttp
+from sources.mailjet.exceptions import (
+    MailjetError,
+    MailjetJobTimeout,
+    MailjetRateLimited,
+    MailjetServerError,
+)
+
+DEFAULT_BATCH_SIZE = 5000
+# The action Mailjet is sent for each planned action: an update is an add that keeps the subscription.
+MAILJET_ACTIONS = {"addnoforce": "addnoforce", "update": "addnoforce", "unsub": "unsub", "remove": "remove"}
+COLUMNS: dict[str, TColumnSchema] = {
+    "run_id": {"data_type": "bigint", "nullable": False},
+    "audience": {"data_type": "text", "nullable": False},
+    "list_id": {"data_type": "bigint", "nullable": False},
+    "email": {"data_type": "text", "nullable": False},
+    "reason": {"data_type": "text", "nullable": False},
+    "properties": {"data_type": "text", "nullable": True},
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """How one planned change went."""
+
+    run_id: int
+    audience: str
+    list_id: int
+    email: str
+    action: str
+    reason: str
+    job_id: int | None
+    outcome: str  # done | refused | failed
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One job's changes."""
+
+    list_id: int
+    action: str
+    job_id: int
+    status: str
+    changes: list[Change]
+
+
+def send(http: MailjetHttp, list_id: int, action: str, rows: Sequence[dict[str, Any]]) -> Batch:
+    """One bulk job for `rows` (one list, one action), waited for; how each change went."""
+    contacts = []
+    for row in rows:
+        contact: dict[str, Any] = {"Email": row["email"]}
+        if row.get("properties") and action in ("addnoforce", "update"):
+            contact["Properties"] = json.loads(row["properties"])
+        contacts.append(contact)
+    resource = f"contactslist/{list_id}/managemanycontacts"
+    job_id = http.start_job(resource, {"Action": MAILJET_ACTIONS[action], "Contacts": contacts})
+    result = http.wait_for_job(resource, job_id)
+    refused = {
+        str(e.get("Email", "")).strip().lower(): str(e.get("Error") or "refused") for e in result.errors
+    }
+    failure = str(result.job.get("Error") or f"job ended {result.status}") if result.failed else None
+    changes = []
+    for row in rows:
+        email = str(row["email"])
+        if failure is not None:
+            outcome, error = "failed", failure
+        elif email.lower() in refused:
+            outcome, error = "refused", refused[email.lower()]
+        else:
+            outcome, error = "done", None
+        changes.append(
+            Change(
+                int(row["run_id"]),
+                str(row["audience"]),
+                list_id,
+                email,
+                action,
+                str(row["reason"]),
+                job_id,
+                outcome,
+                error,
+            )
+        )
+    return Batch(list_id, action, job_id, result.status, changes)
+
+
+def mailjet_lists(
+    http: MailjetHttp, record: Callable[[Batch], None], batch_size: int = DEFAULT_BATCH_SIZE
+) -> Any:
+    """The destination: `record` is called with each job's outcome before its batch counts as done."""
+
+    def sink(items: Any, table: Any) -> None:
+        action = str(table["name"])
+        if action not in MAILJET_ACTIONS:
+            raise DestinationTerminalException(f"no such action {action!r} in a plan")
+        ordered = sorted(items, key=lambda r: (int(r["list_id"]), str(r["email"])))
+        for list_id, rows in groupby(ordered, key=lambda r: int(r["list_id"])):
+            try:
+                batch = send(http, list_id, action, list(rows))
+            except (
+                MailjetJobTimeout,
+                MailjetRateLimited,
+                MailjetServerError,
+                requests.RequestException,
+            ) as exc:
+                raise DestinationTransientException(str(exc)) from exc
+            except MailjetError as exc:
+                raise DestinationTerminalException(str(exc)) from exc
+            record(batch)
+
+    return dlt.destination(
+        sink,
+        name="mailjet_lists",
+        batch_size=batch_size,
+        loader_file_format="typed-jsonl",
+        naming_convention="direct",
+        skip_dlt_columns_and_tables=True,
+        max_table_nesting=0,
+        max_parallel_load_jobs=1,
+    )
+
+
+def plan_resources(rows_by_action: dict[str, Iterator[dict[str, Any]]]) -> list[Any]:
+    """One dlt resource per action, from iterables of plan rows."""
+    return [
+        dlt.resource(rows, name=action, columns=COLUMNS, write_disposition="append")
+        for action, rows in rows_by_action.items()
+    ]

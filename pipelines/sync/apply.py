@@ -1,0 +1,420 @@
+"""`mailjet-elt apply`: send the latest plan of each audience to Mailjet through the `mailjet_lists`
+destination, record how every change went (`sync_changelog`, `sync_rejections`, `sync_snapshot`) and
+close the run (`sync_runs.status`: applied, or partial when Mailjet refused or failed some changes).
+
+Guards first: a plan a guard stopped is not sent without --force (exit 3); a plan read from Mailjet data
+older than the newest extract is never sent (plan again). A stopped apply resumes where it was: dlt keeps
+the package of plan rows and how far its batches got; rows whose outcome is recorded are not sent again."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+import pyarrow as pa
+from dlt.common.pipeline import get_dlt_pipelines_dir
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from destinations.mailjet_lists import DEFAULT_BATCH_SIZE, Batch, mailjet_lists, plan_resources
+from pipelines.config import ConfigError, MailjetConfiguration, load_mailjet_config
+from pipelines.errors import EXIT_FAILURE, EXIT_GUARD, EXIT_USAGE, CommandError
+from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
+from pipelines.layers import API_DATASET
+from pipelines.logs import console
+from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
+from pipelines.sync.plan import data_as_of, fetch_arrow, insert_arrow
+from pipelines.sync.tables import create_tables, table
+from pipelines.warehouse import Warehouse, pipelines_dir, resume, writing
+from sources.mailjet.client import MailjetHttp
+from sources.mailjet.exceptions import MailjetError
+
+LISTS_PIPELINE = "mailjet_lists"
+ACTIONS = ("addnoforce", "unsub", "remove", "update")
+
+
+class GuardStop(CommandError):
+    """A guard stopped the apply (exit 3)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_GUARD)
+
+
+@dataclass(frozen=True)
+class AppliedRun:
+    """How one audience run was applied."""
+
+    run_id: int
+    audience: str
+    list_id: int
+    list_name: str
+    list_created: bool
+    done: dict[str, int]  # action -> changes Mailjet confirmed
+    refused: dict[str, int]  # Mailjet's error -> contacts refused
+    failed: int  # changes of jobs that failed as a whole
+    status: str  # applied | partial
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What an apply did."""
+
+    runs: list[AppliedRun]
+    jobs: int
+    requests: int
+    seconds: float
+    database: str | None
+    already: list[str] = field(default_factory=list)  # audiences whose latest plan was applied before
+    resumed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PendingRun:
+    run_id: int
+    audience: str
+    list_ref: str
+    list_id: int | None
+    list_name: str | None
+    status: str
+    guard: str
+    guard_detail: str
+    data_as_of: datetime | None
+    properties: list[str]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def apply(
+    *,
+    db: str,
+    destination: str | None = None,
+    audience: str | None = None,
+    yes: bool = False,
+    force: bool = False,
+    confirm: Callable[[str], bool] | None = None,
+    config: MailjetConfiguration | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    interrupts: InterruptHandler | None = None,
+    lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
+) -> ApplyResult:
+    """Apply the latest plan of `audience` (default: every audience); what it did, or CommandError
+    (GuardStop, exit 3, when a guard stops it). Without `yes`, `confirm` (default: a question on the
+    terminal) must agree."""
+    try:
+        config = config or load_mailjet_config()
+    except ConfigError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    http = MailjetHttp.from_config(config)
+    stop = interrupts or InterruptHandler("apply")
+    started = time.monotonic()
+    jobs: list[int] = []
+    with writing(
+        db, destination, "apply", API_DATASET, lock_wait, _say, interrupts=stop, loads=False
+    ) as warehouse:
+        recorder = Recorder(warehouse, jobs)
+        lists = dlt.pipeline(
+            pipeline_name=LISTS_PIPELINE,
+            pipelines_dir=str(pipelines_dir(db, destination) or get_dlt_pipelines_dir()),
+            destination=mailjet_lists(http, recorder, batch_size),
+            dataset_name=LISTS_PIPELINE,
+        )
+        resumed = list(warehouse.resumed)
+        # An apply stopped while sending: finish the batches it had started, from where they were.
+        _load(lists, stop, lambda: resumed.extend(resume(lists)))
+        with warehouse.pipeline.sql_client() as client:
+            create_tables(client)
+            runs, already = latest_runs(client, audience)
+            check_guards(runs, data_as_of(client), force)
+            for run in runs:
+                run.counts = pending_counts(client, run.run_id)
+        total = sum(sum(r.counts.values()) for r in runs)
+        if total and not yes:
+            ask = confirm or _ask
+            question = (
+                f"Send {total:,} change{'' if total == 1 else 's'} to {len(runs)} Mailjet list"
+                f"{'' if len(runs) == 1 else 's'} ("
+                + ", ".join(f"{a} {sum(r.counts.get(a, 0) for r in runs):,}" for a in ACTIONS)
+                + ")?"
+            )
+            if not ask(question):
+                raise CommandError("nothing was sent: not confirmed", EXIT_USAGE)
+        created: set[int] = set()
+        try:
+            for run in runs:
+                if run.list_id is None:
+                    run.list_id, run.list_name = create_list(http, run.list_ref)
+                    created.add(run.run_id)
+                ensure_properties(http, run.properties)
+        except MailjetError as exc:
+            raise CommandError(f"Mailjet refused: {exc}", EXIT_FAILURE) from None
+        with warehouse.pipeline.sql_client() as client, client.begin_transaction():
+            for run in runs:
+                client.execute_sql(
+                    f"update {table('sync_runs')} set status = 'applying', "
+                    f"list_id = {int(run.list_id or 0)}, "
+                    f"list_name = %s where run_id = {run.run_id}",
+                    run.list_name,
+                )
+                client.execute_sql(
+                    f"update {table('sync_plan')} set list_id = {int(run.list_id or 0)} "
+                    f"where run_id = {run.run_id}"
+                )
+        if total:
+            ids = [r.run_id for r in runs]
+            _load(
+                lists, stop, lambda: lists.run(plan_resources({a: rows(warehouse, ids, a) for a in ACTIONS}))
+            )
+        with warehouse.pipeline.sql_client() as client, client.begin_transaction():
+            applied = [close_run(client, run, run.run_id in created) for run in runs]
+    return ApplyResult(
+        runs=applied,
+        jobs=len(jobs),
+        requests=http.stats.requests,
+        seconds=time.monotonic() - started,
+        database=db if destination in (None, "duckdb") else None,
+        already=already,
+        resumed=resumed,
+    )
+
+
+def _load(lists: Any, stop: InterruptHandler, step: Callable[[], Any]) -> None:
+    try:
+        step()
+    except PipelineStepFailed as exc:
+        reraise_if_interrupted(exc)
+        cause = exc.exception
+        raise CommandError(
+            f"sending to Mailjet failed ({cause}); every change Mailjet confirmed is recorded in "
+            "mailjet_sync.sync_changelog. Fix the cause and run `apply` again: it resumes where it stopped",
+            EXIT_FAILURE,
+        ) from None
+
+
+def latest_runs(client: Any, audience: str | None) -> tuple[list[PendingRun], list[str]]:
+    """The latest run of each audience still to apply (planned, or applying when a stop interrupted it),
+    and the audiences whose latest run was applied already."""
+    where = "" if audience is None else "and r.audience = %s"
+    args = () if audience is None else (audience,)
+    found = client.execute_sql(
+        "select run_id, audience, list_ref, list_id, list_name, status, guard, guard_detail, data_as_of, "
+        f"properties from {table('sync_runs')} r where run_id = (select max(run_id) from "
+        f"{table('sync_runs')} l where l.audience = r.audience) {where} order by audience",
+        *args,
+    )
+    if not found:
+        raise CommandError(
+            "no plan to apply"
+            + (f" for audience {audience!r}" if audience else "")
+            + ": run `mailjet-elt plan` first",
+            EXIT_USAGE,
+        )
+    runs, already = [], []
+    for run_id, name, ref, list_id, list_name, status, guard, detail, as_of, props in found:
+        if status in ("applied", "partial"):
+            already.append(str(name))
+            continue
+        runs.append(
+            PendingRun(
+                int(run_id),
+                str(name),
+                str(ref),
+                None if list_id is None else int(list_id),
+                None if list_name is None else str(list_name),
+                str(status),
+                str(guard),
+                str(detail),
+                as_of,
+                [p for p in str(props or "").split(",") if p],
+            )
+        )
+    return runs, already
+
+
+def check_guards(runs: list[PendingRun], newest: datetime | None, force: bool) -> None:
+    """GuardStop when a run must not be sent: a guard stopped it (unless `force`), or its data is older
+    than the newest extract (never)."""
+    stale = [
+        r
+        for r in runs
+        if r.status == "planned" and newest and (r.data_as_of is None or r.data_as_of < newest)
+    ]
+    if stale:
+        raise GuardStop(
+            f"the plan of {', '.join(r.audience for r in stale)} read Mailjet data older than the newest "
+            "extract; "
+            "a plan is only sent on the data it was made from: run `mailjet-elt plan` again, then apply"
+        )
+    stopped = [r for r in runs if r.guard == "stop" and r.status == "planned"]
+    if stopped and not force:
+        import json
+
+        said = "; ".join(
+            f"{r.audience}: "
+            + ", ".join(
+                f"{g['name']} ({g['detail']})" for g in json.loads(r.guard_detail) if g["verdict"] == "stop"
+            )
+            for r in stopped
+        )
+        raise GuardStop(f"stopped by a guard: {said}. Nothing was sent; to send it anyway, apply --force")
+
+
+def pending_counts(client: Any, run_id: int) -> dict[str, int]:
+    """Changes of the run not yet recorded as sent, per action."""
+    found = client.execute_sql(
+        f"select action, count(*) from {table('sync_plan')} p where run_id = {run_id} and not exists ("
+        f"select 1 from {table('sync_changelog')} c where c.run_id = p.run_id and c.email = p.email and "
+        "c.action = p.action) group by action"
+    )
+    return {str(a): int(n) for a, n in found or []}
+
+
+def rows(warehouse: Warehouse, run_ids: list[int], action: str) -> Iterator[dict[str, Any]]:
+    """The plan rows of `action` not yet recorded as sent, by list and email."""
+    with warehouse.pipeline.sql_client() as client:
+        found = fetch_arrow(
+            client,
+            f"select run_id, audience, list_id, email, reason, properties from {table('sync_plan')} p "
+            f"where run_id in ({', '.join(str(i) for i in run_ids)}) and action = '{action}' and not exists ("
+            f"select 1 from {table('sync_changelog')} c where c.run_id = p.run_id and c.email = p.email "
+            "and c.action = p.action) order by list_id, email",
+        )
+    yield from found.to_pylist()
+
+
+def create_list(http: MailjetHttp, ref: str) -> tuple[int, str]:
+    """The Mailjet list named `ref`: an existing one (the extract may predate it), else a new one."""
+    for row in http.get("contactslist", {"Name": ref, "Limit": 10}):
+        if str(row.get("Name")) == ref and not row.get("IsDeleted"):
+            return int(row["ID"]), ref
+    made = http.post("contactslist", {"Name": ref})
+    console().info(f"mailjet-elt apply: created the list {ref!r} (ID {made[0]['ID']}) in Mailjet")
+    return int(made[0]["ID"]), ref
+
+
+def ensure_properties(http: MailjetHttp, names: list[str]) -> None:
+    """Create the contact property definitions Mailjet lacks (as text), so their values are accepted."""
+    if not names:
+        return
+    known = {str(m.get("Name", "")).lower() for m in http.get("contactmetadata", {"Limit": 1000})}
+    for name in names:
+        if name.lower() not in known:
+            http.post("contactmetadata", {"Name": name, "Datatype": "str", "NameSpace": "static"})
+            console().info(f"mailjet-elt apply: created the contact property {name!r} in Mailjet")
+
+
+class Recorder:
+    """Writes how each job went, in one transaction per job: the changelog (once per change, so a
+    resent batch adds nothing), Mailjet's refusals, and what the sync now manages."""
+
+    def __init__(self, warehouse: Warehouse, jobs: list[int]) -> None:
+        self.warehouse = warehouse
+        self.jobs = jobs
+
+    def __call__(self, batch: Batch) -> None:
+        self.jobs.append(batch.job_id)
+        at = datetime.now(UTC)
+        changes = pa.table(
+            {
+                "run_id": [c.run_id for c in batch.changes],
+                "audience": [c.audience for c in batch.changes],
+                "list_id": [c.list_id for c in batch.changes],
+                "email": [c.email for c in batch.changes],
+                "action": [c.action for c in batch.changes],
+                "reason": [c.reason for c in batch.changes],
+                "job_id": [c.job_id for c in batch.changes],
+                "outcome": [c.outcome for c in batch.changes],
+                "error": [c.error for c in batch.changes],
+                "at": pa.array([at] * len(batch.changes), pa.timestamp("us", tz="UTC")),
+            }
+        )
+        with self.warehouse.pipeline.sql_client() as client, client.begin_transaction():
+            client.execute_sql("drop table if exists _changes")
+            client.execute_sql(
+                "create temporary table _changes (run_id bigint, audience varchar, list_id bigint, "
+                "email varchar, "
+                "action varchar, reason varchar, job_id bigint, outcome varchar, error varchar, "
+                '"at" timestamp with time zone)'
+            )
+            insert_arrow(client, "_changes", changes)
+            client.execute_sql(
+                f"insert into {table('sync_changelog')} select * from _changes ch where not exists (select 1 "
+                f"from {table('sync_changelog')} l where l.run_id = ch.run_id and l.email = ch.email and "
+                "l.action = ch.action)"
+            )
+            client.execute_sql(
+                f"insert into {table('sync_rejections')} (run_id, audience, list_id, email, stage, reason, "
+                "detail, \"at\") select run_id, audience, list_id, email, 'apply', "
+                "case when outcome = 'refused' then 'refused_by_mailjet' else 'job_failed' end, "
+                'error, "at" '
+                "from _changes ch where outcome <> 'done' and not exists (select 1 from "
+                f"{table('sync_rejections')} r where r.run_id = ch.run_id and r.email = ch.email and "
+                "r.stage = 'apply')"
+            )
+            client.execute_sql(
+                f"update {table('sync_snapshot')} set last_action = ch.action, last_run_id = ch.run_id "
+                "from _changes ch where ch.outcome = 'done' and ch.action <> 'update' and "
+                f"{table('sync_snapshot')}.audience = ch.audience and {table('sync_snapshot')}.list_id = "
+                f"ch.list_id and {table('sync_snapshot')}.email = lower(ch.email)"
+            )
+            client.execute_sql(
+                f"insert into {table('sync_snapshot')} "
+                "(audience, list_id, email, managed_since, last_action, "
+                'last_run_id) select audience, list_id, lower(email), "at", action, run_id from _changes ch '
+                "where ch.outcome = 'done' and ch.action = 'addnoforce' and not exists (select 1 from "
+                f"{table('sync_snapshot')} s where s.audience = ch.audience and s.list_id = ch.list_id and "
+                "s.email = lower(ch.email))"
+            )
+
+
+def close_run(client: Any, run: PendingRun, created: bool) -> AppliedRun:
+    """Count the run's outcomes and close it: applied, or partial."""
+    done: dict[str, int] = {}
+    refused: dict[str, int] = {}
+    failed = 0
+    for action, outcome, error, n in (
+        client.execute_sql(
+            f"select action, outcome, error, count(*) from {table('sync_changelog')} "
+            f"where run_id = {run.run_id} "
+            "group by 1, 2, 3"
+        )
+        or []
+    ):
+        if outcome == "done":
+            done[str(action)] = done.get(str(action), 0) + int(n)
+        elif outcome == "refused":
+            refused[str(error)] = refused.get(str(error), 0) + int(n)
+        else:
+            failed += int(n)
+    status = "applied" if not refused and not failed else "partial"
+    client.execute_sql(
+        f"update {table('sync_runs')} set status = '{status}', applied_at = %s, done = {sum(done.values())}, "
+        f"refused = {sum(refused.values())}, failed = {failed} where run_id = {run.run_id}",
+        datetime.now(UTC),
+    )
+    return AppliedRun(
+        run.run_id,
+        run.audience,
+        int(run.list_id or 0),
+        str(run.list_name or run.list_ref),
+        created,
+        done,
+        refused,
+        failed,
+        status,
+    )
+
+
+def _ask(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise CommandError(
+            f"{question} There is no terminal to ask: pass --yes to send without asking", EXIT_USAGE
+        )
+    answer = input(f"{question} [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _say(text: str) -> None:
+    console().warning(f"mailjet-elt apply: {text}")

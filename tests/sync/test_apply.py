@@ -1,0 +1,293 @@
+"""`mailjet-elt apply` against a seeded sandbox: the plan reaches Mailjet's lists through bulk jobs, every
+outcome is recorded, and the invariants of the sync hold in Mailjet itself."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.errors import CommandError
+from pipelines.extract import extract
+from pipelines.load import load
+from pipelines.sync.apply import apply
+from pipelines.sync.config import SyncConfiguration
+from pipelines.sync.plan import plan
+from tests.conftest import Api, creds, start
+
+SANDBOX_CONTACTS = 400
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.sql(sql).fetchall()
+
+
+def memberships(api: Api, list_id: int) -> dict[str, bool]:
+    """email -> unsubscribed, for every member of the list, as Mailjet says now."""
+    emails = {int(c["ID"]): str(c["Email"]).lower() for c in page(api, "contact")}
+    return {
+        emails[int(r["ContactID"])]: bool(r["IsUnsubscribed"])
+        for r in page(api, "listrecipient", ContactsList=list_id)
+    }
+
+
+def page(api: Api, resource: str, **params: object) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    while True:
+        got = api.data(resource, Limit=1000, Offset=len(out), **params)
+        out += got
+        if len(got) < 1000:
+            return out
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A warehouse extracted from a seeded sandbox, with CRM profiles and consent for 150 of its
+    contacts. Every sandbox started with the same settings holds the same data, so each test copies it
+    and pairs it with a sandbox of its own."""
+    app = start(contacts=SANDBOX_CONTACTS)
+    tmp_path = tmp_path_factory.mktemp("apply")
+    db = tmp_path / "w.duckdb"
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in creds(Api(app)).items():
+            env.setenv(name, value)
+        extract(db=str(db))
+    app.stop()
+    emails = [str(r[0]) for r in rows(db, "select email from mailjet.contacts order by id limit 150")]
+    (tmp_path / "profiles.csv").write_text(
+        "email,firstname,country\n"
+        + "".join(f"{e},Name{i},{'DE' if i % 3 else 'FR'}\n" for i, e in enumerate(emails)),
+        encoding="utf-8",
+    )
+    events = "".join(
+        f"{e},email_newsletter,{'no' if i % 10 == 0 else 'yes'},2026-06-14T10:00:00Z,crm\n"
+        f"{e},email_service,yes,2026-06-01T10:00:00Z,crm\n"
+        for i, e in enumerate(emails)
+    )
+    (tmp_path / "consent.csv").write_text("email,permission,granted,at,source\n" + events, encoding="utf-8")
+    load(db=str(db), file=str(tmp_path / "profiles.csv"), table="profiles")
+    load(db=str(db), file=str(tmp_path / "consent.csv"), table="consent_events")
+    yield db
+
+
+@pytest.fixture
+def world(baseline: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, Path]]:
+    """A fresh sandbox and a copy of the baseline warehouse extracted from an identical one."""
+    app = start(contacts=SANDBOX_CONTACTS)
+    api = Api(app)
+    for name, value in creds(api).items():
+        monkeypatch.setenv(name, value)
+    db = tmp_path / baseline.name
+    shutil.copy(baseline, db)
+    shutil.copytree(baseline.parent / f".{baseline.name}.dlt", tmp_path / f".{baseline.name}.dlt")
+    yield api, db
+    app.stop()
+
+
+def planned(db: Path, audience: str) -> dict[str, str]:
+    return {
+        str(e): str(a)
+        for e, a in rows(
+            db,
+            "select email, action from mailjet_sync.sync_plan where run_id = (select max(run_id) from "
+            f"mailjet_sync.sync_runs where audience = '{audience}')",
+        )
+    }
+
+
+def test_apply_sends_the_plan_and_a_rerun_has_nothing_left(world: tuple[Api, Path]) -> None:
+    api, db = world
+    lists = {str(r["Name"]): int(r["ID"]) for r in api.data("contactslist")}
+    before = memberships(api, lists["Newsletter"])
+    plan(db=str(db), config=SyncConfiguration())
+    news = planned(db, "newsletter")
+    assert {"addnoforce", "unsub", "update"} <= set(news.values())
+
+    result = apply(db=str(db), yes=True)
+    assert {r.audience: r.status for r in result.runs} == {"newsletter": "applied", "service": "applied"}
+    after = memberships(api, lists["Newsletter"])
+    for email, action in news.items():
+        if action == "addnoforce":
+            assert after.get(email) is False, f"{email} was planned as an add and is not a subscribed member"
+        if action == "unsub":
+            assert after.get(email) is True, f"{email} withdrew and is still subscribed"
+    for email, unsubscribed in before.items():
+        if unsubscribed:
+            assert after[email] is True, f"{email} was unsubscribed and is subscribed again"
+        elif email not in news:
+            assert after[email] is False, f"{email} was not in the plan and changed"
+    # Every change is in the changelog, once, with its job; the adds are now managed.
+    log = rows(
+        db,
+        "select count(*), count(distinct (run_id, email, action)), count(job_id) "
+        "from mailjet_sync.sync_changelog",
+    )
+    total = rows(db, "select count(*) from mailjet_sync.sync_plan")[0][0]
+    assert log == [(total, total, total)]
+    adds = sum(1 for a in news.values() if a == "addnoforce")
+    managed = rows(db, "select count(*) from mailjet_sync.sync_snapshot where audience = 'newsletter'")
+    assert managed == [(adds,)]
+    assert result.jobs >= 3 and result.jobs <= 8  # one job per (list, action) at this size
+
+    # Nothing changed since: the same plan has nothing left, and a new extract + plan plans nothing.
+    again = apply(db=str(db), yes=True)
+    assert again.runs == [] and sorted(again.already) == ["newsletter", "service"] and again.jobs == 0
+    extract(db=str(db))
+    replanned = plan(db=str(db), config=SyncConfiguration())
+    assert {p.audience: p.actions for p in replanned.plans} == {"newsletter": {}, "service": {}}
+
+
+def test_a_guard_stops_the_apply_unless_forced(world: tuple[Api, Path]) -> None:
+    api, db = world
+    result = plan(db=str(db), config=SyncConfiguration(max_removal_pct=0))  # any unsubscribe trips it
+    assert [p.audience for p in result.plans if p.stopped] == ["newsletter"]
+    requests_before = int(api.admin("GET", "requests").json()["total"])
+    with pytest.raises(CommandError, match=r"stopped by a guard: newsletter: removal_share") as caught:
+        apply(db=str(db), yes=True)
+    assert caught.value.exit_code == 3
+    assert int(api.admin("GET", "requests").json()["total"]) == requests_before  # nothing was sent
+    forced = apply(db=str(db), yes=True, force=True)
+    assert {r.audience for r in forced.runs} == {"newsletter", "service"}
+
+
+def test_a_plan_older_than_the_newest_extract_is_never_sent(world: tuple[Api, Path]) -> None:
+    _, db = world
+    plan(db=str(db), config=SyncConfiguration())
+    extract(db=str(db))
+    with pytest.raises(CommandError, match="older than the newest extract") as caught:
+        apply(db=str(db), yes=True, force=True)
+    assert caught.value.exit_code == 3
+
+
+def test_without_yes_it_asks_and_a_no_sends_nothing(world: tuple[Api, Path]) -> None:
+    _, db = world
+    plan(db=str(db), config=SyncConfiguration())
+    asked: list[str] = []
+
+    def say_no(question: str) -> bool:
+        asked.append(question)
+        return False
+
+    with pytest.raises(CommandError, match="not confirmed"):
+        apply(db=str(db), confirm=say_no)
+    assert asked and asked[0].startswith("Send ") and "addnoforce" in asked[0]
+    assert rows(db, "select count(*) from mailjet_sync.sync_changelog") == [(0,)]
+    assert rows(db, "select distinct status from mailjet_sync.sync_runs") == [("planned",)]
+
+
+def test_a_list_mailjet_lacks_is_created(world: tuple[Api, Path], tmp_path: Path) -> None:
+    api, db = world
+    source = tmp_path / "audiences.sql"
+    source.write_text(
+        "-- audience: fans\n-- list: Fans\n-- properties: country\n"
+        "create or replace view audience_fans as select email, country from crm.profiles\n",
+        encoding="utf-8",
+    )
+    [fans] = plan(db=str(db), audiences=str(source), config=SyncConfiguration()).plans
+    adds = fans.count("addnoforce")
+    assert fans.list_id is None and adds + sum(fans.held_back.values()) == 150
+    [applied] = apply(db=str(db), yes=True).runs
+    assert applied.list_created and applied.done == {"addnoforce": adds}
+    made = [r for r in api.data("contactslist") if r["Name"] == "Fans"]
+    assert len(made) == 1 and int(made[0]["ID"]) == applied.list_id
+    assert len(memberships(api, applied.list_id)) == adds
+    assert any(m["Name"] == "country" for m in page(api, "contactmetadata"))
+
+
+def test_contacts_a_completed_job_refused_are_reported_and_planned_again(world: tuple[Api, Path]) -> None:
+    api, db = world
+    plan(db=str(db), audience="newsletter", config=SyncConfiguration())
+    news = planned(db, "newsletter")
+    api.admin("PUT", "faults", {"spec": "job_refuse_rate=0.3,seed=5"})
+    [run] = apply(db=str(db), yes=True).runs
+    assert run.status == "partial" and run.refused == {
+        "Contact refused (injected fault)": sum(run.refused.values())
+    }
+    refused = {
+        str(e) for (e,) in rows(db, "select email from mailjet_sync.sync_changelog where outcome = 'refused'")
+    }
+    assert refused and refused <= set(news)
+    reported = rows(
+        db,
+        "select email, reason, detail from mailjet_sync.sync_rejections where stage = 'apply' order by email",
+    )
+    assert [r[0] for r in reported] == sorted(refused)
+    assert {r[1:] for r in reported} == {("refused_by_mailjet", "Contact refused (injected fault)")}
+    # A refused add is not managed: only what Mailjet confirmed is.
+    managed = {str(e) for (e,) in rows(db, "select email from mailjet_sync.sync_snapshot")}
+    assert not managed & refused
+    done = rows(db, "select done, refused, status from mailjet_sync.sync_runs where status = 'partial'")
+    assert done == [(len(news) - len(refused), len(refused), "partial")]
+
+    # The next run plans the refused changes again, and converges once Mailjet accepts them.
+    api.admin("PUT", "faults", {"spec": ""})
+    extract(db=str(db))
+    replan = plan(db=str(db), audience="newsletter", config=SyncConfiguration()).plans[0]
+    assert set(planned(db, "newsletter")) == refused
+    assert replan.run_id > run.run_id
+    apply(db=str(db), yes=True)
+    extract(db=str(db))
+    assert plan(db=str(db), audience="newsletter", config=SyncConfiguration()).plans[0].actions == {}
+
+
+APPLY = textwrap.dedent(
+    """
+    import sys
+    from pipelines.sync.apply import apply
+    apply(db=sys.argv[1], yes=True, batch_size=7)
+    """
+)
+
+
+def test_apply_killed_at_random_points_converges_with_a_true_changelog(world: tuple[Api, Path]) -> None:
+    api, db = world
+    plan(db=str(db), config=SyncConfiguration())
+    expected = {
+        (str(e), str(a), int(lid))
+        for e, a, lid in rows(db, "select email, action, list_id from mailjet_sync.sync_plan")
+    }
+    env = {**os.environ, **creds(api)}
+    rng = random.Random(7)
+    kills = 0
+    for _ in range(4):  # batches of 7: dozens of jobs, each killed somewhere new
+        child = subprocess.Popen(
+            [sys.executable, "-c", APPLY, str(db)],
+            cwd=Path(__file__).parents[2],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            child.wait(timeout=rng.uniform(1.0, 4.0))
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGKILL)
+            kills += 1
+        child.wait(timeout=60)
+    assert kills >= 2, "the applies finished before they could be killed: make the batches smaller"
+    final = apply(db=str(db), yes=True, batch_size=7)
+    assert all(r.status == "applied" for r in final.runs)
+    log = rows(db, "select email, action, list_id, outcome from mailjet_sync.sync_changelog")
+    assert len(log) == len(expected), "a change is logged twice, or one is missing"
+    assert {(str(e), str(a), int(lid)) for e, a, lid, _ in log} == expected
+    assert {o for *_, o in log} == {"done"}
+    # Mailjet's lists are as the plan says: no change lost, none logged that did not happen.
+    state = {lid: memberships(api, lid) for lid in {lid for *_, lid in expected}}
+    for email, action, list_id in expected:
+        member = state[list_id].get(email)
+        if action in ("addnoforce", "update"):
+            assert member is False, (email, action)
+        elif action == "unsub":
+            assert member is True, (email, action)
+        else:
+            assert member is None, (email, action)
