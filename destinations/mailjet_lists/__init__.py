@@ -118,15 +118,20 @@ def send(http: MailjetHttp, list_id: int, action: str, rows: Sequence[dict[str, 
 
 
 def mailjet_lists(
-    http: MailjetHttp, record: Callable[[Batch], None], batch_size: int = DEFAULT_BATCH_SIZE
+    http: MailjetHttp,
+    record: Callable[[Batch], None],
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    sendable: Callable[[int], bool] = lambda run_id: True,
 ) -> Any:
-    """The destination: `record` is called with each job's outcome before its batch counts as done."""
+    """The destination: `record` is called with each job's outcome before its batch counts as done. Rows
+    of a run `sendable` refuses (a plan made since superseded it) are passed over: not sent, not recorded."""
 
     def sink(items: Any, table: Any) -> None:
         action = str(table["name"])
         if action not in MAILJET_ACTIONS:
             raise DestinationTerminalException(f"no such action {action!r} in a plan")
-        ordered = sorted(items, key=lambda r: (int(r["list_id"]), str(r["email"])))
+        wanted = [r for r in items if sendable(int(r["run_id"]))]
+        ordered = sorted(wanted, key=lambda r: (int(r["list_id"]), str(r["email"])))
         for list_id, rows in groupby(ordered, key=lambda r: int(r["list_id"])):
             try:
                 batch = send(http, list_id, action, list(rows))

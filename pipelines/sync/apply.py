@@ -115,15 +115,32 @@ def apply(
         db, destination, "apply", API_DATASET, lock_wait, _say, interrupts=stop, loads=False
     ) as warehouse:
         recorder = Recorder(warehouse, jobs)
+        with warehouse.pipeline.sql_client() as client:
+            create_tables(client)
+            live = latest_unfinished(client)
         lists = dlt.pipeline(
             pipeline_name=LISTS_PIPELINE,
             pipelines_dir=str(pipelines_dir(db, destination) or get_dlt_pipelines_dir()),
-            destination=mailjet_lists(http, recorder, batch_size),
+            destination=mailjet_lists(http, recorder, batch_size, sendable=lambda run_id: run_id in live),
             dataset_name=LISTS_PIPELINE,
         )
         resumed = list(warehouse.resumed)
-        # An apply stopped while sending: finish the batches it had started, from where they were.
+        # An apply stopped while sending: finish the batches it had started, from where they were; the
+        # rows of a run a newer plan has superseded are not sent.
         _load(lists, stop, lambda: resumed.extend(resume(lists)))
+        with warehouse.pipeline.sql_client() as client:
+            superseded = client.execute_sql(
+                f"select audience, run_id from {table('sync_runs')} r where status = 'applying' and run_id < "
+                f"(select max(run_id) from {table('sync_runs')} l where l.audience = r.audience)"
+            )
+            for name, run_id in superseded or []:
+                client.execute_sql(
+                    f"update {table('sync_runs')} set status = 'superseded' where run_id = {int(run_id)}"
+                )
+                resumed.append(
+                    f"the interrupted apply of {name}'s run {run_id} was superseded by a newer plan: its "
+                    "unsent changes were dropped (what it sent is in sync_changelog)"
+                )
         with warehouse.pipeline.sql_client() as client:
             create_tables(client)
             runs, already = latest_runs(client, audience)
@@ -236,11 +253,7 @@ def latest_runs(client: Any, audience: str | None) -> tuple[list[PendingRun], li
 def check_guards(runs: list[PendingRun], newest: datetime | None, force: bool) -> None:
     """GuardStop when a run must not be sent: a guard stopped it (unless `force`), or its data is older
     than the newest extract (never)."""
-    stale = [
-        r
-        for r in runs
-        if r.status == "planned" and newest and (r.data_as_of is None or r.data_as_of < newest)
-    ]
+    stale = [r for r in runs if _stale(r.data_as_of, newest)]
     if stale:
         raise GuardStop(
             f"the plan of {', '.join(r.audience for r in stale)} read Mailjet data older than the newest "
@@ -259,6 +272,21 @@ def check_guards(runs: list[PendingRun], newest: datetime | None, force: bool) -
             for r in stopped
         )
         raise GuardStop(f"stopped by a guard: {said}. Nothing was sent; to send it anyway, apply --force")
+
+
+def latest_unfinished(client: Any) -> set[int]:
+    """The runs an apply may send: each audience's latest, while it is planned or being applied, made
+    from the newest extract."""
+    newest = data_as_of(client)
+    found = client.execute_sql(
+        f"select run_id, data_as_of from {table('sync_runs')} r where status in ('planned', 'applying') "
+        f"and run_id = (select max(run_id) from {table('sync_runs')} l where l.audience = r.audience)"
+    )
+    return {int(r[0]) for r in found or [] if not _stale(r[1], newest)}
+
+
+def _stale(as_of: datetime | None, newest: datetime | None) -> bool:
+    return newest is not None and (as_of is None or as_of < newest)
 
 
 def pending_counts(client: Any, run_id: int) -> dict[str, int]:

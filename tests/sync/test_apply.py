@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -291,3 +292,37 @@ def test_apply_killed_at_random_points_converges_with_a_true_changelog(world: tu
             assert member is True, (email, action)
         else:
             assert member is None, (email, action)
+
+
+def test_a_newer_plan_supersedes_an_interrupted_apply(world: tuple[Api, Path]) -> None:
+    api, db = world
+    plan(db=str(db), config=SyncConfiguration())
+    env = {**os.environ, **creds(api)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", APPLY, str(db)],
+        cwd=Path(__file__).parents[2],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    before = int(api.admin("GET", "requests").json()["total"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and int(api.admin("GET", "requests").json()["total"]) < before + 25:
+        time.sleep(0.1)  # a few jobs sent and polled
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=60)
+    interrupted = rows(db, "select run_id from mailjet_sync.sync_runs where status = 'applying'")
+    assert interrupted, "the apply finished before it could be killed"
+    logged = rows(db, "select count(*) from mailjet_sync.sync_changelog")[0][0]
+
+    plan(db=str(db), config=SyncConfiguration())  # made while the apply is unfinished
+    result = apply(db=str(db), yes=True)
+    assert any("superseded by a newer plan" in note for note in result.resumed)
+    statuses = dict(rows(db, "select run_id, status from mailjet_sync.sync_runs"))
+    assert {statuses[r] for (r,) in interrupted} == {"superseded"}
+    old = ", ".join(str(r) for (r,) in interrupted)
+    # Nothing more of the superseded runs was sent or logged; the newer runs were.
+    assert (
+        rows(db, f"select count(*) from mailjet_sync.sync_changelog where run_id in ({old})")[0][0] == logged
+    )
+    assert {r.status for r in result.runs} == {"applied"}
