@@ -248,7 +248,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: Interru
             f"mailjet-elt {args.command}: finished before it could stop; nothing to resume"
         )
     print(render(outcome, getattr(args, "format", "text")))
-    return EXIT_OK
+    return int(getattr(outcome, "exit_code", EXIT_OK))
 
 
 def _sandbox(args: argparse.Namespace, stop: InterruptHandler) -> int:

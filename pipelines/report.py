@@ -203,7 +203,14 @@ def _(result: ApplyResult) -> str:
         for error, n in sorted(run.refused.items(), key=lambda kv: -kv[1]):
             lines.append(f"  refused by Mailjet: {n:,} ({error}); planned again by the next plan")
         if run.failed:
-            lines.append(f"  in jobs that failed: {run.failed:,}; planned again by the next plan")
+            lines.append(
+                f"  failed, or not confirmed by their job: {run.failed:,}; planned again by the next plan"
+            )
+        if run.skipped:
+            lines.append(
+                f"  removals passed over: {run.skipped:,} (unsubscribed since the plan: they stay, "
+                "unsubscribed)"
+            )
     for name in result.already:
         lines.append(
             f"{name}: its latest plan was applied already; nothing to send (plan again after an extract)"

@@ -4,8 +4,9 @@ Each table it receives is one action (`addnoforce`, `unsub`, `remove`, `update`)
 change (run_id, audience, list_id, email, reason, properties). dlt hands the rows over in batches
 (`batch_size`, default 5,000) and records, after each batch, how far it got, so a load stopped at any point
 resumes from the batch it was in. Per (list, action) of a batch, one job:
-`POST /v3/REST/contactslist/{list}/managemanycontacts` with the contacts (their properties for an add or an
-update; an update is an `addnoforce`, which keeps a member's subscription as it is), polled until it ends;
+`POST /v3/REST/contactslist/{list}/managemanycontacts` with the contacts (their properties for an add), an
+update as a job on the contacts alone (`contact/managemanycontacts` without lists: it changes properties,
+never a membership), polled until it ends;
 its error report is read even when it completed, since a completed job can refuse single contacts. How
 each change went is handed to `record` before the batch counts as done: resending a batch (after a stop)
 is harmless, as every action leaves the same state when repeated.
@@ -32,6 +33,7 @@ from dlt.common.schema.typing import TColumnSchema
 
 from sources.mailjet.client import MailjetHttp
 from sources.mailjet.exceptions import (
+    MailjetAuthError,
     MailjetError,
     MailjetJobTimeout,
     MailjetRateLimited,
@@ -39,6 +41,7 @@ from sources.mailjet.exceptions import (
 )
 
 DEFAULT_BATCH_SIZE = 5000
+CONTACT_JOBS = "contact/managemanycontacts"  # a job on contacts, not on a list's memberships
 # The action Mailjet is sent for each planned action: an update is an add that keeps the subscription.
 MAILJET_ACTIONS = {"addnoforce": "addnoforce", "update": "addnoforce", "unsub": "unsub", "remove": "remove"}
 COLUMNS: dict[str, TColumnSchema] = {
@@ -46,6 +49,7 @@ COLUMNS: dict[str, TColumnSchema] = {
     "audience": {"data_type": "text", "nullable": False},
     "list_id": {"data_type": "bigint", "nullable": False},
     "email": {"data_type": "text", "nullable": False},
+    "contact_id": {"data_type": "bigint", "nullable": True},
     "reason": {"data_type": "text", "nullable": False},
     "properties": {"data_type": "text", "nullable": True},
 }
@@ -62,7 +66,7 @@ class Change:
     action: str
     reason: str
     job_id: int | None
-    outcome: str  # done | refused | failed
+    outcome: str  # done | refused | failed | skipped | unknown
     error: str | None = None
 
 
@@ -77,44 +81,94 @@ class Batch:
     changes: list[Change]
 
 
-def send(http: MailjetHttp, list_id: int, action: str, rows: Sequence[dict[str, Any]]) -> Batch:
-    """One bulk job for `rows` (one list, one action), waited for; how each change went."""
+def send(
+    http: MailjetHttp, list_id: int, action: str, rows: Sequence[dict[str, Any]], kept: set[int] | None = None
+) -> Batch:
+    """One bulk job for `rows` (one list, one action), waited for; how each change went. An update only
+    changes properties (a contact job without lists: whoever left the list since stays off it); a remove
+    passes over the members in `kept` (unsubscribed since the plan: removing them would erase it)."""
+    skipped = [r for r in rows if action == "remove" and kept and int(r.get("contact_id") or 0) in kept]
+    sending = [r for r in rows if r not in skipped]
+    changes = [
+        change(
+            r,
+            list_id,
+            action,
+            None,
+            "skipped",
+            "unsubscribed since the plan: kept, with their unsubscription",
+        )
+        for r in skipped
+    ]
+    if not sending:
+        return Batch(list_id, action, 0, "skipped", changes)
     contacts = []
-    for row in rows:
+    for row in sending:
         contact: dict[str, Any] = {"Email": row["email"]}
         if row.get("properties") and action in ("addnoforce", "update"):
             contact["Properties"] = json.loads(row["properties"])
         contacts.append(contact)
-    resource = f"contactslist/{list_id}/managemanycontacts"
-    job_id = http.start_job(resource, {"Action": MAILJET_ACTIONS[action], "Contacts": contacts})
+    body: dict[str, Any]
+    if action == "update":
+        resource, body = CONTACT_JOBS, {"Contacts": contacts}
+    else:
+        resource = f"contactslist/{list_id}/managemanycontacts"
+        body = {"Action": MAILJET_ACTIONS[action], "Contacts": contacts}
+    job_id = http.start_job(resource, body)
     result = http.wait_for_job(resource, job_id)
     refused = {
         str(e.get("Email", "")).strip().lower(): str(e.get("Error") or "refused") for e in result.errors
     }
     failure = str(result.job.get("Error") or f"job ended {result.status}") if result.failed else None
-    changes = []
-    for row in rows:
+    matched = sum(1 for r in sending if str(r["email"]).lower() in refused)
+    applied = result.job.get("Count")
+    # The report's shape is not documented: when it does not account for what the job says it did, the
+    # contacts it does not name are not counted as done (nor as managed).
+    unaccounted = (
+        isinstance(applied, int) and not isinstance(applied, bool) and applied != len(sending) - matched
+    )
+    for row in sending:
         email = str(row["email"])
         if failure is not None:
-            outcome, error = "failed", failure
+            changes.append(change(row, list_id, action, job_id, "failed", failure))
         elif email.lower() in refused:
-            outcome, error = "refused", refused[email.lower()]
+            changes.append(change(row, list_id, action, job_id, "refused", refused[email.lower()]))
+        elif unaccounted:
+            note = f"the job applied {applied} of {len(sending)} contacts and its report names {matched}"
+            changes.append(change(row, list_id, action, job_id, "unknown", note))
         else:
-            outcome, error = "done", None
-        changes.append(
-            Change(
-                int(row["run_id"]),
-                str(row["audience"]),
-                list_id,
-                email,
-                action,
-                str(row["reason"]),
-                job_id,
-                outcome,
-                error,
-            )
-        )
+            changes.append(change(row, list_id, action, job_id, "done", None))
     return Batch(list_id, action, job_id, result.status, changes)
+
+
+def change(
+    row: dict[str, Any], list_id: int, action: str, job_id: int | None, outcome: str, error: str | None
+) -> Change:
+    return Change(
+        int(row["run_id"]),
+        str(row["audience"]),
+        list_id,
+        str(row["email"]),
+        action,
+        str(row["reason"]),
+        job_id,
+        outcome,
+        error,
+    )
+
+
+def unsubscribed_members(http: MailjetHttp, list_id: int) -> set[int]:
+    """The contact IDs Mailjet lists as unsubscribed from the list now."""
+    found: set[int] = set()
+    offset = 0
+    while True:
+        page = http.get(
+            "listrecipient", {"ContactsList": list_id, "Unsub": "true", "Limit": 1000, "Offset": offset}
+        )
+        found |= {int(r["ContactID"]) for r in page if r.get("IsUnsubscribed")}
+        if len(page) < 1000:
+            return found
+        offset += len(page)
 
 
 def mailjet_lists(
@@ -126,15 +180,20 @@ def mailjet_lists(
     """The destination: `record` is called with each job's outcome before its batch counts as done. Rows
     of a run `sendable` refuses (a plan made since superseded it) are passed over: not sent, not recorded."""
 
+    kept: dict[int, set[int]] = {}
+
     def sink(items: Any, table: Any) -> None:
         action = str(table["name"])
         if action not in MAILJET_ACTIONS:
             raise DestinationTerminalException(f"no such action {action!r} in a plan")
         wanted = [r for r in items if sendable(int(r["run_id"]))]
         ordered = sorted(wanted, key=lambda r: (int(r["list_id"]), str(r["email"])))
-        for list_id, rows in groupby(ordered, key=lambda r: int(r["list_id"])):
+        for list_id, grouped in groupby(ordered, key=lambda r: int(r["list_id"])):
+            rows = list(grouped)
             try:
-                batch = send(http, list_id, action, list(rows))
+                if action == "remove" and list_id not in kept:  # read once per list, just before removing
+                    kept[list_id] = unsubscribed_members(http, list_id)
+                batch = send(http, list_id, action, rows, kept.get(list_id))
             except (
                 MailjetJobTimeout,
                 MailjetRateLimited,
@@ -142,8 +201,16 @@ def mailjet_lists(
                 requests.RequestException,
             ) as exc:
                 raise DestinationTransientException(str(exc)) from exc
-            except MailjetError as exc:
+            except MailjetAuthError as exc:
                 raise DestinationTerminalException(str(exc)) from exc
+            except MailjetError as exc:  # this batch cannot be sent (a list gone, a payload refused)
+                batch = Batch(
+                    list_id,
+                    action,
+                    0,
+                    "refused",
+                    [change(r, list_id, action, None, "failed", str(exc)) for r in rows],
+                )
             record(batch)
 
     return dlt.destination(

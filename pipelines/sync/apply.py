@@ -55,7 +55,8 @@ class AppliedRun:
     list_created: bool
     done: dict[str, int]  # action -> changes Mailjet confirmed
     refused: dict[str, int]  # Mailjet's error -> contacts refused
-    failed: int  # changes of jobs that failed as a whole
+    failed: int  # changes of jobs that failed as a whole, or whose outcome the job left unknown
+    skipped: int  # removals passed over: unsubscribed since the plan
     status: str  # applied | partial
 
 
@@ -70,6 +71,11 @@ class ApplyResult:
     database: str | None
     already: list[str] = field(default_factory=list)  # audiences whose latest plan was applied before
     resumed: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """1 when Mailjet refused or failed part of a run (the report says what), else 0."""
+        return EXIT_FAILURE if any(r.status != "applied" for r in self.runs) else 0
 
 
 @dataclass
@@ -124,6 +130,7 @@ def apply(
             destination=mailjet_lists(http, recorder, batch_size, sendable=lambda run_id: run_id in live),
             dataset_name=LISTS_PIPELINE,
         )
+        lists.config.runtime.intercept_signals = False  # a second Ctrl-C stops at once
         resumed = list(warehouse.resumed)
         # An apply stopped while sending: finish the batches it had started, from where they were; the
         # rows of a run a newer plan has superseded are not sent.
@@ -139,7 +146,9 @@ def apply(
                 )
                 resumed.append(
                     f"the interrupted apply of {name}'s run {run_id} was superseded by a newer plan: its "
-                    "unsent changes were dropped (what it sent is in sync_changelog)"
+                    "unsent changes were dropped. What Mailjet confirmed is in sync_changelog; a job it "
+                    "was waiting for when stopped may have applied changes it did not record: the next "
+                    "extract shows Mailjet's state"
                 )
         with warehouse.pipeline.sql_client() as client:
             create_tables(client)
@@ -150,18 +159,21 @@ def apply(
         total = sum(sum(r.counts.values()) for r in runs)
         if total and not yes:
             ask = confirm or _ask
+            new = [r.list_ref for r in runs if r.list_id is None and sum(r.counts.values()) > 0]
             question = (
                 f"Send {total:,} change{'' if total == 1 else 's'} to {len(runs)} Mailjet list"
                 f"{'' if len(runs) == 1 else 's'} ("
                 + ", ".join(f"{a} {sum(r.counts.get(a, 0) for r in runs):,}" for a in ACTIONS)
-                + ")?"
+                + ")"
+                + (f", creating the list{'s' if len(new) > 1 else ''} {', '.join(new)}" if new else "")
+                + "?"
             )
             if not ask(question):
                 raise CommandError("nothing was sent: not confirmed", EXIT_USAGE)
         created: set[int] = set()
         try:
             for run in runs:
-                if run.list_id is None:
+                if run.list_id is None and sum(run.counts.values()) > 0:
                     run.list_id, run.list_name = create_list(http, run.list_ref)
                     created.add(run.run_id)
                 ensure_properties(http, run.properties)
@@ -304,7 +316,8 @@ def rows(warehouse: Warehouse, run_ids: list[int], action: str) -> Iterator[dict
     with warehouse.pipeline.sql_client() as client:
         found = fetch_arrow(
             client,
-            f"select run_id, audience, list_id, email, reason, properties from {table('sync_plan')} p "
+            "select run_id, audience, list_id, email, contact_id, reason, properties "
+            f"from {table('sync_plan')} p "
             f"where run_id in ({', '.join(str(i) for i in run_ids)}) and action = '{action}' and not exists ("
             f"select 1 from {table('sync_changelog')} c where c.run_id = p.run_id and c.email = p.email "
             "and c.action = p.action) order by list_id, email",
@@ -313,10 +326,23 @@ def rows(warehouse: Warehouse, run_ids: list[int], action: str) -> Iterator[dict
 
 
 def create_list(http: MailjetHttp, ref: str) -> tuple[int, str]:
-    """The Mailjet list named `ref`: an existing one (the extract may predate it), else a new one."""
+    """A new Mailjet list named `ref` for an audience whose list the extract did not see. One Mailjet has
+    since (names are unique, whatever their case) is used only while it has no member (one this command
+    created before it was stopped): members the sync did not add must never count as its own."""
+    if ref.isdigit():
+        raise CommandError(
+            f"list {ref}: Mailjet has no list of that ID in the extract; name the list in audiences.sql to "
+            "have apply create it, or extract and plan again",
+            EXIT_USAGE,
+        )
     for row in http.get("contactslist", {"Name": ref, "Limit": 10}):
-        if str(row.get("Name")) == ref and not row.get("IsDeleted"):
-            return int(row["ID"]), ref
+        if str(row.get("Name", "")).lower() == ref.lower() and not row.get("IsDeleted"):
+            if http.count("listrecipient", {"ContactsList": int(row["ID"])}):
+                raise GuardStop(
+                    f"list {row.get('Name')!r} exists in Mailjet with members, but the extract did not see "
+                    "it when the plan was made: run extract and plan again, then apply"
+                )
+            return int(row["ID"]), str(row.get("Name"))
     made = http.post("contactslist", {"Name": ref})
     console().info(f"mailjet-elt apply: created the list {ref!r} (ID {made[0]['ID']}) in Mailjet")
     return int(made[0]["ID"]), ref
@@ -326,7 +352,12 @@ def ensure_properties(http: MailjetHttp, names: list[str]) -> None:
     """Create the contact property definitions Mailjet lacks (as text), so their values are accepted."""
     if not names:
         return
-    known = {str(m.get("Name", "")).lower() for m in http.get("contactmetadata", {"Limit": 1000})}
+    known: set[str] = set()
+    while True:
+        page = http.get("contactmetadata", {"Limit": 1000, "Offset": len(known)})
+        known |= {str(m.get("Name", "")).lower() for m in page}
+        if len(page) < 1000:
+            break
     for name in names:
         if name.lower() not in known:
             http.post("contactmetadata", {"Name": name, "Datatype": "str", "NameSpace": "static"})
@@ -382,7 +413,10 @@ class Recorder:
                 "r.stage = 'apply')"
             )
             client.execute_sql(
-                f"update {table('sync_snapshot')} set last_action = ch.action, last_run_id = ch.run_id "
+                f"update {table('sync_snapshot')} set managed_since = case when ch.action = 'addnoforce' and "
+                f"{table('sync_snapshot')}.last_action <> 'addnoforce' then ch.\"at\" else "
+                f"{table('sync_snapshot')}.managed_since end, last_action = ch.action, "
+                "last_run_id = ch.run_id "
                 "from _changes ch where ch.outcome = 'done' and ch.action <> 'update' and "
                 f"{table('sync_snapshot')}.audience = ch.audience and {table('sync_snapshot')}.list_id = "
                 f"ch.list_id and {table('sync_snapshot')}.email = lower(ch.email)"
@@ -401,7 +435,7 @@ def close_run(client: Any, run: PendingRun, created: bool) -> AppliedRun:
     """Count the run's outcomes and close it: applied, or partial."""
     done: dict[str, int] = {}
     refused: dict[str, int] = {}
-    failed = 0
+    failed = skipped = 0
     for action, outcome, error, n in (
         client.execute_sql(
             f"select action, outcome, error, count(*) from {table('sync_changelog')} "
@@ -414,6 +448,8 @@ def close_run(client: Any, run: PendingRun, created: bool) -> AppliedRun:
             done[str(action)] = done.get(str(action), 0) + int(n)
         elif outcome == "refused":
             refused[str(error)] = refused.get(str(error), 0) + int(n)
+        elif outcome == "skipped":
+            skipped += int(n)
         else:
             failed += int(n)
     status = "applied" if not refused and not failed else "partial"
@@ -431,6 +467,7 @@ def close_run(client: Any, run: PendingRun, created: bool) -> AppliedRun:
         done,
         refused,
         failed,
+        skipped,
         status,
     )
 

@@ -93,7 +93,7 @@ def build_inputs(client: SqlClientBase[Any], d: DiffInput) -> None:
     client.execute_sql(
         "create temporary table _managed as select email, min(managed_since) as managed_since "
         f"from {table('sync_snapshot')} where audience = {sql_text(d.audience)} and "
-        f"list_id = {sql_id(d.list_id)} group by email"
+        f"list_id = {sql_id(d.list_id)} and last_action = 'addnoforce' group by email"
     )
     client.execute_sql(
         'create temporary table _consent as select email, granted, "at", source '

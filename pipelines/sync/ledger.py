@@ -185,7 +185,8 @@ def ledger_sql(
         "where c.email is not null and ("
         "(r.is_unsubscribed = true and (r.unsubscribed_at is not null or r._source <> 'api')) or "
         "(r.is_unsubscribed = false and r.subscribed_at is not null and not exists ("
-        f"select 1 from {table('sync_snapshot')} s where s.list_id = r.list_id and s.email = {email})))"
+        f"select 1 from {table('sync_snapshot')} s where s.list_id = r.list_id and s.email = {email} "
+        "and s.last_action = 'addnoforce')))"
     )
     if {"event", "email", "time", "mj_list_id"} <= set(events_columns):
         at = "to_timestamp(e.time)" if events_columns["time"].startswith(NUMBER_TYPES) else "e.time"

@@ -7,7 +7,9 @@ Postgres), written by `plan` (and `apply`) in one transaction per audience run, 
   Mailjet, suppressed, no consent).
 - `sync_changelog`: one row per change sent, once Mailjet's job said how it went: run, job, action,
   reason, outcome (done, refused with Mailjet's error, failed).
-- `sync_snapshot`: what the sync manages: who it added to which list, and its last action on them.
+- `sync_snapshot`: what the sync manages: who it added to which list, and its last action on them (a
+  contact it removed or unsubscribed since is no longer managed: if they come back on their own, they
+  are theirs).
 
 A table of an earlier version gains the columns added since (never loses any)."""
 

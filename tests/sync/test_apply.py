@@ -326,3 +326,73 @@ def test_a_newer_plan_supersedes_an_interrupted_apply(world: tuple[Api, Path]) -
         rows(db, f"select count(*) from mailjet_sync.sync_changelog where run_id in ({old})")[0][0] == logged
     )
     assert {r.status for r in result.runs} == {"applied"}
+
+
+FANS = (
+    "-- audience: fans\n-- list: Fans\n-- on_exit: remove\n-- properties: country\n"
+    "create or replace view audience_fans as select email, country from crm.profiles\n"
+)
+
+
+def test_between_plan_and_apply_mailjet_changes_win(world: tuple[Api, Path], tmp_path: Path) -> None:
+    """An update never puts back on a list someone who left it; a removal never erases an unsubscribe."""
+    api, db = world
+    source = tmp_path / "audiences.sql"
+    source.write_text(FANS, encoding="utf-8")
+    plan(db=str(db), audiences=str(source), config=SyncConfiguration())
+    [first] = apply(db=str(db), yes=True).runs
+    fans = first.list_id
+    members = sorted(memberships(api, fans))
+    leaving, unsubscribing, moving = members[0], members[1], members[2]
+    # The CRM drops two of them (they leave the audience: removals) and moves a third (an update).
+    with duckdb.connect(str(db)) as con:
+        con.execute("delete from crm.profiles where lower(email) in (?, ?)", [leaving, unsubscribing])
+        con.execute("update crm.profiles set country = 'IS' where lower(email) = ?", [moving])
+    extract(db=str(db))
+    plan(db=str(db), audiences=str(source), config=SyncConfiguration(max_removal_pct=50))
+    assert planned(db, "fans") == {leaving: "remove", unsubscribing: "remove", moving: "update"}
+    # Meanwhile, in Mailjet: one unsubscribes, the one to update is removed from the list by hand.
+    ids = {str(c["Email"]).lower(): int(c["ID"]) for c in page(api, "contact")}
+    recipients = {int(r["ContactID"]): int(r["ID"]) for r in page(api, "listrecipient", ContactsList=fans)}
+    assert (
+        api.put(f"listrecipient/{recipients[ids[unsubscribing]]}", {"IsUnsubscribed": True}).status_code
+        == 200
+    )
+    assert api.delete(f"listrecipient/{recipients[ids[moving]]}").status_code == 204
+    [applied] = apply(db=str(db), yes=True).runs
+    now = memberships(api, fans)
+    assert leaving not in now
+    assert now[unsubscribing] is True  # still on the list, unsubscribed: the record of it stays
+    assert moving not in now  # the update changed the property, not the membership
+    country = [p for p in api.data(f"contactdata/{ids[moving]}")[0]["Data"] if p["Name"] == "country"]
+    assert country == [{"Name": "country", "Value": "IS"}]
+    assert applied.skipped == 1 and applied.status == "applied"
+    outcome = rows(
+        db,
+        "select outcome from mailjet_sync.sync_changelog "
+        f"where email = '{unsubscribing}' and action = 'remove'",
+    )
+    assert outcome == [("skipped",)]
+
+
+def test_a_list_mailjet_has_with_members_the_extract_did_not_see_stops(
+    world: tuple[Api, Path], tmp_path: Path
+) -> None:
+    api, db = world
+    source = tmp_path / "audiences.sql"
+    source.write_text(FANS, encoding="utf-8")
+    [fans] = plan(db=str(db), audiences=str(source), config=SyncConfiguration()).plans
+    assert fans.list_id is None
+    made = api.post("contactslist", {"Name": "fans"}).json()["Data"][0]["ID"]  # by hand, since the extract
+    assert (
+        api.post(
+            f"contactslist/{made}/managecontact", {"Email": "hand@example.com", "Action": "addnoforce"}
+        ).status_code
+        == 201
+    )
+    with pytest.raises(
+        CommandError, match="exists in Mailjet with members, but the extract did not see it"
+    ) as caught:
+        apply(db=str(db), yes=True)
+    assert caught.value.exit_code == 3
+    assert rows(db, "select count(*) from mailjet_sync.sync_snapshot") == [(0,)]

@@ -116,6 +116,14 @@ CASES = [
         set(),
     ),
     (
+        "removed by the sync once, back on the list on their own, out of the audience -> untouched",
+        Person(
+            "came.back@x.com", in_audience=False, member="subscribed", managed=True, managed_action="remove"
+        ),
+        set(),
+        set(),
+    ),
+    (
         "excluded from campaigns -> never added",
         Person("excluded@x.com", excluded=True),
         set(),

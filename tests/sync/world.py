@@ -55,6 +55,7 @@ class Person:
     hard_bounce: bool = False
     mailjet_props: tuple[str | None, str | None] = ("Ann", "FR")
     managed: bool = False  # added to the list by this audience (sync_snapshot)
+    managed_action: str = "addnoforce"  # the sync's last action on them
     extra_rows: int = 0  # more crm.profiles rows with the same email
     crm_upper: bool = False  # the CRM spells the address in capitals
     crm_email: str | None = None  # the CRM spells the address so (default: as `email`)
@@ -155,8 +156,8 @@ class World:
             )
         if p.managed:
             con.execute(
-                f"insert into {SYNC_DATASET}.sync_snapshot values ('news', ?, lower(?), ?, 'addnoforce', 1)",
-                [LIST_ID, p.email, START],
+                f"insert into {SYNC_DATASET}.sync_snapshot values ('news', ?, lower(?), ?, ?, 1)",
+                [LIST_ID, p.email, START, p.managed_action],
             )
 
 
