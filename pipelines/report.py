@@ -206,6 +206,12 @@ def _(result: ApplyResult) -> str:
             lines.append(
                 f"  failed, or not confirmed by their job: {run.failed:,}; planned again by the next plan"
             )
+        if run.mismatches:
+            shown = ", ".join(f"{m['email']} ({m['action']}, now {m['found']})" for m in run.mismatches[:3])
+            lines.append(
+                f"  NOT AS PLANNED when the list was read again: {len(run.mismatches):,}, e.g. {shown}; "
+                "extract and plan again"
+            )
         if run.skipped:
             lines.append(
                 f"  removals passed over: {run.skipped:,} (unsubscribed since the plan: they stay, "

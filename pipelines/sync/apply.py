@@ -8,6 +8,7 @@ the package of plan rows and how far its batches got; rows whose outcome is reco
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -58,6 +59,7 @@ class AppliedRun:
     failed: int  # changes of jobs that failed as a whole, or whose outcome the job left unknown
     skipped: int  # removals passed over: unsubscribed since the plan
     status: str  # applied | partial
+    mismatches: list[dict[str, str]] = field(default_factory=list)  # confirmed, yet not what the list shows
 
 
 @dataclass(frozen=True)
@@ -196,8 +198,19 @@ def apply(
             _load(
                 lists, stop, lambda: lists.run(plan_resources({a: rows(warehouse, ids, a) for a in ACTIONS}))
             )
+        with warehouse.pipeline.sql_client() as client:
+            confirmed = {run.run_id: confirmed_changes(client, run.run_id) for run in runs}
+        try:
+            checked = {run.run_id: verify(http, int(run.list_id or 0), confirmed[run.run_id]) for run in runs}
+        except MailjetError as exc:
+            raise CommandError(
+                f"the changes were sent and recorded, but the lists could not be read again to verify them "
+                f"({exc}); run `mailjet-elt extract` and `plan`: a change that did not happen is planned "
+                "again",
+                EXIT_FAILURE,
+            ) from None
         with warehouse.pipeline.sql_client() as client, client.begin_transaction():
-            applied = [close_run(client, run, run.run_id in created) for run in runs]
+            applied = [close_run(client, run, run.run_id in created, checked[run.run_id]) for run in runs]
     return ApplyResult(
         runs=applied,
         jobs=len(jobs),
@@ -274,8 +287,6 @@ def check_guards(runs: list[PendingRun], newest: datetime | None, force: bool) -
         )
     stopped = [r for r in runs if r.guard == "stop" and r.status == "planned"]
     if stopped and not force:
-        import json
-
         said = "; ".join(
             f"{r.audience}: "
             + ", ".join(
@@ -431,7 +442,50 @@ class Recorder:
             )
 
 
-def close_run(client: Any, run: PendingRun, created: bool) -> AppliedRun:
+def confirmed_changes(client: Any, run_id: int) -> list[tuple[str, str]]:
+    """(email, action) of every change of the run Mailjet confirmed."""
+    found = client.execute_sql(
+        f"select lower(email), action from {table('sync_changelog')} where run_id = {run_id} "
+        "and outcome = 'done'"
+    )
+    return [(str(e), str(a)) for e, a in found or []]
+
+
+def verify(http: MailjetHttp, list_id: int, changes: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """Read the list again and return the confirmed changes it does not show: an add that is not a member,
+    an unsubscribe still subscribed, a removal still a member (updates change properties only)."""
+    touched = [(e, a) for e, a in changes if a != "update"]
+    if not touched:
+        return []
+    emails = {int(c["ID"]): str(c["Email"]).lower() for c in _all(http, "contact", {"ContactsList": list_id})}
+    state = {
+        emails.get(int(r["ContactID"]), ""): bool(r.get("IsUnsubscribed"))
+        for r in _all(http, "listrecipient", {"ContactsList": list_id})
+    }
+    wrong = []
+    for email, action in touched:
+        member, unsubscribed = email in state, state.get(email)
+        found = "not a member" if not member else "unsubscribed" if unsubscribed else "subscribed"
+        if (
+            (action == "addnoforce" and not member)
+            or (action == "unsub" and not unsubscribed)
+            or (action == "remove" and member)
+        ):
+            wrong.append({"email": email, "action": action, "found": found})
+    return wrong
+
+
+def _all(http: MailjetHttp, resource: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every row of a listing, page by page."""
+    out: list[dict[str, Any]] = []
+    while True:
+        page = http.get(resource, {**params, "Limit": 1000, "Offset": len(out)})
+        out += page
+        if len(page) < 1000:
+            return out
+
+
+def close_run(client: Any, run: PendingRun, created: bool, wrong: list[dict[str, str]]) -> AppliedRun:
     """Count the run's outcomes and close it: applied, or partial."""
     done: dict[str, int] = {}
     refused: dict[str, int] = {}
@@ -452,11 +506,13 @@ def close_run(client: Any, run: PendingRun, created: bool) -> AppliedRun:
             skipped += int(n)
         else:
             failed += int(n)
-    status = "applied" if not refused and not failed else "partial"
+    status = "applied" if not refused and not failed and not wrong else "partial"
     client.execute_sql(
         f"update {table('sync_runs')} set status = '{status}', applied_at = %s, done = {sum(done.values())}, "
-        f"refused = {sum(refused.values())}, failed = {failed} where run_id = {run.run_id}",
+        f"refused = {sum(refused.values())}, failed = {failed}, mismatches = {len(wrong)}, "
+        f"mismatch_detail = %s where run_id = {run.run_id}",
         datetime.now(UTC),
+        json.dumps(wrong[:20]),
     )
     return AppliedRun(
         run.run_id,
@@ -469,6 +525,7 @@ def close_run(client: Any, run: PendingRun, created: bool) -> AppliedRun:
         failed,
         skipped,
         status,
+        wrong,
     )
 
 

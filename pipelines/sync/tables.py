@@ -50,6 +50,8 @@ TABLES: dict[str, dict[str, str]] = {
         "done": "bigint",  # changes Mailjet confirmed
         "refused": "bigint",  # contacts a job refused (sync_rejections, stage apply)
         "failed": "bigint",  # changes of jobs that failed as a whole
+        "mismatches": "bigint",  # confirmed changes the list, read again after apply, does not show
+        "mismatch_detail": "varchar",  # JSON: a few of them, {email, action, found}
     },
     "sync_plan": {
         "run_id": "bigint not null",

@@ -116,6 +116,8 @@ def test_apply_sends_the_plan_and_a_rerun_has_nothing_left(world: tuple[Api, Pat
 
     result = apply(db=str(db), yes=True)
     assert {r.audience: r.status for r in result.runs} == {"newsletter": "applied", "service": "applied"}
+    assert [r.mismatches for r in result.runs] == [[], []] and result.exit_code == 0
+    assert rows(db, "select distinct mismatches from mailjet_sync.sync_runs") == [(0,)]
     after = memberships(api, lists["Newsletter"])
     for email, action in news.items():
         if action == "addnoforce":
@@ -396,3 +398,35 @@ def test_a_list_mailjet_has_with_members_the_extract_did_not_see_stops(
         apply(db=str(db), yes=True)
     assert caught.value.exit_code == 3
     assert rows(db, "select count(*) from mailjet_sync.sync_snapshot") == [(0,)]
+
+
+def test_a_change_the_list_does_not_show_afterwards_is_reported_and_exits_1(
+    world: tuple[Api, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipelines.sync.apply as flow
+
+    api, db = world
+    plan(db=str(db), audience="newsletter", config=SyncConfiguration())
+    added = sorted(e for e, a in planned(db, "newsletter").items() if a == "addnoforce")[0]
+    real = flow.verify
+
+    def undone_then_verify(
+        http: object, list_id: int, changes: list[tuple[str, str]]
+    ) -> list[dict[str, str]]:
+        # Someone takes the new member off the list before it is read again.
+        ids = {str(c["Email"]).lower(): int(c["ID"]) for c in page(api, "contact")}
+        member = [
+            r for r in page(api, "listrecipient", ContactsList=list_id) if int(r["ContactID"]) == ids[added]
+        ]
+        assert api.delete(f"listrecipient/{member[0]['ID']}").status_code == 204
+        return real(http, list_id, changes)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(flow, "verify", undone_then_verify)
+    result = apply(db=str(db), yes=True)
+    [run] = result.runs
+    assert run.status == "partial" and result.exit_code == 1
+    assert run.mismatches == [{"email": added, "action": "addnoforce", "found": "not a member"}]
+    stored = rows(
+        db, "select mismatches, mismatch_detail from mailjet_sync.sync_runs where status = 'partial'"
+    )
+    assert stored[0][0] == 1 and added in str(stored[0][1])
