@@ -175,6 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--force", action="store_true", help="send a plan a guard stopped (never a stale one)")
     add_format(apply)
 
+    run = commands.add_parser("run", help="the scheduled job: extract, then plan, then apply")
+    run.add_argument(
+        "--audiences",
+        default=None,
+        metavar="PATH",
+        help="the audiences file (default ./audiences.sql when present, else the shipped one)",
+    )
+    run.add_argument(
+        "--yes", action="store_true", help="do not ask before sending (needed without a terminal)"
+    )
+    add_format(run)
+
     api = commands.add_parser("api", help="make one authorized API call and print the JSON answer")
     api.add_argument("method", choices=("GET", "POST", "PUT", "DELETE", "get", "post", "put", "delete"))
     api.add_argument("path", help="e.g. contactslist, contact/jane@example.com or /v3.1/send")
@@ -334,6 +346,21 @@ def _apply(args: argparse.Namespace, stop: InterruptHandler) -> object:
     )
 
 
+def _run(args: argparse.Namespace, stop: InterruptHandler) -> object:
+    from pipelines.progress import ExtractProgress
+    from pipelines.sync.run import run
+
+    return run(
+        db=args.db,
+        destination=args.destination,
+        audiences=args.audiences,
+        yes=args.yes,
+        progress=ExtractProgress(),
+        interrupts=stop,
+        lock_wait=args.lock_wait,
+    )
+
+
 def _api(args: argparse.Namespace, stop: InterruptHandler) -> object:
     from pipelines.api import run_api
 
@@ -354,6 +381,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, InterruptHandler], object]] = 
     "load": _load,
     "plan": _plan,
     "apply": _apply,
+    "run": _run,
     "api": _api,
     "demo": _demo,
 }

@@ -13,6 +13,7 @@ from pipelines.import_csv import FileImport, ImportResult
 from pipelines.load import LoadResult
 from pipelines.sync.apply import ApplyResult
 from pipelines.sync.plan import AudiencePlan, PlanResult
+from pipelines.sync.run import RunResult
 
 Format = Literal["text", "json"]
 
@@ -229,6 +230,17 @@ def _(result: ApplyResult) -> str:
 
 
 @text.register
+def _(result: RunResult) -> str:
+    return "\n\n".join(
+        [
+            f"== extract\n{text(result.extract)}",
+            f"== plan\n{text(result.plan)}",
+            f"== apply\n{text(result.apply)}",
+        ]
+    )
+
+
+@text.register
 def _(result: CheckResult) -> str:
     sees = f"{result.contacts:,} contacts in {result.lists:,} lists"
     return f"OK: {result.base_url} answered; the key sees {sees}."
@@ -251,5 +263,6 @@ KINDS: dict[type, str] = {
     LoadResult: "load",
     PlanResult: "plan",
     ApplyResult: "apply",
+    RunResult: "run",
     CheckResult: "check",
 }

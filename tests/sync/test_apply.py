@@ -3,6 +3,7 @@ outcome is recorded, and the invariants of the sync hold in Mailjet itself."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -430,3 +431,22 @@ def test_a_change_the_list_does_not_show_afterwards_is_reported_and_exits_1(
         db, "select mismatches, mismatch_detail from mailjet_sync.sync_runs where status = 'partial'"
     )
     assert stored[0][0] == 1 and added in str(stored[0][1])
+
+
+def test_run_extracts_plans_applies_and_a_second_run_sends_nothing(world: tuple[Api, Path]) -> None:
+    from pipelines.report import render
+    from pipelines.sync.run import run
+
+    api, db = world
+    first = run(db=str(db), yes=True)
+    assert first.exit_code == 0 and first.apply.jobs > 0
+    assert {r.audience: r.status for r in first.apply.runs} == {"newsletter": "applied", "service": "applied"}
+    assert "== extract" in render(first) and "== apply" in render(first)
+    document = json.loads(render(first, "json"))
+    assert document["result"] == "run" and document["apply"]["jobs"] == first.apply.jobs
+    assert api.admin("DELETE", "requests").status_code == 204
+    second = run(db=str(db), yes=True)
+    assert {p.audience: p.actions for p in second.plan.plans} == {"newsletter": {}, "service": {}}
+    assert second.apply.jobs == 0 and second.exit_code == 0
+    writes = [r for r in api.admin("GET", "requests/log").json()["requests"] if r["method"] != "GET"]
+    assert writes == []  # nothing changed: the second run reads, and sends no write at all
