@@ -82,11 +82,17 @@ class Batch:
 
 
 def send(
-    http: MailjetHttp, list_id: int, action: str, rows: Sequence[dict[str, Any]], kept: set[int] | None = None
+    http: MailjetHttp,
+    list_id: int,
+    action: str,
+    rows: Sequence[dict[str, Any]],
+    kept: set[int] | None = None,
+    started: Callable[[int, str, int, int], None] | None = None,
 ) -> Batch:
     """One bulk job for `rows` (one list, one action), waited for; how each change went. An update only
     changes properties (a contact job without lists: whoever left the list since stays off it); a remove
-    passes over the members in `kept` (unsubscribed since the plan: removing them would erase it)."""
+    passes over the members in `kept` (unsubscribed since the plan: removing them would erase it).
+    `started(list_id, action, job_id, contacts)` hears of the job once Mailjet accepted it."""
     skipped = [r for r in rows if action == "remove" and kept and int(r.get("contact_id") or 0) in kept]
     sending = [r for r in rows if r not in skipped]
     changes = [
@@ -115,6 +121,8 @@ def send(
         resource = f"contactslist/{list_id}/managemanycontacts"
         body = {"Action": MAILJET_ACTIONS[action], "Contacts": contacts}
     job_id = http.start_job(resource, body)
+    if started is not None:
+        started(list_id, action, job_id, len(sending))
     result = http.wait_for_job(resource, job_id)
     refused = {
         str(e.get("Email", "")).strip().lower(): str(e.get("Error") or "refused") for e in result.errors
@@ -176,9 +184,11 @@ def mailjet_lists(
     record: Callable[[Batch], None],
     batch_size: int = DEFAULT_BATCH_SIZE,
     sendable: Callable[[int], bool] = lambda run_id: True,
+    started: Callable[[int, str, int, int], None] | None = None,
 ) -> Any:
     """The destination: `record` is called with each job's outcome before its batch counts as done. Rows
-    of a run `sendable` refuses (a plan made since superseded it) are passed over: not sent, not recorded."""
+    of a run `sendable` refuses (a plan made since superseded it) are passed over: not sent, not recorded.
+    `started` hears of each job as Mailjet accepts it (progress)."""
 
     kept: dict[int, set[int]] = {}
 
@@ -193,7 +203,7 @@ def mailjet_lists(
             try:
                 if action == "remove" and list_id not in kept:  # read once per list, just before removing
                     kept[list_id] = unsubscribed_members(http, list_id)
-                batch = send(http, list_id, action, rows, kept.get(list_id))
+                batch = send(http, list_id, action, rows, kept.get(list_id), started)
             except (
                 MailjetJobTimeout,
                 MailjetRateLimited,

@@ -450,3 +450,83 @@ def test_run_extracts_plans_applies_and_a_second_run_sends_nothing(world: tuple[
     assert second.apply.jobs == 0 and second.exit_code == 0
     writes = [r for r in api.admin("GET", "requests/log").json()["requests"] if r["method"] != "GET"]
     assert writes == []  # nothing changed: the second run reads, and sends no write at all
+
+
+def test_with_rate_limits_server_errors_and_failing_jobs_reruns_converge(world: tuple[Api, Path]) -> None:
+    from pipelines.sync.run import run
+
+    api, db = world
+    plan(db=str(db), config=SyncConfiguration())
+    sql = "select audience, email, action from mailjet_sync.sync_plan where action <> 'update'"
+    wanted = {(str(n), str(e), str(a)) for n, e, a in rows(db, sql)}
+    lists = {str(r["Name"]): int(r["ID"]) for r in api.data("contactslist")}
+    api.admin("PUT", "faults", {"spec": "error_rate=0.15,rate_limit=40,job_fail_rate=0.35,seed=11"})
+    outcomes: list[int] = []
+    for _ in range(10):  # each run resends what did not go through; the faults stay on
+        try:
+            result = apply(db=str(db), yes=True, batch_size=25)
+            outcomes.append(result.exit_code)
+        except CommandError as exc:
+            outcomes.append(exc.exit_code)
+        if outcomes[-1] == 0:
+            break
+        extract(db=str(db))
+        plan(db=str(db), config=SyncConfiguration())
+    assert outcomes[-1] == 0, f"no convergence with faults on: exit statuses {outcomes}"
+    assert 1 in outcomes, "no fault reached the apply: make them harsher"
+    # The failing jobs' contacts were reported with Mailjet's error, and planned again.
+    failed = rows(
+        db,
+        "select distinct j.reason, j.detail from mailjet_sync.sync_rejections j where j.stage = 'apply'",
+    )
+    assert failed == [
+        ("job_failed", "Job failed: internal processing error (injected fault); nothing was applied")
+    ]
+    # Mailjet ends as the first plan said (read with the faults off), and one more run with them on has
+    # nothing to do.
+    api.admin("PUT", "faults", {"spec": ""})
+    state = {name: memberships(api, lid) for name, lid in lists.items()}
+    done = rows(db, "select audience, email, action from mailjet_sync.sync_changelog where outcome = 'done'")
+    # Every planned membership change happened (an update can be made moot by another audience's add
+    # that sent the same property: the final plan below shows no property is left to update).
+    assert wanted <= {(str(n), str(e), str(a)) for n, e, a in done}
+    target = {"newsletter": "Newsletter", "service": "Service messages"}
+    for audience, email, action in done:
+        if action == "update":
+            continue
+        member = state[target[str(audience)]].get(str(email))
+        assert member is (action == "unsub"), (audience, email, action)
+    api.admin("PUT", "faults", {"spec": "error_rate=0.15,rate_limit=40,job_fail_rate=0.35,seed=12"})
+    again = run(db=str(db), yes=True)
+    assert {p.audience: p.actions for p in again.plan.plans} == {"newsletter": {}, "service": {}}
+    assert again.exit_code == 0 and again.apply.jobs == 0
+
+
+def test_one_bulk_job_per_list_action_and_batch_and_never_addforce(world: tuple[Api, Path]) -> None:
+    api, db = world
+    plan(db=str(db), config=SyncConfiguration())
+    counts = rows(db, "select list_id, action, count(*) from mailjet_sync.sync_plan group by all")
+    assert len(counts) >= 3
+    api.admin("DELETE", "requests")
+    result = apply(db=str(db), yes=True, batch_size=40)
+    jobs = [j for j in api.app.store.jobs.values() if j.kind in ("list", "contact")]
+    assert len(jobs) == result.jobs
+    # At least one job per 40 changes of a (list, action); at most one more per action when a batch of
+    # dlt's holds the end of one list's rows and the start of the next's.
+    fewest = sum(-(-int(n) // 40) for _, _, n in counts)
+    actions = {str(a) for _, a, _ in counts}
+    assert (
+        fewest
+        <= len(jobs)
+        <= fewest + sum(len({lid for lid, a, _ in counts if a == action}) - 1 for action in actions)
+    )
+    assert all(0 < len(j.contacts) <= 40 for j in jobs)
+    # Subscribing is addnoforce only; memberships change through bulk jobs only, never one by one.
+    assert {j.Method for j in jobs if j.kind == "list"} <= {"addnoforce", "unsub", "remove"}
+    assert not any(j.ContactsLists for j in jobs if j.kind == "contact")  # updates touch no membership
+    writes = [r for r in api.admin("GET", "requests/log").json()["requests"] if r["method"] != "GET"]
+    assert {r["path"].rsplit("/", 1)[-1] for r in writes} == {"managemanycontacts"}
+    # Every job is in the changelog, polled to its end, and recorded with its outcome.
+    logged = {int(j) for (j,) in rows(db, "select distinct job_id from mailjet_sync.sync_changelog")}
+    assert logged == {j.ID for j in jobs}
+    assert {j.Status for j in jobs} == {"Completed"}
