@@ -21,7 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -113,11 +115,68 @@ def phase(
     }
 
 
+def killed_phase(
+    env: dict[str, str], db: Path, base: str, audiences: Path, session: requests.Session, kills: int
+) -> dict[str, Any]:
+    """Plan a change, SIGKILL `apply` `kills` times at random moments, then let one finish; what the
+    changelog, the job journal and a fresh plan say afterwards."""
+    run_measured(env, db, "extract")
+    _, _, planned = run_measured(env, db, "plan", "--audiences", str(audiences), "--format", "json")
+    changes = sum(
+        n for p in json.loads(planned)["plans"] for reasons in p["actions"].values() for n in reasons.values()
+    )
+    session.delete(f"{base}/_sandbox/requests", timeout=30).raise_for_status()
+    rng = random.Random(3)
+    cmd = [sys.executable, "-m", "pipelines.cli", "--db", str(db), "apply", "--yes"]
+    landed = 0
+    for _ in range(kills):
+        child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            child.wait(timeout=rng.uniform(3.0, 12.0))
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGKILL)
+            landed += 1
+        child.wait()
+    seconds, rss, _ = run_measured(env, db, "apply", "--yes", "--format", "json")
+    counts = session.get(f"{base}/_sandbox/requests", timeout=30).json()["by_endpoint"]
+    started = sum(n for e, n in counts.items() if kind(e) == "job started")
+    with duckdb.connect(str(db), read_only=True) as con:
+        logged, distinct = con.sql(
+            "select count(*), count(distinct (run_id, email, action)) from mailjet_sync.sync_changelog "
+            "where run_id = (select max(run_id) from mailjet_sync.sync_runs)"
+        ).fetchall()[0]
+        journal, keys = con.sql(
+            "select count(*), count(distinct batch_key) from mailjet_sync.sync_jobs where run_id = "
+            "(select max(run_id) from mailjet_sync.sync_runs)"
+        ).fetchall()[0]
+    run_measured(env, db, "extract")
+    _, _, replanned = run_measured(env, db, "plan", "--audiences", str(audiences), "--format", "json")
+    left = sum(
+        n
+        for p in json.loads(replanned)["plans"]
+        for reasons in p["actions"].values()
+        for n in reasons.values()
+    )
+    return {
+        "changes": changes,
+        "kills": landed,
+        "logged": logged,
+        "distinct": distinct,
+        "journal": journal,
+        "keys": keys,
+        "started": started,
+        "left": left,
+        "seconds": seconds,
+        "rss": rss,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=100_000, help="contacts, and adds of phase 1")
     parser.add_argument("--job-seconds", type=float, default=2.0, help="how long each sandbox job runs")
     parser.add_argument("--batch-size", type=int, default=5000, help="contacts per job ([sync] batch_size)")
+    parser.add_argument("--kills", type=int, default=3, help="SIGKILLs of the apply in phase 4 (0: skip it)")
     args = parser.parse_args()
 
     proc, base, _ = start_sandbox(args.changes, job_seconds=args.job_seconds)
@@ -155,6 +214,14 @@ def main() -> None:
                 con.execute("alter table crm.profiles drop column n")
             results.append(phase("2 updates, removals", env, db, base, audiences, session))
             results.append(phase("3 nothing changed", env, db, base, audiences, session))
+            killed = None
+            if args.kills:
+                with duckdb.connect(str(db)) as con:  # everyone back, and another country for all
+                    con.execute(
+                        f"create or replace table crm.profiles as select email, firstname, 'DE' as country "
+                        f"from read_csv_auto('{work / 'profiles.csv'}', header = true)"
+                    )
+                killed = killed_phase(env, db, base, audiences, session, args.kills)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -177,6 +244,18 @@ def main() -> None:
         )
         for endpoint, n in sorted(r["endpoints"].items(), key=lambda kv: (-kv[1], kv[0])):
             print(f"    {n:>6,}  {endpoint}")
+    if killed is not None:
+        k = killed
+        print(
+            f"\nphase 4 killed: {k['changes']:,} changes; apply SIGKILLed {k['kills']} times at random "
+            "moments, then run to the end\n"
+            f"  changelog rows {k['logged']:,} (distinct changes {k['distinct']:,}; "
+            f"planned {k['changes']:,})\n"
+            f"  jobs journaled {k['journal']:,} (distinct batches {k['keys']:,}); jobs Mailjet started "
+            f"{k['started']:,}\n"
+            f"  after an extract, a new plan has {k['left']:,} changes left\n"
+            f"  the final apply {k['seconds']:.1f} s wall, peak RSS {k['rss']:.0f} MiB"
+        )
 
 
 if __name__ == "__main__":

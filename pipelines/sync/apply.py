@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -126,6 +126,7 @@ def apply(
     ) as warehouse:
         progress = ApplyProgress()
         recorder = Recorder(warehouse, jobs, progress)
+        journal = JobJournal(warehouse, progress)
         with warehouse.pipeline.sql_client() as client:
             create_tables(client)
             live = latest_unfinished(client)
@@ -133,7 +134,7 @@ def apply(
             pipeline_name=LISTS_PIPELINE,
             pipelines_dir=str(pipelines_dir(db, destination) or get_dlt_pipelines_dir()),
             destination=mailjet_lists(
-                http, recorder, batch_size, sendable=lambda run_id: run_id in live, started=progress.started
+                http, recorder, batch_size, sendable=lambda run_id: run_id in live, jobs=journal
             ),
             dataset_name=LISTS_PIPELINE,
         )
@@ -153,9 +154,8 @@ def apply(
                 )
                 resumed.append(
                     f"the interrupted apply of {name}'s run {run_id} was superseded by a newer plan: its "
-                    "unsent changes were dropped. What Mailjet confirmed is in sync_changelog; a job it "
-                    "was waiting for when stopped may have applied changes it did not record: the next "
-                    "extract shows Mailjet's state"
+                    "unsent changes were dropped; the jobs it had started were waited for, and what "
+                    "Mailjet did is in sync_changelog"
                 )
         with warehouse.pipeline.sql_client() as client:
             create_tables(client)
@@ -410,6 +410,46 @@ class ApplyProgress:
         where = f"; {self.sent:,} of {self.total:,} changes sent" if self.total else ""
         name = f"job {batch.job_id} {batch.status} after {took:.1f} s" if batch.job_id else "no job"
         console().info(f"mailjet-elt apply: {name}: {batch.action} on list {batch.list_id}: {what}{where}")
+
+
+class JobJournal:
+    """`sync_jobs`: each job is written (and committed) as soon as Mailjet accepted it, before it is waited
+    for; a batch sent again after a stop finds its job here."""
+
+    def __init__(self, warehouse: Warehouse, progress: ApplyProgress) -> None:
+        self.warehouse = warehouse
+        self.progress = progress
+
+    def find(self, key: str) -> tuple[int, str] | None:
+        with self.warehouse.pipeline.sql_client() as client:
+            found = client.execute_sql(
+                f"select job_id, resource from {table('sync_jobs')} where batch_key = %s "
+                "order by started_at desc limit 1",
+                key,
+            )
+        if not found:
+            return None
+        job_id, resource = found[0]
+        console().info(f"mailjet-elt apply: job {job_id} was started before the stop: waiting for it")
+        return int(job_id), str(resource)
+
+    def started(
+        self, key: str, resource: str, job_id: int, list_id: int, action: str, rows: Sequence[dict[str, Any]]
+    ) -> None:
+        with self.warehouse.pipeline.sql_client() as client, client.begin_transaction():
+            client.execute_sql(
+                f"insert into {table('sync_jobs')} (job_id, resource, batch_key, run_id, list_id, action, "
+                "contacts, started_at) values (%s, %s, %s, %s, %s, %s, %s, %s)",
+                job_id,
+                resource,
+                key,
+                int(rows[0]["run_id"]),
+                list_id,
+                action,
+                len(rows),
+                datetime.now(UTC),
+            )
+        self.progress.started(list_id, action, job_id, len(rows))
 
 
 class Recorder:

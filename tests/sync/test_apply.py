@@ -285,6 +285,12 @@ def test_apply_killed_at_random_points_converges_with_a_true_changelog(world: tu
     assert len(log) == len(expected), "a change is logged twice, or one is missing"
     assert {(str(e), str(a), int(lid)) for e, a, lid, _ in log} == expected
     assert {o for *_, o in log} == {"done"}
+    # A batch resent after a kill waited for the job it had started: no batch was started twice (a kill
+    # between Mailjet's answer and the journal's write can leave one job unjournaled, at most).
+    journal = rows(db, "select count(*), count(distinct batch_key) from mailjet_sync.sync_jobs")[0]
+    assert journal[0] == journal[1], "a batch was sent twice"
+    started = [j for j in api.app.store.jobs.values() if j.kind in ("list", "contact")]
+    assert journal[0] <= len(started) <= journal[0] + kills
     # Mailjet's lists are as the plan says: no change lost, none logged that did not happen.
     state = {lid: memberships(api, lid) for lid in {lid for *_, lid in expected}}
     for email, action, list_id in expected:
@@ -452,10 +458,13 @@ def test_run_extracts_plans_applies_and_a_second_run_sends_nothing(world: tuple[
     assert writes == []  # nothing changed: the second run reads, and sends no write at all
 
 
-def test_with_rate_limits_server_errors_and_failing_jobs_reruns_converge(world: tuple[Api, Path]) -> None:
+def test_with_rate_limits_server_errors_and_failing_jobs_reruns_converge(
+    world: tuple[Api, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from pipelines.sync.run import run
 
     api, db = world
+    monkeypatch.setenv("MAILJET__BACKOFF_SECONDS", "0.01")  # retried at once: the faults, not the waits
     plan(db=str(db), config=SyncConfiguration())
     sql = "select audience, email, action from mailjet_sync.sync_plan where action <> 'update'"
     wanted = {(str(n), str(e), str(a)) for n, e, a in rows(db, sql)}
@@ -530,3 +539,50 @@ def test_one_bulk_job_per_list_action_and_batch_and_never_addforce(world: tuple[
     logged = {int(j) for (j,) in rows(db, "select distinct job_id from mailjet_sync.sync_changelog")}
     assert logged == {j.ID for j in jobs}
     assert {j.Status for j in jobs} == {"Completed"}
+
+
+def test_a_job_mailjet_ran_while_apply_was_killed_is_recorded_though_a_newer_plan_came(
+    world: tuple[Api, Path],
+) -> None:
+    api, db = world
+    plan(db=str(db), audience="newsletter", config=SyncConfiguration())
+    [(old_run,)] = rows(db, "select run_id from mailjet_sync.sync_runs")
+    api.app.store.job_seconds = 30.0  # the job runs while the apply waits for it
+    child = subprocess.Popen(
+        [sys.executable, "-c", APPLY.replace("batch_size=7", "batch_size=1000"), str(db)],
+        cwd=Path(__file__).parents[2],
+        env={**os.environ, **creds(api)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not api.app.store.jobs:
+        time.sleep(0.05)
+    time.sleep(1.0)  # Mailjet accepted the job; the apply is polling it
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=60)
+    [job] = list(api.app.store.jobs.values())
+    api.finish_jobs()  # Mailjet finishes it: its changes happened, unrecorded so far
+    api.app.store.job_seconds = 0.2
+    assert rows(db, "select count(*) from mailjet_sync.sync_changelog") == [(0,)]
+
+    extract(db=str(db))  # sees the job's changes: the new plan does not repeat them
+    plan(db=str(db), audience="newsletter", config=SyncConfiguration())
+    result = apply(db=str(db), yes=True)
+    assert any("superseded by a newer plan" in note for note in result.resumed)
+    assert dict(rows(db, "select run_id, status from mailjet_sync.sync_runs"))[old_run] == "superseded"
+    # The job's changes are in the changelog, under the run that sent them, and managed.
+    logged = rows(
+        db,
+        "select lower(email), outcome from mailjet_sync.sync_changelog where job_id = "
+        f"{job.ID} and run_id = {old_run}",
+    )
+    assert sorted(e for e, _ in logged) == sorted(str(c["Email"]).lower() for c in job.contacts)
+    assert {o for _, o in logged} == {"done"}
+    managed = {str(e) for (e,) in rows(db, "select email from mailjet_sync.sync_snapshot")}
+    if job.Method == "addnoforce":
+        assert {e for e, _ in logged} <= managed
+    # And no batch was sent twice.
+    again = [j for j in api.app.store.jobs.values() if j.ID != job.ID]
+    sent_again = {str(c["Email"]).lower() for j in again if j.Method == job.Method for c in j.contacts}
+    assert not sent_again & {e for e, _ in logged}
