@@ -23,7 +23,7 @@ demo: setup ## Start a seeded local Mailjet sandbox and tour it for real
 	$(BIN)/mailjet-elt demo
 
 test: setup lint ## Lint, type-check and run the test suite
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: setup ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check .
@@ -39,6 +39,7 @@ bench: setup ## Run the benchmarks (figures, not pass/fail)
 	$(BIN)/python bench/extract.py --contacts 100000
 	$(BIN)/python bench/import_csv.py --rows 1000000
 	$(BIN)/python bench/plan.py
+	$(BIN)/python bench/apply.py
 	$(BIN)/python bench/views.py --contacts 1000000 --csv-rows 100000
 
 sandbox: setup ## Run the local Mailjet sandbox in the foreground

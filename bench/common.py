@@ -24,6 +24,7 @@ def start_sandbox(
     memberships: int | None = None,
     messages: int | None = None,
     faults: str = "",
+    job_seconds: float | None = None,
 ) -> tuple[subprocess.Popen[str], str, float]:
     """`mailjet-elt sandbox` on a free loopback port: (process, base URL, seconds until it served)."""
     cmd = [sys.executable, "-m", "pipelines.cli", "sandbox", "--port", "0", "--contacts", str(contacts)]
@@ -33,6 +34,8 @@ def start_sandbox(
         cmd += ["--messages", str(messages)]
     if faults:
         cmd += ["--faults", faults]
+    if job_seconds is not None:
+        cmd += ["--job-seconds", str(job_seconds)]
     began = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None

@@ -1,10 +1,17 @@
-"""`mailjet-elt demo`: a seeded sandbox in-process, toured over real HTTP with the project's client."""
+"""`mailjet-elt demo`: the whole loop against a seeded sandbox started in-process, each step the command of
+the same name: extract the account into DuckDB, import a CSV export beside it, load CRM data that overlaps
+the sandbox's contacts, plan the shipped audiences, apply the plan to the sandbox's lists, extract again to
+see Mailjet's side, plan once more (nothing is left to do), and report what is where."""
 
 from __future__ import annotations
 
+import csv
+import random
 import shutil
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -12,110 +19,136 @@ from pipelines.config import MailjetConfiguration
 from pipelines.errors import CommandError
 from pipelines.extract import extract
 from pipelines.import_csv import import_csv
+from pipelines.load import load
 from pipelines.report import text
+from pipelines.sync.apply import apply
+from pipelines.sync.plan import SHIPPED_AUDIENCES, plan
 from sandbox import SandboxApp, SandboxConfig
 from sources.mailjet.client import MailjetHttp
 from sources.mailjet.exceptions import MailjetError
 
 DEMO_DB = "demo_mailjet_elt.duckdb"
 DEMO_EXPORT = "demo_export.csv"
-LIST_QUERY = """
-select l.name, count(*) filter (where not r.is_unsubscribed), count(*) filter (where r.is_unsubscribed)
-from mailjet.list_recipients r join mailjet.contact_lists l on l.id = r.list_id
-group by l.name order by l.name
-"""
+DEMO_CRM = "demo_crm"
+STEPS = 7
+# Shares of the sandbox's contacts the demo CRM knows, and what it says about them.
+IN_CRM = 0.7  # have a CRM profile
+NEW_PEOPLE = 0.06  # CRM profiles Mailjet has never seen (a share of the sandbox's contacts)
+NEWSLETTER_YES = 0.8  # of profiles: granted the newsletter
+WITHDREW = 0.06  # of profiles: granted it, then withdrew recently
+SERVICE_YES = 0.45  # of profiles: granted service messages
+MOVED = 0.1  # of profiles: the CRM knows a newer country than Mailjet
+MESSY = 0.04  # of profiles: the CRM spells the address in capitals, or with spaces around it
+
+QUERIES = (
+    (
+        "Campaign performance: the latest campaigns, with open and click rates",
+        "select c.subject, s.message_sent_count as sent,\n"
+        "       round(100.0 * s.message_opened_count / nullif(s.message_sent_count, 0), 1) as open_pct,\n"
+        "       round(100.0 * s.message_clicked_count / nullif(s.message_sent_count, 0), 1) as click_pct\n"
+        "from mailjet.campaigns c join mailjet.campaign_stats s on s.campaign_id = c.id\n"
+        "order by c.send_start_at desc limit 5",
+    ),
+    (
+        "What the sync changed in Mailjet, and why",
+        "select audience, action, reason, outcome, count(*) as contacts\n"
+        "from mailjet_sync.sync_changelog group by all order by all",
+    ),
+    (
+        "Consent now, per permission and where it came from",
+        "select permission, source, granted, count(*) as people\n"
+        "from mailjet_sync.consent_current group by all order by all",
+    ),
+)
 
 
 def run_demo(contacts: int = 2000) -> int:
-    """Start a sandbox, show its lists, subscribe through a bulk job, read the result back."""
+    """Start a sandbox and run the whole loop against it; 0 when every step worked."""
     started = time.perf_counter()
-    with SandboxApp(SandboxConfig(contacts=contacts, job_seconds=1.0)) as sandbox:
-        client = MailjetHttp.from_config(_config(sandbox))
-        try:
-            return _tour(sandbox, client, started)
-        except (MailjetError, CommandError) as exc:
-            print(f"demo failed: {exc}")
-            return 1
-        finally:
-            client.close()
-
-
-def _tour(sandbox: SandboxApp, client: MailjetHttp, started: float) -> int:
-    print(f"Local Mailjet sandbox on {sandbox.base_url} — seeded with {contacts_of(client):,} contacts.\n")
-
-    lists = client.get("contactslist", {"Limit": 1000, "Sort": "ID"})
-    print("Contact lists (GET /v3/REST/contactslist):")
-    for row in lists:
-        print(f"  {row['ID']:>6}  {row['Name']:<18} {row['SubscriberCount']:>6,} subscribed")
-    newsletter = next(row for row in lists if row["Name"] == "Newsletter")
-    list_id = newsletter["ID"]
-
-    unsubscribed = client.get("listrecipient", {"ContactsList": list_id, "Unsub": "true", "Limit": 1})
-    opted_out = client.get(f"contact/{unsubscribed[0]['ContactID']}")[0]["Email"]
-    newcomers = ["ada.lovelace@example.com", "alan.turing@example.com"]
-    print(
-        f"\nSubscribing {len(newcomers)} new people to Newsletter with one bulk job (action addnoforce),\n"
-        f"plus {opted_out}, who unsubscribed from that list earlier:"
-    )
-    bulk = f"contactslist/{list_id}/managemanycontacts"
-    job_id = client.start_job(
-        bulk,
-        {
-            "Action": "addnoforce",
-            "Contacts": [{"Email": e, "Properties": {"country": "GB"}} for e in newcomers]
-            + [{"Email": opted_out}],
-        },
-    )
-    job = client.wait_for_job(bulk, job_id).raise_if_failed()
-    print(f"  job {job_id}: {' -> '.join(job.statuses)} ({job.job['Count']} contacts processed)")
-    for refused in job.errors:
-        print(f"  refused: {refused.get('Email')}: {refused.get('Error')}")
-
-    print("\nMemberships read back (GET /v3/REST/listrecipient?ContactEmail=...):")
-    for email in [*newcomers, opted_out]:
-        rows = [r for r in client.get("listrecipient", {"ContactEmail": email}) if r["ListID"] == list_id]
-        state = "unsubscribed (addnoforce kept the opt-out)" if rows[0]["IsUnsubscribed"] else "subscribed"
-        print(f"  {email:<44} {state}")
-
-    after = client.get(f"contactslist/{list_id}")[0]["SubscriberCount"]
-    counts = sandbox.admin.summary()
-    print(
-        f"\nNewsletter now has {after:,} subscribers (was {newsletter['SubscriberCount']:,}).\n"
-        f"The sandbox also holds {counts['campaigns']:,} campaigns, {counts['messages']:,} messages, "
-        f"{counts['openinformation']:,} opens, {counts['clickstatistics']:,} clicks and "
-        f"{counts['bouncestatistics']:,} bounces over two years.\n"
-        f"Requests served: {sum(sandbox.dispatcher.counts.values())}. "
-        f"Demo took {time.perf_counter() - started:.1f} s.\n"
-    )
-    _extract(sandbox)
-    _import_csv(Path(DEMO_DB))
-    print(
-        "\nTry it yourself: `mailjet-elt sandbox` serves the same API on 127.0.0.1:8765;\n"
-        "any Mailjet client works against it (Basic auth sandbox-api-key / sandbox-api-secret), and\n"
-        "`mailjet-elt extract` reads it (or your real account) into DuckDB; `mailjet-elt import-csv`\n"
-        "adds CSV exports to the same tables. Coming next: audiences, `plan`/`apply`."
-    )
-    return 0
-
-
-def _extract(sandbox: SandboxApp) -> None:
-    """Extract the sandbox into a DuckDB file and answer one analyst question from it."""
     db = Path(DEMO_DB)
     # The demo's database belongs to this sandbox only: start it afresh on every demo.
     db.unlink(missing_ok=True)
     shutil.rmtree(db.with_name(f".{db.name}.dlt"), ignore_errors=True)
-    print(f"\nExtracting the whole account into {db} (mailjet-elt --db {db} extract):")
-    print(text(extract(db=str(db), config=_config(sandbox))))
-    with duckdb.connect(str(db), read_only=True) as con:
-        rows = con.sql(LIST_QUERY).fetchall()
-    shown = "\n    ".join(LIST_QUERY.strip().splitlines())
-    print(f"\nSubscribed and unsubscribed members per list, from DuckDB:\n    {shown}")
-    for name, subscribed, unsubscribed in rows:
-        print(f"  {name:<18} {subscribed:>7,} subscribed {unsubscribed:>6,} unsubscribed")
+    with SandboxApp(SandboxConfig(contacts=contacts, job_seconds=0.5)) as sandbox:
+        config = _config(sandbox)
+        client = MailjetHttp.from_config(config)
+        try:
+            _intro(sandbox, client)
+        except MailjetError as exc:
+            print(f"demo failed: {exc}")
+            return 1
+        finally:
+            client.close()
+        try:
+            return _loop(sandbox, config, db, started)
+        except CommandError as exc:
+            print(f"demo failed: {exc}")
+            return 1
 
 
-def _import_csv(db: Path) -> None:
-    """Import a small hand-made export into the same tables and show it joins the API's rows."""
+def _intro(sandbox: SandboxApp, client: MailjetHttp) -> None:
+    lists = client.get("contactslist", {"Limit": 1000, "Sort": "ID"})
+    counts = sandbox.admin.summary()
+    print(
+        f"A local Mailjet sandbox is serving on {sandbox.base_url}, seeded with {client.count('contact'):,} "
+        f"contacts, {counts['campaigns']:,} campaigns, {counts['messages']:,} messages, "
+        f"{counts['openinformation']:,} opens and {counts['clickstatistics']:,} clicks over two years, "
+        "and these lists:"
+    )
+    for row in lists:
+        print(f"  {row['ID']:>6}  {row['Name']:<18} {row['SubscriberCount']:>6,} subscribed")
+
+
+def _loop(sandbox: SandboxApp, config: MailjetConfiguration, db: Path, started: float) -> int:
+    _step(1, "extract the whole account into DuckDB", f"mailjet-elt --db {db} extract")
+    print(text(extract(db=str(db), config=config)))
+
+    export = _write_export(db)
+    _step(2, "import a CSV export beside it", f"mailjet-elt --db {db} import-csv {export} --list Newsletter")
+    print(text(import_csv(db=str(db), files=[str(export)], list_ref="Newsletter", progress=False)))
+    print(
+        "  the export's first row is a Mailjet contact already, in capitals: its properties joined that\n"
+        "  contact; the bad address and the duplicate are in mailjet.csv_rejections."
+    )
+
+    profiles, consent, story = _write_crm(db)
+    loading = f"mailjet-elt --db {db} load {profiles} --table profiles"
+    _step(3, "load CRM data: profiles and consent events", loading)
+    print(story)
+    print(text(load(db=str(db), file=str(profiles), table="profiles")))
+    print(f"  (and: mailjet-elt --db {db} load {consent} --table consent_events)")
+    print(text(load(db=str(db), file=str(consent), table="consent_events")))
+
+    _step(4, "plan the audiences of the shipped audiences.sql", f"mailjet-elt --db {db} plan")
+    print(text(plan(db=str(db), audiences=str(SHIPPED_AUDIENCES))))
+
+    _step(5, "apply the plan to the sandbox's lists", f"mailjet-elt --db {db} apply --yes")
+    applied = apply(db=str(db), yes=True, config=config)
+    print(text(applied))
+
+    _step(6, "extract again: Mailjet's lists as they are now", f"mailjet-elt --db {db} extract")
+    again = extract(db=str(db), config=config)
+    print(
+        f"{sum(t.rows for t in again.tables):,} rows read with {again.requests:,} requests in "
+        f"{again.seconds:.1f} s (incremental where the API allows)"
+    )
+
+    _step(7, "plan again: nothing should be left to do", f"mailjet-elt --db {db} plan")
+    replanned = plan(db=str(db), audiences=str(SHIPPED_AUDIENCES))
+    left = {p.audience: sum(sum(r.values()) for r in p.actions.values()) for p in replanned.plans}
+    print(", ".join(f"{name}: {n:,} change{'' if n == 1 else 's'}" for name, n in left.items()))
+
+    _report(db, sandbox, started)
+    return 0 if applied.exit_code == 0 and not any(left.values()) else 1
+
+
+def _step(number: int, what: str, command: str) -> None:
+    print(f"\n== {number}/{STEPS} {what}\n$ {command}")
+
+
+def _write_export(db: Path) -> Path:
+    """A small hand-made export, as a spreadsheet saves it: UTF-8 with a byte-order mark, semicolons, CRLF,
+    TRUE/FALSE; one row is a Mailjet contact already, one address is bad, one row is a duplicate."""
     with duckdb.connect(str(db), read_only=True) as con:
         member = con.sql(
             "select c.email from mailjet.list_recipients r join mailjet.contacts c on c.id = r.contact_id "
@@ -123,7 +156,6 @@ def _import_csv(db: Path) -> None:
             "where l.name = 'Newsletter' and not r.is_unsubscribed order by c.id limit 1"
         ).fetchall()[0][0]
     export = Path(DEMO_EXPORT)
-    # As a spreadsheet saves it: UTF-8 with a byte-order mark, semicolons, CRLF, TRUE/FALSE.
     export.write_text(
         "Email;First Name;Country;VIP;Status\r\n"
         f"{member.upper()};Already;FR;TRUE;subscribed\r\n"
@@ -133,32 +165,145 @@ def _import_csv(db: Path) -> None:
         encoding="utf-8-sig",
         newline="",
     )
-    print(
-        f"\nImporting a CSV export, {export} (mailjet-elt --db {db} import-csv {export} --list Newsletter):"
-    )
-    print(text(import_csv(db=str(db), files=[str(export)], list_ref="Newsletter", progress=False)))
-    print(
-        f"  {member} was already a Mailjet contact: the file's properties joined that contact,\n"
-        "  grace.hopper@example.com is new, the bad address and the duplicate are in mailjet.csv_rejections."
-    )
+    return export
+
+
+def _write_crm(db: Path) -> tuple[Path, Path, str]:
+    """CRM files made from the extracted contacts, the way a real CRM overlaps a Mailjet account: most
+    contacts have a profile, some profiles are people Mailjet has never seen, most gave newsletter
+    consent and a few withdrew it lately, some addresses are spelled differently, a few rows are bad."""
     with duckdb.connect(str(db), read_only=True) as con:
-        rows = con.sql(LIST_QUERY).fetchall()
-        from_api, from_file = con.sql(
-            "select count(*) filter (where _source = 'api'), count(*) filter (where _source <> 'api') "
-            "from mailjet.contacts"
-        ).fetchall()[0]
-    print(
-        f"  mailjet.contacts: {from_api:,} from Mailjet + {from_file:,} only in the file (one contact per "
-        "email; the raw rows stay apart in mailjet_api and mailjet_csv)"
+        people = con.sql(
+            "select c.email, max(p.value) filter (where p.name = 'firstname'), "
+            "max(p.value) filter (where p.name = 'country') from mailjet.contacts c "
+            "left join mailjet.contact_properties p on p.contact_id = c.id "
+            "where c._source = 'api' group by c.id, c.email order by c.id"
+        ).fetchall()
+    rng = random.Random(7)
+    now = datetime.now(UTC).replace(microsecond=0)
+    known = [p for p in people if rng.random() < IN_CRM]
+    new = [
+        (f"new.customer.{i + 1}@shop.example.com", f"New{i + 1}", rng.choice(("FR", "DE", "NL", "ES")))
+        for i in range(max(1, round(len(people) * NEW_PEOPLE)))
+    ]
+    profiles: list[tuple[str, str | None, str | None]] = []
+    events: list[tuple[str, str, str, str, str]] = []
+    moved = messy = withdrew = 0
+
+    def at(days_ago: float) -> str:
+        return (now - timedelta(days=days_ago)).isoformat().replace("+00:00", "Z")
+
+    for email, firstname, mailjet_country in [*known, *new]:
+        country = mailjet_country
+        spelled = str(email)
+        if rng.random() < MESSY:
+            spelled = spelled.upper() if rng.random() < 0.5 else f"  {spelled} "
+            messy += 1
+        if rng.random() < MOVED:
+            country = rng.choice([c for c in ("FR", "DE", "ES", "IT", "NL", "BE") if c != country])
+            moved += 1
+        profiles.append((spelled, firstname, country))
+        if rng.random() < NEWSLETTER_YES:
+            events.append((email, "email_newsletter", "yes", at(rng.uniform(400, 700)), "signup_form"))
+            if rng.random() < WITHDREW:
+                when = at(rng.uniform(0.5, 20))
+                events.append((email, "email_newsletter", "no", when, "preference_center"))
+                withdrew += 1
+        if rng.random() < SERVICE_YES:
+            events.append((email, "email_service", "yes", at(rng.uniform(30, 700)), "checkout"))
+    # What a real CRM also holds: two profiles for one person, and addresses nobody can send to.
+    profiles.append((str(known[0][0]).upper(), "Duplicate", "FR"))
+    for bad in ("not-an-address", "someone@"):
+        profiles.append((bad, "Bad", None))
+        events.append((bad, "email_newsletter", "yes", at(30), "signup_form"))
+    folder = Path(DEMO_CRM)
+    folder.mkdir(exist_ok=True)
+    profiles_file, consent_file = folder / "profiles.csv", folder / "consent_events.csv"
+    with profiles_file.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(("email", "firstname", "country"))
+        writer.writerows(profiles)
+    with consent_file.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(("email", "permission", "granted", "at", "source"))
+        writer.writerows(events)
+    story = (
+        f"{len(profiles):,} profiles: {len(known):,} of the {len(people):,} Mailjet contacts, "
+        f"{len(new):,} people Mailjet has never seen, {moved:,} with a newer country than Mailjet's,\n"
+        f"{messy:,} addresses spelled in capitals or with spaces, one person twice and two bad addresses.\n"
+        f"{len(events):,} consent events: newsletter and service-message grants; {withdrew:,} people "
+        "withdrew their newsletter consent in the last three weeks."
     )
-    for name, subscribed, unsubscribed in rows:
-        if name == "Newsletter":
-            print(f"  {name:<18} {subscribed:>7,} subscribed {unsubscribed:>6,} unsubscribed (API and CSV)")
+    return profiles_file, consent_file, story
 
 
-def contacts_of(client: MailjetHttp) -> int:
-    """Total contacts, via countOnly."""
-    return client.count("contact")
+def _report(db: Path, sandbox: SandboxApp, started: float) -> None:
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = con.sql(
+            "select table_schema, table_name from information_schema.tables where table_schema in "
+            "('mailjet', 'crm', 'mailjet_sync') and table_name not like '\\_%' escape '\\' "
+            "order by table_schema, table_name"
+        ).fetchall()
+        sizes = [(f"{s}.{t}", _count(con, f'"{s}"."{t}"')) for s, t in tables]
+        runs = con.sql(
+            "select audience, run_id, status, list_name, mismatches from mailjet_sync.sync_runs r "
+            "where run_id = (select max(run_id) from mailjet_sync.sync_runs x where x.audience = r.audience "
+            "and x.applied_at is not null) order by audience"
+        ).fetchall()
+        planned = con.sql(
+            "select p.audience, p.action, p.reason, count(*) from mailjet_sync.sync_plan p join "
+            "mailjet_sync.sync_runs r using (run_id) where r.applied_at is not null group by all order by all"
+        ).fetchall()
+        jobs = con.sql(
+            "select count(distinct job_id), count(*) filter (where outcome = 'done'), "
+            "count(*) filter (where outcome <> 'done') from mailjet_sync.sync_changelog"
+        ).fetchall()[0]
+        answers = [(title, sql, con.sql(sql)) for title, sql in QUERIES]
+        shown = [(title, sql, rel.columns, rel.fetchall()) for title, sql, rel in answers]
+    print("\n== Report")
+    print(f"The database: {db.resolve()}")
+    print("Rows per table (the mailjet views, your CRM tables, the sync's tables):")
+    width = max(len(name) for name, _ in sizes)
+    for name, n in sizes:
+        print(f"  {name:<{width}} {n:>9,}")
+    print("The plan that was applied, per audience, action and reason:")
+    for audience, action, reason, n in planned:
+        print(f"  {audience:<12} {action:<11} {reason:<22} {n:>7,}")
+    print(
+        f"Jobs: {jobs[0]:,} bulk jobs confirmed {jobs[1]:,} changes; {jobs[2]:,} were refused or failed "
+        "(mailjet_sync.sync_changelog, mailjet_sync.sync_rejections)."
+    )
+    for audience, run_id, status, list_name, mismatches in runs:
+        verdict = "every confirmed change is there" if not mismatches else f"{mismatches:,} NOT as planned"
+        print(f'Verification: {audience} (run {run_id}, {status}): list "{list_name}" read again: {verdict}.')
+    print("\nThree queries to try (the DuckDB CLI: duckdb " + str(db) + ", or any DuckDB client):")
+    for title, sql, columns, rows in shown:
+        print(f"\n-- {title}\n{sql};")
+        _table(columns, rows)
+    print(
+        f"\nRequests the sandbox served: {sum(sandbox.dispatcher.counts.values()):,}. "
+        f"The demo took {time.perf_counter() - started:.1f} s.\n"
+        "Next: `mailjet-elt sandbox` serves the same API on 127.0.0.1:8765 for any Mailjet client; point\n"
+        "`[mailjet]` in .dlt/secrets.toml at your account and `mailjet-elt run --yes` does steps 1, 4 and 5\n"
+        "on a schedule (see README: Scheduling)."
+    )
+
+
+def _count(con: Any, name: str) -> int:
+    return int(con.sql(f"select count(*) from {name}").fetchall()[0][0])
+
+
+def _cell(value: object) -> str:
+    shown = "" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+    return shown[:40]
+
+
+def _table(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    cells = [[_cell(v) for v in r] for r in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    print("  " + "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for row in cells:
+        print("  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
 def _config(sandbox: SandboxApp) -> MailjetConfiguration:

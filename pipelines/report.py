@@ -207,6 +207,8 @@ def _(result: ApplyResult) -> str:
             lines.append(
                 f"  failed, or not confirmed by their job: {run.failed:,}; planned again by the next plan"
             )
+        if not run.mismatches and run.done:
+            lines.append("  verified: the list, read again, shows every change Mailjet confirmed")
         if run.mismatches:
             shown = ", ".join(f"{m['email']} ({m['action']}, now {m['found']})" for m in run.mismatches[:3])
             lines.append(

@@ -8,8 +8,11 @@ resumes from the batch it was in. Per (list, action) of a batch, one job:
 update as a job on the contacts alone (`contact/managemanycontacts` without lists: it changes properties,
 never a membership), polled until it ends;
 its error report is read even when it completed, since a completed job can refuse single contacts. How
-each change went is handed to `record` before the batch counts as done: resending a batch (after a stop)
-is harmless, as every action leaves the same state when repeated.
+each change went is handed to `record` before the batch counts as done. Each job is written to the job
+log (`jobs.started`) before it is waited for: a batch resent after a stop finds its job there
+(`jobs.find`, by the batch's list, action and changes) and waits for it instead of starting another; a
+batch of a run no longer sendable (superseded by a newer plan) is never started, but a job it had
+started is still waited for and recorded, so the changelog misses nothing Mailjet did.
 
 The client classifies failures: bad credentials, a forbidden call, an invalid payload or an unknown list
 stop the load (terminal, not retried); rate limits, server errors and a job that does not finish in time
@@ -17,11 +20,12 @@ leave the batch to be resumed (transient)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any
+from typing import Any, Protocol
 
 import dlt
 import requests
@@ -81,12 +85,40 @@ class Batch:
     changes: list[Change]
 
 
+class JobLog(Protocol):
+    """Where the jobs started are written before they are waited for."""
+
+    def find(self, key: str) -> tuple[int, str] | None:
+        """The job (ID, resource) started earlier for the batch `key`, if any."""
+
+    def started(
+        self, key: str, resource: str, job_id: int, list_id: int, action: str, rows: Sequence[dict[str, Any]]
+    ) -> None:
+        """Mailjet accepted job `job_id` for `rows`: write it down (durably) before it is waited for."""
+
+
+def batch_key(list_id: int, action: str, rows: Sequence[dict[str, Any]]) -> str:
+    """Names a batch by its list, action and changes: the same rows resent give the same key."""
+    digest = hashlib.sha256(f"{list_id}|{action}".encode())
+    for item in sorted(f"{int(r['run_id'])}|{str(r['email']).lower()}" for r in rows):
+        digest.update(b"\n" + item.encode())
+    return digest.hexdigest()[:32]
+
+
 def send(
-    http: MailjetHttp, list_id: int, action: str, rows: Sequence[dict[str, Any]], kept: set[int] | None = None
-) -> Batch:
+    http: MailjetHttp,
+    list_id: int,
+    action: str,
+    rows: Sequence[dict[str, Any]],
+    kept: set[int] | None = None,
+    jobs: JobLog | None = None,
+    live: bool = True,
+) -> Batch | None:
     """One bulk job for `rows` (one list, one action), waited for; how each change went. An update only
     changes properties (a contact job without lists: whoever left the list since stays off it); a remove
-    passes over the members in `kept` (unsubscribed since the plan: removing them would erase it)."""
+    passes over the members in `kept` (unsubscribed since the plan: removing them would erase it). A job
+    `jobs` knows for this batch is waited for, not started again. Rows no longer `live` start no job:
+    None, unless a job was started for them before."""
     skipped = [r for r in rows if action == "remove" and kept and int(r.get("contact_id") or 0) in kept]
     sending = [r for r in rows if r not in skipped]
     changes = [
@@ -101,7 +133,11 @@ def send(
         for r in skipped
     ]
     if not sending:
-        return Batch(list_id, action, 0, "skipped", changes)
+        return Batch(list_id, action, 0, "skipped", changes) if live else None
+    key = batch_key(list_id, action, sending)
+    known = jobs.find(key) if jobs is not None else None
+    if known is None and not live:
+        return None
     contacts = []
     for row in sending:
         contact: dict[str, Any] = {"Email": row["email"]}
@@ -114,7 +150,12 @@ def send(
     else:
         resource = f"contactslist/{list_id}/managemanycontacts"
         body = {"Action": MAILJET_ACTIONS[action], "Contacts": contacts}
-    job_id = http.start_job(resource, body)
+    if known is not None:
+        job_id, resource = known
+    else:
+        job_id = http.start_job(resource, body)
+        if jobs is not None:
+            jobs.started(key, resource, job_id, list_id, action, sending)
     result = http.wait_for_job(resource, job_id)
     refused = {
         str(e.get("Email", "")).strip().lower(): str(e.get("Error") or "refused") for e in result.errors
@@ -176,9 +217,11 @@ def mailjet_lists(
     record: Callable[[Batch], None],
     batch_size: int = DEFAULT_BATCH_SIZE,
     sendable: Callable[[int], bool] = lambda run_id: True,
+    jobs: JobLog | None = None,
 ) -> Any:
     """The destination: `record` is called with each job's outcome before its batch counts as done. Rows
-    of a run `sendable` refuses (a plan made since superseded it) are passed over: not sent, not recorded."""
+    of a run `sendable` refuses (a plan made since superseded it) start no job; a job `jobs` says was
+    started for them is still waited for and recorded."""
 
     kept: dict[int, set[int]] = {}
 
@@ -186,32 +229,41 @@ def mailjet_lists(
         action = str(table["name"])
         if action not in MAILJET_ACTIONS:
             raise DestinationTerminalException(f"no such action {action!r} in a plan")
-        wanted = [r for r in items if sendable(int(r["run_id"]))]
-        ordered = sorted(wanted, key=lambda r: (int(r["list_id"]), str(r["email"])))
+        ordered = sorted(items, key=lambda r: (int(r["list_id"]), str(r["email"])))
         for list_id, grouped in groupby(ordered, key=lambda r: int(r["list_id"])):
             rows = list(grouped)
-            try:
-                if action == "remove" and list_id not in kept:  # read once per list, just before removing
-                    kept[list_id] = unsubscribed_members(http, list_id)
-                batch = send(http, list_id, action, rows, kept.get(list_id))
-            except (
-                MailjetJobTimeout,
-                MailjetRateLimited,
-                MailjetServerError,
-                requests.RequestException,
-            ) as exc:
-                raise DestinationTransientException(str(exc)) from exc
-            except MailjetAuthError as exc:
-                raise DestinationTerminalException(str(exc)) from exc
-            except MailjetError as exc:  # this batch cannot be sent (a list gone, a payload refused)
-                batch = Batch(
-                    list_id,
-                    action,
-                    0,
-                    "refused",
-                    [change(r, list_id, action, None, "failed", str(exc)) for r in rows],
-                )
-            record(batch)
+            for live in (True, False):
+                part = [r for r in rows if sendable(int(r["run_id"])) is live]
+                if not part:
+                    continue
+                batch = _send(list_id, action, part, live)
+                if batch is not None:
+                    record(batch)
+
+    def _send(list_id: int, action: str, rows: list[dict[str, Any]], live: bool) -> Batch | None:
+        try:
+            if action == "remove" and list_id not in kept:  # read once per list, just before removing
+                kept[list_id] = unsubscribed_members(http, list_id)
+            return send(http, list_id, action, rows, kept.get(list_id), jobs, live)
+        except (
+            MailjetJobTimeout,
+            MailjetRateLimited,
+            MailjetServerError,
+            requests.RequestException,
+        ) as exc:
+            raise DestinationTransientException(str(exc)) from exc
+        except MailjetAuthError as exc:
+            raise DestinationTerminalException(str(exc)) from exc
+        except MailjetError as exc:  # this batch cannot be sent (a list gone, a payload refused)
+            if not live:
+                return None
+            return Batch(
+                list_id,
+                action,
+                0,
+                "refused",
+                [change(r, list_id, action, None, "failed", str(exc)) for r in rows],
+            )
 
     return dlt.destination(
         sink,

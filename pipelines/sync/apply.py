@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,13 +21,14 @@ import pyarrow as pa
 from dlt.common.pipeline import get_dlt_pipelines_dir
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from destinations.mailjet_lists import DEFAULT_BATCH_SIZE, Batch, mailjet_lists, plan_resources
+from destinations.mailjet_lists import Batch, mailjet_lists, plan_resources
 from pipelines.config import ConfigError, MailjetConfiguration, load_mailjet_config
 from pipelines.errors import EXIT_FAILURE, EXIT_GUARD, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.layers import API_DATASET
 from pipelines.logs import console
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
+from pipelines.sync.config import resolve_sync_config
 from pipelines.sync.plan import data_as_of, fetch_arrow, insert_arrow
 from pipelines.sync.tables import create_tables, table
 from pipelines.warehouse import Warehouse, pipelines_dir, resume, writing
@@ -104,17 +105,18 @@ def apply(
     force: bool = False,
     confirm: Callable[[str], bool] | None = None,
     config: MailjetConfiguration | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
     interrupts: InterruptHandler | None = None,
     lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
 ) -> ApplyResult:
     """Apply the latest plan of `audience` (default: every audience); what it did, or CommandError
     (GuardStop, exit 3, when a guard stops it). Without `yes`, `confirm` (default: a question on the
-    terminal) must agree."""
+    terminal) must agree. `batch_size` defaults to `[sync] batch_size`."""
     try:
         config = config or load_mailjet_config()
     except ConfigError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
+    batch_size = batch_size or resolve_sync_config().batch_size
     http = MailjetHttp.from_config(config)
     stop = interrupts or InterruptHandler("apply")
     started = time.monotonic()
@@ -122,14 +124,18 @@ def apply(
     with writing(
         db, destination, "apply", API_DATASET, lock_wait, _say, interrupts=stop, loads=False
     ) as warehouse:
-        recorder = Recorder(warehouse, jobs)
+        progress = ApplyProgress()
+        recorder = Recorder(warehouse, jobs, progress)
+        journal = JobJournal(warehouse, progress)
         with warehouse.pipeline.sql_client() as client:
             create_tables(client)
             live = latest_unfinished(client)
         lists = dlt.pipeline(
             pipeline_name=LISTS_PIPELINE,
             pipelines_dir=str(pipelines_dir(db, destination) or get_dlt_pipelines_dir()),
-            destination=mailjet_lists(http, recorder, batch_size, sendable=lambda run_id: run_id in live),
+            destination=mailjet_lists(
+                http, recorder, batch_size, sendable=lambda run_id: run_id in live, jobs=journal
+            ),
             dataset_name=LISTS_PIPELINE,
         )
         lists.config.runtime.intercept_signals = False  # a second Ctrl-C stops at once
@@ -148,9 +154,8 @@ def apply(
                 )
                 resumed.append(
                     f"the interrupted apply of {name}'s run {run_id} was superseded by a newer plan: its "
-                    "unsent changes were dropped. What Mailjet confirmed is in sync_changelog; a job it "
-                    "was waiting for when stopped may have applied changes it did not record: the next "
-                    "extract shows Mailjet's state"
+                    "unsent changes were dropped; the jobs it had started were waited for, and what "
+                    "Mailjet did is in sync_changelog"
                 )
         with warehouse.pipeline.sql_client() as client:
             create_tables(client)
@@ -178,7 +183,8 @@ def apply(
                 if run.list_id is None and sum(run.counts.values()) > 0:
                     run.list_id, run.list_name = create_list(http, run.list_ref)
                     created.add(run.run_id)
-                ensure_properties(http, run.properties)
+                if sum(run.counts.values()) > 0:
+                    ensure_properties(http, run.properties)
         except MailjetError as exc:
             raise CommandError(f"Mailjet refused: {exc}", EXIT_FAILURE) from None
         with warehouse.pipeline.sql_client() as client, client.begin_transaction():
@@ -194,6 +200,7 @@ def apply(
                     f"where run_id = {run.run_id}"
                 )
         if total:
+            progress.begin(total)
             ids = [r.run_id for r in runs]
             _load(
                 lists, stop, lambda: lists.run(plan_resources({a: rows(warehouse, ids, a) for a in ACTIONS}))
@@ -375,16 +382,93 @@ def ensure_properties(http: MailjetHttp, names: list[str]) -> None:
             console().info(f"mailjet-elt apply: created the contact property {name!r} in Mailjet")
 
 
+class ApplyProgress:
+    """One line on stderr as each job starts and as it ends, with how far the apply has got."""
+
+    def __init__(self) -> None:
+        self.total = 0  # changes to send in this apply; 0 while resuming an earlier one
+        self.sent = 0
+        self.since: dict[int, float] = {}
+
+    def begin(self, total: int) -> None:
+        self.total, self.sent = total, 0
+
+    def started(self, list_id: int, action: str, job_id: int, contacts: int) -> None:
+        self.since[job_id] = time.monotonic()
+        console().info(
+            f"mailjet-elt apply: job {job_id} started: {action} for {contacts:,} contact"
+            f"{'' if contacts == 1 else 's'} of list {list_id}; waiting for Mailjet to finish it"
+        )
+
+    def ended(self, batch: Batch) -> None:
+        outcomes: dict[str, int] = {}
+        for item in batch.changes:
+            outcomes[item.outcome] = outcomes.get(item.outcome, 0) + 1
+        self.sent += len(batch.changes)
+        took = time.monotonic() - self.since.pop(batch.job_id, time.monotonic())
+        what = ", ".join(f"{n:,} {outcome}" for outcome, n in sorted(outcomes.items()))
+        where = f"; {self.sent:,} of {self.total:,} changes sent" if self.total else ""
+        name = f"job {batch.job_id} {batch.status} after {took:.1f} s" if batch.job_id else "no job"
+        console().info(f"mailjet-elt apply: {name}: {batch.action} on list {batch.list_id}: {what}{where}")
+
+
+class JobJournal:
+    """`sync_jobs`: each job is written (and committed) as soon as Mailjet accepted it, before it is waited
+    for; a batch sent again after a stop finds its job here."""
+
+    def __init__(self, warehouse: Warehouse, progress: ApplyProgress) -> None:
+        self.warehouse = warehouse
+        self.progress = progress
+
+    def find(self, key: str) -> tuple[int, str] | None:
+        with self.warehouse.pipeline.sql_client() as client:
+            found = client.execute_sql(
+                f"select job_id, resource from {table('sync_jobs')} where batch_key = %s "
+                "order by started_at desc limit 1",
+                key,
+            )
+        if not found:
+            return None
+        job_id, resource = found[0]
+        console().info(f"mailjet-elt apply: job {job_id} was started before the stop: waiting for it")
+        return int(job_id), str(resource)
+
+    def started(
+        self, key: str, resource: str, job_id: int, list_id: int, action: str, rows: Sequence[dict[str, Any]]
+    ) -> None:
+        with self.warehouse.pipeline.sql_client() as client, client.begin_transaction():
+            client.execute_sql(
+                f"insert into {table('sync_jobs')} (job_id, resource, batch_key, run_id, list_id, action, "
+                "contacts, started_at) values (%s, %s, %s, %s, %s, %s, %s, %s)",
+                job_id,
+                resource,
+                key,
+                int(rows[0]["run_id"]),
+                list_id,
+                action,
+                len(rows),
+                datetime.now(UTC),
+            )
+        self.progress.started(list_id, action, job_id, len(rows))
+
+
 class Recorder:
     """Writes how each job went, in one transaction per job: the changelog (once per change, so a
     resent batch adds nothing), Mailjet's refusals, and what the sync now manages."""
 
-    def __init__(self, warehouse: Warehouse, jobs: list[int]) -> None:
+    def __init__(self, warehouse: Warehouse, jobs: list[int], progress: ApplyProgress | None = None) -> None:
         self.warehouse = warehouse
         self.jobs = jobs
+        self.progress = progress
 
     def __call__(self, batch: Batch) -> None:
-        self.jobs.append(batch.job_id)
+        if batch.job_id:
+            self.jobs.append(batch.job_id)
+        self._record(batch)
+        if self.progress is not None:
+            self.progress.ended(batch)
+
+    def _record(self, batch: Batch) -> None:
         at = datetime.now(UTC)
         changes = pa.table(
             {

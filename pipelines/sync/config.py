@@ -11,6 +11,7 @@ from dlt.common.configuration.specs import BaseConfiguration
 from pipelines.errors import EXIT_USAGE, CommandError
 
 SECTION = "sync"
+MAX_BATCH_SIZE = 10_000  # larger bodies risk a reset connection (mailjet-api.md §5); 5,000 is the default
 
 
 @configspec
@@ -25,6 +26,8 @@ class SyncConfiguration(BaseConfiguration):
     list (and unsubscribes nobody on leaving) until they are fixed."""
     max_data_age_hours: float = 24.0
     """A plan read from Mailjet data extracted longer ago than this is stale: `apply` refuses it."""
+    batch_size: int = 5000
+    """Contacts per bulk job of `apply` (one `managemanycontacts` request each); 1 to 10,000."""
 
     def check(self) -> None:
         for name in ("max_removal_pct", "max_rejected_pct", "max_data_age_hours"):
@@ -35,6 +38,12 @@ class SyncConfiguration(BaseConfiguration):
                     "[sync] in .dlt/config.toml)",
                     EXIT_USAGE,
                 )
+        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            raise CommandError(
+                f"[sync] batch_size={self.batch_size}: give a whole number from 1 to {MAX_BATCH_SIZE:,} "
+                "(contacts per bulk job; SYNC__BATCH_SIZE or batch_size under [sync] in .dlt/config.toml)",
+                EXIT_USAGE,
+            )
 
 
 def resolve_sync_config() -> SyncConfiguration:

@@ -7,6 +7,9 @@ Postgres), written by `plan` (and `apply`) in one transaction per audience run, 
   Mailjet, suppressed, no consent).
 - `sync_changelog`: one row per change sent, once Mailjet's job said how it went: run, job, action,
   reason, outcome (done, refused with Mailjet's error, failed).
+- `sync_jobs`: every bulk job apply started, written before it waits for the job: an apply stopped while
+  Mailjet ran a job finds it again (by its batch of changes) and records how it ended instead of
+  sending the batch twice, even when a newer plan has superseded the run.
 - `sync_snapshot`: what the sync manages: who it added to which list, and its last action on them (a
   contact it removed or unsubscribed since is no longer managed: if they come back on their own, they
   are theirs).
@@ -85,6 +88,16 @@ TABLES: dict[str, dict[str, str]] = {
         "outcome": "varchar not null",  # done | refused | failed
         "error": "varchar",  # Mailjet's, when refused or failed
         "at": f"{TS} not null",
+    },
+    "sync_jobs": {
+        "job_id": "bigint not null",
+        "resource": "varchar not null",  # where it is polled: contactslist/{id}/managemanycontacts, ...
+        "batch_key": "varchar not null",  # the list, the action and the changes it carries (a hash)
+        "run_id": "bigint not null",
+        "list_id": "bigint not null",
+        "action": "varchar not null",
+        "contacts": "bigint not null",
+        "started_at": f"{TS} not null",
     },
     "sync_snapshot": {
         "audience": "varchar not null",

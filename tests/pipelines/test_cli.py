@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import requests
 
 BIN = Path(sys.executable).parent / "mailjet-elt"
@@ -48,28 +49,56 @@ def test_sandbox_bad_options_exit_2_with_a_message() -> None:
     assert "error_rate=3.0: must be between 0 and 1" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_demo_tours_a_sandbox_extracts_and_imports_a_csv(tmp_path: Path) -> None:
+def test_demo_runs_the_whole_loop_and_mailjet_ends_as_planned(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(BIN), "demo", "--contacts", "300"],
         check=False,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "Newsletter" in out and "Service messages" in out
-    assert re.search(r"job \d+: .*Completed \(3 contacts processed\)", out)
-    assert "unsubscribed (addnoforce kept the opt-out)" in out
-    assert out.count("  subscribed") >= 2
-    assert re.search(r"contacts\s+302 rows", out), out
-    assert re.search(r"Newsletter\s+[\d,]+ subscribed\s+[\d,]+ unsubscribed", out)
-    assert (tmp_path / "demo_mailjet_elt.duckdb").exists()
+    for step in range(1, 8):
+        assert f"== {step}/7 " in out
+    # The CSV export joins the API's rows; its bad rows are rejected, not lost.
     assert "contacts 2 · property values 6 · memberships of list Newsletter 2" in out
     assert "rejected 2: 1 invalid, 1 duplicate email (first row kept)" in out
-    assert "mailjet.contacts: 302 from Mailjet + 1 only in the file" in out
+    # The plan acts on the CRM's consent; the apply is verified; a second plan has nothing left.
+    assert re.search(r"subscribe \(addnoforce\)\s+[\d,]+\s+joined the audience", out), out
+    assert re.search(r"unsubscribe \(unsub\)\s+[\d,]+\s+consent withdrawn", out), out
+    assert out.count("read again: every confirmed change is there") == 2, out
+    assert "newsletter: 0 changes, service: 0 changes" in out
+    assert "-- Campaign performance" in out and "-- Consent now" in out
     assert "leaked" not in result.stderr and "Traceback" not in result.stderr
+
+    # What the report says holds in the database, and the re-extract shows it in Mailjet's own state.
+    db = tmp_path / "demo_mailjet_elt.duckdb"
+    with duckdb.connect(str(db), read_only=True) as con:
+        statuses = con.sql(
+            "select status, count(*) from mailjet_sync.sync_runs where applied_at is not null group by all"
+        ).fetchall()
+        assert statuses == [("applied", 2)]
+        wrong = con.sql(
+            "select ch.audience, ch.action, ch.email, r.is_unsubscribed from mailjet_sync.sync_changelog ch "
+            "left join mailjet_api.contacts c on lower(c.email) = lower(ch.email) "
+            "left join mailjet_api.list_recipients r on r.contact_id = c.id and r.list_id = ch.list_id "
+            "where ch.outcome = 'done' and ch.action in ('addnoforce', 'unsub') and "
+            "r.is_unsubscribed is distinct from (ch.action = 'unsub')"
+        ).fetchall()
+        assert wrong == []
+        held = con.sql(
+            "select count(*), count(*) filter (where r.is_unsubscribed) from mailjet_sync.sync_rejections j "
+            "join mailjet_api.contacts c on lower(c.email) = j.email "
+            "join mailjet_api.list_recipients r on r.contact_id = c.id and r.list_id = j.list_id "
+            "where j.reason = 'unsubscribed_in_mailjet'"
+        ).fetchall()[0]
+        assert held[0] == held[1], "someone held back as unsubscribed was subscribed"
+        done = con.sql("select count(*) from mailjet_sync.sync_changelog where outcome = 'done'").fetchall()
+        assert done[0][0] > 0
+    assert (tmp_path / "demo_crm" / "profiles.csv").is_file()
 
 
 def test_no_command_prints_help_and_exits_2() -> None:

@@ -285,6 +285,12 @@ def test_apply_killed_at_random_points_converges_with_a_true_changelog(world: tu
     assert len(log) == len(expected), "a change is logged twice, or one is missing"
     assert {(str(e), str(a), int(lid)) for e, a, lid, _ in log} == expected
     assert {o for *_, o in log} == {"done"}
+    # A batch resent after a kill waited for the job it had started: no batch was started twice (a kill
+    # between Mailjet's answer and the journal's write can leave one job unjournaled, at most).
+    journal = rows(db, "select count(*), count(distinct batch_key) from mailjet_sync.sync_jobs")[0]
+    assert journal[0] == journal[1], "a batch was sent twice"
+    started = [j for j in api.app.store.jobs.values() if j.kind in ("list", "contact")]
+    assert journal[0] <= len(started) <= journal[0] + kills
     # Mailjet's lists are as the plan says: no change lost, none logged that did not happen.
     state = {lid: memberships(api, lid) for lid in {lid for *_, lid in expected}}
     for email, action, list_id in expected:
@@ -450,3 +456,133 @@ def test_run_extracts_plans_applies_and_a_second_run_sends_nothing(world: tuple[
     assert second.apply.jobs == 0 and second.exit_code == 0
     writes = [r for r in api.admin("GET", "requests/log").json()["requests"] if r["method"] != "GET"]
     assert writes == []  # nothing changed: the second run reads, and sends no write at all
+
+
+def test_with_rate_limits_server_errors_and_failing_jobs_reruns_converge(
+    world: tuple[Api, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.sync.run import run
+
+    api, db = world
+    monkeypatch.setenv("MAILJET__BACKOFF_SECONDS", "0.01")  # retried at once: the faults, not the waits
+    plan(db=str(db), config=SyncConfiguration())
+    sql = "select audience, email, action from mailjet_sync.sync_plan where action <> 'update'"
+    wanted = {(str(n), str(e), str(a)) for n, e, a in rows(db, sql)}
+    lists = {str(r["Name"]): int(r["ID"]) for r in api.data("contactslist")}
+    api.admin("PUT", "faults", {"spec": "error_rate=0.15,rate_limit=40,job_fail_rate=0.35,seed=11"})
+    outcomes: list[int] = []
+    for _ in range(10):  # each run resends what did not go through; the faults stay on
+        try:
+            result = apply(db=str(db), yes=True, batch_size=25)
+            outcomes.append(result.exit_code)
+        except CommandError as exc:
+            outcomes.append(exc.exit_code)
+        if outcomes[-1] == 0:
+            break
+        extract(db=str(db))
+        plan(db=str(db), config=SyncConfiguration())
+    assert outcomes[-1] == 0, f"no convergence with faults on: exit statuses {outcomes}"
+    assert 1 in outcomes, "no fault reached the apply: make them harsher"
+    # The failing jobs' contacts were reported with Mailjet's error, and planned again.
+    failed = rows(
+        db,
+        "select distinct j.reason, j.detail from mailjet_sync.sync_rejections j where j.stage = 'apply'",
+    )
+    assert failed == [
+        ("job_failed", "Job failed: internal processing error (injected fault); nothing was applied")
+    ]
+    # Mailjet ends as the first plan said (read with the faults off), and one more run with them on has
+    # nothing to do.
+    api.admin("PUT", "faults", {"spec": ""})
+    state = {name: memberships(api, lid) for name, lid in lists.items()}
+    done = rows(db, "select audience, email, action from mailjet_sync.sync_changelog where outcome = 'done'")
+    # Every planned membership change happened (an update can be made moot by another audience's add
+    # that sent the same property: the final plan below shows no property is left to update).
+    assert wanted <= {(str(n), str(e), str(a)) for n, e, a in done}
+    target = {"newsletter": "Newsletter", "service": "Service messages"}
+    for audience, email, action in done:
+        if action == "update":
+            continue
+        member = state[target[str(audience)]].get(str(email))
+        assert member is (action == "unsub"), (audience, email, action)
+    api.admin("PUT", "faults", {"spec": "error_rate=0.15,rate_limit=40,job_fail_rate=0.35,seed=12"})
+    again = run(db=str(db), yes=True)
+    assert {p.audience: p.actions for p in again.plan.plans} == {"newsletter": {}, "service": {}}
+    assert again.exit_code == 0 and again.apply.jobs == 0
+
+
+def test_one_bulk_job_per_list_action_and_batch_and_never_addforce(world: tuple[Api, Path]) -> None:
+    api, db = world
+    plan(db=str(db), config=SyncConfiguration())
+    counts = rows(db, "select list_id, action, count(*) from mailjet_sync.sync_plan group by all")
+    assert len(counts) >= 3
+    api.admin("DELETE", "requests")
+    result = apply(db=str(db), yes=True, batch_size=40)
+    jobs = [j for j in api.app.store.jobs.values() if j.kind in ("list", "contact")]
+    assert len(jobs) == result.jobs
+    # At least one job per 40 changes of a (list, action); at most one more per action when a batch of
+    # dlt's holds the end of one list's rows and the start of the next's.
+    fewest = sum(-(-int(n) // 40) for _, _, n in counts)
+    actions = {str(a) for _, a, _ in counts}
+    assert (
+        fewest
+        <= len(jobs)
+        <= fewest + sum(len({lid for lid, a, _ in counts if a == action}) - 1 for action in actions)
+    )
+    assert all(0 < len(j.contacts) <= 40 for j in jobs)
+    # Subscribing is addnoforce only; memberships change through bulk jobs only, never one by one.
+    assert {j.Method for j in jobs if j.kind == "list"} <= {"addnoforce", "unsub", "remove"}
+    assert not any(j.ContactsLists for j in jobs if j.kind == "contact")  # updates touch no membership
+    writes = [r for r in api.admin("GET", "requests/log").json()["requests"] if r["method"] != "GET"]
+    assert {r["path"].rsplit("/", 1)[-1] for r in writes} == {"managemanycontacts"}
+    # Every job is in the changelog, polled to its end, and recorded with its outcome.
+    logged = {int(j) for (j,) in rows(db, "select distinct job_id from mailjet_sync.sync_changelog")}
+    assert logged == {j.ID for j in jobs}
+    assert {j.Status for j in jobs} == {"Completed"}
+
+
+def test_a_job_mailjet_ran_while_apply_was_killed_is_recorded_though_a_newer_plan_came(
+    world: tuple[Api, Path],
+) -> None:
+    api, db = world
+    plan(db=str(db), audience="newsletter", config=SyncConfiguration())
+    [(old_run,)] = rows(db, "select run_id from mailjet_sync.sync_runs")
+    api.app.store.job_seconds = 30.0  # the job runs while the apply waits for it
+    child = subprocess.Popen(
+        [sys.executable, "-c", APPLY.replace("batch_size=7", "batch_size=1000"), str(db)],
+        cwd=Path(__file__).parents[2],
+        env={**os.environ, **creds(api)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not api.app.store.jobs:
+        time.sleep(0.05)
+    time.sleep(1.0)  # Mailjet accepted the job; the apply is polling it
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=60)
+    [job] = list(api.app.store.jobs.values())
+    api.finish_jobs()  # Mailjet finishes it: its changes happened, unrecorded so far
+    api.app.store.job_seconds = 0.2
+    assert rows(db, "select count(*) from mailjet_sync.sync_changelog") == [(0,)]
+
+    extract(db=str(db))  # sees the job's changes: the new plan does not repeat them
+    plan(db=str(db), audience="newsletter", config=SyncConfiguration())
+    result = apply(db=str(db), yes=True)
+    assert any("superseded by a newer plan" in note for note in result.resumed)
+    assert dict(rows(db, "select run_id, status from mailjet_sync.sync_runs"))[old_run] == "superseded"
+    # The job's changes are in the changelog, under the run that sent them, and managed.
+    logged = rows(
+        db,
+        "select lower(email), outcome from mailjet_sync.sync_changelog where job_id = "
+        f"{job.ID} and run_id = {old_run}",
+    )
+    assert sorted(e for e, _ in logged) == sorted(str(c["Email"]).lower() for c in job.contacts)
+    assert {o for _, o in logged} == {"done"}
+    managed = {str(e) for (e,) in rows(db, "select email from mailjet_sync.sync_snapshot")}
+    if job.Method == "addnoforce":
+        assert {e for e, _ in logged} <= managed
+    # And no batch was sent twice.
+    again = [j for j in api.app.store.jobs.values() if j.ID != job.ID]
+    sent_again = {str(c["Email"]).lower() for j in again if j.Method == job.Method for c in j.contacts}
+    assert not sent_again & {e for e, _ in logged}

@@ -407,3 +407,10 @@ def test_sync_settings_come_from_dlt_providers(monkeypatch: pytest.MonkeyPatch) 
         with pytest.raises(CommandError, match=said) as caught:
             resolve_sync_config()
         assert caught.value.exit_code == 2
+    monkeypatch.setenv("SYNC__MAX_REMOVAL_PCT", "10")
+    monkeypatch.setenv("SYNC__BATCH_SIZE", "250")
+    assert resolve_sync_config().batch_size == 250
+    for bad in ("0", "10001"):
+        monkeypatch.setenv("SYNC__BATCH_SIZE", bad)
+        with pytest.raises(CommandError, match=f"batch_size={bad}: give a whole number from 1 to 10,000"):
+            resolve_sync_config()
