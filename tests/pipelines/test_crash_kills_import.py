@@ -1,36 +1,38 @@
-"""Imports killed at a dozen moments, each resumed by a plain rerun to the database a clean import gives;
-an extract after a killed import loads both (see crash_world). A module of its own, so that it runs beside
-the other crash-safety tests."""
+"""Imports killed at eight moments and once in their load, each resumed by a plain rerun to the database
+a clean import gives; an extract after a killed import loads both (see crash_world). A module of its own,
+so that it runs beside the other crash-safety tests."""
 
 from __future__ import annotations
 
 from tests.pipelines.crash_world import (
-    LATE,
+    KILL_MOMENTS,
     World,
     assert_same,
     cli,
     copy_db,
+    import_args,
     kill_at,
+    kill_in_load,
 )
 
 
 def test_killed_imports_are_resumed_by_a_plain_rerun(world: World) -> None:
-    moments = [world.import_seconds * k / 10 for k in range(1, 10)]
+    moments = [world.import_seconds * k / KILL_MOMENTS for k in range(1, KILL_MOMENTS)]
     moments.append(world.import_seconds * 0.97)
+    kills = [(f"kill-import-{i}", m) for i, m in enumerate(moments)] + [("kill-import-in-load", None)]
     pending = 0
-    late = [world.import_seconds * f for f in LATE]
-    for i, moment in enumerate(moments + late):
-        if i >= len(moments) and pending:
-            break
-        db, stopped_late = kill_at(
-            world, f"kill-import-{i}", moment, "import-csv", str(world.export), "--list", "Events"
-        )
+    for name, moment in kills:
+        if moment is None:
+            db, stopped_late = kill_in_load(world, name, *import_args(world))
+            assert stopped_late, "the import could not be killed while its load was pending"
+        else:
+            db, stopped_late = kill_at(world, name, moment, *import_args(world))
         pending += stopped_late
-        result = cli(db, "import-csv", str(world.export), "--list", "Events", env=world.env)
+        result = cli(db, *import_args(world), env=world.env)
         assert result.returncode == 0, (moment, result.stderr)
         assert_same(db, world.imported)
         assert not list((db.parent / f".{db.name}.dlt").rglob("csv-staging")), "staging left behind"
-    assert pending >= 1, f"no kill landed in the load; moments {moments + late}"
+    assert pending >= 1, f"no kill landed in the load; moments {moments}"
 
 
 def test_an_extract_after_a_killed_import_loads_both(world: World) -> None:

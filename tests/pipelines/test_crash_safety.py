@@ -15,7 +15,6 @@ from tests.conftest import BIN
 from tests.pipelines.crash_world import (
     HANG_GUARD_SECONDS,
     KILL_MOMENTS,
-    LATE,
     World,
     assert_same,
     assert_stopped,
@@ -25,6 +24,7 @@ from tests.pipelines.crash_world import (
     holds_lock,
     import_args,
     kill_at,
+    kill_in_load,
     requests_made,
     spawn,
     wait_until,
@@ -34,18 +34,20 @@ from tests.pipelines.crash_world import (
 def test_killed_extracts_are_resumed_by_a_plain_rerun(world: World) -> None:
     moments = [world.extract_seconds * k / KILL_MOMENTS for k in range(1, KILL_MOMENTS)]
     moments.append(world.extract_seconds * 0.95)
+    kills = [(f"kill-extract-{i}", m) for i, m in enumerate(moments)] + [("kill-extract-in-load", None)]
     pending = 0
-    late = [world.extract_seconds * f for f in LATE]
-    for i, moment in enumerate(moments + late):
-        if i >= len(moments) and pending:
-            break
-        db, stopped_late = kill_at(world, f"kill-extract-{i}", moment, "extract")
+    for name, moment in kills:
+        if moment is None:
+            db, stopped_late = kill_in_load(world, name, "extract")
+            assert stopped_late, "the extract could not be killed while its load was pending"
+        else:
+            db, stopped_late = kill_at(world, name, moment, "extract")
         pending += stopped_late
         result = cli(db, "extract", env=world.env)
         assert result.returncode == 0, (moment, result.stderr)
         assert_same(db, world.extracted)
     # Some kills must have landed after the data was read, or the test did not test the load.
-    assert pending >= 1, f"no kill landed in the load; moments {moments + late}"
+    assert pending >= 1, f"no kill landed in the load; moments {moments}"
 
 
 @pytest.mark.parametrize(
