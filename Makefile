@@ -40,6 +40,7 @@ bench: setup ## Run the benchmarks (figures, not pass/fail)
 	$(BIN)/python bench/import_csv.py --rows 1000000
 	$(BIN)/python bench/plan.py
 	$(BIN)/python bench/apply.py
+	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/views.py --contacts 1000000 --csv-rows 100000
 
 sandbox: setup ## Run the local Mailjet sandbox in the foreground

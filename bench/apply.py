@@ -27,14 +27,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import requests
-from common import AUTH, start_sandbox
+from common import AUTH, measured_cli, start_sandbox
 
 AUDIENCES = """-- audience: bench
 -- list: Bench
@@ -43,23 +42,6 @@ AUDIENCES = """-- audience: bench
 create or replace view audience_bench as select email, firstname, country from crm.profiles
 """
 GOAL = 0.01  # jobs + polls per change
-
-
-def run_measured(env: dict[str, str], db: Path, *args: str) -> tuple[float, float, str]:
-    """(seconds, peak RSS MiB, stdout) of one `mailjet-elt` command in its own process (wait4 gives the
-    child's own peak RSS, apart from the sandbox's)."""
-    cmd = [sys.executable, "-m", "pipelines.cli", "--db", str(db), *args]
-    began = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stderr is not None
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - began
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"mailjet-elt {' '.join(args)} failed ({proc.returncode}):\n{err[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024, out
 
 
 def kind(endpoint: str) -> str:
@@ -81,12 +63,12 @@ def kind(endpoint: str) -> str:
 def phase(
     name: str, env: dict[str, str], db: Path, base: str, audiences: Path, session: requests.Session
 ) -> dict[str, Any]:
-    extract_s, _, _ = run_measured(env, db, "extract")
-    _, _, planned = run_measured(env, db, "plan", "--audiences", str(audiences), "--format", "json")
+    extract_s, _, _ = measured_cli(env, db, "extract")
+    _, _, planned = measured_cli(env, db, "plan", "--audiences", str(audiences), "--format", "json")
     plan = json.loads(planned)
     changes = sum(n for p in plan["plans"] for reasons in p["actions"].values() for n in reasons.values())
     session.delete(f"{base}/_sandbox/requests", timeout=30).raise_for_status()
-    seconds, rss, out = run_measured(env, db, "apply", "--yes", "--format", "json")
+    seconds, rss, out = measured_cli(env, db, "apply", "--yes", "--format", "json")
     result = json.loads(out)
     counts = session.get(f"{base}/_sandbox/requests", timeout=30).json()["by_endpoint"]
     kinds: Counter[str] = Counter()
@@ -120,8 +102,8 @@ def killed_phase(
 ) -> dict[str, Any]:
     """Plan a change, SIGKILL `apply` `kills` times at random moments, then let one finish; what the
     changelog, the job journal and a fresh plan say afterwards."""
-    run_measured(env, db, "extract")
-    _, _, planned = run_measured(env, db, "plan", "--audiences", str(audiences), "--format", "json")
+    measured_cli(env, db, "extract")
+    _, _, planned = measured_cli(env, db, "plan", "--audiences", str(audiences), "--format", "json")
     changes = sum(
         n for p in json.loads(planned)["plans"] for reasons in p["actions"].values() for n in reasons.values()
     )
@@ -137,7 +119,7 @@ def killed_phase(
             child.send_signal(signal.SIGKILL)
             landed += 1
         child.wait()
-    seconds, rss, _ = run_measured(env, db, "apply", "--yes", "--format", "json")
+    seconds, rss, _ = measured_cli(env, db, "apply", "--yes", "--format", "json")
     counts = session.get(f"{base}/_sandbox/requests", timeout=30).json()["by_endpoint"]
     started = sum(n for e, n in counts.items() if kind(e) == "job started")
     with duckdb.connect(str(db), read_only=True) as con:
@@ -149,8 +131,8 @@ def killed_phase(
             "select count(*), count(distinct batch_key) from mailjet_sync.sync_jobs where run_id = "
             "(select max(run_id) from mailjet_sync.sync_runs)"
         ).fetchall()[0]
-    run_measured(env, db, "extract")
-    _, _, replanned = run_measured(env, db, "plan", "--audiences", str(audiences), "--format", "json")
+    measured_cli(env, db, "extract")
+    _, _, replanned = measured_cli(env, db, "plan", "--audiences", str(audiences), "--format", "json")
     left = sum(
         n
         for p in json.loads(replanned)["plans"]
@@ -195,7 +177,7 @@ def main() -> None:
             )
             session = requests.Session()
             session.auth = AUTH
-            run_measured(env, db, "extract")
+            measured_cli(env, db, "extract")
             with duckdb.connect(str(db)) as con:
                 con.execute(
                     "copy (select c.email, max(p.value) filter (where p.name = 'firstname') as firstname, "
@@ -203,7 +185,7 @@ def main() -> None:
                     f"p.contact_id = c.id group by c.id, c.email order by c.id) to '{work / 'profiles.csv'}' "
                     "(header)"
                 )
-            run_measured(env, db, "load", str(work / "profiles.csv"), "--table", "profiles")
+            measured_cli(env, db, "load", str(work / "profiles.csv"), "--table", "profiles")
             results = [phase("1 adds", env, db, base, audiences, session)]
             with duckdb.connect(str(db)) as con:
                 con.execute(

@@ -44,3 +44,22 @@ def start_sandbox(
         if found:
             return proc, found.group(1), time.perf_counter() - began
     raise SystemExit("sandbox did not start")
+
+
+def measured_cli(env: dict[str, str], db: Path, *args: str) -> tuple[float, float, str]:
+    """(seconds, peak RSS MiB, stdout) of one `mailjet-elt --db DB ARGS` in its own process; wait4 gives
+    this child's own peak RSS, apart from the sandbox's. SystemExit with its stderr when it fails."""
+    import os
+
+    cmd = [sys.executable, "-m", "pipelines.cli", "--db", str(db), *args]
+    began = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - began
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"mailjet-elt {' '.join(args)} failed ({proc.returncode}):\n{err[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024, out

@@ -13,15 +13,12 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import duckdb
 import requests
-from common import AUTH, start_sandbox
+from common import AUTH, measured_cli, start_sandbox
 
 from sources.mailjet.settings import ENDPOINTS
 
@@ -39,19 +36,7 @@ def run_extract(base: str, db: Path, concurrency: int, rate: float) -> tuple[flo
         MAILJET__CONCURRENCY=str(concurrency),
         MAILJET__REQUESTS_PER_SECOND=str(rate),
     )
-    cmd = [sys.executable, "-m", "pipelines.cli", "--db", str(db), "extract"]
-    began = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stderr is not None
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    # wait4 gives this child's own resource usage: its peak RSS, apart from the sandbox's.
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - began
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"extract failed ({proc.returncode}):\n{err}")
-    return seconds, usage.ru_maxrss / 1024, out
+    return measured_cli(env, db, "extract")
 
 
 def main() -> None:

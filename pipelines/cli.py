@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from pipelines import logs
 from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError
@@ -193,6 +193,28 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--data", default=None, help="JSON request body")
     api.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="query parameter")
 
+    webhooks = commands.add_parser("webhooks", help="receive Mailjet's real-time events into mailjet.events")
+    hooks = webhooks.add_subparsers(dest="webhooks_command", metavar="{serve,register}")
+    serve = hooks.add_parser(
+        "serve", help="accept Mailjet's event deliveries at /events and load them into mailjet_api.events"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8766, help="port to listen on (default 8766; 0 = any)")
+    register = hooks.add_parser(
+        "register", help="point Mailjet's event callbacks at the receiver (create or update; safe to repeat)"
+    )
+    register.add_argument("url", help="the receiver's public URL, e.g. https://hooks.example.com/events")
+    register.add_argument(
+        "--events",
+        default=None,
+        metavar="a,b",
+        help="event types (default all: sent,open,click,bounce,spam,blocked,unsub)",
+    )
+    register.add_argument(
+        "--version", type=int, default=2, help="Event API version: 2 (arrays, default) or 1"
+    )
+    add_format(register)
+
     demo = commands.add_parser("demo", help="start a seeded sandbox in-process and tour it")
     demo.add_argument("--contacts", type=count, default=2000, help="contacts to seed")
     return parser
@@ -367,6 +389,36 @@ def _api(args: argparse.Namespace, stop: InterruptHandler) -> object:
     return run_api(method=args.method, path=args.path, data=args.data, params=args.param or ())
 
 
+def _webhooks(args: argparse.Namespace, stop: InterruptHandler) -> object:
+    if args.webhooks_command == "register":
+        from pipelines.webhook_register import register
+
+        events = [e.strip().lower() for e in args.events.split(",") if e.strip()] if args.events else None
+        return register(args.url, events, args.version)
+    if args.webhooks_command != "serve":
+        return None
+    from pipelines.webhooks import serve
+
+    def ready(receiver: Any) -> None:
+        print(
+            f"mailjet-elt webhooks: listening on {receiver.url}; spooling to {receiver.spool.folder}; "
+            f"loading into --db {args.db} every {receiver.config.flush_seconds:g} s. Ctrl-C stops (what "
+            "was received is loaded first)",
+            flush=True,
+        )
+
+    stats = serve(
+        db=args.db,
+        destination=args.destination,
+        host=args.host,
+        port=args.port,
+        lock_wait=args.lock_wait,
+        ready=ready,
+    )
+    print(f"mailjet-elt webhooks: stopped; {stats.loaded:,} events loaded in {stats.batches:,} batches")
+    return 0
+
+
 def _demo(args: argparse.Namespace, stop: InterruptHandler) -> int:
     from pipelines.demo import run_demo
 
@@ -384,6 +436,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, InterruptHandler], object]] = 
     "run": _run,
     "api": _api,
     "demo": _demo,
+    "webhooks": _webhooks,
 }
 
 

@@ -30,7 +30,7 @@ MATCHED_DATASET = "mailjet_matched"
 VIEWS_FOLDER = Path(__file__).with_name("views")
 MATCHED_FOLDER = VIEWS_FOLDER / "matched"
 RAW_TABLES: dict[str, dict[str, schema.Table]] = {
-    "api": {t.name: t for t in schema.API_TABLES},
+    "api": {t.name: t for t in (*schema.API_TABLES, *schema.RECEIVED_TABLES)},
     "csv": {t.name: t for t in CSV_TABLES},
 }
 LAYER_DATASETS = {"api": API_DATASET, "csv": CSV_DATASET}

@@ -14,6 +14,7 @@ from pipelines.load import LoadResult
 from pipelines.sync.apply import ApplyResult
 from pipelines.sync.plan import AudiencePlan, PlanResult
 from pipelines.sync.run import RunResult
+from pipelines.webhook_register import RegisterResult
 
 Format = Literal["text", "json"]
 
@@ -243,6 +244,19 @@ def _(result: RunResult) -> str:
 
 
 @text.register
+def _(result: RegisterResult) -> str:
+    lines = [f"{'event':<9} {'action':<10} {'version':<8} {'status':<7} url"]
+    for r in result.registrations:
+        lines.append(f"{r.event:<9} {r.action:<10} {r.version:<8} {r.status:<7} {r.url}")
+    changed = sum(1 for r in result.registrations if r.action != "unchanged")
+    lines.append(
+        f"{changed} of {len(result.registrations)} callback(s) created or updated with {result.requests} "
+        "request(s); Mailjet now posts these events to the receiver"
+    )
+    return "\n".join(lines)
+
+
+@text.register
 def _(result: CheckResult) -> str:
     sees = f"{result.contacts:,} contacts in {result.lists:,} lists"
     return f"OK: {result.base_url} answered; the key sees {sees}."
@@ -267,4 +281,5 @@ KINDS: dict[type, str] = {
     ApplyResult: "apply",
     RunResult: "run",
     CheckResult: "check",
+    RegisterResult: "webhooks register",
 }

@@ -455,6 +455,55 @@ API_TABLES = (
     SMS_MESSAGES,
 )
 
+# What the webhook receiver (`mailjet-elt webhooks serve`) loads into `mailjet_api`: Mailjet's event
+# fields in snake_case (unknown fields stay in `raw`, the event as received), one row per event key.
+EVENTS = Table(
+    "events",
+    (
+        Column("event_key", "_key", "text"),
+        Column("event", "event", "text"),
+        Column("time", "time", "unix"),
+        Column("message_id", "MessageID", "id"),
+        Column("message_guid", "Message_GUID", "text"),
+        Column("email", "email", "text"),
+        Column("mj_campaign_id", "mj_campaign_id", "id"),
+        Column("mj_contact_id", "mj_contact_id", "id"),
+        Column("mj_list_id", "mj_list_id", "id"),
+        Column("customcampaign", "customcampaign", "text"),
+        Column("custom_id", "CustomID", "text"),
+        Column("payload", "Payload", "text"),
+        Column("mj_message_id", "mj_message_id", "text"),
+        Column("smtp_reply", "smtp_reply", "text"),
+        Column("ip", "ip", "text"),
+        Column("geo", "geo", "text"),
+        Column("agent", "agent", "text"),
+        Column("url", "url", "text"),
+        Column("blocked", "blocked", "bool"),
+        Column("hard_bounce", "hard_bounce", "bool"),
+        Column("error_related_to", "error_related_to", "text"),
+        Column("error", "error", "text"),
+        Column("comment", "comment", "text"),
+        Column("source", "source", "text"),
+        Column("received_at", "_received_at", "ts"),
+        Column("raw", "_raw", "text"),
+    ),
+    ("event_key",),
+)
+WEBHOOK_REJECTIONS = Table(
+    "webhook_rejections",
+    (
+        Column("rejection_id", "_id", "text"),
+        Column("received_at", "_received_at", "ts"),
+        Column("reason", "reason", "text"),
+        Column("detail", "detail", "text"),
+        Column("body", "body", "text"),
+        Column("remote", "remote", "text"),
+    ),
+    ("rejection_id",),
+)
+# Every table the webhook receiver loads into `mailjet_api`.
+RECEIVED_TABLES = (EVENTS, WEBHOOK_REJECTIONS)
+
 
 def property_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """/contactdata rows (one per contact, values nested in `Data`) as one row per set property."""

@@ -195,3 +195,26 @@ def assert_stopped(returncode: int, err: str, code: int, command: str) -> None:
 
 def import_args(world: World) -> tuple[str, ...]:
     return ("import-csv", str(world.export), "--list", "Events")
+
+
+def killed_and_resumed(
+    world: World, label: str, args: tuple[str, ...], seconds: float, reference: Path
+) -> None:
+    """Kill `args` at KILL_MOMENTS moments spread over `seconds` (its clean run's time) and once while
+    its load is pending; after each, a plain rerun must give `reference`, leaving no CSV staging behind.
+    At least one kill must have landed after the data was read, or the load was not tested."""
+    moments: list[float | None] = [seconds * k / KILL_MOMENTS for k in range(1, KILL_MOMENTS)]
+    moments += [seconds * 0.95, None]  # None: the kill made while the load is pending
+    pending = 0
+    for i, moment in enumerate(moments):
+        if moment is None:
+            db, stopped_late = kill_in_load(world, f"kill-{label}-in-load", *args)
+            assert stopped_late, f"the {label} could not be killed while its load was pending"
+        else:
+            db, stopped_late = kill_at(world, f"kill-{label}-{i}", moment, *args)
+        pending += stopped_late
+        result = cli(db, *args, env=world.env)
+        assert result.returncode == 0, (moment, result.stderr)
+        assert_same(db, reference)
+        assert not list((db.parent / f".{db.name}.dlt").rglob("csv-staging")), "staging left behind"
+    assert pending >= 1, f"no kill landed in the load; moments {moments}"

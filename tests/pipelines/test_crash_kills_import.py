@@ -5,34 +5,18 @@ so that it runs beside the other crash-safety tests."""
 from __future__ import annotations
 
 from tests.pipelines.crash_world import (
-    KILL_MOMENTS,
     World,
     assert_same,
     cli,
     copy_db,
     import_args,
     kill_at,
-    kill_in_load,
+    killed_and_resumed,
 )
 
 
 def test_killed_imports_are_resumed_by_a_plain_rerun(world: World) -> None:
-    moments = [world.import_seconds * k / KILL_MOMENTS for k in range(1, KILL_MOMENTS)]
-    moments.append(world.import_seconds * 0.97)
-    kills = [(f"kill-import-{i}", m) for i, m in enumerate(moments)] + [("kill-import-in-load", None)]
-    pending = 0
-    for name, moment in kills:
-        if moment is None:
-            db, stopped_late = kill_in_load(world, name, *import_args(world))
-            assert stopped_late, "the import could not be killed while its load was pending"
-        else:
-            db, stopped_late = kill_at(world, name, moment, *import_args(world))
-        pending += stopped_late
-        result = cli(db, *import_args(world), env=world.env)
-        assert result.returncode == 0, (moment, result.stderr)
-        assert_same(db, world.imported)
-        assert not list((db.parent / f".{db.name}.dlt").rglob("csv-staging")), "staging left behind"
-    assert pending >= 1, f"no kill landed in the load; moments {moments}"
+    killed_and_resumed(world, "import", import_args(world), world.import_seconds, world.imported)
 
 
 def test_an_extract_after_a_killed_import_loads_both(world: World) -> None:

@@ -14,7 +14,6 @@ import pytest
 from tests.conftest import BIN
 from tests.pipelines.crash_world import (
     HANG_GUARD_SECONDS,
-    KILL_MOMENTS,
     World,
     assert_same,
     assert_stopped,
@@ -23,8 +22,7 @@ from tests.pipelines.crash_world import (
     finish,
     holds_lock,
     import_args,
-    kill_at,
-    kill_in_load,
+    killed_and_resumed,
     requests_made,
     spawn,
     wait_until,
@@ -32,22 +30,7 @@ from tests.pipelines.crash_world import (
 
 
 def test_killed_extracts_are_resumed_by_a_plain_rerun(world: World) -> None:
-    moments = [world.extract_seconds * k / KILL_MOMENTS for k in range(1, KILL_MOMENTS)]
-    moments.append(world.extract_seconds * 0.95)
-    kills = [(f"kill-extract-{i}", m) for i, m in enumerate(moments)] + [("kill-extract-in-load", None)]
-    pending = 0
-    for name, moment in kills:
-        if moment is None:
-            db, stopped_late = kill_in_load(world, name, "extract")
-            assert stopped_late, "the extract could not be killed while its load was pending"
-        else:
-            db, stopped_late = kill_at(world, name, moment, "extract")
-        pending += stopped_late
-        result = cli(db, "extract", env=world.env)
-        assert result.returncode == 0, (moment, result.stderr)
-        assert_same(db, world.extracted)
-    # Some kills must have landed after the data was read, or the test did not test the load.
-    assert pending >= 1, f"no kill landed in the load; moments {moments}"
+    killed_and_resumed(world, "extract", ("extract",), world.extract_seconds, world.extracted)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from pipelines.errors import CommandError
+from pipelines.layers import RAW_TABLES
 from pipelines.sync.config import SyncConfiguration
 from pipelines.sync.plan import plan
 from tests.conftest import Api, creds, run_cli
@@ -197,12 +198,15 @@ def test_the_consent_ledger_gathers_every_source(tmp_path: Path) -> None:
     ]
     db = tmp_path / "w.duckdb"
     World(people).build(db)
-    with duckdb.connect(str(db)) as con:  # a webhook unsub, as the receiver stores it
+    with duckdb.connect(str(db)) as con:  # a webhook unsub, in the receiver's table
+        columns = ", ".join(f"{c} {t}" for c, t in RAW_TABLES["api"]["events"].sql_columns().items())
+        con.execute(f"create table mailjet_api.events ({columns})")
+        at = datetime(2026, 1, 8, tzinfo=UTC)
         con.execute(
-            "create table mailjet_api.events (event varchar, email varchar, time bigint, mj_list_id bigint)"
+            "insert into mailjet_api.events (event_key, event, email, time, mj_list_id, _extracted_at) "
+            "values ('k1', 'unsub', 'hook@x.com', ?, ?, ?)",
+            [at, LIST_ID, at],
         )
-        at = int(datetime(2026, 1, 8, tzinfo=UTC).timestamp())
-        con.execute("insert into mailjet_api.events values ('unsub', 'hook@x.com', ?, ?)", [at, LIST_ID])
     # An export stating file@x.com unsubscribed from the list.
     import_files(
         db, write(tmp_path, "export.csv", "email,status\nfile@x.com,unsubscribed\n"), list_ref="Newsletter"

@@ -1,0 +1,190 @@
+"""`mailjet-elt webhooks serve`: Mailjet's deliveries in both shapes, with and without credentials, bad
+bodies, retried deliveries; and a receiver killed mid-burst loses nothing it acknowledged."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from pipelines.load import load
+from tests.webhooks.receiver import AUTH, Running, rows, start_receiver
+
+
+def event(kind: str, n: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "event": kind,
+        "time": 1_760_000_000 + n,
+        "MessageID": 10_000 + n,
+        "Message_GUID": f"guid-{n}",
+        "email": f"person{n}@example.com",
+        "mj_campaign_id": 7,
+        "mj_contact_id": 100 + n,
+        "customcampaign": "",
+        "CustomID": "",
+        "Payload": "",
+        **extra,
+    }
+
+
+@pytest.fixture
+def receiver(tmp_path: Path) -> Iterator[Running]:
+    running = start_receiver(tmp_path / "hooks.duckdb")
+    yield running
+    running.stopped()
+
+
+def test_both_shapes_with_credentials_and_nothing_without(
+    receiver: Running,
+) -> None:
+    server = receiver.server
+    url = server.url
+    one = event("open", 1, ip="127.0.0.1", geo="FR", agent="Mozilla")
+    many = [event("click", 2, url="https://example.com/a"), event("sent", 3, smtp_reply="250 OK")]
+    assert requests.post(url, json=one, auth=AUTH, timeout=10).status_code == 200  # Version 1: an object
+    assert requests.post(url, json=many, auth=AUTH, timeout=10).status_code == 200  # Version 2: an array
+    assert requests.post(url, json=one, timeout=10).status_code == 401
+    assert requests.post(url, json=one, auth=(AUTH[0], "wrong"), timeout=10).status_code == 401
+    # Mailjet posts to the URL with the credentials embedded in it.
+    embedded = url.replace("http://", f"http://{AUTH[0]}:{AUTH[1]}@")
+    unsub = event("unsub", 4, mj_list_id=1001)
+    assert requests.post(embedded, json=[unsub], timeout=10).status_code == 200
+    # A retried delivery (the same events again) adds nothing; an unknown type and field are kept.
+    assert requests.post(url, json=many, auth=AUTH, timeout=10).status_code == 200
+    odd = event("newkind", 5, brand_new_field={"nested": [1, 2]})
+    assert requests.post(url, json=odd, auth=AUTH, timeout=10).status_code == 200
+    # Waiting for events, the receiver holds no lock: another loading command runs at once.
+    time.sleep(1.0)
+    crm = receiver.db.parent / "profiles.csv"
+    crm.write_text("email,firstname\nann@example.com,Ann\n", encoding="utf-8")
+    # (were the lock held while waiting, this load would give up after its lock_wait, busy)
+    assert load(db=str(receiver.db), file=str(crm), table="profiles", lock_wait=20).rows == 1
+    db = receiver.stopped()
+    found = rows(
+        db, "select event, message_id, email, url, mj_list_id, geo from mailjet.events order by time"
+    )
+    assert found == [
+        ("open", 10_001, "person1@example.com", None, None, "FR"),
+        ("click", 10_002, "person2@example.com", "https://example.com/a", None, None),
+        ("sent", 10_003, "person3@example.com", None, None, None),
+        ("unsub", 10_004, "person4@example.com", None, 1001, None),
+        ("newkind", 10_005, "person5@example.com", None, None, None),
+    ]
+    [(raw,)] = rows(db, "select raw from mailjet.events where event = 'newkind'")
+    assert json.loads(raw)["brand_new_field"] == {"nested": [1, 2]}
+    [(at,)] = rows(db, "select time from mailjet.events where event = 'open'")
+    assert at.timestamp() == 1_760_000_001
+
+
+def test_bad_bodies_are_answered_400_or_413_and_recorded(
+    receiver: Running,
+) -> None:
+    server = receiver.server
+    url = server.url
+    headers = {"Content-Type": "application/json"}
+    assert (
+        requests.post(url, data=b'{"event": "open", ', auth=AUTH, headers=headers, timeout=10).status_code
+        == 400
+    )
+    assert (
+        requests.post(url, data=b'"just a string"', auth=AUTH, headers=headers, timeout=10).status_code == 400
+    )
+    mixed = [event("open", 1), 42]
+    assert requests.post(url, json=mixed, auth=AUTH, timeout=10).status_code == 200  # the event is kept
+    huge = b"[" + b" " * (server.config.max_body_bytes + 1) + b"]"
+    assert requests.post(url, data=huge, auth=AUTH, headers=headers, timeout=30).status_code == 413
+    assert requests.get(url.replace("/events", "/health"), timeout=10).status_code == 200
+    db = receiver.stopped()
+    reasons = rows(db, "select reason from mailjet.webhook_rejections order by reason")
+    assert reasons == [("malformed_json",), ("not_an_event",), ("not_events",), ("too_large",)]
+    assert rows(db, "select count(*) from mailjet.events") == [(1,)]
+
+
+SERVE = [sys.executable, "-m", "pipelines.cli"]
+
+
+def start_cli(db: Path, port: int) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "MAILJET__WEBHOOKS__USERNAME": AUTH[0],
+        "MAILJET__WEBHOOKS__PASSWORD": AUTH[1],
+        "MAILJET__WEBHOOKS__FLUSH_SECONDS": "0.5",
+    }
+    process = subprocess.Popen(
+        [*SERVE, "--db", str(db), "webhooks", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert "listening on" in line, line + (process.stderr.read() if process.stderr else "")
+    return process
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_killed_mid_burst_loses_nothing_it_acknowledged(tmp_path: Path) -> None:
+    db = tmp_path / "hooks.duckdb"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/events"
+    process = start_cli(db, port)
+    acknowledged: set[int] = set()
+    lock = threading.Lock()
+    halt = threading.Event()
+
+    def sender(worker: int) -> None:
+        session = requests.Session()
+        n = worker * 1_000_000
+        while not halt.is_set():
+            batch = [event("open", n + i) for i in range(20)]
+            n += 20
+            try:
+                reply = session.post(url, json=batch, auth=AUTH, timeout=5)
+            except requests.RequestException:
+                return
+            if reply.status_code == 200:
+                with lock:
+                    acknowledged.update(e["MessageID"] for e in batch)
+
+    with ThreadPoolExecutor(4) as pool:
+        for worker in range(4):
+            pool.submit(sender, worker)
+        time.sleep(2.5)  # a few loads have happened, others are in flight
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        halt.set()
+    assert len(acknowledged) > 1000
+    # Restarted, it loads what was spooled; a second start finds nothing more; Mailjet's retries of the
+    # deliveries it did not acknowledge would come again.
+    process = start_cli(db, port)
+    # And a Ctrl-C loads what came last before the receiver exits.
+    last = [event("open", 999_000_000 + i) for i in range(5)]
+    assert requests.post(url, json=last, auth=AUTH, timeout=10).status_code == 200
+    acknowledged.update(e["MessageID"] for e in last)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode in (0, 130), err
+    loaded = rows(db, "select message_id, count(*) from mailjet.events group by message_id")
+    counts = dict(loaded)
+    assert acknowledged <= set(counts), f"{len(acknowledged - set(counts))} acknowledged events were lost"
+    assert set(counts.values()) == {1}, "an event was loaded twice"
