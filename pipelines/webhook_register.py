@@ -35,12 +35,30 @@ class RegisterResult:
 
 def masked(url: str) -> str:
     """`url` with its password (if any) shown as ***."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = f"{parts.username}:***@{_host(parts.hostname)}" + (f":{parts.port}" if parts.port else "")
+    except ValueError:
+        return "(a URL that cannot be read)"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _host(name: str | None) -> str:
+    """A host name as it goes in a URL (an IPv6 address in brackets)."""
+    return f"[{name}]" if name and ":" in name else name or ""
+
+
+def _scrub(text: str, url: str) -> str:
+    """`text` without the password of `url` (as given and URL-encoded)."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    for secret in filter(None, {password, quote(password or "", safe="")}):
+        text = text.replace(str(secret), "***")
+    return text
 
 
 def with_credentials(url: str) -> str:
@@ -53,18 +71,23 @@ def with_credentials(url: str) -> str:
         usable = False
     if not usable:
         raise CommandError(
-            f"{url!r} is not an http(s) URL: give the receiver's public URL, such as "
+            f"{masked(url)!r} is not an http(s) URL: give the receiver's public URL, such as "
             "https://hooks.example.com/events",
             EXIT_USAGE,
         )
     if parts.username and parts.password:
         return url
+    if parts.username:
+        raise CommandError(
+            f"{masked(url)}: a user name without a password; give both in the URL, or neither (then the "
+            "[mailjet.webhooks] credentials are used)",
+            EXIT_USAGE,
+        )
     from pipelines.webhooks import resolve_webhooks_config
 
     config = resolve_webhooks_config()  # exit 2, naming the settings, when they are missing
     user, password = quote(str(config.username), safe=""), quote(str(config.password), safe="")
-    host = parts.hostname or ""
-    netloc = f"{user}:{password}@{host}" + (f":{parts.port}" if parts.port else "")
+    netloc = f"{user}:{password}@{_host(parts.hostname)}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
@@ -108,10 +131,9 @@ def register(url: str, events: list[str] | None = None, version: int = 2) -> Reg
             elif row.get("Url") == target and row.get("Version") == version and row.get("Status") == "alive":
                 made, action = row, "unchanged"
             else:
-                made = http.put(
-                    f"eventcallbackurl/{row['ID']}", {"Url": target, "Version": version, "Status": "alive"}
-                )[0]
-                action = "updated"
+                change = {"Url": target, "Version": version, "Status": "alive"}
+                answer = http.put(f"eventcallbackurl/{row['ID']}", change)
+                made, action = (answer[0] if answer else {**row, **change}), "updated"
             done.append(
                 Registration(
                     event,
@@ -123,7 +145,8 @@ def register(url: str, events: list[str] | None = None, version: int = 2) -> Reg
             )
     except MailjetError as exc:
         raise CommandError(
-            f"Mailjet refused ({exc}); {len(done)} of {len(chosen)} event types were registered; run the "
+            f"Mailjet refused ({_scrub(str(exc), target)}); {len(done)} of {len(chosen)} event types were "
+            "registered; run the "
             "command again once fixed (it is safe to repeat)",
             EXIT_FAILURE,
         ) from None

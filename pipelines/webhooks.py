@@ -40,7 +40,7 @@ from dlt.common.pipeline import get_dlt_pipelines_dir
 from dlt.common.typing import TSecretStrValue
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.errors import EXIT_USAGE, CommandError
+from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler
 from pipelines.layers import API_DATASET
 from pipelines.logs import console
@@ -71,7 +71,9 @@ class WebhooksConfiguration(BaseConfiguration):
     def check(self) -> None:
         for name in ("max_body_bytes", "flush_events"):
             if getattr(self, name) < 1:
-                raise CommandError(f"[mailjet.webhooks] {name}={getattr(self, name)}: must be at least 1", 2)
+                raise CommandError(
+                    f"[mailjet.webhooks] {name}={getattr(self, name)}: must be at least 1", EXIT_USAGE
+                )
         if not 0 < self.flush_seconds <= 3600:
             raise CommandError(
                 f"[mailjet.webhooks] flush_seconds={self.flush_seconds}: give a number of seconds, above 0 "
@@ -101,16 +103,20 @@ def resolve_webhooks_config() -> WebhooksConfiguration:
 
 
 def event_key(event: dict[str, Any]) -> str:
-    """One key per event: its type, time, message, recipient and (for clicks) link. A retried delivery
-    gives the same key; two different events do not."""
+    """One key per event: its type, time, message, recipient, link (clicks), address and agent (opens,
+    clicks). A retried delivery gives the same key; two events of one message, type and second differ by
+    link, address or agent (a scanner's open and the person's), or are the same event."""
     parts = [
         event.get("event"),
         event.get("time"),
         event.get("MessageID"),
         str(event.get("email") or "").strip().lower(),
         event.get("url"),
+        event.get("ip"),
+        event.get("agent"),
     ]
-    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_NON_STR_KEYS)).hexdigest()[:32]
+    text = "\x1f".join("" if v is None else str(v) for v in parts)  # 1 and "1" are one message
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _value(column: Column, value: Any) -> Any:
@@ -120,9 +126,12 @@ def _value(column: Column, value: Any) -> Any:
     kind = column.kind
     try:
         if kind in ("id", "int"):
-            if isinstance(value, bool):
+            if isinstance(value, bool) or not isinstance(value, int | str):
                 return None
-            return int(value) if isinstance(value, int | str) else None
+            number = int(str(value).strip()) if isinstance(value, str) else value
+            if isinstance(value, str) and "_" in value:
+                return None  # int() reads "1_000"; Mailjet never writes it
+            return number if -(2**63) <= number < 2**63 else None
         if kind == "float":
             return float(value)
         if kind == "bool":
@@ -164,11 +173,38 @@ class Spool:
     pending_events: int = 0
 
     def open(self) -> None:
-        """Create the folder; a `current.jsonl` left by a stopped receiver is sealed for loading first."""
+        """Create the folder and take it for this receiver (a second one on it stops, naming the first);
+        a `current.jsonl` left by a stopped receiver is sealed for loading first."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._claim()
         if (self.folder / CURRENT).exists():
             self.seal()
-        self._file = (self.folder / CURRENT).open("ab")
+        self._file = self._start()
+
+    def _claim(self) -> None:
+        import fcntl
+
+        handle = (self.folder / "receiver.lock").open("a+")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise CommandError(
+                f"another receiver ({holder}) is using the spool {self.folder}: one receiver per database",
+                EXIT_FAILURE,
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._claimed = handle  # held (and locked) for the receiver's life
+
+    def _start(self) -> Any:
+        handle = (self.folder / CURRENT).open("ab")
+        _fsync_dir(self.folder)  # the new file's entry is on disk before anything is acknowledged in it
+        return handle
 
     def close(self) -> None:
         with self._lock:
@@ -177,6 +213,9 @@ class Spool:
                 os.fsync(self._file.fileno())
                 self._file.close()
                 self._file = None
+        claimed = getattr(self, "_claimed", None)
+        if claimed is not None:
+            claimed.close()
 
     def append(self, record: dict[str, Any], events: int) -> None:
         """Write one record and return once it is on disk."""
@@ -192,8 +231,11 @@ class Spool:
             with self._lock:
                 self._file.flush()
                 upto = self._written
-                fd = self._file.fileno()
-            os.fsync(fd)
+                fd = os.dup(self._file.fileno())  # a seal may close the file meanwhile; this stays valid
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             self._synced = upto
 
     def seal(self) -> Path | None:
@@ -201,20 +243,24 @@ class Spool:
         held nothing."""
         with self._lock:
             current = self.folder / CURRENT
-            if self._file is not None:
+            serving = self._file is not None
+            if serving:
                 if self._file.tell() == 0:
                     return None
                 self._file.flush()
                 os.fsync(self._file.fileno())
                 self._file.close()
+                self._file = None
             elif not current.exists() or current.stat().st_size == 0:
                 return None
-            number = max([int(p.stem.split("-")[1]) for p in self.sealed()] + [0]) + 1
-            target = self.folder / f"sealed-{number:012d}.jsonl"
-            os.replace(current, target)
-            _fsync_dir(self.folder)
-            if self._file is not None:
-                self._file = current.open("ab")
+            try:
+                number = max([int(p.stem.split("-")[1]) for p in self.sealed()] + [0]) + 1
+                target = self.folder / f"sealed-{number:012d}.jsonl"
+                os.replace(current, target)
+                _fsync_dir(self.folder)
+            finally:
+                if serving:  # whatever happened, appends go on (into the old file if it was not moved)
+                    self._file = self._start()
             self.pending_events = 0
             return target
 
@@ -236,10 +282,23 @@ def read_spool(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     writing it, before it answered) is passed over: Mailjet was not told it arrived."""
     events: list[dict[str, Any]] = []
     rejections: list[dict[str, Any]] = []
-    for line in path.read_bytes().splitlines():
+    lines = path.read_bytes().splitlines()
+    for number, line in enumerate(lines, start=1):
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
+            if number < len(lines):  # not the cut-short last line: keep it, and say so
+                text = line.decode("utf-8", "replace")
+                rejections.append(
+                    {
+                        "_id": hashlib.sha256(f"{path.name}|{number}".encode()).hexdigest()[:32],
+                        "_received_at": datetime.now(UTC).isoformat(),
+                        "reason": "spool_line_unreadable",
+                        "detail": f"{path.name} line {number}",
+                        "body": text[:BODY_KEPT],
+                        "remote": "",
+                    }
+                )
             continue
         if record.get("kind") == "events":
             for event in record["events"]:
@@ -303,6 +362,7 @@ class Loader:
             stopping = self._stop.is_set()
             try:
                 self.flush()
+                self.stats.last_error = None
             except Exception as exc:  # noqa: BLE001 (the receiver goes on; the spool keeps the events)
                 self.stats.last_error = str(exc)
                 console().error(f"mailjet-elt webhooks: loading failed ({exc}); the events stay spooled")
@@ -310,16 +370,18 @@ class Loader:
                 return
 
     def flush(self) -> int:
-        """Seal the current spool file and load every sealed file, a few at a time, deleting each group
-        once it is loaded; the events loaded."""
+        """Seal the current spool file and load every sealed file, a group at a time, deleting each group
+        once it is loaded; the events loaded. When a group fails, its files are tried one by one, and a
+        file that fails alone is set aside (kept, and recorded) so that it cannot hold back the rest."""
         self.spool.seal()
         loaded = 0
         files = self.spool.sealed()
+        one_by_one = False
         while files:
             group: list[Path] = []
             events: list[dict[str, Any]] = []
             rejections: list[dict[str, Any]] = []
-            while files and len(events) < BATCH_EVENTS:
+            while files and (not group or (not one_by_one and len(events) < BATCH_EVENTS)):
                 path = files.pop(0)
                 more_events, more_rejections = read_spool(path)
                 events += more_events
@@ -330,10 +392,41 @@ class Loader:
             except WarehouseBusy as exc:
                 console().warning(f"mailjet-elt webhooks: {exc}; the events stay spooled and load next time")
                 return loaded
+            except Exception as exc:  # noqa: BLE001 (one bad file must not hold back the others)
+                if len(group) > 1:
+                    files, one_by_one = group + files, True
+                elif not self._set_aside(group[0], exc):
+                    return loaded  # not even that worked: the next flush tries again
+                continue
             for path in group:
                 path.unlink()
             _fsync_dir(self.spool.folder)
         return loaded
+
+    def _set_aside(self, path: Path, exc: Exception) -> bool:
+        """A sealed file that fails to load on its own: renamed `unloadable-*.jsonl` (kept, never lost),
+        recorded in webhook_rejections, so that the files after it load. False when even that failed."""
+        target = path.with_name(path.name.replace("sealed-", "unloadable-"))
+        try:
+            os.replace(path, target)
+            _fsync_dir(self.spool.folder)
+            at = datetime.now(UTC).isoformat()
+            record = {
+                "_id": hashlib.sha256(f"{target.name}|{at}".encode()).hexdigest()[:32],
+                "_received_at": at,
+                "reason": "unloadable_spool_file",
+                "detail": f"{target} could not be loaded ({str(exc)[:500]}); it is kept as it is",
+                "body": "",
+                "remote": "",
+            }
+            self._load([], [record])
+        except Exception as again:  # noqa: BLE001
+            console().error(f"mailjet-elt webhooks: {path} cannot be loaded or set aside ({again})")
+            return False
+        console().error(
+            f"mailjet-elt webhooks: {path.name} could not be loaded ({exc}); kept as {target.name}"
+        )
+        return True
 
     def _load(self, events: list[dict[str, Any]], rejections: list[dict[str, Any]]) -> int:
         now = datetime.now(UTC)
@@ -411,22 +504,26 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._reply(404, "not found: Mailjet posts events to /events")
 
+    def _refuse(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
+        """Answer without reading the body, and close: what is left of it is never read as a request."""
+        self.close_connection = True
+        self._reply(status, text, {"Connection": "close", **(headers or {})})
+
     def do_POST(self) -> None:
         receiver = self.server
         if self.path.split("?")[0].rstrip("/") != "/events":
-            self._reply(404, "not found: Mailjet posts events to /events")
+            self._refuse(404, "not found: Mailjet posts events to /events")
             return
         if not receiver.authorized(self.headers.get("Authorization")):
-            self._reply(401, "unauthorized", {"WWW-Authenticate": self.AUTH_REALM})
+            self._refuse(401, "unauthorized", {"WWW-Authenticate": self.AUTH_REALM})
             return
-        length_header = self.headers.get("Content-Length")
-        try:
-            length = int(length_header) if length_header is not None else -1
-        except ValueError:
-            length = -1
+        if self.headers.get("Transfer-Encoding") is not None:
+            self._refuse(411, "send the body with a Content-Length (no Transfer-Encoding)")
+            return
+        length_header = (self.headers.get("Content-Length") or "").strip()
+        length = int(length_header) if length_header.isdigit() else -1
         if length < 0:
-            self._reply(411, "a Content-Length is required")
-            self.close_connection = True
+            self._refuse(411, "a Content-Length is required")
             return
         if length > receiver.config.max_body_bytes:
             receiver.reject(
@@ -435,8 +532,7 @@ class Handler(BaseHTTPRequestHandler):
                 "",
                 self.client_address[0],
             )
-            self._reply(413, f"body over {receiver.config.max_body_bytes} bytes")
-            self.close_connection = True
+            self._refuse(413, f"body over {receiver.config.max_body_bytes} bytes")
             return
         body = self.rfile.read(length)
         status, text = receiver.receive(body, self.client_address[0])
@@ -457,7 +553,7 @@ class Receiver(ThreadingHTTPServer):
         self.spool = spool
         self.loader = loader
         token = f"{config.username}:{config.password}".encode()
-        self._expected = b"Basic " + base64.b64encode(token)
+        self._token = base64.b64encode(token)
         self.received = 0
         self.rejected = 0
         self._count_lock = threading.Lock()
@@ -468,7 +564,8 @@ class Receiver(ThreadingHTTPServer):
         return f"http://{host}:{port}/events"
 
     def authorized(self, header: str | None) -> bool:
-        return header is not None and hmac.compare_digest(header.encode(), self._expected)
+        scheme, _, token = (header or "").strip().partition(" ")
+        return scheme.lower() == "basic" and hmac.compare_digest(token.strip().encode(), self._token)
 
     def health(self) -> dict[str, Any]:
         return {
@@ -476,7 +573,7 @@ class Receiver(ThreadingHTTPServer):
             "rejected": self.rejected,
             "spooled": self.spool.pending_events,
             "loaded": self.loader.stats.loaded,
-            "last_error": self.loader.stats.last_error,
+            "loading": "failing (see the receiver's log)" if self.loader.stats.last_error else "ok",
         }
 
     def reject(self, reason: str, detail: str, body: str, remote: str) -> None:
@@ -528,9 +625,12 @@ class Receiver(ThreadingHTTPServer):
 
 
 def spool_folder(db: str, destination: str | None) -> Path:
-    """Where the receiver spools: beside the DuckDB file, or in dlt's pipelines folder."""
+    """Where the receiver spools: beside the DuckDB file, or in dlt's pipelines folder, one per
+    destination."""
     folder = pipelines_dir(db, destination)
-    return (folder if folder is not None else Path(get_dlt_pipelines_dir())) / "webhooks-spool"
+    if folder is not None:
+        return folder / "webhooks-spool"
+    return Path(get_dlt_pipelines_dir()) / f"webhooks-spool-{destination}"
 
 
 def serve(
@@ -552,7 +652,10 @@ def serve(
     pending = len(spool.sealed())
     if pending:
         console().info(f"mailjet-elt webhooks: loading {pending} spool file(s) left by a stopped receiver")
-    loader.flush()
+    try:
+        loader.flush()
+    except Exception as exc:  # noqa: BLE001 (receive anyway: the spool keeps what is pending)
+        console().error(f"mailjet-elt webhooks: loading what was pending failed ({exc}); receiving anyway")
     try:
         receiver = Receiver((host, port), config, spool, loader)
     except OSError as exc:
@@ -569,6 +672,8 @@ def serve(
     try:
         while not stop.wait(0.5):  # a signal (Ctrl-C, SIGTERM) ends the wait in the main thread
             pass
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: how a receiver is stopped; what it holds loads first
+        console().info("mailjet-elt webhooks: stopping; loading what was received")
     finally:
         receiver.shutdown()
         receiver.server_close()

@@ -3,6 +3,7 @@ bodies, retried deliveries; and a receiver killed mid-burst loses nothing it ack
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -18,7 +19,9 @@ from typing import Any
 import pytest
 import requests
 
+from pipelines.errors import CommandError
 from pipelines.load import load
+from pipelines.webhooks import read_spool, serve
 from tests.webhooks.receiver import AUTH, Running, rows, start_receiver
 
 
@@ -188,3 +191,56 @@ def test_killed_mid_burst_loses_nothing_it_acknowledged(tmp_path: Path) -> None:
     counts = dict(loaded)
     assert acknowledged <= set(counts), f"{len(acknowledged - set(counts))} acknowledged events were lost"
     assert set(counts.values()) == {1}, "an event was loaded twice"
+
+
+def test_odd_values_load_as_null_and_stay_in_raw(receiver: Running) -> None:
+    url = receiver.server.url
+    huge = event("open", 1, MessageID=2**63, mj_campaign_id="99999999999999999999", blocked="maybe")
+    assert requests.post(url, json=huge, auth=AUTH, timeout=10).status_code == 200
+    assert requests.post(url, json=event("open", 2), auth=AUTH, timeout=10).status_code == 200
+    db = receiver.stopped()
+    found = rows(db, "select message_id, mj_campaign_id, blocked, raw from mailjet.events order by time")
+    assert [r[:3] for r in found] == [(None, None, None), (10_002, 7, None)]
+    assert json.loads(found[0][3])["MessageID"] == 2**63
+
+
+def test_a_refused_request_closes_its_connection(receiver: Running) -> None:
+    """Left unread, a refused request's body would be read as a request of its own."""
+    import socket
+
+    host, port = receiver.server.server_address[:2]
+    smuggled = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    request = (
+        b"POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(smuggled)}\r\n\r\n".encode()
+        + smuggled
+    )
+    with socket.create_connection((str(host), int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert answer.count(b"HTTP/1.1 ") == 1 and answer.startswith(b"HTTP/1.1 401")
+    lower = requests.post(
+        receiver.server.url,
+        json=event("open", 1),
+        headers={"Authorization": "basic " + base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()},
+        timeout=10,
+    )
+    assert lower.status_code == 200  # the scheme's case does not matter
+
+
+def test_one_receiver_per_database(receiver: Running) -> None:
+    with pytest.raises(CommandError, match="another receiver") as caught:
+        serve(db=str(receiver.db), port=0, config=receiver.server.config, stop=threading.Event())
+    assert caught.value.exit_code == 1
+
+
+def test_a_spool_line_that_cannot_be_read_is_kept_as_a_rejection(tmp_path: Path) -> None:
+    spool = tmp_path / "sealed-000000000001.jsonl"
+    good = json.dumps({"kind": "events", "at": "2026-06-15T12:00:00+00:00", "events": [event("open", 1)]})
+    spool.write_text(f"{good}\n{{broken\n{good}\n{{cut short", encoding="utf-8")
+    events, rejections = read_spool(spool)
+    assert len(events) == 2  # the retried copy: the merge keeps one
+    assert [r["reason"] for r in rejections] == ["spool_line_unreadable"]  # the last, cut short: passed over
+    assert rejections[0]["body"] == "{broken"
