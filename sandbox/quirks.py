@@ -1,0 +1,31 @@
+"""Quirks: other plausible readings of Mailjet's API where its documentation is ambiguous, each behind a
+name, so that the extract is tested against every reading and not only against our own guess.
+
+Spec syntax (flag `--quirks`, `SandboxConfig.quirks` and `PUT /_sandbox/quirks {"spec": ...}`): names
+joined with commas, or `all` for every one. The default is none: the sandbox answers as
+`mailjet-api.md` reads the documentation.
+
+- `fromts-exclusive`: `FromTS` and `ToTS` exclude their own second (the reference says messages sent
+  "after FromTS" and "before ToTS"; a widely used tap reads FromTS as exclusive), where the default reads
+  both as inclusive."""
+
+from __future__ import annotations
+
+from sandbox.exceptions import SandboxConfigError
+
+KNOWN: dict[str, str] = {
+    "fromts-exclusive": "FromTS and ToTS exclude their own second",
+}
+
+
+def parse_quirks(spec: str | None) -> frozenset[str]:
+    """The quirks a spec names; SandboxConfigError naming an unknown one."""
+    names = {part.strip().lower() for part in (spec or "").split(",") if part.strip()}
+    if "all" in names:
+        return frozenset(KNOWN)
+    unknown = sorted(names - set(KNOWN))
+    if unknown:
+        raise SandboxConfigError(
+            f"--quirks {', '.join(unknown)}: no such quirk; known: {', '.join(KNOWN)} (or all)"
+        )
+    return frozenset(names)
