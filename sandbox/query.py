@@ -107,7 +107,8 @@ def listing(
         return rows
 
     rows = store.cache.get_or_build(key, build_sorted)
-    if count_only:
+    ignored = resource == "statcounters" and "statcounters-no-countonly" in store.quirks  # a quirk
+    if count_only and not ignored:
         return envelope([], total=len(rows))
     proj = project or projector(fields)
     return envelope([proj(row) for row in rows[offset : offset + limit]])

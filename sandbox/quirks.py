@@ -7,7 +7,9 @@ joined with commas, or `all` for every one. The default is none: the sandbox ans
 
 - `fromts-exclusive`: `FromTS` and `ToTS` exclude their own second (the reference says messages sent
   "after FromTS" and "before ToTS"; a widely used tap reads FromTS as exclusive), where the default reads
-  both as inclusive."""
+  both as inclusive.
+- `statcounters-no-countonly`: `/statcounters` ignores `countOnly` (undocumented there) and answers a plain
+  page, whose `Count`/`Total` are that page's size."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from sandbox.exceptions import SandboxConfigError
 
 KNOWN: dict[str, str] = {
     "fromts-exclusive": "FromTS and ToTS exclude their own second",
+    "statcounters-no-countonly": "statcounters ignores countOnly and answers a page",
 }
 
 

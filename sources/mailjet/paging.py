@@ -163,7 +163,20 @@ class PageReader:
         """Rows matching `params`: `countOnly=1` on v3 (`Total`), or a v4 `/count` path (`Count`)."""
         if count_path is not None:
             return int(self.http.get_json(count_path, params)["Count"])
-        return int(self.http.get_json(path, {**params, "countOnly": 1})["Total"])
+        answer = self.http.get_json(path, {**params, "countOnly": 1})
+        if answer.get("Data"):
+            # countOnly was ignored (undocumented on some resources): `Total` is this page's size, not
+            # the listing's. Count by reading pages to the first short one (costs that many calls).
+            return self._count_by_paging(path, params)
+        return int(answer["Total"])
+
+    def _count_by_paging(self, path: str, params: Mapping[str, Any]) -> int:
+        total = 0
+        while True:
+            rows = self.http.get_json(path, {**params, "Limit": self.page_size, "Offset": total})["Data"]
+            total += len(rows)
+            if len(rows) < self.page_size:
+                return total
 
     def counts(self, path: str, windows: list[Mapping[str, Any]], count_path: str | None = None) -> list[int]:
         """`count` for several filter sets, in parallel."""
