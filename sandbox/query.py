@@ -11,6 +11,7 @@ from sandbox import settings
 from sandbox.exceptions import BadRequest
 from sandbox.http_types import Reply, Request, envelope
 from sandbox.models import projector
+from sandbox.quirks import UNDOCUMENTED_SORTS
 
 if TYPE_CHECKING:
     from sandbox.store import Store
@@ -93,6 +94,8 @@ def listing(
     list is cached under the request's filters and the versions of the tables it `depends` on."""
     limit, offset, count_only = paging(req)
     sort_field, desc = sort_spec(req, fields)
+    if sort_field in UNDOCUMENTED_SORTS.get(resource, ()) and "sort-unknown-400" in store.quirks:  # a quirk
+        raise BadRequest(f'Invalid sort parameter: "{req.params.get("sort")}"')
     filters = tuple(sorted((k, v) for k, v in req.params.items() if k not in PAGING_PARAMS))
     versions = tuple(t.version for t in depends)
     key = (resource, filters, sort_field, desc, versions, key_extra, tuple(sorted(store.quirks)))

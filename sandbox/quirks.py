@@ -8,6 +8,8 @@ joined with commas, or `all` for every one. The default is none: the sandbox ans
 - `fromts-exclusive`: `FromTS` and `ToTS` exclude their own second (the reference says messages sent
   "after FromTS" and "before ToTS"; a widely used tap reads FromTS as exclusive), where the default reads
   both as inclusive.
+- `sort-unknown-400`: a `Sort` on a field the reference never names as sortable (`OpenedAt`, `ClickedAt`,
+  `BouncedAt`, campaign `CreatedAt`, statcounters `SourceID`) is refused with a 400.
 - `statcounters-no-countonly`: `/statcounters` ignores `countOnly` (undocumented there) and answers a plain
   page, whose `Count`/`Total` are that page's size."""
 
@@ -18,6 +20,15 @@ from sandbox.exceptions import SandboxConfigError
 KNOWN: dict[str, str] = {
     "fromts-exclusive": "FromTS and ToTS exclude their own second",
     "statcounters-no-countonly": "statcounters ignores countOnly and answers a page",
+    "sort-unknown-400": "a Sort on a field the reference never names is refused (400)",
+}
+# Sort fields the reference never names, per resource (refused under `sort-unknown-400`).
+UNDOCUMENTED_SORTS: dict[str, frozenset[str]] = {
+    "openinformation": frozenset({"OpenedAt"}),
+    "clickstatistics": frozenset({"ClickedAt"}),
+    "bouncestatistics": frozenset({"BouncedAt"}),
+    "campaign": frozenset({"CreatedAt"}),
+    "statcounters": frozenset({"SourceID"}),
 }
 
 
