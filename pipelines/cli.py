@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="e.g. rate_limit=20,error_rate=0.2,latency_ms=50,drop_rate=0.05,job_fail_rate=0.5,"
         "job_refuse_rate=0.1; add methods=POST+PUT to fault only requests with those methods",
     )
+    sandbox.add_argument(
+        "--quirks",
+        default="",
+        help="other readings of the API's ambiguities, comma-separated, or all (see the README): "
+        "fromts-exclusive, statcounters-no-countonly, sort-unknown-400",
+    )
     sandbox.add_argument("--api-key", default="sandbox-api-key", help="API key clients must send")
     sandbox.add_argument("--api-secret", default="sandbox-api-secret", help="API secret clients must send")
     sandbox.add_argument("--sms-token", default="sandbox-sms-token", help="Bearer token for /v4/sms*")

@@ -22,6 +22,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         seed=args.seed,
         now=args.now,
         faults=args.faults,
+        quirks=args.quirks,
         job_seconds=args.job_seconds,
     )
     print(f"Seeding {args.contacts:,} contacts (seed {args.seed})...", flush=True)
@@ -48,6 +49,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         f"  API secret: {config.api_secret}\n"
         f"  SMS token:  {config.sms_token}\n"
         f"  faults:     {args.faults or 'none'}\n"
+        f"  quirks:     {', '.join(sorted(app.quirks)) or 'none'}\n"
         "Point mailjet-elt (or any Mailjet client) at it:\n"
         f"  export MAILJET__BASE_URL={url} MAILJET__API_KEY={config.api_key} "
         f"MAILJET__API_SECRET={config.api_secret}\n"

@@ -35,6 +35,7 @@ from sandbox.exceptions import ApiError, BadRequest, NotFound, SandboxConfigErro
 from sandbox.faults import Faults
 from sandbox.http_types import Reply
 from sandbox.models import CampaignDraft, Message
+from sandbox.quirks import parse_quirks
 from sandbox.resources import send_draft
 from sandbox.seed import SeedSize
 
@@ -126,6 +127,17 @@ class Admin:
                 app.faults = new
                 app.store.faults = new
             return Reply(payload=app.faults.describe())
+        if path == "quirks":
+            if method == "PUT":
+                try:
+                    chosen = parse_quirks(str(self._json(body).get("spec", "")))
+                except SandboxConfigError as exc:
+                    raise BadRequest(str(exc)) from None
+                app.quirks = chosen
+                app.store.quirks = chosen
+                with app.store.lock:
+                    app.store.cache.clear()
+            return Reply(payload={"quirks": sorted(app.quirks)})
         if path == "events" and method == "POST":
             return self.event(self._json(body))
         if path == "engagement" and method == "POST":

@@ -16,6 +16,7 @@ from sandbox.admin import Admin
 from sandbox.clock import Clock
 from sandbox.exceptions import SandboxConfigError
 from sandbox.faults import Faults
+from sandbox.quirks import parse_quirks
 from sandbox.seed import SeedSize, seed_store
 from sandbox.server import Dispatcher, Handler, SandboxHTTPServer
 from sandbox.store import Store
@@ -38,6 +39,7 @@ class SandboxConfig:
     now: str | float | None = None  # the clock's start; default: real time
     frozen_clock: bool = False
     faults: str = ""
+    quirks: str = ""  # other readings of the API's ambiguities (sandbox/quirks.py); "" = none, "all"
     job_seconds: float = settings.DEFAULT_JOB_SECONDS
     webhook_retry_seconds: float = settings.DEFAULT_WEBHOOK_RETRY_SECONDS
     webhook_give_up_seconds: float = settings.DEFAULT_WEBHOOK_GIVE_UP_SECONDS
@@ -70,6 +72,7 @@ class SandboxApp:
         config.validate()
         self.config = config
         self.faults = Faults.parse(config.faults)
+        self.quirks = parse_quirks(config.quirks)
         self.stats_lock = threading.Lock()
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -98,6 +101,7 @@ class SandboxApp:
         gc.freeze()
         store.job_seconds = self.config.job_seconds
         store.faults = self.faults
+        store.quirks = getattr(self, "quirks", frozenset())
         self.seconds_to_seed = time.perf_counter() - started
         return store
 

@@ -11,6 +11,7 @@ from sandbox import settings
 from sandbox.exceptions import BadRequest
 from sandbox.http_types import Reply, Request, envelope
 from sandbox.models import projector
+from sandbox.quirks import UNDOCUMENTED_SORTS
 
 if TYPE_CHECKING:
     from sandbox.store import Store
@@ -93,8 +94,11 @@ def listing(
     list is cached under the request's filters and the versions of the tables it `depends` on."""
     limit, offset, count_only = paging(req)
     sort_field, desc = sort_spec(req, fields)
+    if sort_field in UNDOCUMENTED_SORTS.get(resource, ()) and "sort-unknown-400" in store.quirks:  # a quirk
+        raise BadRequest(f'Invalid sort parameter: "{req.params.get("sort")}"')
     filters = tuple(sorted((k, v) for k, v in req.params.items() if k not in PAGING_PARAMS))
-    key = (resource, filters, sort_field, desc, tuple(t.version for t in depends), key_extra)
+    versions = tuple(t.version for t in depends)
+    key = (resource, filters, sort_field, desc, versions, key_extra, tuple(sorted(store.quirks)))
 
     def build_sorted() -> list[Any]:
         rows = build()
@@ -106,7 +110,8 @@ def listing(
         return rows
 
     rows = store.cache.get_or_build(key, build_sorted)
-    if count_only:
+    ignored = resource == "statcounters" and "statcounters-no-countonly" in store.quirks  # a quirk
+    if count_only and not ignored:
         return envelope([], total=len(rows))
     proj = project or projector(fields)
     return envelope([proj(row) for row in rows[offset : offset + limit]])
@@ -123,9 +128,11 @@ def window(
     end_raw = str_param(req, names[1])
     start_s = store.validate_date(start_raw, names[0]) if start_raw is not None else None
     end_s = store.validate_date(end_raw, names[1]) if end_raw is not None else None
+    # Quirk `fromts-exclusive`: the edges given exclude their own second ("after FromTS", "before ToTS").
+    edge = 1 if "fromts-exclusive" in store.quirks else 0
     if start_s is None or start_s == 0:
         start = format_ts(store.clock.start_of_today()) if default_today else ""
     else:
-        start = format_ts(max(start_s, 0))
-    end = format_ts(max(end_s, 0)) if end_s is not None else "9999"
+        start = format_ts(max(start_s, 0) + edge)
+    end = format_ts(max(end_s, 0) - edge) if end_s is not None else "9999"
     return start, end

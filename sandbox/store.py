@@ -126,6 +126,7 @@ class Store:
         self.next_message_id = settings.MESSAGE_ID_BASE
         self.job_seconds = settings.DEFAULT_JOB_SECONDS
         self.faults: Any = None
+        self.quirks: frozenset[str] = frozenset()  # sandbox/quirks.py
         self.base_url = ""
 
     def wallclock(self) -> float:

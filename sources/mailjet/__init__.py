@@ -146,19 +146,25 @@ def mailjet_source(
                 return
 
             def count(spans: list[tuple[int, int]]) -> list[int]:
-                return reader_for.counts(
-                    path, [{**base, "FromTS": lo, "ToTS": hi} for lo, hi in spans], count_path
-                )
+                return reader_for.counts(path, [{**base, **edges(lo, hi)} for lo, hi in spans], count_path)
 
             windows = split_windows(count, start, end, window_rows)
             tell(table.name, 0, sum(rows for _, _, rows in windows))
             yield from reader_for.read(
-                [Listing(path, {**base, "FromTS": lo, "ToTS": hi}, rows) for lo, hi, rows in windows],
+                [Listing(path, {**base, **edges(lo, hi)}, rows) for lo, hi, rows in windows],
                 lambda page: table.to_arrow(page, extracted_at),
                 lambda n: tell(table.name, n, 0),
             )
 
         return table.resource(rows)
+
+    def edges(lo: int, hi: int) -> dict[str, int]:
+        """The filters of the window [lo, hi] (seconds, both ends included), one second wider on each side:
+        the reference says "after FromTS" and "before ToTS", and a widely used reader takes FromTS as
+        exclusive, so the window holds [lo, hi] whichever way Mailjet reads its edges. Read inclusively,
+        neighbouring windows share a second or two: the merge on the table's key keeps one row. Costs no
+        request. (FromTS=0 would mean "today": the lowest is 1, all history.)"""
+        return {"FromTS": max(1, lo - 1), "ToTS": hi + 1}
 
     def path(table: schema.Table) -> str:
         return f"{settings.REST_PREFIX}/{settings.ENDPOINTS[table.name]}"

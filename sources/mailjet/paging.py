@@ -22,7 +22,7 @@ from dlt.common.runtime import signals
 from dlt.sources.helpers.rest_client.paginators import RangePaginator
 
 from sources.mailjet.client import MailjetHttp, classify
-from sources.mailjet.exceptions import MailjetError
+from sources.mailjet.exceptions import MailjetBadRequest, MailjetError
 from sources.mailjet.schema import Table
 
 T = TypeVar("T")
@@ -158,12 +158,44 @@ class PageReader:
         self.http = http
         self.page_size = page_size
         self.concurrency = max(1, concurrency)
+        self.unsorted: set[str] = set()  # paths whose Sort Mailjet refused: read in its default order
+
+    def filters(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """`params` as this path takes them (without a Sort it refused)."""
+        return {k: v for k, v in params.items() if not (k == "Sort" and path in self.unsorted)}
+
+    def get(self, path: str, params: Mapping[str, Any]) -> Any:
+        """One GET; a `Sort` Mailjet refuses (a field it does not sort on: several are undocumented) is
+        dropped for this path from then on, and the call made again in Mailjet's default order."""
+        try:
+            return self.http.get_json(path, self.filters(path, params))
+        except MailjetBadRequest as exc:
+            if "Sort" not in params or path in self.unsorted or "sort" not in str(exc).lower():
+                raise
+            log.warning(
+                "%s refused Sort=%s (%s); reading it in Mailjet's default order", path, params["Sort"], exc
+            )
+            self.unsorted.add(path)
+            return self.http.get_json(path, self.filters(path, params))
 
     def count(self, path: str, params: Mapping[str, Any], count_path: str | None = None) -> int:
         """Rows matching `params`: `countOnly=1` on v3 (`Total`), or a v4 `/count` path (`Count`)."""
         if count_path is not None:
             return int(self.http.get_json(count_path, params)["Count"])
-        return int(self.http.get_json(path, {**params, "countOnly": 1})["Total"])
+        answer = self.get(path, {**params, "countOnly": 1})
+        if answer.get("Data"):
+            # countOnly was ignored (undocumented on some resources): `Total` is this page's size, not
+            # the listing's. Count by reading pages to the first short one (costs that many calls).
+            return self._count_by_paging(path, params)
+        return int(answer["Total"])
+
+    def _count_by_paging(self, path: str, params: Mapping[str, Any]) -> int:
+        total = 0
+        while True:
+            rows = self.get(path, {**params, "Limit": self.page_size, "Offset": total})["Data"]
+            total += len(rows)
+            if len(rows) < self.page_size:
+                return total
 
     def counts(self, path: str, windows: list[Mapping[str, Any]], count_path: str | None = None) -> list[int]:
         """`count` for several filter sets, in parallel."""
@@ -183,7 +215,7 @@ class PageReader:
 
     def first(self, path: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row of a listing (one call)."""
-        rows = self.http.get_json(path, {**params, "Limit": 1})["Data"]
+        rows = self.get(path, {**params, "Limit": 1})["Data"]
         return rows[0] if rows else None
 
     def read(
@@ -229,7 +261,7 @@ class PageReader:
             # An overlapping page is needed while it brings a row past the one it shares.
             last = listing.total - 1 if overlap else listing.total
             paginator = OffsetLane(k * step, n * step, last, self.page_size)
-            params = {**listing.params, "Limit": self.page_size}
+            params = {**self.filters(listing.path, listing.params), "Limit": self.page_size}
             key = listing.key()
             try:
                 for m, page in enumerate(
@@ -318,6 +350,8 @@ def start_of_history(
     oldest = reader.first(path, {**params, "FromTS": 1, "ToTS": end})
     if oldest is None:
         return None
+    if path in reader.unsorted:  # the first row is not the oldest: read all history
+        return 1
     column = next(c for c in table.columns if c.name == table.cursor)
     stamp = str(column.read(oldest))
     return max(1, int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()))

@@ -88,3 +88,21 @@ def test_statcounters_per_campaign(shared: Api) -> None:
     )
     missing = shared.get("statcounters", CounterSource="Campaign")
     assert missing.status_code == 400
+
+
+def test_quirk_fromts_exclusive_leaves_out_the_edges_own_seconds(api: Api) -> None:
+    message = api.data("message", FromTS=1, Limit=1, Sort="ArrivedAt")[0]
+    second = int(datetime.fromisoformat(str(message["ArrivedAt"]).replace("Z", "+00:00")).timestamp())
+
+    def found(lo: int, hi: int) -> bool:
+        rows = api.data("message", FromTS=lo, ToTS=hi, Limit=1000, Sort="ArrivedAt")
+        return any(r["ID"] == message["ID"] for r in rows)
+
+    assert found(second, second) and found(second - 1, second + 1)  # the documented default: inclusive
+    assert api.admin("PUT", "quirks", {"spec": "fromts-exclusive"}).json() == {"quirks": ["fromts-exclusive"]}
+    assert not found(second, second) and not found(second, second + 1) and not found(second - 1, second)
+    assert found(second - 1, second + 1)
+    bad = api.admin("PUT", "quirks", {"spec": "sideways"})
+    assert bad.status_code == 400 and "no such quirk" in bad.text
+    assert api.admin("PUT", "quirks", {"spec": ""}).json() == {"quirks": []}
+    assert found(second, second)
