@@ -10,6 +10,8 @@ joined with commas, or `all` for every one. The default is none: the sandbox ans
   both as inclusive.
 - `sort-unknown-400`: a `Sort` on a field the reference never names as sortable (`OpenedAt`, `ClickedAt`,
   `BouncedAt`, campaign `CreatedAt`, statcounters `SourceID`) is refused with a 400.
+- `campaign-status-string`: a campaign's `Status` is a string (`"2"`), as the Go SDK types it, where the
+  default sends the reference's integer.
 - `statcounters-no-countonly`: `/statcounters` ignores `countOnly` (undocumented there) and answers a plain
   page, whose `Count`/`Total` are that page's size."""
 
@@ -21,6 +23,7 @@ KNOWN: dict[str, str] = {
     "fromts-exclusive": "FromTS and ToTS exclude their own second",
     "statcounters-no-countonly": "statcounters ignores countOnly and answers a page",
     "sort-unknown-400": "a Sort on a field the reference never names is refused (400)",
+    "campaign-status-string": "a campaign's Status is a string",
 }
 # Sort fields the reference never names, per resource (refused under `sort-unknown-400`).
 UNDOCUMENTED_SORTS: dict[str, frozenset[str]] = {

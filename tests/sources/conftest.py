@@ -42,6 +42,19 @@ def every_row(api: Api, resource: str, sort: str = "ID", **params: object) -> li
             return rows
 
 
+def campaign_stats(api: Api) -> set[tuple[Any, ...]]:
+    """(campaign, total, opened) of every campaign's lifetime counters, as the extract asks for them."""
+    rows = every_row(
+        api,
+        "statcounters",
+        sort="SourceID",
+        CounterSource="Campaign",
+        CounterTiming="Message",
+        CounterResolution="Lifetime",
+    )
+    return {(r["SourceID"], r["Total"], r["MessageOpenedCount"]) for r in rows}
+
+
 def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
     """Rows of one query against the extract's DuckDB file."""
     with duckdb.connect(str(db), read_only=True) as con:
