@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--quirks",
         default="",
         help="other readings of the API's ambiguities, comma-separated, or all (see the README): "
-        "fromts-exclusive, statcounters-no-countonly, sort-unknown-400, campaign-status-string",
+        "fromts-exclusive, statcounters-no-countonly, sort-unknown-400, sort-unknown-ignored, "
+        "campaign-status-string",
     )
     sandbox.add_argument("--api-key", default="sandbox-api-key", help="API key clients must send")
     sandbox.add_argument("--api-secret", default="sandbox-api-secret", help="API secret clients must send")

@@ -94,8 +94,11 @@ def listing(
     list is cached under the request's filters and the versions of the tables it `depends` on."""
     limit, offset, count_only = paging(req)
     sort_field, desc = sort_spec(req, fields)
-    if sort_field in UNDOCUMENTED_SORTS.get(resource, ()) and "sort-unknown-400" in store.quirks:  # a quirk
-        raise BadRequest(f'Invalid sort parameter: "{req.params.get("sort")}"')
+    if sort_field in UNDOCUMENTED_SORTS.get(resource, ()):  # quirks: refused, or ignored (newest first)
+        if "sort-unknown-400" in store.quirks:
+            raise BadRequest(f'Invalid sort parameter: "{req.params.get("sort")}"')
+        if "sort-unknown-ignored" in store.quirks:
+            sort_field, desc = "", True
     filters = tuple(sorted((k, v) for k, v in req.params.items() if k not in PAGING_PARAMS))
     versions = tuple(t.version for t in depends)
     key = (resource, filters, sort_field, desc, versions, key_extra, tuple(sorted(store.quirks)))
@@ -107,6 +110,8 @@ def listing(
             # Computed resources (statcounters) build dicts; stored ones are dataclass rows.
             getter = itemgetter if rows and isinstance(rows[0], dict) else attrgetter
             rows = sorted(rows, key=getter(sort_field), reverse=desc)
+        elif desc:
+            rows = rows[::-1]  # the API's own order, newest first (quirk sort-unknown-ignored)
         return rows
 
     rows = store.cache.get_or_build(key, build_sorted)

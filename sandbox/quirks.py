@@ -10,6 +10,8 @@ joined with commas, or `all` for every one. The default is none: the sandbox ans
   both as inclusive.
 - `sort-unknown-400`: a `Sort` on a field the reference never names as sortable (`OpenedAt`, `ClickedAt`,
   `BouncedAt`, campaign `CreatedAt`, statcounters `SourceID`) is refused with a 400.
+- `sort-unknown-ignored`: such a `Sort` is ignored instead, and the rows come in the API's own order,
+  newest first. It excludes `sort-unknown-400`; `all` takes the harsher, `sort-unknown-400`.
 - `campaign-status-string`: a campaign's `Status` is a string (`"2"`), as the Go SDK types it, where the
   default sends the reference's integer.
 - `statcounters-no-countonly`: `/statcounters` ignores `countOnly` (undocumented there) and answers a plain
@@ -24,7 +26,10 @@ KNOWN: dict[str, str] = {
     "statcounters-no-countonly": "statcounters ignores countOnly and answers a page",
     "sort-unknown-400": "a Sort on a field the reference never names is refused (400)",
     "campaign-status-string": "a campaign's Status is a string",
+    "sort-unknown-ignored": "a Sort on a field the reference never names is ignored (newest first)",
 }
+# Pairs that exclude each other: `all` takes the first (the harsher).
+EXCLUSIVE = (("sort-unknown-400", "sort-unknown-ignored"),)
 # Sort fields the reference never names, per resource (refused under `sort-unknown-400`).
 UNDOCUMENTED_SORTS: dict[str, frozenset[str]] = {
     "openinformation": frozenset({"OpenedAt"}),
@@ -39,10 +44,13 @@ def parse_quirks(spec: str | None) -> frozenset[str]:
     """The quirks a spec names; SandboxConfigError naming an unknown one."""
     names = {part.strip().lower() for part in (spec or "").split(",") if part.strip()}
     if "all" in names:
-        return frozenset(KNOWN)
+        return frozenset(KNOWN) - {gentler for _, gentler in EXCLUSIVE}
     unknown = sorted(names - set(KNOWN))
     if unknown:
         raise SandboxConfigError(
             f"--quirks {', '.join(unknown)}: no such quirk; known: {', '.join(KNOWN)} (or all)"
         )
+    for harsher, gentler in EXCLUSIVE:
+        if {harsher, gentler} <= names:
+            raise SandboxConfigError(f"--quirks {harsher} and {gentler} exclude each other: choose one")
     return frozenset(names)

@@ -82,4 +82,15 @@ def test_unknown_quirks_are_refused_by_name() -> None:
 
     with pytest.raises(SandboxConfigError, match="nope: no such quirk"):
         parse_quirks("fromts-exclusive,nope")
-    assert parse_quirks("all") == frozenset(KNOWN) and parse_quirks("") == frozenset()
+    assert parse_quirks("all") == frozenset(KNOWN) - {"sort-unknown-ignored"}
+    assert parse_quirks("") == frozenset()
+
+
+def test_quirks_that_exclude_each_other() -> None:
+    from sandbox.exceptions import SandboxConfigError
+    from sandbox.quirks import parse_quirks
+
+    with pytest.raises(SandboxConfigError, match="exclude each other"):
+        parse_quirks("sort-unknown-400,sort-unknown-ignored")
+    chosen = parse_quirks("all")
+    assert "sort-unknown-400" in chosen and "sort-unknown-ignored" not in chosen  # the harsher
