@@ -40,6 +40,15 @@ def _say(text: str) -> None:
         os.write(2, last_words(text))
 
 
+def _in_finalizer(frame: FrameType | None) -> bool:
+    """Whether `frame` runs inside an object's `__del__` (garbage collection can run one anywhere)."""
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
 class InterruptHandler:
     """The process's SIGINT/SIGTERM handler for one command."""
 
@@ -61,8 +70,10 @@ class InterruptHandler:
             f"mailjet-elt {self.command}: {NAMES.get(signum, str(signum))} received, stopping "
             "(send it again to stop at once)"
         )
-        if not self._deferred:
+        if not self._deferred and not _in_finalizer(frame):
             raise Interrupted(signum)
+        # Deferred, or the signal came while a finalizer (`__del__`) ran: Python would swallow (and print)
+        # an exception raised there, losing the stop; the command stops at its next check instead.
 
     @contextmanager
     def deferred(self) -> Iterator[None]:
