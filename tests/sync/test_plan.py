@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from pipelines.errors import CommandError
 from pipelines.layers import RAW_TABLES
 from pipelines.sync.config import SyncConfiguration
 from pipelines.sync.plan import plan
-from tests.conftest import Api, creds, run_cli
+from tests.conftest import BIN, Api, creds, run_cli
 from tests.csv_import.conftest import load as import_files
 from tests.csv_import.conftest import write
 from tests.sync.world import LIST_ID, Person, World, audiences_file, planned, run_plan
@@ -365,10 +364,13 @@ def test_a_plan_killed_mid_run_leaves_nothing_and_the_rerun_plans(tmp_path: Path
 HOLDER = textwrap.dedent(
     """
     import sys, time
+    from pathlib import Path
     from pipelines.warehouse import writing
     with writing(sys.argv[1], None, "extract"):
         print("holding", flush=True)
-        time.sleep(float(sys.argv[2]))
+        deadline = time.monotonic() + 120
+        while not Path(sys.argv[2]).exists() and time.monotonic() < deadline:  # until told to let go
+            time.sleep(0.05)
     """
 )
 
@@ -378,8 +380,9 @@ def test_a_plan_waits_for_another_writer_then_plans(tmp_path: Path) -> None:
     World([Person("new@x.com")]).build(db)
     source = tmp_path / "audiences.sql"
     source.write_text(audiences_file(), encoding="utf-8")
+    release = tmp_path / "release"
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(db), "3"],
+        [sys.executable, "-c", HOLDER, str(db), str(release)],
         cwd=Path(__file__).parents[2],
         stdout=subprocess.PIPE,
         text=True,
@@ -392,11 +395,21 @@ def test_a_plan_waits_for_another_writer_then_plans(tmp_path: Path) -> None:
         )
         assert refused.returncode == 1, refused.stderr
         assert "in use by `mailjet-elt extract`" in refused.stderr
-        started = time.monotonic()
-        waited = run_cli(["--db", str(db), "plan", "--audiences", str(source)], {}, tmp_path)
-        assert waited.returncode == 0, waited.stderr
-        assert "the database is in use by" in waited.stderr and time.monotonic() - started > 0.5
+        waiting = subprocess.Popen(
+            [str(BIN), "--db", str(db), "plan", "--audiences", str(source)],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert waiting.stderr is not None
+        said = waiting.stderr.readline()  # the plan says it waits; then the holder lets go
+        assert "the database is in use by" in said, said
+        release.touch()
+        _, err = waiting.communicate(timeout=120)
+        assert waiting.returncode == 0, said + err
     finally:
+        release.touch()
         holder.wait(timeout=60)
     assert rows(db, "select count(*) from mailjet_sync.sync_runs") == [(1,)]
 
