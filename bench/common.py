@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -49,8 +50,6 @@ def start_sandbox(
 def measured_cli(env: dict[str, str], db: Path, *args: str) -> tuple[float, float, str]:
     """(seconds, peak RSS MiB, stdout) of one `mailjet-elt --db DB ARGS` in its own process; wait4 gives
     this child's own peak RSS, apart from the sandbox's. SystemExit with its stderr when it fails."""
-    import os
-
     cmd = [sys.executable, "-m", "pipelines.cli", "--db", str(db), *args]
     began = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

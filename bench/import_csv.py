@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import duckdb
+from common import measured_cli
 
 COUNTRIES = ("FR", "DE", "IT", "ES", "NL", "BE", "PT", "SE")
 PLANS = ("free", "pro", "team", "enterprise")
@@ -53,26 +52,7 @@ def write_export(path: Path, rows: int, seed: int = 7) -> None:
 
 def run_import(db: Path, export: Path) -> tuple[float, float, str]:
     """(seconds, peak RSS MiB of the child alone, stdout) of one `mailjet-elt import-csv` subprocess."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "pipelines.cli",
-        "--db",
-        str(db),
-        "import-csv",
-        str(export),
-        "--list",
-        "Newsletter",
-    ]
-    began = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - began
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"import-csv failed:\n{out}")
-    return seconds, usage.ru_maxrss / 1024, out
+    return measured_cli(dict(os.environ), db, "import-csv", str(export), "--list", "Newsletter")
 
 
 def main() -> None:
