@@ -339,6 +339,9 @@ class Loader:
         self.config = config
         self.lock_wait = lock_wait
         self.stats = LoaderStats()
+        # The views are (re)published by this process's first load, and whenever the events table is new:
+        # a receiver killed between a load and its publish left the table without its view.
+        self._published = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="webhooks-loader", daemon=True)
@@ -460,8 +463,9 @@ class Loader:
             except PipelineStepFailed as exc:
                 raise RuntimeError(str(exc.exception)) from None
             warehouse.close_journal()
-            if not had:
+            if not had or not self._published:
                 warehouse.publish()  # the views read the new tables from now on
+                self._published = True
         self.stats.loaded += len(events)
         self.stats.batches += 1
         return len(events)

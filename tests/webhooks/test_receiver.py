@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 import requests
 
@@ -244,3 +245,20 @@ def test_a_spool_line_that_cannot_be_read_is_kept_as_a_rejection(tmp_path: Path)
     assert len(events) == 2  # the retried copy: the merge keeps one
     assert [r["reason"] for r in rejections] == ["spool_line_unreadable"]  # the last, cut short: passed over
     assert rejections[0]["body"] == "{broken"
+
+
+def test_a_restarted_receiver_publishes_the_views_its_killed_run_did_not(tmp_path: Path) -> None:
+    # What a receiver killed between a load and its publish leaves: the events table, no `mailjet` views.
+    first = start_receiver(tmp_path / "hooks.duckdb")
+    assert requests.post(first.server.url, json=event("open", 1), auth=AUTH, timeout=10).status_code == 200
+    db = first.stopped()
+    with duckdb.connect(str(db)) as con:
+        con.execute("drop schema mailjet cascade")
+    assert rows(db, "select count(*) from mailjet_api.events") == [(1,)]
+    second = start_receiver(db)
+    assert requests.post(second.server.url, json=event("click", 2), auth=AUTH, timeout=10).status_code == 200
+    second.stopped()
+    assert rows(db, "select event, count(*) from mailjet.events group by 1 order by 1") == [
+        ("click", 1),
+        ("open", 1),
+    ]
