@@ -79,6 +79,7 @@ def mailjet_source(
     config.check()
     page_size, concurrency = config.page_size, config.concurrency
     lag_seconds, window_rows = config.lag_seconds, config.window_rows
+    horizon_seconds = int(config.event_horizon_days * 86400)
     sms_token = str(config.sms_token) if config.sms_token else None
     http = http or MailjetHttp.from_config(config)
     reader = PageReader(http, page_size, concurrency)
@@ -125,11 +126,15 @@ def mailjet_source(
         params: Mapping[str, Any] | None = None,
         reader_for: PageReader = reader,
         count_path: str | None = None,
+        horizon: int = 0,
     ) -> DltResource:
         """A resource read in time windows from its cursor (minus the lag) to now, merged on its key.
         Without a cursor it backfills from the oldest row, found with one sorted call (or from the
         start of time when the endpoint cannot sort). Windows are halved until each holds at most
-        `window_rows` rows, so offsets stay shallow and every window's pages can be read in parallel."""
+        `window_rows` rows, so offsets stay shallow and every window's pages can be read in parallel.
+        With a `horizon` (seconds), a run with a cursor starts that much earlier: rows older than the
+        cursor are read and passed over (dlt's incremental keeps only those from the cursor on), but an
+        event Mailjet lists under its message's send time arrives."""
         assert table.cursor is not None
         base = {**(params or {}), **({"Sort": sort} if sort else {})}
 
@@ -141,6 +146,8 @@ def mailjet_source(
         ) -> Iterator[pa.Table]:
             end = int(datetime.now(UTC).timestamp())
             start = start_of_history(reader_for, path, base, table, end, cursor.start_value)
+            if start is not None and cursor.start_value is not None:
+                start = max(1, start - horizon)
             if start is None:
                 tell(table.name, 0, 0)
                 return
@@ -211,9 +218,10 @@ def mailjet_source(
         ),
         incremental(schema.CAMPAIGNS, path(schema.CAMPAIGNS), "CreatedAt"),
         incremental(schema.MESSAGES, path(schema.MESSAGES), "ArrivedAt", settings.MESSAGE_EXTRA_FIELDS),
-        incremental(schema.OPENS, path(schema.OPENS), "OpenedAt"),
-        incremental(schema.CLICKS, path(schema.CLICKS), "ClickedAt"),
-        incremental(schema.BOUNCES, path(schema.BOUNCES), "BouncedAt"),
+        # The event logs are read again over the horizon: late events on older messages.
+        incremental(schema.OPENS, path(schema.OPENS), "OpenedAt", horizon=horizon_seconds),
+        incremental(schema.CLICKS, path(schema.CLICKS), "ClickedAt", horizon=horizon_seconds),
+        incremental(schema.BOUNCES, path(schema.BOUNCES), "BouncedAt", horizon=horizon_seconds),
     ]
     if sms_token:
         sms_reader = PageReader(http.with_auth(BearerTokenAuth(sms_token)), page_size, concurrency)

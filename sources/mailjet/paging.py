@@ -70,7 +70,9 @@ def run_in_daemons(work: Callable[[T], None], tasks: Iterable[T], workers: int, 
 
 class OffsetLane(RangePaginator):
     """dlt's range paginator over `Offset`, starting at one page and striding over the other lanes'.
-    It stops at the counted total, or early on a short or empty page (rows deleted meanwhile)."""
+    It stops at the counted total, or early on an empty page (rows deleted meanwhile). A short page does
+    not stop it: the count is trusted, not the page's length (an API may answer fewer rows than `Limit`
+    asks for; the lane then reads the rest of its page's range, see `PageReader.read`)."""
 
     def __init__(self, first_offset: int, stride: int, total: int, page_size: int) -> None:
         self.page_size = page_size
@@ -84,7 +86,7 @@ class OffsetLane(RangePaginator):
         )
 
     def _stop_after_this_page(self, data: list[Any] | None = None) -> bool:
-        return not data or len(data) < self.page_size
+        return not data
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,20 @@ class PageReader:
                 raise result
         return [int(r) for r in results]  # type: ignore[arg-type]  # exceptions raised above
 
+    def _rest_of_page(
+        self, listing: Listing, params: Mapping[str, Any], offset: int, rows: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The page at `offset`, whole: when the API answered fewer rows than `Limit` and the count says
+        more lie in the page's range, the rest is read from where the answer ended (an API that caps its
+        pages below `Limit`, like the v4 SMS listing's 21, costs one call per capped page, no row)."""
+        wanted = min(self.page_size, listing.total - offset)
+        while rows and len(rows) < wanted:
+            more = self.get(listing.path, {**params, "Offset": offset + len(rows)})["Data"]
+            if not more:
+                break  # rows deleted while the listing was read: the listing ends sooner
+            rows.extend(more[: wanted - len(rows)])
+        return rows
+
     def first(self, path: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row of a listing (one call)."""
         rows = self.get(path, {**params, "Limit": 1})["Data"]
@@ -267,9 +283,9 @@ class PageReader:
                 for m, page in enumerate(
                     self.http.rest().paginate(listing.path, params=params, paginator=paginator)
                 ):
-                    rows = list(page)
+                    number = k + m * n
+                    rows = self._rest_of_page(listing, params, number * step, list(page))
                     if overlap and rows:
-                        number = k + m * n
                         with tally:
                             bounds[(i, number)] = (rows[0].get(key), rows[-1].get(key))
                         if number:

@@ -4,6 +4,7 @@ page of Mailjet rows into an Arrow table of that shape (so dlt loads it without 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,8 +52,9 @@ SQL_TYPES: dict[Kind, str] = {
 
 @dataclass(frozen=True)
 class Column:
-    """One column: its name in the table, the Mailjet field (a `/`-path into nested objects) and its kind.
-    `ts` fields arrive as RFC 3339 strings (`""` = unset), `unix` ones as seconds since the epoch."""
+    """One column: its name in the table, the Mailjet field (a `/`-path into nested objects; `A|B`: the
+    first of several spellings the row has) and its kind. `ts` fields arrive as RFC 3339 strings (`""` =
+    unset), `unix` ones as seconds since the epoch."""
 
     name: str
     field: str
@@ -60,10 +62,13 @@ class Column:
 
     def read(self, row: dict[str, Any]) -> Any:
         """The raw value of this column's field in one Mailjet row (None when absent)."""
-        value: Any = row
-        for part in self.field.split("/"):
-            value = value.get(part) if isinstance(value, dict) else None
-        return value
+        for spelling in self.field.split("|"):
+            value: Any = row
+            for part in spelling.split("/"):
+                value = value.get(part) if isinstance(value, dict) else None
+            if value is not None:
+                return value
+        return None
 
 
 @dataclass(frozen=True)
@@ -136,13 +141,45 @@ def _convert(column: Column, values: list[Any]) -> pa.Array:
             seconds = pa.array([v or None for v in values], pa.int64()).cast(pa.timestamp("s", tz="UTC"))
             return pc.cast(seconds, target)
         if column.kind in ("id", "int"):
-            # Mailjet sends IDs as JSON integers, except the SMS API's MessageId, a numeric string.
-            return pa.array([int(v) if v not in (None, "") else None for v in values], pa.int64())
+            # JSON integers, or numbers sent as strings (a campaign's Status is a string in the Go SDK).
+            return pa.array([_integer(v) for v in values], pa.int64())
+        if column.kind == "float":
+            return pa.array([float(v) if v not in (None, "") else None for v in values], pa.float64())
         if column.kind == "text":
-            return pa.array([str(v) if v not in (None, "") else None for v in values], pa.string())
+            return pa.array([_text(v) for v in values], pa.string())
         return pa.array(values, target)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError) as exc:
         raise ValueError(f"column {column.name} (Mailjet field {column.field}): {exc}") from exc
+
+
+def _integer(value: Any) -> int | None:
+    """An integer column's value: JSON integers as they are, numeric strings read (`"2"`, `"2.0"`); a
+    fraction or an object is refused (ValueError/TypeError), never rounded or guessed."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (dict, list)):
+        raise TypeError(f"expected an integer, got {value!r}")
+    if isinstance(value, str):
+        number = float(value) if any(c in value for c in ".eE") else int(value)
+    else:
+        number = value
+    if isinstance(number, float):
+        if not number.is_integer():
+            raise ValueError(f"expected an integer, got {value!r}")
+        return int(number)
+    return int(number)
+
+
+def _text(value: Any) -> str | None:
+    """A text column's value: strings as they are, objects and lists as compact JSON (sorted keys, so the
+    same object always reads the same), other scalars as their text."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return str(value)
 
 
 def _table(
@@ -296,7 +333,7 @@ CAMPAIGN_DRAFTS = _table(
         ("Current", "int"),
         ("AXFraction", "float"),
         ("AXFractionName", "text"),
-        ("AXTesting", "int"),
+        ("AXTesting", "text"),  # an integer in the reference, an object in the Go and Node SDKs
         ("CreatedAt", "ts"),
         ("ModifiedAt", "ts"),
         ("DeliveredAt", "ts"),
@@ -396,6 +433,8 @@ CLICKS = _table(
         ("ClickedDelay", "int"),
         ("UserAgentID", "id"),
     ],
+    # Not `ID` alone: the reference's example shows `"ID": -1`. The ID stays in the key and as a column.
+    primary_key=("message_id", "clicked_at", "url", "id"),
     cursor="clicked_at",
 )
 BOUNCES = _table(
@@ -409,12 +448,15 @@ BOUNCES = _table(
         ("IsStatePermanent", "bool"),
         ("StateID", "int"),
     ],
+    # Not `ID` alone: in the reference's example a bounce's ID is its message's, and a message can bounce
+    # twice. The ID stays in the key and as a column.
+    primary_key=("contact_id", "campaign_id", "bounced_at", "id"),
     cursor="bounced_at",
 )
 SMS_MESSAGES = _table(
     "sms_messages",
     [
-        ("MessageId", "id"),
+        ("MessageId|MessageID|ID", "text"),  # a numeric string, or a UUID: text either way
         ("From", "text"),
         ("To", "text"),
         ("Status/Code", "int"),
@@ -427,7 +469,7 @@ SMS_MESSAGES = _table(
     ],
     cursor="created_at",
     rename={
-        "MessageId": "id",
+        "MessageId|MessageID|ID": "id",
         "From": "sender",
         "To": "recipient",
         "CreationTS": "created_at",

@@ -102,7 +102,7 @@ def test_event_history_is_complete_not_just_today(seeded: tuple[Api, Path, dict[
     ).json()["Data"]
     assert keys(
         db, "select id, sender, recipient, status_name, epoch(created_at)::bigint from mailjet.sms_messages"
-    ) == {(int(s["MessageId"]), s["From"], s["To"], s["Status"]["Name"], s["CreationTS"]) for s in sms}
+    ) == {(s["MessageId"], s["From"], s["To"], s["Status"]["Name"], s["CreationTS"]) for s in sms}
     assert len(sms) == 1
 
 
