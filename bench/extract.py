@@ -30,6 +30,7 @@ from sources.mailjet.settings import DEFAULT_EVENT_HORIZON_DAYS, ENDPOINTS, SMS_
 LISTED_ROWS = {"contact_properties": "contacts"}
 SMS_TOKEN = "sandbox-sms-token"
 EVENT_LOGS = ("opens", "clicks", "bounces")
+TABLES = (*ENDPOINTS, "sms_messages")
 
 
 def extract_env(base: str, concurrency: int, rate: float, **settings: str) -> dict[str, str]:
@@ -51,7 +52,7 @@ def calls_by_endpoint(base: str) -> dict[str, int]:
 
 def table_rows(db: Path) -> dict[str, int]:
     with duckdb.connect(str(db), read_only=True) as con:
-        return {t: con.sql(f"select count(*) from mailjet.{t}").fetchall()[0][0] for t in ENDPOINTS}
+        return {t: con.sql(f"select count(*) from mailjet.{t}").fetchall()[0][0] for t in TABLES}
 
 
 def listing_calls(calls: dict[str, int], table: str) -> int:
@@ -89,7 +90,7 @@ def plain(args: argparse.Namespace, base: str, env: dict[str, str]) -> None:
     print(out.strip().splitlines()[0])
     print(f"{'table':<30}{'rows':>12}{'calls':>8}{'min':>8}")
     minimum_total = 0
-    for table in ENDPOINTS:
+    for table in TABLES:
         listed = rows[LISTED_ROWS[table]] if table in LISTED_ROWS else rows[table]
         minimum = math.ceil(listed / 1000)
         minimum_total += minimum
@@ -118,7 +119,7 @@ def matrix(base: str, env: dict[str, str]) -> None:
         print(f"  {reading}: {sum(calls.values()):,} calls, {seconds:.1f} s", flush=True)
     requests.put(f"{base}/_sandbox/quirks", json={"spec": ""}, timeout=30).raise_for_status()
     base_seconds, base_calls, base_rows = results["none"]
-    tables = list(ENDPOINTS)
+    tables = list(TABLES)
     print("\nbackfill calls per listing (rows under no quirk; a listing's minimum is ceil(rows/1000)+1)")
     names = "".join(f"{t[:11]:>12}" for t in tables)
     header = f"{'reading':<26}{names}{'total':>9}{'extra':>8}{'s':>7}"

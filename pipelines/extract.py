@@ -19,7 +19,7 @@ from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.layers import API_DATASET
 from pipelines.logs import console
 from pipelines.progress import ExtractProgress
-from pipelines.retype import retype_columns
+from pipelines.retype import RetypeError, retype_columns
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import (
     raise_if_busy,
@@ -172,7 +172,10 @@ def extract(
         source = source_at(datetime.now(UTC))
         try:
             pipeline.sync_destination()
-            retyped = retype_columns(pipeline)
+            try:
+                retyped = retype_columns(pipeline)
+            except RetypeError as exc:
+                raise CommandError(str(exc), EXIT_FAILURE) from None
             cursors = [n for n in names if n in INCREMENTAL_RESOURCES]
             if full_refresh and cursors and pipeline.default_schema_name:
                 pipeline_drop(pipeline, resources=cursors, state_only=True)()

@@ -129,8 +129,9 @@ def mailjet_source(
         horizon: int = 0,
     ) -> DltResource:
         """A resource read in time windows from its cursor (minus the lag) to now, merged on its key.
-        Without a cursor it backfills from the oldest row, found with one sorted call (or from the
-        start of time when the endpoint cannot sort). Windows are halved until each holds at most
+        Without a cursor it backfills the whole history: as one window when it fits in one, else from
+        the oldest row, found with one sorted call (or from the start of time when the endpoint cannot
+        sort). Windows are halved until each holds at most
         `window_rows` rows, so offsets stay shallow and every window's pages can be read in parallel.
         With a `horizon` (seconds), a run with a cursor starts that much earlier: rows older than the
         cursor are read and passed over (dlt's incremental keeps only those from the cursor on), but an
@@ -145,17 +146,23 @@ def mailjet_source(
             ),
         ) -> Iterator[pa.Table]:
             end = int(datetime.now(UTC).timestamp())
-            start = start_of_history(reader_for, path, base, table, end, cursor.start_value)
-            if start is not None and cursor.start_value is not None:
-                start = max(1, start - horizon)
-            if start is None:
-                tell(table.name, 0, 0)
-                return
 
             def count(spans: list[tuple[int, int]]) -> list[int]:
                 return reader_for.counts(path, [{**base, **edges(lo, hi)} for lo, hi in spans], count_path)
 
-            windows = split_windows(count, start, end, window_rows)
+            if cursor.start_value is not None:
+                start = max(1, int(cursor.start_value.timestamp()) - horizon)
+                windows = split_windows(count, start, end, window_rows)
+            else:
+                # A first run: one count of all history. A history that fits in one window is read as
+                # it is (its listing costs that count and its pages); a larger one starts its windows
+                # at the oldest row, rather than halving its way there from 1970.
+                whole = count([(1, end)])[0]
+                if whole <= window_rows:
+                    windows = [(1, end, whole)] if whole else []
+                else:
+                    oldest = start_of_history(reader_for, path, base, table, end)
+                    windows = [] if oldest is None else split_windows(count, oldest, end, window_rows)
             tell(table.name, 0, sum(rows for _, _, rows in windows))
             yield from reader_for.read(
                 [Listing(path, {**base, **edges(lo, hi)}, rows) for lo, hi, rows in windows],

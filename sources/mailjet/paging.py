@@ -216,18 +216,30 @@ class PageReader:
         return [int(r) for r in results]  # type: ignore[arg-type]  # exceptions raised above
 
     def _rest_of_page(
-        self, listing: Listing, params: Mapping[str, Any], offset: int, rows: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
-        """The page at `offset`, whole: when the API answered fewer rows than `Limit` and the count says
-        more lie in the page's range, the rest is read from where the answer ended (an API that caps its
-        pages below `Limit`, like the v4 SMS listing's 21, costs one call per capped page, no row)."""
+        self,
+        listing: Listing,
+        params: Mapping[str, Any],
+        offset: int,
+        rows: list[dict[str, Any]],
+        key: str | None,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The page at `offset`, whole, and whether its parts met: when the API answered fewer rows than
+        `Limit` and the count says more lie in the page's range, the rest is read from where the answer
+        ended (an API that caps its pages below `Limit`, like the v4 SMS listing's 21, costs one call per
+        capped part, no row). With a sort `key` (an overlapping listing), each part starts on the last
+        row already read, which must come first again: else rows shifted in between, as between pages."""
         wanted = min(self.page_size, listing.total - offset)
+        met = True
         while rows and len(rows) < wanted:
-            more = self.get(listing.path, {**params, "Offset": offset + len(rows)})["Data"]
+            start = offset + len(rows) - (1 if key is not None else 0)
+            more = self.get(listing.path, {**params, "Offset": start})["Data"]
+            if key is not None and more:
+                met = met and more[0].get(key) == rows[-1].get(key)
+                more = more[1:]
             if not more:
                 break  # rows deleted while the listing was read: the listing ends sooner
             rows.extend(more[: wanted - len(rows)])
-        return rows
+        return rows, met
 
     def first(self, path: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row of a listing (one call)."""
@@ -260,6 +272,7 @@ class PageReader:
         fetched = [0] * len(listings)
         # (listing, page) -> the sort keys of the page's first and last rows, for overlapping listings
         bounds: dict[tuple[int, int], tuple[Any, Any]] = {}
+        torn: set[int] = set()  # listings a page of which was read in parts that did not meet
         tally = threading.Lock()
 
         def put(item: Any) -> bool:
@@ -284,7 +297,12 @@ class PageReader:
                     self.http.rest().paginate(listing.path, params=params, paginator=paginator)
                 ):
                     number = k + m * n
-                    rows = self._rest_of_page(listing, params, number * step, list(page))
+                    rows, joined = self._rest_of_page(
+                        listing, params, number * step, list(page), key if overlap else None
+                    )
+                    if not joined:
+                        with tally:
+                            torn.add(i)
                     if overlap and rows:
                         with tally:
                             bounds[(i, number)] = (rows[0].get(key), rows[-1].get(key))
@@ -328,7 +346,7 @@ class PageReader:
             # Lanes are daemon threads: a lane stuck in a request never holds up an interrupted run's
             # exit; each one stops at its next page.
             cancelled.set()
-        met = all(
+        met = not torn and all(
             bounds.get((i, j), (None, None))[0] == bounds.get((i, j - 1), (None, None))[1]
             for i, listing in enumerate(listings)
             if listing.overlap
@@ -354,13 +372,10 @@ def start_of_history(
     params: Mapping[str, Any],
     table: Table,
     end: int,
-    cursor_start: datetime | None,
 ) -> int | None:
-    """Unix second to read from: the cursor's (lag applied by dlt), else the oldest row's (one call,
-    sorted by `params`' Sort), else None when there is no row at all. Without a Sort (the v4 SMS API)
-    history starts at 1. `FromTS=1` asks for all history; absent or 0 means today only."""
-    if cursor_start is not None:
-        return max(1, int(cursor_start.timestamp()))
+    """Unix second a first run reads from: the oldest row's (one call, sorted by `params`' Sort), or
+    None when there is no row at all. Without a Sort (the v4 SMS API) history starts at 1. `FromTS=1`
+    asks for all history; absent or 0 means today only."""
     if "Sort" not in params:
         return 1
     oldest = reader.first(path, {**params, "FromTS": 1, "ToTS": end})

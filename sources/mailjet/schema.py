@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any, Literal
 
 import dlt
@@ -60,11 +62,15 @@ class Column:
     field: str
     kind: Kind
 
+    @cached_property
+    def _paths(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(spelling.split("/")) for spelling in self.field.split("|"))
+
     def read(self, row: dict[str, Any]) -> Any:
         """The raw value of this column's field in one Mailjet row (None when absent)."""
-        for spelling in self.field.split("|"):
+        for path in self._paths:
             value: Any = row
-            for part in spelling.split("/"):
+            for part in path:
                 value = value.get(part) if isinstance(value, dict) else None
             if value is not None:
                 return value
@@ -81,6 +87,13 @@ class Table:
     primary_key: tuple[str, ...]
     cursor: str | None = None  # the timestamp column incremental loading follows
     stamp: str = EXTRACTED_AT_COLUMN
+    # Key columns a row may lack (Mailjet sends no value), with the value that stands in for none: a key
+    # part is never null, and a row without it still loads, once.
+    key_fill: tuple[tuple[str, Any], ...] = ()
+
+    def with_key_fill(self, **fills: Any) -> Table:
+        """This table with stand-ins for key columns a row may lack."""
+        return replace(self, key_fill=tuple(fills.items()))
 
     def column_hints(self) -> dict[str, TColumnSchema]:
         """dlt column hints: every column typed, keys and the stamp not null."""
@@ -126,6 +139,9 @@ class Table:
         """A page of Mailjet rows as an Arrow table: `""` dates as null, IDs as int64, strings as UTC
         timestamps. Raises ValueError naming the column when Mailjet sent a value of another type."""
         arrays = [_convert(c, [c.read(r) for r in rows]) for c in self.columns]
+        for name, fill in self.key_fill:
+            i = next(i for i, c in enumerate(self.columns) if c.name == name)
+            arrays[i] = pc.fill_null(arrays[i], pa.scalar(fill, arrays[i].type))
         arrays.append(pa.array([extracted_at] * len(rows), pa.timestamp("us", tz="UTC")))
         return pa.Table.from_arrays(arrays, schema=self.arrow_schema())
 
@@ -141,8 +157,11 @@ def _convert(column: Column, values: list[Any]) -> pa.Array:
             seconds = pa.array([v or None for v in values], pa.int64()).cast(pa.timestamp("s", tz="UTC"))
             return pc.cast(seconds, target)
         if column.kind in ("id", "int"):
-            # JSON integers, or numbers sent as strings (a campaign's Status is a string in the Go SDK).
-            return pa.array([_integer(v) for v in values], pa.int64())
+            try:  # JSON integers (and nulls), converted in one go
+                return pa.array(values, pa.int64())
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+                # Numbers sent as strings (a campaign's Status is a string in the Go SDK), `""` for none.
+                return pa.array([_integer(v) for v in values], pa.int64())
         if column.kind == "float":
             return pa.array([float(v) if v not in (None, "") else None for v in values], pa.float64())
         if column.kind == "text":
@@ -160,13 +179,17 @@ def _integer(value: Any) -> int | None:
     if isinstance(value, (dict, list)):
         raise TypeError(f"expected an integer, got {value!r}")
     if isinstance(value, str):
-        number = float(value) if any(c in value for c in ".eE") else int(value)
-    else:
-        number = value
-    if isinstance(number, float):
-        if not number.is_integer():
+        text = value.strip()
+        if not text.isascii():
             raise ValueError(f"expected an integer, got {value!r}")
-        return int(number)
+        try:
+            number = Decimal(text)  # exact: "2034075536371630429.0" stays that number
+        except InvalidOperation:
+            raise ValueError(f"expected an integer, got {value!r}") from None
+    else:
+        number = Decimal(value) if isinstance(value, float) else Decimal(int(value))
+    if not number.is_finite() or number != number.to_integral_value():
+        raise ValueError(f"expected an integer, got {value!r}")
     return int(number)
 
 
@@ -177,9 +200,7 @@ def _text(value: Any) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"))
-    return str(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))  # objects, lists, true, 1.5
 
 
 def _table(
@@ -436,7 +457,7 @@ CLICKS = _table(
     # Not `ID` alone: the reference's example shows `"ID": -1`. The ID stays in the key and as a column.
     primary_key=("message_id", "clicked_at", "url", "id"),
     cursor="clicked_at",
-)
+).with_key_fill(url="")
 BOUNCES = _table(
     "bounces",
     [
@@ -452,7 +473,7 @@ BOUNCES = _table(
     # twice. The ID stays in the key and as a column.
     primary_key=("contact_id", "campaign_id", "bounced_at", "id"),
     cursor="bounced_at",
-)
+).with_key_fill(contact_id=0, campaign_id=0)
 SMS_MESSAGES = _table(
     "sms_messages",
     [
