@@ -7,7 +7,8 @@ has are gone with the old rows. A listing that cannot be trusted to be whole (re
 count, or its pages shifted because rows were deleted while it was read) merges on its key instead, so
 that run removes nothing. Event resources (messages, campaigns, opens, clicks, bounces, SMS) are
 incremental on their timestamp through `dlt.sources.incremental`: the first run backfills the whole
-history in time windows, later runs read from the cursor minus a lag, and merge on the key.
+history in time windows, later runs read from the cursor minus a lag (opens, clicks and bounces from a
+trailing horizon before that: late events on older messages), and merge on the key.
 
 `contacts_listed` and `memberships_listed` (every contact and membership Mailjet has listed, never
 deleted; emails as MD5) are made from the pages of `contacts` and `list_recipients`: they come along
@@ -131,8 +132,8 @@ def mailjet_source(
         """A resource read in time windows from its cursor (minus the lag) to now, merged on its key.
         Without a cursor it backfills the whole history: as one window when it fits in one, else from
         the oldest row, found with one sorted call (or from the start of time when the endpoint cannot
-        sort). Windows are halved until each holds at most
-        `window_rows` rows, so offsets stay shallow and every window's pages can be read in parallel.
+        sort). Windows are halved until each holds at most `window_rows` rows, so offsets stay shallow
+        and every window's pages can be read in parallel.
         With a `horizon` (seconds), a run with a cursor starts that much earlier: rows older than the
         cursor are read and passed over (dlt's incremental keeps only those from the cursor on), but an
         event Mailjet lists under its message's send time arrives."""

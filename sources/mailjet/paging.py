@@ -3,7 +3,8 @@
 A listing of N rows costs 1 + ceil(N / page_size) calls. `Count`/`Total` are page sizes in Mailjet's
 envelope, so the total comes from a `countOnly=1` call; the pages are then split into lanes: lane k of
 n reads offsets k, k+n, k+2n... pages through dlt's RESTClient.paginate with a strided RangePaginator,
-and stops at the counted total or on a short page. Lanes run on a bounded thread pool and hand pages to
+and stops at the counted total or on an empty page (a page shorter than `Limit` is completed, not taken
+for the end: the count is trusted, not page lengths). Lanes run on a bounded thread pool and hand pages to
 the consumer through a bounded queue, so memory stays flat however large the account."""
 
 from __future__ import annotations

@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-import requests
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth, HttpBasicAuth
 
 from sources.mailjet.client import HttpSettings, MailjetHttp
 from sources.mailjet.paging import Listing, PageReader, ReadOutcome
 from tests.conftest import Api
+from tests.sources.conftest import send_sms
 
 
 def reader(api: Api, page_size: int, concurrency: int) -> PageReader:
@@ -49,16 +49,6 @@ def test_fewer_rows_than_counted_is_reported(small: Api, caplog: pytest.LogCaptu
     assert f"read {total - 150} of the {total} rows Mailjet counted" in caplog.text
 
 
-def sms(api: Api, to: str) -> None:
-    sent = requests.post(
-        f"{api.base}/v4/sms-send",
-        json={"From": "MJPilot", "To": to, "Text": "Your code"},
-        headers={"Authorization": f"Bearer {api.app.config.sms_token}"},
-        timeout=30,
-    )
-    assert sent.status_code == 200, sent.text
-
-
 class NewSmsMidPage(PageReader):
     """A reader during whose first read of a page's rest a new SMS arrives (listed first: all shift)."""
 
@@ -71,7 +61,7 @@ class NewSmsMidPage(PageReader):
         if self.shift and params.get("Offset"):
             self.shift = False
             assert self.api.admin("POST", "clock", {"advance": 10}).status_code == 200
-            sms(self.api, "+33699999999")
+            send_sms(self.api, "+33699999999")
         return super().get(path, params)
 
 
@@ -79,7 +69,7 @@ class NewSmsMidPage(PageReader):
 def test_a_capped_page_is_read_in_parts_that_must_meet(api: Api, shift: bool) -> None:
     assert api.admin("PUT", "quirks", {"spec": "sms-page-cap-21"}).status_code == 200
     for i in range(60):
-        sms(api, f"+336000{i:05d}")
+        send_sms(api, f"+336000{i:05d}")
     pages = NewSmsMidPage(api, shift)
     # Sorted on MessageId as far as the reader knows: the key each part's first row is checked on.
     query = {"FromTS": 1, "ToTS": 4_000_000_000, "Sort": "MessageId"}

@@ -14,7 +14,7 @@ import requests
 from pipelines.extract import extract
 from sandbox.quirks import KNOWN
 from tests.conftest import Api, start
-from tests.sources.conftest import campaign_stats, every_row, point_at, query
+from tests.sources.conftest import campaign_stats, every_row, point_at, query, send_sms
 
 # Each quirk alone, and all at once.
 READINGS = [*KNOWN, "all"]
@@ -56,6 +56,18 @@ def ground_truth(api: Api) -> Truth:
         ),
         "sms": Counter((s["To"], s["CreationTS"]) for s in sms),
         "contacts": Counter((c["ID"], c["Email"]) for c in every_row(api, "contact")),
+        "lists": Counter((r["ID"], r["Name"], r["SubscriberCount"]) for r in every_row(api, "contactslist")),
+        "memberships": Counter(
+            (r["ID"], r["ContactID"], r["ListID"], r["IsUnsubscribed"])
+            for r in every_row(api, "listrecipient")
+        ),
+        "properties": Counter(
+            (r["ContactID"], item["Name"], str(item["Value"]))
+            for r in every_row(api, "contactdata")
+            for item in r["Data"]
+            if item["Value"] not in (None, "")
+        ),
+        "property_definitions": Counter((r["ID"], r["Name"]) for r in every_row(api, "contactmetadata")),
         "campaign_stats": Counter(campaign_stats(api)),
     }
 
@@ -80,6 +92,14 @@ def extracted(db: Path) -> Truth:
         "opens": Counter(query(db, f"select message_id, {utc('opened_at')} from mailjet.opens")),
         "sms": Counter(query(db, "select recipient, epoch(created_at)::bigint from mailjet.sms_messages")),
         "contacts": Counter(query(db, "select id, email from mailjet.contacts")),
+        "lists": Counter(query(db, "select id, name, subscriber_count from mailjet.contact_lists")),
+        "memberships": Counter(
+            query(db, "select id, contact_id, list_id, is_unsubscribed from mailjet.list_recipients")
+        ),
+        "properties": Counter(query(db, "select contact_id, name, value from mailjet.contact_properties")),
+        "property_definitions": Counter(
+            query(db, "select id, name from mailjet.contact_property_definitions")
+        ),
         "campaign_stats": Counter(
             query(db, "select campaign_id, total_count, message_opened_count from mailjet.campaign_stats")
         ),
@@ -92,13 +112,7 @@ def sandbox() -> Iterator[Api]:
     app = start(contacts=1500)
     api = Api(app)
     for i in range(SMS_SENT):
-        sent = requests.post(
-            f"{api.base}/v4/sms-send",
-            json={"From": "MJPilot", "To": f"+3360000{i:04d}", "Text": f"Code {i}"},
-            headers={"Authorization": f"Bearer {app.config.sms_token}"},
-            timeout=30,
-        )
-        assert sent.status_code == 200, sent.text
+        send_sms(api, f"+3360000{i:04d}", f"Code {i}")
     bounced = [(b["ContactID"], b["CampaignID"]) for b in every_row(api, "bouncestatistics", FromTS=1)]
     assert len(bounced) > len(set(bounced)), "no message bounced twice: a bounce's key would not be tried"
     yield api

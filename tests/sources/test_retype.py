@@ -10,13 +10,12 @@ from pathlib import Path
 import dlt
 import duckdb
 import pytest
-import requests
 
 from pipelines.extract import extract
 from pipelines.warehouse import open_pipeline
 from sources.mailjet import schema
 from tests.conftest import Api
-from tests.sources.conftest import point_at, query
+from tests.sources.conftest import point_at, query, send_sms
 
 
 def as_integer(table: schema.Table, column: str) -> schema.Table:
@@ -50,13 +49,7 @@ def test_integer_columns_become_text_and_keep_their_values(
         with duckdb.connect(str(db)) as con:
             con.execute("alter table mailjet_api.sms_messages alter column id type varchar")
     assert api.admin("PUT", "quirks", {"spec": "sms-uuid-ids,draft-axtesting-object"}).status_code == 200
-    sent = requests.post(
-        f"{api.base}/v4/sms-send",
-        json={"From": "MJPilot", "To": "+33600000001", "Text": "Your code is 1234"},
-        headers={"Authorization": f"Bearer {api.app.config.sms_token}"},
-        timeout=30,
-    )
-    assert sent.status_code == 200, sent.text
+    sent = send_sms(api, "+33600000001")
     point_at(api, monkeypatch, sms_token=api.app.config.sms_token)
     result = extract(db=str(db))
     assert "sms_messages.id is text now (it was a number); every value was kept" in result.notes
@@ -76,7 +69,7 @@ def test_integer_columns_become_text_and_keep_their_values(
     }
     ids = {i for (i,) in query(db, "select id from mailjet.sms_messages")}
     assert "7" in ids  # the earlier row, kept
-    assert sent.json()["MessageId"] in ids and len(sent.json()["MessageId"]) == 36  # a UUID, loaded
+    assert sent["MessageId"] in ids and len(sent["MessageId"]) == 36  # a UUID, loaded
     # The draft Mailjet no longer lists is gone with the replace; every listed one has its object.
     assert {a for (a,) in query(db, "select ax_testing from mailjet.campaign_drafts")} == {'{"ID":0}'}
     # A second run has nothing left to retype.
