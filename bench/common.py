@@ -26,6 +26,7 @@ def start_sandbox(
     messages: int | None = None,
     faults: str = "",
     job_seconds: float | None = None,
+    quirks: str = "",
 ) -> tuple[subprocess.Popen[str], str, float]:
     """`mailjet-elt sandbox` on a free loopback port: (process, base URL, seconds until it served)."""
     cmd = [sys.executable, "-m", "pipelines.cli", "sandbox", "--port", "0", "--contacts", str(contacts)]
@@ -35,6 +36,8 @@ def start_sandbox(
         cmd += ["--messages", str(messages)]
     if faults:
         cmd += ["--faults", faults]
+    if quirks:
+        cmd += ["--quirks", quirks]
     if job_seconds is not None:
         cmd += ["--job-seconds", str(job_seconds)]
     began = time.perf_counter()

@@ -1,4 +1,5 @@
-"""Benchmark of `mailjet-elt extract`: rows/s end to end, API calls against the minimum, peak memory.
+"""Benchmark of `mailjet-elt extract`: rows/s end to end, API calls against the minimum, peak memory;
+what each reading of the API (sandbox quirks) costs; what the trailing horizon costs an incremental run.
 
 The sandbox runs in its own process; `mailjet-elt extract` runs in another, into a fresh DuckDB file,
 so the extract's peak RSS is its own. Prints figures; asserts nothing.
@@ -6,6 +7,8 @@ so the extract's peak RSS is its own. Prints figures; asserts nothing.
     .venv/bin/python bench/extract.py --contacts 100000
     .venv/bin/python bench/extract.py --contacts 1000000
     .venv/bin/python bench/extract.py --contacts 100000 --latency-ms 50 --rate 20
+    .venv/bin/python bench/extract.py --contacts 100000 --sms 5000 --matrix    # calls per listing, per quirk
+    .venv/bin/python bench/extract.py --contacts 1000000 --incremental         # the horizon's cost
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -20,14 +24,17 @@ import duckdb
 import requests
 from common import AUTH, measured_cli, start_sandbox
 
-from sources.mailjet.settings import ENDPOINTS
+from sandbox.quirks import KNOWN
+from sources.mailjet.settings import DEFAULT_EVENT_HORIZON_DAYS, ENDPOINTS, SMS_PREFIX
 
 # Listings whose page holds one row per listed object even when the table gets several (or none).
 LISTED_ROWS = {"contact_properties": "contacts"}
+SMS_TOKEN = "sandbox-sms-token"
+EVENT_LOGS = ("opens", "clicks", "bounces")
+TABLES = (*ENDPOINTS, "sms_messages")
 
 
-def run_extract(base: str, db: Path, concurrency: int, rate: float) -> tuple[float, float, str]:
-    """(seconds, peak RSS MiB, stdout) of one `mailjet-elt extract` subprocess."""
+def extract_env(base: str, concurrency: int, rate: float, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILJET__")}
     env.update(
         MAILJET__BASE_URL=base,
@@ -35,8 +42,136 @@ def run_extract(base: str, db: Path, concurrency: int, rate: float) -> tuple[flo
         MAILJET__API_SECRET=AUTH[1],
         MAILJET__CONCURRENCY=str(concurrency),
         MAILJET__REQUESTS_PER_SECOND=str(rate),
+        **{f"MAILJET__{k.upper()}": v for k, v in settings.items()},
     )
-    return measured_cli(env, db, "extract")
+    return env
+
+
+def calls_by_endpoint(base: str) -> dict[str, int]:
+    return dict(requests.get(f"{base}/_sandbox/requests", timeout=30).json()["by_endpoint"])
+
+
+def table_rows(db: Path) -> dict[str, int]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {t: con.sql(f"select count(*) from mailjet.{t}").fetchall()[0][0] for t in TABLES}
+
+
+def listing_calls(calls: dict[str, int], table: str) -> int:
+    if table == "sms_messages":
+        return sum(n for e, n in calls.items() if e.startswith(f"GET {SMS_PREFIX}/sms"))
+    return calls.get(f"GET /v3/REST/{ENDPOINTS[table]}", 0)
+
+
+def send_sms(base: str, count: int) -> None:
+    session = requests.Session()
+    for i in range(count):
+        reply = session.post(
+            f"{base}/v4/sms-send",
+            json={"From": "MJPilot", "To": f"+336{i:08d}", "Text": f"Code {i}"},
+            headers={"Authorization": f"Bearer {SMS_TOKEN}"},
+            timeout=30,
+        )
+        reply.raise_for_status()
+
+
+def one_extract(base: str, env: dict[str, str], db: Path) -> tuple[float, float, str, dict[str, int]]:
+    """(seconds, peak MiB, stdout, calls by endpoint) of one extract into `db`."""
+    return measured_extract(base, env, db, None)
+
+
+def measured_extract(
+    base: str, env: dict[str, str], db: Path, resources: str | None
+) -> tuple[float, float, str, dict[str, int]]:
+    requests.delete(f"{base}/_sandbox/requests", timeout=30)
+    extra = ["--resources", resources] if resources else []
+    seconds, peak, out = measured_cli(env, db, "extract", *extra)
+    return seconds, peak, out, calls_by_endpoint(base)
+
+
+def plain(args: argparse.Namespace, base: str, env: dict[str, str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.duckdb"
+        seconds, peak, out, calls = one_extract(base, env, db)
+        rows = table_rows(db)
+    total_rows = sum(rows.values())
+    total_calls = sum(calls.values())
+    print(out.strip().splitlines()[0])
+    print(f"{'table':<30}{'rows':>12}{'calls':>8}{'min':>8}")
+    minimum_total = 0
+    for table in TABLES:
+        listed = rows[LISTED_ROWS[table]] if table in LISTED_ROWS else rows[table]
+        minimum = math.ceil(listed / 1000)
+        minimum_total += minimum
+        print(f"{table:<30}{rows[table]:>12,}{listing_calls(calls, table):>8,}{minimum:>8,}")
+    print(
+        f"end to end: {total_rows:,} rows in {seconds:.1f} s = {total_rows / seconds:,.0f} rows/s; "
+        f"API calls {total_calls:,} (minimum {minimum_total:,}); peak RSS of the extract {peak:,.0f} MiB"
+    )
+    if args.rate:
+        bound = total_calls / args.rate
+        print(f"rate-limit bound calls/rate = {bound:.1f} s; wall time / bound = {seconds / bound:.2f}")
+
+
+def matrix(base: str, env: dict[str, str]) -> None:
+    """A backfill under no quirk, each quirk alone and all at once: calls per listing, and the calls
+    and seconds each reading adds (the cost of the extract's defence against it)."""
+    readings = ["none", *KNOWN, "all"]
+    results: dict[str, tuple[float, dict[str, int], dict[str, int]]] = {}
+    for reading in readings:
+        spec = "" if reading == "none" else reading
+        requests.put(f"{base}/_sandbox/quirks", json={"spec": spec}, timeout=30).raise_for_status()
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "bench.duckdb"
+            seconds, _, _, calls = one_extract(base, env, db)
+            results[reading] = (seconds, calls, table_rows(db))
+        print(f"  {reading}: {sum(calls.values()):,} calls, {seconds:.1f} s", flush=True)
+    requests.put(f"{base}/_sandbox/quirks", json={"spec": ""}, timeout=30).raise_for_status()
+    base_seconds, base_calls, base_rows = results["none"]
+    tables = list(TABLES)
+    print("\nbackfill calls per listing (rows under no quirk; a listing's minimum is ceil(rows/1000)+1)")
+    names = "".join(f"{t[:11]:>12}" for t in tables)
+    header = f"{'reading':<26}{names}{'total':>9}{'extra':>8}{'s':>7}"
+    print(header)
+    print(f"{'rows':<26}" + "".join(f"{base_rows[t]:>12,}" for t in tables))
+    for reading, (seconds, calls, rows) in results.items():
+        total = sum(calls.values())
+        line = "".join(f"{listing_calls(calls, t):>12,}" for t in tables)
+        extra = total - sum(base_calls.values())
+        print(f"{reading:<26}{line}{total:>9,}{extra:>+8,}{seconds - base_seconds:>+7.1f}")
+        differing = [t for t in tables if rows[t] != base_rows[t]]
+        if differing:
+            print(f"{'':<26}rows differ from no quirk: {', '.join(differing)}")
+
+
+def incremental(base: str, env: dict[str, str], repeats: int) -> None:
+    """A backfill, then incremental runs with the horizon off and at its default: the horizon's cost,
+    in a whole run and in runs of only the three event logs it applies to (medians, alternated)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.duckdb"
+        seconds, _, _, calls = one_extract(base, env, db)
+        print(f"backfill: {sum(calls.values()):,} calls, {seconds:.1f} s")
+        for resources, label in (
+            (None, "whole incremental run"),
+            (EVENT_LOGS, "opens, clicks and bounces alone"),
+        ):
+            timings: dict[float, list[float]] = {0.0: [], DEFAULT_EVENT_HORIZON_DAYS: []}
+            counted: dict[float, tuple[int, int, float]] = {}
+            for _ in range(repeats):  # alternated, so that a drift of the machine weighs on both alike
+                for days, runs in timings.items():
+                    run_env = {**env, "MAILJET__EVENT_HORIZON_DAYS": str(days)}
+                    names = ",".join(resources) if resources else None
+                    seconds, peak, _, calls = measured_extract(base, run_env, db, names)
+                    runs.append(seconds)
+                    logs = sum(listing_calls(calls, t) for t in EVENT_LOGS)
+                    counted[days] = (sum(calls.values()), logs, max(peak, counted.get(days, (0, 0, 0.0))[2]))
+            for days, runs in timings.items():
+                total, logs, peak = counted[days]
+                shown = ", ".join(f"{r:.1f}" for r in runs)
+                print(
+                    f"{label}, horizon {days:g} days: {total:,} calls ({logs:,} on the event logs), "
+                    f"median {statistics.median(runs):.2f} s of {len(runs)} runs ({shown}), "
+                    f"peak {peak:,.0f} MiB"
+                )
 
 
 def main() -> None:
@@ -47,6 +182,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added by the sandbox to every call")
     parser.add_argument("--rate", type=float, default=0.0, help="requests/s, client-side and sandbox-side")
+    parser.add_argument("--sms", type=int, default=0, help="SMS to send first (then SMS are extracted)")
+    parser.add_argument("--quirks", default="", help="sandbox quirks for the plain run (e.g. all)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--matrix", action="store_true", help="a backfill per quirk: calls per listing")
+    mode.add_argument("--incremental", action="store_true", help="incremental runs: the horizon's cost")
+    parser.add_argument("--repeats", type=int, default=5, help="--incremental: runs of each kind")
     args = parser.parse_args()
 
     faults = ",".join(
@@ -57,38 +198,27 @@ def main() -> None:
         )
         if spec
     )
-    proc, base, ready = start_sandbox(args.contacts, args.memberships, args.messages, faults)
+    proc, base, ready = start_sandbox(
+        args.contacts, args.memberships, args.messages, faults, quirks=args.quirks
+    )
     try:
-        print(f"sandbox: {args.contacts:,} contacts, faults: {faults or 'none'}; ready in {ready:.1f} s")
-        requests.delete(f"{base}/_sandbox/requests", timeout=30)
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Path(tmp) / "bench.duckdb"
-            seconds, peak, out = run_extract(base, db, args.concurrency, args.rate)
-            with duckdb.connect(str(db), read_only=True) as con:
-                rows = {t: con.sql(f"select count(*) from mailjet.{t}").fetchall()[0][0] for t in ENDPOINTS}
-        calls = requests.get(f"{base}/_sandbox/requests", timeout=30).json()["by_endpoint"]
+        print(
+            f"sandbox: {args.contacts:,} contacts, faults: {faults or 'none'}, "
+            f"quirks: {args.quirks or 'none'}; ready in {ready:.1f} s"
+        )
+        settings = {"sms_token": SMS_TOKEN} if args.sms else {}
+        if args.sms:
+            send_sms(base, args.sms)
+        env = extract_env(base, args.concurrency, args.rate, **settings)
+        if args.matrix:
+            matrix(base, env)
+        elif args.incremental:
+            incremental(base, env, args.repeats)
+        else:
+            plain(args, base, env)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-
-    total_rows = sum(rows.values())
-    total_calls = sum(calls.values())
-    print(out.strip().splitlines()[0])
-    print(f"{'table':<30}{'rows':>12}{'calls':>8}{'min':>8}")
-    minimum_total = 0
-    for table, endpoint in ENDPOINTS.items():
-        listed = rows[LISTED_ROWS[table]] if table in LISTED_ROWS else rows[table]
-        minimum = math.ceil(listed / 1000)
-        minimum_total += minimum
-        made = calls.get(f"GET /v3/REST/{endpoint}", 0)
-        print(f"{table:<30}{rows[table]:>12,}{made:>8,}{minimum:>8,}")
-    print(
-        f"end to end: {total_rows:,} rows in {seconds:.1f} s = {total_rows / seconds:,.0f} rows/s; "
-        f"API calls {total_calls:,} (minimum {minimum_total:,}); peak RSS of the extract {peak:,.0f} MiB"
-    )
-    if args.rate:
-        bound = total_calls / args.rate
-        print(f"rate-limit bound calls/rate = {bound:.1f} s; wall time / bound = {seconds / bound:.2f}")
 
 
 if __name__ == "__main__":

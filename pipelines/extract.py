@@ -19,6 +19,7 @@ from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.layers import API_DATASET
 from pipelines.logs import console
 from pipelines.progress import ExtractProgress
+from pipelines.retype import RetypeError, retype_columns
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import (
     raise_if_busy,
@@ -171,6 +172,10 @@ def extract(
         source = source_at(datetime.now(UTC))
         try:
             pipeline.sync_destination()
+            try:
+                retyped = retype_columns(pipeline)
+            except RetypeError as exc:
+                raise CommandError(str(exc), EXIT_FAILURE) from None
             cursors = [n for n in names if n in INCREMENTAL_RESOURCES]
             if full_refresh and cursors and pipeline.default_schema_name:
                 pipeline_drop(pipeline, resources=cursors, state_only=True)()
@@ -207,7 +212,10 @@ def extract(
         retries=dict(http.stats.retries),
         seconds=seconds,
         database=db if destination in (None, "duckdb") else None,
-        notes=listing_notes(listed),
+        notes=[
+            *(f"{name} is text now (it was a number); every value was kept" for name in retyped),
+            *listing_notes(listed),
+        ],
         resumed=resumed,
     )
 

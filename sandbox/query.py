@@ -120,9 +120,25 @@ def listing(
         return envelope([], total=len(rows))
     proj = project or projector(fields)
     page = [proj(row) for row in rows[offset : offset + limit]]
-    if resource == "campaign" and "campaign-status-string" in store.quirks:  # a quirk
-        page = [{**r, "Status": str(r["Status"])} for r in page]
+    if store.quirks:
+        page = quirked_page(store, resource, rows[offset : offset + limit], page)
     return envelope(page)
+
+
+def quirked_page(
+    store: Store, resource: str, rows: list[Any], page: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A page as the quirks that are on would give it (`rows`: the stored rows the page was made from)."""
+    quirks = store.quirks
+    if resource == "campaign" and "campaign-status-string" in quirks:
+        return [{**r, "Status": str(r["Status"])} for r in page]
+    if resource == "clickstatistics" and "click-id-minus-one" in quirks:
+        return [{**r, "ID": -1} for r in page]
+    if resource == "bouncestatistics" and "bounce-id-is-message-id" in quirks:
+        return [{**r, "ID": row.MessageID} for r, row in zip(page, rows, strict=True)]
+    if resource == "campaigndraft" and "draft-axtesting-object" in quirks:
+        return [{**r, "AXTesting": {"ID": r["AXTesting"]}} for r in page]
+    return page
 
 
 def window(

@@ -15,7 +15,18 @@ joined with commas, or `all` for every one. The default is none: the sandbox ans
 - `campaign-status-string`: a campaign's `Status` is a string (`"2"`), as the Go SDK types it, where the
   default sends the reference's integer.
 - `statcounters-no-countonly`: `/statcounters` ignores `countOnly` (undocumented there) and answers a plain
-  page, whose `Count`/`Total` are that page's size."""
+  page, whose `Count`/`Total` are that page's size.
+- `event-filter-send-time`: on the event logs (`openinformation`, `clickstatistics`, `bouncestatistics`)
+  `FromTS`/`ToTS` filter on the message's send time (`ArrivedAt`), and `EventFromTS`/`EventToTS` on the
+  event's own time, as the Node SDK's separate filters suggest; the default filters on the event's time.
+- `click-id-minus-one`: every `clickstatistics` row has `"ID": -1`, as in the reference's example.
+- `bounce-id-is-message-id`: a `bouncestatistics` row's `ID` is its message's ID, as in the reference's
+  example (a message that bounced twice gives two rows with one ID).
+- `sms-uuid-ids`: `/v4/sms` gives `MessageId` as a UUID string, where the default sends a numeric string.
+- `sms-page-cap-21`: `/v4/sms` answers at most 21 rows per call, whatever `Limit` asks for (one guide's
+  "maximum of 21 items per call").
+- `draft-axtesting-object`: a draft's `AXTesting` is an object (as the Go and Node SDKs type it), where
+  the default sends an integer."""
 
 from __future__ import annotations
 
@@ -27,6 +38,12 @@ KNOWN: dict[str, str] = {
     "sort-unknown-400": "a Sort on a field the reference never names is refused (400)",
     "campaign-status-string": "a campaign's Status is a string",
     "sort-unknown-ignored": "a Sort on a field the reference never names is ignored (newest first)",
+    "event-filter-send-time": "FromTS/ToTS on the event logs filter on the message's send time",
+    "click-id-minus-one": "every clickstatistics row has ID -1",
+    "bounce-id-is-message-id": "a bouncestatistics row's ID is its message's ID",
+    "sms-uuid-ids": "SMS MessageId is a UUID string",
+    "sms-page-cap-21": "/v4/sms answers at most 21 rows per call",
+    "draft-axtesting-object": "a draft's AXTesting is an object",
 }
 # Pairs that exclude each other: `all` takes the first (the harsher).
 EXCLUSIVE = (("sort-unknown-400", "sort-unknown-ignored"),)

@@ -940,25 +940,47 @@ def event_log(resource: str, model: Any, time_field: str, table: str) -> Handler
             if found is None:
                 raise NotFound()
             return one(found, model.FIELDS)
-        if "eventfromts" in req.params and "fromts" not in req.params:
+        by_send_time = "event-filter-send-time" in store.quirks  # a quirk: FromTS/ToTS on the send time
+        everything = ("", "9999")
+        if by_send_time:
+            # FromTS/ToTS (or neither: today) on the send time; EventFromTS/EventToTS on the event's.
+            given_event = "eventfromts" in req.params
+            start, end = window(store, req) if "fromts" in req.params or not given_event else everything
+            names = ("EventFromTS", "EventToTS")
+            event_start, event_end = window(store, req, names=names) if given_event else everything
+        elif "eventfromts" in req.params and "fromts" not in req.params:
             start, end = window(store, req, names=("EventFromTS", "EventToTS"))
+            event_start, event_end = everything
         else:
             start, end = window(store, req)
+            event_start, event_end = everything
         campaign_id = int_param(req, "CampaignID")
         message_id = int_param(req, "MessageID")
         contact_id = int_param(req, "ContactID")
+        messages = store.messages
+
+        def sent(r: Any) -> str:
+            message = messages.get(r.MessageID)
+            return message.ArrivedAt if message is not None else ""
 
         def build() -> list[Any]:
             return [
                 r
                 for r in rows_table.ordered()
-                if start <= getattr(r, time_field) <= end
+                if (
+                    start <= sent(r) <= end and event_start <= getattr(r, time_field) <= event_end
+                    if by_send_time
+                    else start <= getattr(r, time_field) <= end
+                )
                 and (campaign_id is None or r.CampaignID == campaign_id)
                 and (message_id is None or r.MessageID == message_id)
                 and (contact_id is None or r.ContactID == contact_id)
             ]
 
-        return listing(store, req, resource, model.FIELDS, build, (rows_table,), key_extra=(start, end))
+        depends = (rows_table, messages) if by_send_time else (rows_table,)
+        return listing(
+            store, req, resource, model.FIELDS, build, depends, key_extra=(start, end, event_start, event_end)
+        )
 
     return handler
 

@@ -419,7 +419,11 @@ def _messages(
         contact.DeliveredCount += 1
         roll = rand()
         # Each event follows the one it derives from, and is clamped to `now` after that offset.
-        if roll < 0.02:
+        if roll < 0.004 and at + 3630 <= now:
+            # Deferred, retried, then refused: two bounces of one message, an hour apart.
+            store.record_bounce(message, at + 30, hard=False, emit=False)
+            store.record_bounce(message, at + 3630, hard=True, emit=False)
+        elif roll < 0.02:
             store.record_bounce(message, min(at + 30, now), hard=roll < 0.008, emit=False)
         elif roll < 0.32:
             opened = min(at + 60 + rand() * 2 * DAY, now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from typing import Any
 
 from sandbox import settings
@@ -148,13 +150,20 @@ def send_v31(store: Store, req: Request) -> Reply:
     return Reply(status=400 if failed else 200, payload={"Messages": results})
 
 
-def _sms_row(sms: Sms) -> dict[str, Any]:
+def _sms_id(store: Store, sms: Sms) -> str:
+    """An SMS's `MessageId`: a numeric string, or a UUID under the quirk `sms-uuid-ids`."""
+    if "sms-uuid-ids" in store.quirks:
+        return str(uuid.UUID(int=int(sms.MessageId)))
+    return sms.MessageId
+
+
+def _sms_row(store: Store, sms: Sms) -> dict[str, Any]:
     name, description = settings.SMS_STATUSES.get(sms.StatusCode, ("unknown", "Unknown"))
     return {
         "From": sms.From,
         "To": sms.To,
         "Status": {"Code": sms.StatusCode, "Name": name, "Description": description},
-        "MessageId": sms.MessageId,
+        "MessageId": _sms_id(store, sms),
         "CreationTS": sms.CreationTS,
         "SentTS": sms.SentTS,
         "SMSCount": sms.SmsCount,
@@ -211,14 +220,14 @@ def v4(store: Store, req: Request) -> Reply:
             Cost=round(0.0012 * count, 4),
         )
         store.sms.add(int(sms.MessageId), sms)
-        row = _sms_row(sms)
+        row = _sms_row(store, sms)
         return Reply(
             status=200,
             payload={
                 "From": sms.From,
                 "To": sms.To,
                 "Text": sms.Text,
-                "MessageId": sms.MessageId,
+                "MessageId": row["MessageId"],
                 "SmsCount": sms.SmsCount,
                 "CreationTS": sms.CreationTS,
                 "SentTS": sms.SentTS,
@@ -230,10 +239,13 @@ def v4(store: Store, req: Request) -> Reply:
         if req.method != "GET":
             raise MethodNotAllowed(req.method, "sms")
         if len(parts) >= 2 and parts[1] != "count":
-            found = store.sms.get(int(parts[1])) if parts[1].isdigit() else None
+            key = parts[1]
+            with contextlib.suppress(ValueError):
+                key = str(uuid.UUID(key).int)  # a UUID MessageId (quirk sms-uuid-ids)
+            found = store.sms.get(int(key)) if key.isdigit() else None
             if found is None:
                 raise NotFound()
-            return Reply(payload={"Data": [_sms_row(found)]})
+            return Reply(payload={"Data": [_sms_row(store, found)]})
         now = int(store.clock.now())
         start = int_param(req, "FromTS", now - 92 * 86400)
         end = int_param(req, "ToTS", now)
@@ -253,5 +265,7 @@ def v4(store: Store, req: Request) -> Reply:
             return Reply(payload={"Count": len(rows)})
         rows.sort(key=lambda s: s.CreationTS, reverse=True)
         limit, offset, _ = paging(req)
-        return Reply(payload={"Data": [_sms_row(s) for s in rows[offset : offset + limit]]})
+        if "sms-page-cap-21" in store.quirks:
+            limit = min(limit, 21)  # a quirk: at most 21 rows per call, whatever Limit says
+        return Reply(payload={"Data": [_sms_row(store, s) for s in rows[offset : offset + limit]]})
     raise V31Error("mj-0001", f'Unknown resource: "{"/".join(req.parts)}"', status=404)

@@ -7,7 +7,8 @@ has are gone with the old rows. A listing that cannot be trusted to be whole (re
 count, or its pages shifted because rows were deleted while it was read) merges on its key instead, so
 that run removes nothing. Event resources (messages, campaigns, opens, clicks, bounces, SMS) are
 incremental on their timestamp through `dlt.sources.incremental`: the first run backfills the whole
-history in time windows, later runs read from the cursor minus a lag, and merge on the key.
+history in time windows, later runs read from the cursor minus a lag (opens, clicks and bounces from a
+trailing horizon before that: late events on older messages), and merge on the key.
 
 `contacts_listed` and `memberships_listed` (every contact and membership Mailjet has listed, never
 deleted; emails as MD5) are made from the pages of `contacts` and `list_recipients`: they come along
@@ -79,6 +80,7 @@ def mailjet_source(
     config.check()
     page_size, concurrency = config.page_size, config.concurrency
     lag_seconds, window_rows = config.lag_seconds, config.window_rows
+    horizon_seconds = int(config.event_horizon_days * 86400)
     sms_token = str(config.sms_token) if config.sms_token else None
     http = http or MailjetHttp.from_config(config)
     reader = PageReader(http, page_size, concurrency)
@@ -125,11 +127,16 @@ def mailjet_source(
         params: Mapping[str, Any] | None = None,
         reader_for: PageReader = reader,
         count_path: str | None = None,
+        horizon: int = 0,
     ) -> DltResource:
         """A resource read in time windows from its cursor (minus the lag) to now, merged on its key.
-        Without a cursor it backfills from the oldest row, found with one sorted call (or from the
-        start of time when the endpoint cannot sort). Windows are halved until each holds at most
-        `window_rows` rows, so offsets stay shallow and every window's pages can be read in parallel."""
+        Without a cursor it backfills the whole history: as one window when it fits in one, else from
+        the oldest row, found with one sorted call (or from the start of time when the endpoint cannot
+        sort). Windows are halved until each holds at most `window_rows` rows, so offsets stay shallow
+        and every window's pages can be read in parallel.
+        With a `horizon` (seconds), a run with a cursor starts that much earlier: rows older than the
+        cursor are read and passed over (dlt's incremental keeps only those from the cursor on), but an
+        event Mailjet lists under its message's send time arrives."""
         assert table.cursor is not None
         base = {**(params or {}), **({"Sort": sort} if sort else {})}
 
@@ -140,15 +147,23 @@ def mailjet_source(
             ),
         ) -> Iterator[pa.Table]:
             end = int(datetime.now(UTC).timestamp())
-            start = start_of_history(reader_for, path, base, table, end, cursor.start_value)
-            if start is None:
-                tell(table.name, 0, 0)
-                return
 
             def count(spans: list[tuple[int, int]]) -> list[int]:
                 return reader_for.counts(path, [{**base, **edges(lo, hi)} for lo, hi in spans], count_path)
 
-            windows = split_windows(count, start, end, window_rows)
+            if cursor.start_value is not None:
+                start = max(1, int(cursor.start_value.timestamp()) - horizon)
+                windows = split_windows(count, start, end, window_rows)
+            else:
+                # A first run: one count of all history. A history that fits in one window is read as
+                # it is (its listing costs that count and its pages); a larger one starts its windows
+                # at the oldest row, rather than halving its way there from 1970.
+                whole = count([(1, end)])[0]
+                if whole <= window_rows:
+                    windows = [(1, end, whole)] if whole else []
+                else:
+                    oldest = start_of_history(reader_for, path, base, table, end)
+                    windows = [] if oldest is None else split_windows(count, oldest, end, window_rows)
             tell(table.name, 0, sum(rows for _, _, rows in windows))
             yield from reader_for.read(
                 [Listing(path, {**base, **edges(lo, hi)}, rows) for lo, hi, rows in windows],
@@ -211,9 +226,10 @@ def mailjet_source(
         ),
         incremental(schema.CAMPAIGNS, path(schema.CAMPAIGNS), "CreatedAt"),
         incremental(schema.MESSAGES, path(schema.MESSAGES), "ArrivedAt", settings.MESSAGE_EXTRA_FIELDS),
-        incremental(schema.OPENS, path(schema.OPENS), "OpenedAt"),
-        incremental(schema.CLICKS, path(schema.CLICKS), "ClickedAt"),
-        incremental(schema.BOUNCES, path(schema.BOUNCES), "BouncedAt"),
+        # The event logs are read again over the horizon: late events on older messages.
+        incremental(schema.OPENS, path(schema.OPENS), "OpenedAt", horizon=horizon_seconds),
+        incremental(schema.CLICKS, path(schema.CLICKS), "ClickedAt", horizon=horizon_seconds),
+        incremental(schema.BOUNCES, path(schema.BOUNCES), "BouncedAt", horizon=horizon_seconds),
     ]
     if sms_token:
         sms_reader = PageReader(http.with_auth(BearerTokenAuth(sms_token)), page_size, concurrency)

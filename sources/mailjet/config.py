@@ -57,6 +57,10 @@ class MailjetConfiguration(MailjetCredentials):
     """Client-side rate limit over all requests, reads and writes; 0 = none (429s are still retried)."""
     lag_seconds: int = settings.DEFAULT_LAG_SECONDS
     """Incremental resources re-read this far behind their cursor, for events recorded late."""
+    event_horizon_days: float = settings.DEFAULT_EVENT_HORIZON_DAYS
+    """Opens, clicks and bounces are read again this many days back on every incremental run, so that
+    late events on older messages arrive even if Mailjet filters its event logs on the message's send
+    time (its documentation is ambiguous); 0 = only from the cursor (minus `lag_seconds`)."""
     window_rows: int = settings.DEFAULT_WINDOW_ROWS
     """History is read in time windows holding at most this many rows each."""
     max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS
@@ -87,6 +91,10 @@ class MailjetConfiguration(MailjetCredentials):
             raise MailjetConfigError(
                 f"[mailjet] timeout_seconds={self.timeout_seconds}: must be positive and at most "
                 f"{settings.MAX_TIMEOUT_SECONDS:g}"
+            )
+        if not (math.isfinite(self.event_horizon_days) and 0 <= self.event_horizon_days <= 3660):
+            raise MailjetConfigError(
+                f"[mailjet] event_horizon_days={self.event_horizon_days}: must be 0..3660 (0 = off)"
             )
         for name in ("requests_per_second", "lag_seconds", "backoff_seconds"):
             if getattr(self, name) < 0:

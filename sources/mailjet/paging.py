@@ -3,7 +3,8 @@
 A listing of N rows costs 1 + ceil(N / page_size) calls. `Count`/`Total` are page sizes in Mailjet's
 envelope, so the total comes from a `countOnly=1` call; the pages are then split into lanes: lane k of
 n reads offsets k, k+n, k+2n... pages through dlt's RESTClient.paginate with a strided RangePaginator,
-and stops at the counted total or on a short page. Lanes run on a bounded thread pool and hand pages to
+and stops at the counted total or on an empty page (a page shorter than `Limit` is completed, not taken
+for the end: the count is trusted, not page lengths). Lanes run on a bounded thread pool and hand pages to
 the consumer through a bounded queue, so memory stays flat however large the account."""
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ def run_in_daemons(work: Callable[[T], None], tasks: Iterable[T], workers: int, 
 
 class OffsetLane(RangePaginator):
     """dlt's range paginator over `Offset`, starting at one page and striding over the other lanes'.
-    It stops at the counted total, or early on a short or empty page (rows deleted meanwhile)."""
+    It stops at the counted total, or early on an empty page (rows deleted meanwhile). A short page does
+    not stop it: the count is trusted, not the page's length (an API may answer fewer rows than `Limit`
+    asks for; the lane then reads the rest of its page's range, see `PageReader.read`)."""
 
     def __init__(self, first_offset: int, stride: int, total: int, page_size: int) -> None:
         self.page_size = page_size
@@ -84,7 +87,7 @@ class OffsetLane(RangePaginator):
         )
 
     def _stop_after_this_page(self, data: list[Any] | None = None) -> bool:
-        return not data or len(data) < self.page_size
+        return not data
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,32 @@ class PageReader:
                 raise result
         return [int(r) for r in results]  # type: ignore[arg-type]  # exceptions raised above
 
+    def _rest_of_page(
+        self,
+        listing: Listing,
+        params: Mapping[str, Any],
+        offset: int,
+        rows: list[dict[str, Any]],
+        key: str | None,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The page at `offset`, whole, and whether its parts met: when the API answered fewer rows than
+        `Limit` and the count says more lie in the page's range, the rest is read from where the answer
+        ended (an API that caps its pages below `Limit`, like the v4 SMS listing's 21, costs one call per
+        capped part, no row). With a sort `key` (an overlapping listing), each part starts on the last
+        row already read, which must come first again: else rows shifted in between, as between pages."""
+        wanted = min(self.page_size, listing.total - offset)
+        met = True
+        while rows and len(rows) < wanted:
+            start = offset + len(rows) - (1 if key is not None else 0)
+            more = self.get(listing.path, {**params, "Offset": start})["Data"]
+            if key is not None and more:
+                met = met and more[0].get(key) == rows[-1].get(key)
+                more = more[1:]
+            if not more:
+                break  # rows deleted while the listing was read: the listing ends sooner
+            rows.extend(more[: wanted - len(rows)])
+        return rows, met
+
     def first(self, path: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row of a listing (one call)."""
         rows = self.get(path, {**params, "Limit": 1})["Data"]
@@ -244,6 +273,7 @@ class PageReader:
         fetched = [0] * len(listings)
         # (listing, page) -> the sort keys of the page's first and last rows, for overlapping listings
         bounds: dict[tuple[int, int], tuple[Any, Any]] = {}
+        torn: set[int] = set()  # listings a page of which was read in parts that did not meet
         tally = threading.Lock()
 
         def put(item: Any) -> bool:
@@ -267,9 +297,14 @@ class PageReader:
                 for m, page in enumerate(
                     self.http.rest().paginate(listing.path, params=params, paginator=paginator)
                 ):
-                    rows = list(page)
+                    number = k + m * n
+                    rows, joined = self._rest_of_page(
+                        listing, params, number * step, list(page), key if overlap else None
+                    )
+                    if not joined:
+                        with tally:
+                            torn.add(i)
                     if overlap and rows:
-                        number = k + m * n
                         with tally:
                             bounds[(i, number)] = (rows[0].get(key), rows[-1].get(key))
                         if number:
@@ -312,7 +347,7 @@ class PageReader:
             # Lanes are daemon threads: a lane stuck in a request never holds up an interrupted run's
             # exit; each one stops at its next page.
             cancelled.set()
-        met = all(
+        met = not torn and all(
             bounds.get((i, j), (None, None))[0] == bounds.get((i, j - 1), (None, None))[1]
             for i, listing in enumerate(listings)
             if listing.overlap
@@ -338,13 +373,10 @@ def start_of_history(
     params: Mapping[str, Any],
     table: Table,
     end: int,
-    cursor_start: datetime | None,
 ) -> int | None:
-    """Unix second to read from: the cursor's (lag applied by dlt), else the oldest row's (one call,
-    sorted by `params`' Sort), else None when there is no row at all. Without a Sort (the v4 SMS API)
-    history starts at 1. `FromTS=1` asks for all history; absent or 0 means today only."""
-    if cursor_start is not None:
-        return max(1, int(cursor_start.timestamp()))
+    """Unix second a first run reads from: the oldest row's (one call, sorted by `params`' Sort), or
+    None when there is no row at all. Without a Sort (the v4 SMS API) history starts at 1. `FromTS=1`
+    asks for all history; absent or 0 means today only."""
     if "Sort" not in params:
         return 1
     oldest = reader.first(path, {**params, "FromTS": 1, "ToTS": end})

@@ -4,9 +4,12 @@ page of Mailjet rows into an Arrow table of that shape (so dlt loads it without 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any, Literal
 
 import dlt
@@ -51,19 +54,27 @@ SQL_TYPES: dict[Kind, str] = {
 
 @dataclass(frozen=True)
 class Column:
-    """One column: its name in the table, the Mailjet field (a `/`-path into nested objects) and its kind.
-    `ts` fields arrive as RFC 3339 strings (`""` = unset), `unix` ones as seconds since the epoch."""
+    """One column: its name in the table, the Mailjet field (a `/`-path into nested objects; `A|B`: the
+    first of several spellings the row has) and its kind. `ts` fields arrive as RFC 3339 strings (`""` =
+    unset), `unix` ones as seconds since the epoch."""
 
     name: str
     field: str
     kind: Kind
 
+    @cached_property
+    def _paths(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(spelling.split("/")) for spelling in self.field.split("|"))
+
     def read(self, row: dict[str, Any]) -> Any:
         """The raw value of this column's field in one Mailjet row (None when absent)."""
-        value: Any = row
-        for part in self.field.split("/"):
-            value = value.get(part) if isinstance(value, dict) else None
-        return value
+        for path in self._paths:
+            value: Any = row
+            for part in path:
+                value = value.get(part) if isinstance(value, dict) else None
+            if value is not None:
+                return value
+        return None
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,13 @@ class Table:
     primary_key: tuple[str, ...]
     cursor: str | None = None  # the timestamp column incremental loading follows
     stamp: str = EXTRACTED_AT_COLUMN
+    # Key columns a row may lack (Mailjet sends no value), with the value that stands in for none: a key
+    # part is never null, and a row without it still loads, once.
+    key_fill: tuple[tuple[str, Any], ...] = ()
+
+    def with_key_fill(self, **fills: Any) -> Table:
+        """This table with stand-ins for key columns a row may lack."""
+        return replace(self, key_fill=tuple(fills.items()))
 
     def column_hints(self) -> dict[str, TColumnSchema]:
         """dlt column hints: every column typed, keys and the stamp not null."""
@@ -121,6 +139,9 @@ class Table:
         """A page of Mailjet rows as an Arrow table: `""` dates as null, IDs as int64, strings as UTC
         timestamps. Raises ValueError naming the column when Mailjet sent a value of another type."""
         arrays = [_convert(c, [c.read(r) for r in rows]) for c in self.columns]
+        for name, fill in self.key_fill:
+            i = next(i for i, c in enumerate(self.columns) if c.name == name)
+            arrays[i] = pc.fill_null(arrays[i], pa.scalar(fill, arrays[i].type))
         arrays.append(pa.array([extracted_at] * len(rows), pa.timestamp("us", tz="UTC")))
         return pa.Table.from_arrays(arrays, schema=self.arrow_schema())
 
@@ -136,13 +157,50 @@ def _convert(column: Column, values: list[Any]) -> pa.Array:
             seconds = pa.array([v or None for v in values], pa.int64()).cast(pa.timestamp("s", tz="UTC"))
             return pc.cast(seconds, target)
         if column.kind in ("id", "int"):
-            # Mailjet sends IDs as JSON integers, except the SMS API's MessageId, a numeric string.
-            return pa.array([int(v) if v not in (None, "") else None for v in values], pa.int64())
+            try:  # JSON integers (and nulls), converted in one go
+                return pa.array(values, pa.int64())
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+                # Numbers sent as strings (a campaign's Status is a string in the Go SDK), `""` for none.
+                return pa.array([_integer(v) for v in values], pa.int64())
+        if column.kind == "float":
+            return pa.array([float(v) if v not in (None, "") else None for v in values], pa.float64())
         if column.kind == "text":
-            return pa.array([str(v) if v not in (None, "") else None for v in values], pa.string())
+            return pa.array([_text(v) for v in values], pa.string())
         return pa.array(values, target)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError) as exc:
         raise ValueError(f"column {column.name} (Mailjet field {column.field}): {exc}") from exc
+
+
+def _integer(value: Any) -> int | None:
+    """An integer column's value: JSON integers as they are, numeric strings read (`"2"`, `"2.0"`); a
+    fraction or an object is refused (ValueError/TypeError), never rounded or guessed."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (dict, list)):
+        raise TypeError(f"expected an integer, got {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isascii():
+            raise ValueError(f"expected an integer, got {value!r}")
+        try:
+            number = Decimal(text)  # exact: "2034075536371630429.0" stays that number
+        except InvalidOperation:
+            raise ValueError(f"expected an integer, got {value!r}") from None
+    else:
+        number = Decimal(value) if isinstance(value, float) else Decimal(int(value))
+    if not number.is_finite() or number != number.to_integral_value():
+        raise ValueError(f"expected an integer, got {value!r}")
+    return int(number)
+
+
+def _text(value: Any) -> str | None:
+    """A text column's value: strings as they are, objects and lists as compact JSON (sorted keys, so the
+    same object always reads the same), other scalars as their text."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))  # objects, lists, true, 1.5
 
 
 def _table(
@@ -296,7 +354,7 @@ CAMPAIGN_DRAFTS = _table(
         ("Current", "int"),
         ("AXFraction", "float"),
         ("AXFractionName", "text"),
-        ("AXTesting", "int"),
+        ("AXTesting", "text"),  # an integer in the reference, an object in the Go and Node SDKs
         ("CreatedAt", "ts"),
         ("ModifiedAt", "ts"),
         ("DeliveredAt", "ts"),
@@ -396,8 +454,10 @@ CLICKS = _table(
         ("ClickedDelay", "int"),
         ("UserAgentID", "id"),
     ],
+    # Not `ID` alone: the reference's example shows `"ID": -1`. The ID stays in the key and as a column.
+    primary_key=("message_id", "clicked_at", "url", "id"),
     cursor="clicked_at",
-)
+).with_key_fill(url="")
 BOUNCES = _table(
     "bounces",
     [
@@ -409,12 +469,15 @@ BOUNCES = _table(
         ("IsStatePermanent", "bool"),
         ("StateID", "int"),
     ],
+    # Not `ID` alone: in the reference's example a bounce's ID is its message's, and a message can bounce
+    # twice. The ID stays in the key and as a column.
+    primary_key=("contact_id", "campaign_id", "bounced_at", "id"),
     cursor="bounced_at",
-)
+).with_key_fill(contact_id=0, campaign_id=0)
 SMS_MESSAGES = _table(
     "sms_messages",
     [
-        ("MessageId", "id"),
+        ("MessageId|MessageID|ID", "text"),  # a numeric string, or a UUID: text either way
         ("From", "text"),
         ("To", "text"),
         ("Status/Code", "int"),
@@ -427,7 +490,7 @@ SMS_MESSAGES = _table(
     ],
     cursor="created_at",
     rename={
-        "MessageId": "id",
+        "MessageId|MessageID|ID": "id",
         "From": "sender",
         "To": "recipient",
         "CreationTS": "created_at",

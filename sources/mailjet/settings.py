@@ -29,6 +29,8 @@ DEFAULT_MAX_ATTEMPTS: Final = 8
 DEFAULT_BACKOFF_SECONDS: Final = 0.5
 DEFAULT_MAX_BACKOFF_SECONDS: Final = 30.0
 DEFAULT_LAG_SECONDS: Final = 3600
+# Opens, clicks and bounces re-read this far back on every run (see MailjetConfiguration).
+DEFAULT_EVENT_HORIZON_DAYS: Final = 30.0
 DEFAULT_WINDOW_ROWS: Final = 100_000
 USER_AGENT: Final = "mailjet-elt"
 SMS_PREFIX: Final = "/v4"

@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 import pytest
+import requests
 
 from tests.conftest import Api, start
 
@@ -30,6 +31,18 @@ def point_at(api: Api, monkeypatch: pytest.MonkeyPatch, **settings: str) -> None
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+
+
+def send_sms(api: Api, to: str, text: str = "Your code is 1234") -> dict[str, Any]:
+    """One SMS sent through the sandbox's v4 API (none are seeded); its answer."""
+    sent = requests.post(
+        f"{api.base}/v4/sms-send",
+        json={"From": "MJPilot", "To": to, "Text": text},
+        headers={"Authorization": f"Bearer {api.app.config.sms_token}"},
+        timeout=30,
+    )
+    assert sent.status_code == 200, sent.text
+    return dict(sent.json())
 
 
 def every_row(api: Api, resource: str, sort: str = "ID", **params: object) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from pipelines.extract import extract
 from sources.mailjet import FULL_REFRESH_RESOURCES
 from sources.mailjet.settings import ENDPOINTS
 from tests.conftest import Api, start
-from tests.sources.conftest import campaign_stats, every_row, point_at, query, request_counts
+from tests.sources.conftest import campaign_stats, every_row, point_at, query, request_counts, send_sms
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +22,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, Path
     """One sandbox (2,500 contacts, a few SMS) extracted once; tests only read it."""
     app = start(contacts=2500)
     api = Api(app)
-    sms = requests.post(
-        f"{api.base}/v4/sms-send",
-        json={"From": "MJPilot", "To": "+33600000001", "Text": "Your code is 1234"},
-        headers={"Authorization": f"Bearer {app.config.sms_token}"},
-        timeout=30,
-    )
-    assert sms.status_code == 200, sms.text
+    send_sms(api, "+33600000001")
     db = tmp_path_factory.mktemp("seeded") / "mj.duckdb"
     with pytest.MonkeyPatch.context() as mp:
         point_at(api, mp, sms_token=app.config.sms_token)
@@ -102,7 +96,7 @@ def test_event_history_is_complete_not_just_today(seeded: tuple[Api, Path, dict[
     ).json()["Data"]
     assert keys(
         db, "select id, sender, recipient, status_name, epoch(created_at)::bigint from mailjet.sms_messages"
-    ) == {(int(s["MessageId"]), s["From"], s["To"], s["Status"]["Name"], s["CreationTS"]) for s in sms}
+    ) == {(s["MessageId"], s["From"], s["To"], s["Status"]["Name"], s["CreationTS"]) for s in sms}
     assert len(sms) == 1
 
 

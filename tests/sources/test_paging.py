@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
-from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth, HttpBasicAuth
 
 from sources.mailjet.client import HttpSettings, MailjetHttp
-from sources.mailjet.paging import Listing, PageReader
+from sources.mailjet.paging import Listing, PageReader, ReadOutcome
 from tests.conftest import Api
+from tests.sources.conftest import send_sms
 
 
 def reader(api: Api, page_size: int, concurrency: int) -> PageReader:
@@ -44,3 +47,41 @@ def test_fewer_rows_than_counted_is_reported(small: Api, caplog: pytest.LogCaptu
         rows = sum(len(page) for page in pages.read([Listing("/v3/REST/listrecipient", query, total)], list))
     assert rows == total - 150
     assert f"read {total - 150} of the {total} rows Mailjet counted" in caplog.text
+
+
+class NewSmsMidPage(PageReader):
+    """A reader during whose first read of a page's rest a new SMS arrives (listed first: all shift)."""
+
+    def __init__(self, api: Api, shift: bool) -> None:
+        auth = BearerTokenAuth(api.app.config.sms_token)
+        super().__init__(MailjetHttp(api.base, auth, HttpSettings(concurrency=1)), 50, 1)
+        self.api, self.shift = api, shift
+
+    def get(self, path: str, params: Mapping[str, Any]) -> Any:
+        if self.shift and params.get("Offset"):
+            self.shift = False
+            assert self.api.admin("POST", "clock", {"advance": 10}).status_code == 200
+            send_sms(self.api, "+33699999999")
+        return super().get(path, params)
+
+
+@pytest.mark.parametrize("shift", [False, True], ids=["still", "shifted-mid-page"])
+def test_a_capped_page_is_read_in_parts_that_must_meet(api: Api, shift: bool) -> None:
+    assert api.admin("PUT", "quirks", {"spec": "sms-page-cap-21"}).status_code == 200
+    for i in range(60):
+        send_sms(api, f"+336000{i:05d}")
+    pages = NewSmsMidPage(api, shift)
+    # Sorted on MessageId as far as the reader knows: the key each part's first row is checked on.
+    query = {"FromTS": 1, "ToTS": 4_000_000_000, "Sort": "MessageId"}
+    total = pages.count("/v4/sms", query, "/v4/sms/count")
+    assert total == 60
+    outcomes: list[ReadOutcome] = []
+    ids = [
+        row["MessageId"]
+        for page in pages.read([Listing("/v4/sms", query, total, overlap=True)], list, None, outcomes.append)
+        for row in page
+    ]
+    if shift:  # the parts of a page did not meet: the read cannot stand for the whole listing
+        assert not outcomes[0].pages_met and not outcomes[0].whole
+    else:  # capped at 21, each page of 50 came in three parts that met: every row once
+        assert len(ids) == len(set(ids)) == 60 and outcomes[0].whole
