@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import random
 import shutil
+import textwrap
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,8 @@ from pipelines.errors import CommandError
 from pipelines.extract import extract
 from pipelines.import_csv import import_csv
 from pipelines.load import load
-from pipelines.report import text
+from pipelines.report import sql_hint, text
+from pipelines.sql import table
 from pipelines.sync.apply import apply
 from pipelines.sync.plan import SHIPPED_AUDIENCES, plan
 from sandbox import SandboxApp, SandboxConfig
@@ -276,10 +278,11 @@ def _report(db: Path, sandbox: SandboxApp, started: float) -> None:
     for audience, run_id, status, list_name, mismatches in runs:
         verdict = "every confirmed change is there" if not mismatches else f"{mismatches:,} NOT as planned"
         print(f'Verification: {audience} (run {run_id}, {status}): list "{list_name}" read again: {verdict}.')
-    print("\nThree queries to try (the DuckDB CLI: duckdb " + str(db) + ", or any DuckDB client):")
+    prompt = sql_hint(str(db), "QUERY").removesuffix(" QUERY")
+    print(f'\nThree queries to try, each with {prompt} "QUERY" (or {prompt} alone, for a prompt):')
     for title, sql, columns, rows in shown:
         print(f"\n-- {title}\n{sql};")
-        _table(columns, rows)
+        print(textwrap.indent(table(columns, rows), "  "))
     print(
         f"\nRequests the sandbox served: {sum(sandbox.dispatcher.counts.values()):,}. "
         f"The demo took {time.perf_counter() - started:.1f} s.\n"
@@ -291,19 +294,6 @@ def _report(db: Path, sandbox: SandboxApp, started: float) -> None:
 
 def _count(con: Any, name: str) -> int:
     return int(con.sql(f"select count(*) from {name}").fetchall()[0][0])
-
-
-def _cell(value: object) -> str:
-    shown = "" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
-    return shown[:40]
-
-
-def _table(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    cells = [[_cell(v) for v in r] for r in rows]
-    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    print("  " + "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
-    for row in cells:
-        print("  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
 def _config(sandbox: SandboxApp) -> MailjetConfiguration:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
+import sys
 from functools import singledispatch
+from pathlib import Path
 from typing import Any, Literal
 
 from pipelines.api import ApiResult, CheckResult
 from pipelines.extract import ExtractResult
 from pipelines.import_csv import FileImport, ImportResult
 from pipelines.load import LoadResult
+from pipelines.settings import DEFAULT_DB
 from pipelines.sync.apply import ApplyResult
 from pipelines.sync.plan import AudiencePlan, PlanResult
 from pipelines.sync.run import RunResult
@@ -38,6 +42,15 @@ def as_json(result: Any) -> str:
     return json.dumps(document, ensure_ascii=False)
 
 
+def sql_hint(database: str, query: str) -> str:
+    """The `mailjet-elt sql` command line that runs `query` on `database`, as the user can paste it:
+    the program as they ran it, `--db` when it is not the default."""
+    ran = sys.argv[0] if sys.argv else ""
+    program = ran if Path(ran).name == "mailjet-elt" else "mailjet-elt"
+    words = [program, *([] if database == DEFAULT_DB else ["--db", database]), "sql", query]
+    return " ".join(shlex.quote(w) for w in words)
+
+
 @singledispatch
 def text(result: Any) -> str:
     """A result as the lines a person reads."""
@@ -58,7 +71,10 @@ def _(result: ExtractResult) -> str:
     retried = ", ".join(f"{n} x {why}" for why, n in sorted(retries.items())) if retries else "none"
     lines.append(f"API requests: {result.requests:,} (retries: {retried})")
     if result.database is not None:
-        lines.append(f'Query it: duckdb {result.database} "select count(*) from mailjet.contacts"')
+        # A table this run loaded (contacts when it did): the hint runs as printed.
+        loaded = [t.name for t in result.tables if t.rows] or [t.name for t in result.tables]
+        name = "contacts" if "contacts" in loaded else loaded[0] if loaded else "contacts"
+        lines.append(f"Query it: {sql_hint(result.database, f'select count(*) from mailjet.{name}')}")
     lines.extend(f"note: {n}" for n in result.notes)
     return "\n".join(lines)
 
@@ -70,7 +86,7 @@ def _(result: ImportResult) -> str:
         lines.extend(_file_lines(done))
     if result.rejected and result.database:
         query = "select * from mailjet.csv_rejections order by file, line"
-        lines.append(f'Rejected rows: duckdb {result.database} "{query}"')
+        lines.append(f"Rejected rows: {sql_hint(result.database, query)}")
     return "\n".join(lines)
 
 
@@ -109,7 +125,7 @@ def _(result: LoadResult) -> str:
         f"({how}) in {result.seconds:.1f} s"
     )
     if result.database is not None:
-        lines.append(f'Query it: duckdb {result.database} "select * from {result.table} limit 10"')
+        lines.append(f"Query it: {sql_hint(result.database, f'select * from {result.table} limit 10')}")
     return "\n".join(lines)
 
 

@@ -177,3 +177,9 @@ def test_quirks_that_exclude_each_other() -> None:
         parse_quirks("sort-unknown-400,sort-unknown-ignored")
     chosen = parse_quirks("all")
     assert "sort-unknown-400" in chosen and "sort-unknown-ignored" not in chosen  # the harsher
+
+
+def test_the_cli_help_names_every_quirk() -> None:
+    from pipelines.cli import QUIRKS
+
+    assert tuple(KNOWN) == QUIRKS

@@ -1,0 +1,172 @@
+"""`mailjet-elt sql`: the answer as a table, CSV or JSON; clear errors; the hints the other commands print
+run as printed; a loading command's write is waited for."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.cli import run_command
+from tests.conftest import Api, run_cli
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "q.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "create schema mailjet; create table mailjet.people as "
+            "select * from (values (1, 'Ada', 2.5, true, timestamptz '2026-01-02 03:04:05+00'), "
+            "(22, 'Grace Hopper', null, false, null)) t(id, name, score, vip, seen_at)"
+        )
+    return path
+
+
+def sql(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = run_command(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_three_formats(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    query = "select * from mailjet.people order by id"
+    code, out, _ = sql(capsys, "--db", str(db), "sql", query)
+    assert code == 0
+    assert out.splitlines() == [
+        "id  name          score  vip    seen_at",
+        "--  ------------  -----  -----  -------------------------",
+        " 1  Ada             2.5  true   2026-01-02 03:04:05+00:00",
+        "22  Grace Hopper   NULL  false  NULL",
+        "(2 rows)",
+    ]
+    code, out, _ = sql(capsys, "--db", str(db), "sql", query, "--format", "csv")
+    assert out.splitlines() == [
+        "id,name,score,vip,seen_at",
+        "1,Ada,2.5,true,2026-01-02 03:04:05+00:00",
+        "22,Grace Hopper,,false,",
+    ]
+    code, out, _ = sql(capsys, "--db", str(db), "sql", query, "--format", "json")
+    assert json.loads(out) == [
+        {"id": 1, "name": "Ada", "score": 2.5, "vip": True, "seen_at": "2026-01-02T03:04:05+00:00"},
+        {"id": 22, "name": "Grace Hopper", "score": None, "vip": False, "seen_at": None},
+    ]
+
+
+def test_errors_name_the_problem(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = sql(capsys, "--db", str(db), "sql", "select * from mailjet.nobody")
+    assert (code, out) == (1, "")
+    assert "mailjet-elt sql: Catalog Error: Table with name nobody does not exist" in err
+    code, _, err = sql(capsys, "--db", str(tmp_path / "none.duckdb"), "sql", "select 1")
+    assert code == 2
+    assert "no database at" in err and "run `mailjet-elt extract`" in err
+    assert not (tmp_path / "none.duckdb").exists()  # a query creates nothing
+
+
+def test_sql_on_stdin(db: Path, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "--db", str(db), "sql", "--format", "csv"],
+        input="select count(*) as n from mailjet.people;\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (0, "n\n2\n"), done.stderr
+
+
+def test_the_prompt_goes_on_after_an_error(
+    db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # the history file goes there
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    typed: Iterator[str] = iter(
+        ["select name", "from mailjet.people where id = 22;", "select * from nowhere;", ".tables", ".quit"]
+    )
+    monkeypatch.setattr(builtins, "input", lambda prompt="": next(typed))
+    code, out, err = sql(capsys, "--db", str(db), "sql")
+    assert code == 0
+    assert "Grace Hopper" in out  # a statement over two lines
+    assert "nowhere does not exist" in err  # reported, and the prompt went on
+    assert "mailjet  people" in out  # .tables
+
+
+def test_a_query_waits_for_a_write_in_progress(db: Path, tmp_path: Path) -> None:
+    release, ready = tmp_path / "release", tmp_path / "ready"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, pathlib, sys, time\n"
+            f"con = duckdb.connect({str(db)!r})\n"
+            f"pathlib.Path({str(ready)!r}).touch()\n"
+            f"while not pathlib.Path({str(release)!r}).exists(): time.sleep(0.05)\n"
+            "con.close()\n",
+        ]
+    )
+    try:
+        while not ready.exists():
+            assert holder.poll() is None, "the writer did not start"
+        busy = subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", "--db", str(db), "--lock-wait", "0", "sql", "select 1"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert busy.returncode == 1
+        assert "is being written by another process" in busy.stderr
+        waiting = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pipelines.cli",
+                "--db",
+                str(db),
+                "sql",
+                "select count(*) from mailjet.people",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert waiting.stderr is not None
+        assert "is being written; waiting up to 60 s" in waiting.stderr.readline()
+        release.touch()
+        out, _ = waiting.communicate(timeout=60)
+        assert waiting.returncode == 0 and out.splitlines()[2].strip() == "2"
+    finally:
+        release.touch()
+        holder.wait(timeout=30)
+
+
+def test_the_hints_run_as_printed(api: Api, tmp_path: Path) -> None:
+    env = {
+        "MAILJET__BASE_URL": api.base,
+        "MAILJET__API_KEY": api.app.config.api_key,
+        "MAILJET__API_SECRET": api.app.config.api_secret,
+    }
+    done = run_cli(["extract", "--resources", "contact_lists,contacts"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    hint = next(line for line in done.stdout.splitlines() if line.startswith("Query it: "))
+    words = shlex.split(hint.removeprefix("Query it: "))
+    assert words[-1] == "select count(*) from mailjet.contacts"
+    answered = subprocess.run(words, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert answered.returncode == 0, answered.stderr
+    assert answered.stdout.splitlines()[2].strip() == str(len(api.data("contact", Limit=1000)))
+    # Only the lists extracted: the hint names a table this run loaded.
+    done = run_cli(["--db", "lists.duckdb", "extract", "--resources", "contact_lists"], env, tmp_path)
+    hint = next(line for line in done.stdout.splitlines() if line.startswith("Query it: "))
+    words = shlex.split(hint.removeprefix("Query it: "))
+    assert (
+        words[1:3] == ["--db", "lists.duckdb"] and words[-1] == "select count(*) from mailjet.contact_lists"
+    )
+    answered = subprocess.run(words, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert answered.returncode == 0 and answered.stdout.splitlines()[2].strip() == "5", answered.stderr
