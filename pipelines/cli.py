@@ -16,7 +16,23 @@ from pipelines.interrupts import Interrupted, InterruptHandler, handle_interrupt
 from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
 
 FORMATS_SQL = ("table", "csv", "json")
-# The sandbox's quirks (sandbox/quirks.py KNOWN), named here so that `--help` stays light to import.
+# What `extract` reads (pipelines/extract.py ALL_RESOURCES) and the sandbox's quirks (sandbox/quirks.py
+# KNOWN), named here so that `--help` stays light to import.
+RESOURCES = (
+    "contacts",
+    "contact_lists",
+    "list_recipients",
+    "contact_properties",
+    "contact_property_definitions",
+    "campaign_drafts",
+    "campaign_stats",
+    "campaigns",
+    "messages",
+    "opens",
+    "clicks",
+    "bounces",
+    "sms_messages",
+)
 QUIRKS = (
     "fromts-exclusive",
     "statcounters-no-countonly",
@@ -64,47 +80,76 @@ def add_format(command: argparse.ArgumentParser) -> None:
     )
 
 
+def global_options(after_command: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before its name (`mailjet-elt --db X extract`) or after it
+    (`mailjet-elt extract --db X`). After it they have no default, so that those given before stay."""
+    options = argparse.ArgumentParser(add_help=False)
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if after_command else value
+
+    options.add_argument(
+        "--db",
+        default=default(DEFAULT_DB),
+        metavar="PATH",
+        help=f"DuckDB database file (default ./{DEFAULT_DB}, in the current folder)",
+    )
+    options.add_argument(
+        "--destination",
+        default=default(None),
+        metavar="NAME",
+        help="another dlt destination (e.g. postgres), configured the dlt way; default duckdb at --db",
+    )
+    options.add_argument(
+        "--lock-wait",
+        type=seconds,
+        default=default(DEFAULT_LOCK_WAIT_SECONDS),
+        metavar="SECONDS",
+        help="how long a command waits for another one using the same database "
+        f"(default {DEFAULT_LOCK_WAIT_SECONDS:g})",
+    )
+    options.add_argument(
+        "--log-format", choices=("text", "json"), default=default("text"), help="log line format"
+    )
+    options.add_argument(
+        "-v", "--verbose", action="count", default=default(0), help="more logging (-vv for debug)"
+    )
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's options and commands."""
     parser = argparse.ArgumentParser(
         prog="mailjet-elt",
         description="Mailjet ELT and reverse-ETL connector, with a local Mailjet-compatible sandbox.",
+        parents=[global_options(after_command=False)],
     )
-    parser.add_argument(
-        "--db", default=DEFAULT_DB, metavar="PATH", help=f"DuckDB database file (default ./{DEFAULT_DB})"
-    )
-    parser.add_argument(
-        "--destination",
-        default=None,
-        metavar="NAME",
-        help="another dlt destination (e.g. postgres), configured the dlt way; default duckdb at --db",
-    )
-    parser.add_argument(
-        "--lock-wait",
-        type=seconds,
-        default=DEFAULT_LOCK_WAIT_SECONDS,
-        metavar="SECONDS",
-        help="how long a loading command waits for another one using the same database "
-        f"(default {DEFAULT_LOCK_WAIT_SECONDS:g})",
-    )
-    parser.add_argument("--log-format", choices=("text", "json"), default="text", help="log line format")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    after = [global_options(after_command=True)]  # every command takes them after its name too
 
     sandbox = commands.add_parser(
-        "sandbox", help="run the local Mailjet-compatible sandbox in the foreground"
+        "sandbox", parents=after, help="run the local Mailjet-compatible sandbox in the foreground"
     )
-    sandbox.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0 = any free port)")
-    sandbox.add_argument("--contacts", type=count, default=1000, help="contacts to seed")
+    sandbox.add_argument(
+        "--port", type=int, default=8765, help="port on 127.0.0.1 (default %(default)s; 0 = any free port)"
+    )
+    sandbox.add_argument(
+        "--contacts", type=count, default=1000, help="contacts to seed (default %(default)s)"
+    )
     sandbox.add_argument(
         "--memberships", type=count, default=None, help="list memberships (default: one per contact)"
     )
     sandbox.add_argument(
         "--messages", type=count, default=None, help="messages of history (default: one per contact)"
     )
-    sandbox.add_argument("--seed", type=int, default=42, help="random seed; same seed and --now = same data")
     sandbox.add_argument(
-        "--now", default=None, help="start the sandbox clock at this instant (RFC 3339 or Unix)"
+        "--seed",
+        type=int,
+        default=42,
+        help="random seed (default %(default)s); same seed and --now = same data",
+    )
+    sandbox.add_argument(
+        "--now", default=None, help="start the sandbox clock at this instant (RFC 3339 or Unix; default: now)"
     )
     sandbox.add_argument(
         "--faults",
@@ -118,19 +163,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="other readings of the API's ambiguities, comma-separated, or all (see the README): "
         + ", ".join(QUIRKS),
     )
-    sandbox.add_argument("--api-key", default="sandbox-api-key", help="API key clients must send")
-    sandbox.add_argument("--api-secret", default="sandbox-api-secret", help="API secret clients must send")
-    sandbox.add_argument("--sms-token", default="sandbox-sms-token", help="Bearer token for /v4/sms*")
-    sandbox.add_argument("--job-seconds", type=seconds, default=0.5, help="how long async jobs take")
+    sandbox.add_argument(
+        "--api-key", default="sandbox-api-key", help="API key clients must send (default %(default)s)"
+    )
+    sandbox.add_argument(
+        "--api-secret",
+        default="sandbox-api-secret",
+        help="API secret clients must send (default %(default)s)",
+    )
+    sandbox.add_argument(
+        "--sms-token", default="sandbox-sms-token", help="Bearer token for /v4/sms* (default %(default)s)"
+    )
+    sandbox.add_argument(
+        "--job-seconds", type=seconds, default=0.5, help="how long async jobs take (default %(default)s)"
+    )
 
-    check = commands.add_parser("check", help="verify the [mailjet] credentials and that the API answers")
+    check = commands.add_parser(
+        "check", parents=after, help="verify the [mailjet] credentials and that the API answers"
+    )
     add_format(check)
 
     extract = commands.add_parser(
-        "extract", help="Mailjet -> the mailjet dataset (DuckDB by default), incremental where possible"
+        "extract",
+        parents=after,
+        help="Mailjet -> the mailjet dataset (DuckDB by default), incremental where possible",
     )
     extract.add_argument(
-        "--resources", default=None, metavar="A,B", help="only these resources (default: all)"
+        "--resources",
+        default=None,
+        metavar="A,B",
+        help="only these resources, comma-separated (default: all): " + ", ".join(RESOURCES),
     )
     extract.add_argument(
         "--full-refresh",
@@ -141,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_format(extract)
 
     import_csv = commands.add_parser(
-        "import-csv", help="import contact CSV files exported from Mailjet into the same tables"
+        "import-csv",
+        parents=after,
+        help="import contact CSV files exported from Mailjet into the same tables",
     )
     import_csv.add_argument("files", nargs="+", metavar="FILE", help="CSV files, imported in this order")
     import_csv.add_argument(
@@ -163,7 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_format(import_csv)
 
     load = commands.add_parser(
-        "load", help="load your own CSV, Parquet or JSONL file (CRM profiles, consent events) into crm.TABLE"
+        "load",
+        parents=after,
+        help="load your own CSV, Parquet or JSONL file (CRM profiles, consent events) into crm.TABLE",
     )
     load.add_argument("file", metavar="FILE", help="a .csv (with a header line), .parquet or .jsonl file")
     load.add_argument(
@@ -176,7 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_format(load)
 
     plan = commands.add_parser(
-        "plan", help="build the audiences, test them, diff them against their lists; sends nothing"
+        "plan",
+        parents=after,
+        help="build the audiences, test them, diff them against their lists; sends nothing",
     )
     plan.add_argument("--audience", default=None, metavar="NAME", help="plan only this audience")
     plan.add_argument(
@@ -188,7 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_format(plan)
 
     apply = commands.add_parser(
-        "apply", help="send the latest plan of each audience to Mailjet (bulk jobs), record every outcome"
+        "apply",
+        parents=after,
+        help="send the latest plan of each audience to Mailjet (bulk jobs), record every outcome",
     )
     apply.add_argument("--audience", default=None, metavar="NAME", help="apply only this audience's plan")
     apply.add_argument(
@@ -197,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--force", action="store_true", help="send a plan a guard stopped (never a stale one)")
     add_format(apply)
 
-    run = commands.add_parser("run", help="the scheduled job: extract, then plan, then apply")
+    run = commands.add_parser("run", parents=after, help="the scheduled job: extract, then plan, then apply")
     run.add_argument(
         "--audiences",
         default=None,
@@ -210,28 +280,38 @@ def build_parser() -> argparse.ArgumentParser:
     add_format(run)
 
     sql = commands.add_parser(
-        "sql", help="run SQL against the database and print the answer (no query: a prompt, or stdin's SQL)"
+        "sql",
+        parents=after,
+        help="run SQL against the database and print the answer (no query: a prompt, or stdin's SQL)",
     )
     sql.add_argument("query", nargs="?", default=None, help='e.g. "select count(*) from mailjet.contacts"')
     sql.add_argument(
         "--format", choices=FORMATS_SQL, default="table", help="an aligned table (default), CSV or JSON"
     )
 
-    api = commands.add_parser("api", help="make one authorized API call and print the JSON answer")
+    api = commands.add_parser(
+        "api", parents=after, help="make one authorized API call and print the JSON answer"
+    )
     api.add_argument("method", choices=("GET", "POST", "PUT", "DELETE", "get", "post", "put", "delete"))
     api.add_argument("path", help="e.g. contactslist, contact/jane@example.com or /v3.1/send")
     api.add_argument("--data", default=None, help="JSON request body")
     api.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="query parameter")
 
-    webhooks = commands.add_parser("webhooks", help="receive Mailjet's real-time events into mailjet.events")
+    webhooks = commands.add_parser(
+        "webhooks", parents=after, help="receive Mailjet's real-time events into mailjet.events"
+    )
     hooks = webhooks.add_subparsers(dest="webhooks_command", metavar="{serve,register}")
     serve = hooks.add_parser(
-        "serve", help="accept Mailjet's event deliveries at /events and load them into mailjet_api.events"
+        "serve",
+        parents=after,
+        help="accept Mailjet's event deliveries at /events and load them into mailjet_api.events",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8766, help="port to listen on (default 8766; 0 = any)")
     register = hooks.add_parser(
-        "register", help="point Mailjet's event callbacks at the receiver (create or update; safe to repeat)"
+        "register",
+        parents=after,
+        help="point Mailjet's event callbacks at the receiver (create or update; safe to repeat)",
     )
     register.add_argument("url", help="the receiver's public URL, e.g. https://hooks.example.com/events")
     register.add_argument(
@@ -245,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_format(register)
 
-    demo = commands.add_parser("demo", help="start a seeded sandbox in-process and tour it")
+    demo = commands.add_parser("demo", parents=after, help="start a seeded sandbox in-process and tour it")
     demo.add_argument("--contacts", type=count, default=2000, help="contacts to seed")
     return parser
 

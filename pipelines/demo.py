@@ -21,7 +21,7 @@ from pipelines.errors import CommandError
 from pipelines.extract import extract
 from pipelines.import_csv import import_csv
 from pipelines.load import load
-from pipelines.report import sql_hint, text
+from pipelines.report import program, sql_hint, text
 from pipelines.sql import table
 from pipelines.sync.apply import apply
 from pipelines.sync.plan import SHIPPED_AUDIENCES, plan
@@ -286,9 +286,9 @@ def _report(db: Path, sandbox: SandboxApp, started: float) -> None:
     print(
         f"\nRequests the sandbox served: {sum(sandbox.dispatcher.counts.values()):,}. "
         f"The demo took {time.perf_counter() - started:.1f} s.\n"
-        "Next: `mailjet-elt sandbox` serves the same API on 127.0.0.1:8765 for any Mailjet client; point\n"
-        "`[mailjet]` in .dlt/secrets.toml at your account and `mailjet-elt run --yes` does steps 1, 4 and 5\n"
-        "on a schedule (see README: Scheduling)."
+        f"Next: `{program()} sandbox` serves the same API on 127.0.0.1:8765 for any Mailjet client;\n"
+        f"point `[mailjet]` in .dlt/secrets.toml at your account and `{program()} run --yes` does steps\n"
+        "1, 4 and 5 on a schedule (see README: Scheduling)."
     )
 
 

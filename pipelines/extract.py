@@ -3,6 +3,7 @@ incremental where the API allows."""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -65,6 +66,9 @@ class ExtractResult:
     def rows(self) -> int:
         """Rows extracted, all tables together."""
         return sum(t.rows for t in self.tables)
+
+
+log = logging.getLogger(__name__)
 
 
 def choose_resources(spec: str | None, config: MailjetConfiguration) -> list[str]:
@@ -197,6 +201,8 @@ def extract(
         warehouse.close_journal()
         resumed = warehouse.resumed
     seconds = time.monotonic() - started
+    for endpoint, sent in sorted(http.stats.by_path.items()):
+        log.info("%s: %s requests", endpoint, f"{sent:,}")
     trace = pipeline.last_trace
     normalized = trace.last_normalize_info if trace is not None else None
     counts = dict(normalized.row_counts) if normalized is not None and info.loads_ids else {}

@@ -42,13 +42,17 @@ def as_json(result: Any) -> str:
     return json.dumps(document, ensure_ascii=False)
 
 
+def program() -> str:
+    """`mailjet-elt` as the user ran it (`.venv/bin/mailjet-elt`), for commands they can paste."""
+    ran = sys.argv[0] if sys.argv else ""
+    return shlex.quote(ran) if Path(ran).name == "mailjet-elt" else "mailjet-elt"
+
+
 def sql_hint(database: str, query: str) -> str:
     """The `mailjet-elt sql` command line that runs `query` on `database`, as the user can paste it:
     the program as they ran it, `--db` when it is not the default."""
-    ran = sys.argv[0] if sys.argv else ""
-    program = ran if Path(ran).name == "mailjet-elt" else "mailjet-elt"
-    words = [program, *([] if database == DEFAULT_DB else ["--db", database]), "sql", query]
-    return " ".join(shlex.quote(w) for w in words)
+    words = [*([] if database == DEFAULT_DB else ["--db", database]), "sql", query]
+    return " ".join([program(), *(shlex.quote(w) for w in words)])
 
 
 @singledispatch

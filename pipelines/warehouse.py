@@ -20,7 +20,7 @@ from typing import Any
 
 import dlt
 import duckdb
-from dlt.common.destination.exceptions import SqlClientNotAvailable
+from dlt.common.destination.exceptions import SqlClientNotAvailable, UnknownDestinationModule
 from dlt.common.pipeline import LoadInfo, get_dlt_pipelines_dir
 from dlt.destinations.exceptions import (
     DatabaseException,
@@ -143,7 +143,21 @@ def open_pipeline(
         )
     else:
         dlt.config[f"destination.{destination}.replace_strategy"] = REPLACE_STRATEGY
-        pipeline = dlt.pipeline(pipeline_name=dataset, destination=destination, dataset_name=dataset)
+        try:
+            pipeline = dlt.pipeline(pipeline_name=dataset, destination=destination, dataset_name=dataset)
+            pipeline.destination.client_class  # noqa: B018  # imports the destination's driver now
+        except UnknownDestinationModule:
+            raise WarehouseError(
+                f"--destination {destination}: dlt has no destination of that name; use one of dlt's "
+                "(postgres, bigquery, snowflake, ...) or leave it out for DuckDB at --db"
+            ) from None
+        except ImportError as exc:
+            package = exc.name or "of its driver"
+            extra = f"dlt[{destination}]=={dlt.__version__}"
+            raise WarehouseError(
+                f"--destination {destination} needs the Python package {package}, which is not installed. "
+                f'Install it with: .venv/bin/pip install "{extra}"'
+            ) from None
     # Signals are the commands' business (pipelines/interrupts.py): dlt must not swap its handlers in
     # for the normalize and load steps. Its steps still stop on the flag those handlers raise.
     pipeline.config.runtime.intercept_signals = False

@@ -16,6 +16,7 @@ with those."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,7 @@ from sources.mailjet.client import MailjetHttp
 from sources.mailjet.config import MailjetConfiguration, resolve_mailjet_config
 from sources.mailjet.paging import Listing, PageReader, ReadOutcome, split_windows, start_of_history
 
+log = logging.getLogger(__name__)
 # (resource name, rows fetched, rows expected): the CLI's progress lines.
 ProgressCallback = Callable[[str, int, int], None]
 # (resource name, how the read went): a full-refresh listing was read to its end.
@@ -103,6 +105,7 @@ def mailjet_source(
 
         def rows() -> Iterator[Any]:
             total = reader.count(path, query)
+            log.info("%s: %s rows counted at %s; reading the whole listing", table.name, f"{total:,}", path)
             tell(table.name, 0, total)
             outcomes: list[ReadOutcome] = []
             yield from reader.read(
@@ -164,7 +167,19 @@ def mailjet_source(
                 else:
                     oldest = start_of_history(reader_for, path, base, table, end)
                     windows = [] if oldest is None else split_windows(count, oldest, end, window_rows)
-            tell(table.name, 0, sum(rows for _, _, rows in windows))
+            counted = sum(rows for _, _, rows in windows)
+            since = "all history" if cursor.start_value is None else "the cursor, minus the lag"
+            if cursor.start_value is not None and horizon:
+                since += f" and {horizon / 86400:g} days (event_horizon_days)"
+            log.info(
+                "%s: %s rows at %s, from %s, in %d window(s)",
+                table.name,
+                f"{counted:,}",
+                path,
+                since,
+                len(windows),
+            )
+            tell(table.name, 0, counted)
             yield from reader_for.read(
                 [Listing(path, {**base, **edges(lo, hi)}, rows) for lo, hi, rows in windows],
                 lambda page: table.to_arrow(page, extracted_at),

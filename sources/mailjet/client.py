@@ -8,6 +8,7 @@ import csv
 import http.client
 import io
 import json as _json
+import logging
 import socket
 import threading
 import time
@@ -15,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import orjson
 import requests
@@ -45,6 +47,7 @@ from sources.mailjet.exceptions import (
     MailjetAuthError,
     MailjetBadRequest,
     MailjetError,
+    MailjetHostUnknown,
     MailjetJobFailed,
     MailjetJobTimeout,
     MailjetNotFound,
@@ -203,17 +206,23 @@ class RateLimiter:
             time.sleep(slot - now)
 
 
+log = logging.getLogger(__name__)
+
+
 @dataclass
 class HttpStats:
     """What the client did: requests sent (retries included) and retries by reason."""
 
     requests: int = 0
     retries: Counter[str] = field(default_factory=Counter)
+    by_path: Counter[str] = field(default_factory=Counter)  # "GET /v3/REST/contact": requests
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def sent(self) -> None:
+    def sent(self, method: str = "", path: str = "") -> None:
         with self.lock:
             self.requests += 1
+            if path:
+                self.by_path[f"{method} {path}"] += 1
 
     def retried(self, reason: str) -> None:
         with self.lock:
@@ -328,6 +337,7 @@ class MailjetHttp:
             pool_connections=2, pool_maxsize=max(http.concurrency, 1) * settings.MAX_ACTIVE_READERS
         )
         self._local = threading.local()
+        self._resolved = threading.Event()
 
     @classmethod
     def from_config(cls, config: MailjetConfiguration, max_attempts: int | None = None) -> MailjetHttp:
@@ -343,6 +353,7 @@ class MailjetHttp:
         limit, the request counters and the connection pool."""
         other = MailjetHttp(self.base_url, auth, self.settings)
         other.limiter, other.stats, other._adapter = self.limiter, self.stats, self._adapter
+        other._resolved = self._resolved
         return other
 
     def close(self) -> None:
@@ -367,8 +378,9 @@ class MailjetHttp:
         send: Callable[..., requests.Response] = session.send
 
         def limited_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+            self._resolve_once()
             self.limiter.wait()
-            self.stats.sent()
+            self.stats.sent(request.method or "", urlsplit(request.url or "").path)
             return send(request, **kwargs)
 
         policy = Retrying(
@@ -381,13 +393,51 @@ class MailjetHttp:
                 retry_if_status(DEFAULT_RETRY_STATUS), retry_if_exception_type(DEFAULT_RETRY_EXCEPTIONS)
             ),
             stop=stop_after_attempt(self.settings.max_attempts),
-            before_sleep=lambda state: self.stats.retried(_retry_reason(state)),
+            before_sleep=self._before_retry,
             reraise=True,
             # Out of attempts on a retryable status: hand back the last response to be classified.
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
         )
         session.send = policy.wraps(limited_send)  # type: ignore[method-assign]
         return session
+
+    def _before_retry(self, state: RetryCallState) -> None:
+        reason = _retry_reason(state)
+        self.stats.retried(reason)
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        request = state.args[0] if state.args else None
+        what = f"{request.method} {urlsplit(request.url or '').path}" if request is not None else "a request"
+        log.info(
+            "%s: %s; attempt %d of %d in %.1f s",
+            what,
+            reason,
+            state.attempt_number + 1,
+            self.settings.max_attempts,
+            wait,
+        )
+
+    def _resolve_once(self) -> None:
+        """Before the first request, look `base_url`'s host up: a name that does not resolve (a typo, no
+        network) fails at once, instead of after every retry's backoff. Later lookups that fail are
+        retried like any dropped connection (a network that blips)."""
+        if self._resolved.is_set():
+            return
+        if requests.utils.get_environ_proxies(self.base_url):
+            self._resolved.set()  # a proxy resolves the name, not this machine
+            return
+        parts = urlsplit(self.base_url)
+        host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: a name that cannot be one
+            why = exc.strerror if isinstance(exc, socket.gaierror) else "not a valid host name"
+            raise MailjetHostUnknown(
+                f"cannot resolve {host} ({why}): check MAILJET__BASE_URL (base_url under [mailjet]) or "
+                "your network"
+            ) from None
+        except OSError:
+            return  # not a name problem: the request says what is wrong
+        self._resolved.set()
 
     @property
     def retrying(self) -> bool:

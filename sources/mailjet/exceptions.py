@@ -38,6 +38,10 @@ class MailjetServerError(MailjetError):
     transient = True
 
 
+class MailjetHostUnknown(MailjetError):
+    """`base_url`'s host name does not resolve: a typo in the URL, or no network. Retrying won't help."""
+
+
 class MailjetUnexpectedAnswer(MailjetError):
     """A success whose body is not in Mailjet's shape: `base_url` is not Mailjet's API (or the API
     changed). Retrying won't help."""

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
+import pytest
+
+from pipelines.cli import run_command
 from tests.conftest import Api, creds
 from tests.conftest import run_cli as run
 
@@ -53,3 +57,28 @@ def test_api_post_and_errors(api: Api, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     bad_param = run(["api", "GET", "contact", "--param", "Limit"], creds(api), tmp_path)
     assert bad_param.returncode == 2 and "NAME=VALUE" in bad_param.stderr
+
+
+def test_a_host_that_does_not_resolve_fails_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    looked: list[str] = []
+
+    def no_such_name(host: str, *args: object, **kwargs: object) -> list[object]:
+        looked.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)  # what the resolver answers for a typo
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "MAILJET__BASE_URL": "https://api.mailjet.example",
+        "MAILJET__API_KEY": "k",
+        "MAILJET__API_SECRET": "s",
+        "MAILJET__MAX_ATTEMPTS": "8",
+        "MAILJET__BACKOFF_SECONDS": "30",  # were it retried, the test would wait for minutes
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert run_command(["check"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot resolve api.mailjet.example (Name or service not known): check MAILJET__BASE_URL" in err
+    assert looked == ["api.mailjet.example"]  # looked up once; no request, no retry

@@ -10,6 +10,8 @@ from pathlib import Path
 import duckdb
 import requests
 
+from tests.conftest import Api, creds, run_cli
+
 BIN = Path(sys.executable).parent / "mailjet-elt"
 
 
@@ -104,3 +106,45 @@ def test_demo_runs_the_whole_loop_and_mailjet_ends_as_planned(tmp_path: Path) ->
 def test_no_command_prints_help_and_exits_2() -> None:
     result = subprocess.run([str(BIN)], check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "sandbox" in result.stdout
+
+
+def test_global_options_before_or_after_the_command() -> None:
+    from pipelines.cli import build_parser
+
+    parser = build_parser()
+    before = parser.parse_args(["--db", "a.duckdb", "-v", "--lock-wait", "5", "sql", "select 1"])
+    after = parser.parse_args(["sql", "select 1", "--db", "a.duckdb", "-v", "--lock-wait", "5"])
+    for args in (before, after):
+        assert (args.db, args.verbose, args.lock_wait, args.query) == ("a.duckdb", 1, 5.0, "select 1")
+    # Given after the command, an option wins; one not given keeps its value from before (or default).
+    both = parser.parse_args(["--db", "a.duckdb", "--log-format", "json", "extract", "--db", "b.duckdb"])
+    assert (both.db, both.log_format, both.destination) == ("b.duckdb", "json", None)
+    hooks = parser.parse_args(["webhooks", "serve", "--db", "h.duckdb"])
+    assert hooks.db == "h.duckdb"
+
+
+def test_the_help_lists_what_extract_reads() -> None:
+    from pipelines.cli import RESOURCES
+    from pipelines.extract import ALL_RESOURCES
+
+    assert tuple(ALL_RESOURCES) == RESOURCES
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "extract", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert all(name in done.stdout for name in RESOURCES)
+
+
+def test_verbose_says_what_each_resource_reads_and_what_it_cost(api: Api, tmp_path: Path) -> None:
+    quiet = run_cli(["extract", "--resources", "contacts,opens"], creds(api), tmp_path)
+    assert quiet.returncode == 0 and " INFO " not in quiet.stderr
+    told = run_cli(["extract", "-v", "--resources", "contacts,opens"], creds(api), tmp_path)
+    assert told.returncode == 0, told.stderr
+    contacts = len(api.data("contact", Limit=1000))
+    assert f"contacts: {contacts} rows counted at /v3/REST/contact; reading the whole listing" in told.stderr
+    # The second run: opens from the cursor, less the lag and the horizon; every request tallied.
+    assert "opens: " in told.stderr and "from the cursor, minus the lag and 30 days" in told.stderr
+    assert "GET /v3/REST/contact: 2 requests" in told.stderr  # a count and one page

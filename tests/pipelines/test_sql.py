@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -170,3 +171,24 @@ def test_the_hints_run_as_printed(api: Api, tmp_path: Path) -> None:
     )
     answered = subprocess.run(words, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
     assert answered.returncode == 0 and answered.stdout.splitlines()[2].strip() == "5", answered.stderr
+
+
+@pytest.mark.parametrize(
+    ("destination", "told"),
+    [
+        ("snowflake", 'Install it with: .venv/bin/pip install "dlt[snowflake]=='),
+        ("postgress", "dlt has no destination of that name"),
+    ],
+)
+def test_a_destination_that_cannot_be_used_says_why(destination: str, told: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "--destination", destination, "sql", "select 1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "DLT_DATA_DIR": str(tmp_path / "dlt")},  # dlt's own folders, kept here
+    )
+    assert done.returncode == 2, done.stderr
+    assert told in done.stderr and "Traceback" not in done.stderr
