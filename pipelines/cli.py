@@ -16,6 +16,7 @@ from pipelines.interrupts import Interrupted, InterruptHandler, handle_interrupt
 from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
 
 FORMATS_SQL = ("table", "csv", "json")
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a tool whose reader went away
 # What `extract` reads (pipelines/extract.py ALL_RESOURCES) and the sandbox's quirks (sandbox/quirks.py
 # KNOWN), named here so that `--help` stays light to import.
 RESOURCES = (
@@ -338,6 +339,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         code = run_command(argv)
     except SystemExit as exc:  # argparse's --help and usage errors
         code = exc.code if isinstance(exc.code, int) else EXIT_USAGE if exc.code else EXIT_OK
+    except BrokenPipeError:
+        # Whoever read stdout stopped (`mailjet-elt sql ... | head`): end quietly, as Unix tools do.
+        with suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_BROKEN_PIPE
     with suppress(OSError):  # stdout may be a closed pipe
         sys.stdout.flush()
         sys.stderr.flush()

@@ -55,6 +55,8 @@ def run_sql(
         return _prompt(run, output)
     if not query.strip():
         raise CommandError('give a query: mailjet-elt sql "select ..." (or SQL on stdin)', EXIT_USAGE)
+    if query.strip() == ".tables":
+        query = TABLES_QUERY
     print(render(run(query), output))
     return 0
 

@@ -192,3 +192,20 @@ def test_a_destination_that_cannot_be_used_says_why(destination: str, told: str,
     )
     assert done.returncode == 2, done.stderr
     assert told in done.stderr and "Traceback" not in done.stderr
+
+
+def test_dot_tables_and_a_reader_that_stops_early(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_command(["--db", str(db), "sql", ".tables"]) == 0
+    assert "mailjet  people" in capsys.readouterr().out
+    # `mailjet-elt sql ... | head -1`: the reader goes away; the command ends quietly, as Unix tools do.
+    reading = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "--db", str(db), "sql", "select * from range(300000)"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert reading.stdout is not None and reading.stderr is not None
+    assert reading.stdout.readline().strip() == "range"
+    reading.stdout.close()
+    err = reading.stderr.read()
+    assert reading.wait(timeout=60) == 141 and "Traceback" not in err, err
