@@ -11,7 +11,15 @@ from contextlib import suppress
 from typing import Any, NoReturn
 
 from pipelines import logs
-from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError
+from pipelines.errors import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_STDOUT_CLOSED,
+    EXIT_USAGE,
+    CommandError,
+    StdoutClosed,
+    write_out,
+)
 from pipelines.interrupts import Interrupted, InterruptHandler, handle_interrupts, interrupted_exit
 from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
 
@@ -112,7 +120,13 @@ def global_options(after_command: bool) -> argparse.ArgumentParser:
         "--log-format", choices=("text", "json"), default=default("text"), help="log line format"
     )
     options.add_argument(
-        "-v", "--verbose", action="count", default=default(0), help="more logging (-vv for debug)"
+        "-v",
+        "--verbose",
+        action="count",
+        # After the command, counted apart and added to those before (`-v extract -v` is -vv).
+        dest="verbose_after" if after_command else "verbose",
+        default=default(0),
+        help="more logging (-vv for debug)",
     )
     return options
 
@@ -338,6 +352,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         code = run_command(argv)
     except SystemExit as exc:  # argparse's --help and usage errors
         code = exc.code if isinstance(exc.code, int) else EXIT_USAGE if exc.code else EXIT_OK
+    except StdoutClosed:
+        # Whoever read stdout stopped (`mailjet-elt sql ... | head`): end quietly, as Unix tools do.
+        with suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_STDOUT_CLOSED
     with suppress(OSError):  # stdout may be a closed pipe
         sys.stdout.flush()
         sys.stderr.flush()
@@ -352,6 +371,7 @@ def run_command(argv: Sequence[str] | None = None) -> int:
         try:
             parser = build_parser()
             args = parser.parse_args(argv)
+            args.verbose += getattr(args, "verbose_after", 0)
             command = stop.command = args.command or command
             # dlt's anonymous usage telemetry calls out to the internet; this tool sends nothing. dlt
             # starts it when its configuration is first read: it is switched off before, in dlt's env
@@ -391,7 +411,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: Interru
         logs.console().warning(
             f"mailjet-elt {args.command}: finished before it could stop; nothing to resume"
         )
-    print(render(outcome, getattr(args, "format", "text")))
+    write_out(render(outcome, getattr(args, "format", "text")) + "\n")
     return int(getattr(outcome, "exit_code", EXIT_OK))
 
 
@@ -502,6 +522,7 @@ def _sql(args: argparse.Namespace, stop: InterruptHandler) -> int:
         query=args.query,
         output=args.format,
         lock_wait=args.lock_wait,
+        stop=stop,
     )
 
 

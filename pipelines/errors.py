@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 from typing import Final
 
 EXIT_OK: Final = 0
@@ -12,6 +13,8 @@ EXIT_GUARD: Final = 3  # stopped by a guard
 # Stopped by a signal: 128 + its number, as shells report it (130 for Ctrl-C, 143 for SIGTERM).
 EXIT_SIGINT: Final = 128 + signal.SIGINT
 EXIT_SIGTERM: Final = 128 + signal.SIGTERM
+# The reader of stdout went away (`| head`): 128 + SIGPIPE, as a shell reports such a tool.
+EXIT_STDOUT_CLOSED: Final = 128 + signal.SIGPIPE
 
 
 class CommandError(Exception):
@@ -21,3 +24,16 @@ class CommandError(Exception):
     def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class StdoutClosed(Exception):
+    """Whoever read stdout stopped reading (`mailjet-elt sql ... | head`): the command ends quietly."""
+
+
+def write_out(text: str) -> None:
+    """Write `text` to stdout and flush it; StdoutClosed when its reader has gone."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise StdoutClosed from None

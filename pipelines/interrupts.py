@@ -104,6 +104,14 @@ class InterruptHandler:
         finally:
             self._deferred = saved
 
+    def rearm(self) -> None:
+        """Forget a signal that was handled (an interactive prompt cancels one statement and goes on):
+        the next one stops the statement again, rather than the process at once."""
+        self.received = 0
+        dlt_signals: Any = sys.modules.get(DLT_SIGNALS)
+        if dlt_signals is not None:
+            dlt_signals.set_received_signal(0)
+
     def check(self) -> None:
         """Raise Interrupted if a signal came."""
         if self.received:

@@ -51,7 +51,7 @@ def program() -> str:
 def sql_hint(database: str, query: str) -> str:
     """The `mailjet-elt sql` command line that runs `query` on `database`, as the user can paste it:
     the program as they ran it, `--db` when it is not the default."""
-    words = [*([] if database == DEFAULT_DB else ["--db", database]), "sql", query]
+    words = [*([] if database == DEFAULT_DB else [f"--db={database}"]), "sql", query]
     return " ".join([program(), *(shlex.quote(w) for w in words)])
 
 

@@ -1,14 +1,16 @@
 """`mailjet-elt sql [QUERY]`: SQL against the configured database, printed as an aligned table, CSV or
-JSON. DuckDB (the default, `--db`) is opened read-only for each query and closed at once, so a loading
-command is never kept waiting longer than the query; any other dlt destination is queried through dlt's
-own SQL client, configured the dlt way. Without a query: the SQL on stdin, or an interactive prompt
-with history when stdin is a terminal."""
+JSON. DuckDB (the default, `--db`) is opened read-only for each query (the database cannot be changed
+through it) and closed once the answer is fetched, so a loading command is never kept waiting longer than
+the query; any other dlt destination is queried through dlt's own SQL client, configured the dlt way (and
+there a statement can write). Without a query: the SQL on stdin, or an interactive prompt with history
+when stdin is a terminal. Several statements run in turn, each answer printed."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -20,22 +22,42 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
-from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
+from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError, write_out
+from pipelines.interrupts import Interrupted, InterruptHandler
 from pipelines.layers import API_DATASET
 from pipelines.logs import console
 from pipelines.warehouse import WarehouseBusy, check_existing_duckdb, duckdb_path, lock_holder
 
-HISTORY_FILE = Path("~/.mailjet_elt_sql_history")
+HISTORY_FILE = "~/.mailjet_elt_sql_history"
+HISTORY_LINES = 1000
 PROMPT, MORE = "sql> ", "...> "
+TABLE_ROWS = 1000  # an aligned table shows this many rows; CSV and JSON print them all
 
 
 @dataclass(frozen=True)
 class Answer:
-    """What one query gave: its columns and rows (none for a statement that returns nothing)."""
+    """What one statement gave: its columns and rows (none for a statement that returns nothing)."""
 
     columns: list[str]
-    rows: list[tuple[Any, ...]]
+    rows: pa.Table | list[tuple[Any, ...]]
+
+    def batches(self) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows, a batch at a time (an Arrow answer is converted batch by batch, not all at once)."""
+        if isinstance(self.rows, list):
+            yield self.rows
+            return
+        for batch in self.rows.to_batches(max_chunksize=10_000):
+            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+            yield list(zip(*columns, strict=True))
+
+    @property
+    def count(self) -> int:
+        return len(self.rows) if isinstance(self.rows, list) else self.rows.num_rows
+
+
+Run = Callable[[str], list[Answer]]
 
 
 def run_sql(
@@ -45,23 +67,39 @@ def run_sql(
     query: str | None,
     output: str = "table",
     lock_wait: float = 60.0,
+    stop: InterruptHandler | None = None,
 ) -> int:
     """Run `query` (or stdin's SQL, or a prompt) and print what it gives; the exit code. Raises
-    CommandError naming a missing database (exit 2) or a query that failed (exit 1)."""
-    run = _runner(db, destination, lock_wait)
+    CommandError naming a missing database (exit 2) or a query that failed (exit 1), Interrupted when
+    stopped."""
+    stop = stop or InterruptHandler("sql")
+    run = _runner(db, destination, lock_wait, stop)
     if query is None and not sys.stdin.isatty():
         query = sys.stdin.read()
     if query is None:
-        return _prompt(run, output)
+        return _prompt(run, output, stop)
     if not query.strip():
         raise CommandError('give a query: mailjet-elt sql "select ..." (or SQL on stdin)', EXIT_USAGE)
-    print(render(run(query), output))
+    _print_all(run(_dot_command(query)), output)
     return 0
 
 
-def _runner(db: str, destination: str | None, lock_wait: float) -> Callable[[str], Answer]:
+def _print_all(answers: list[Answer], output: str) -> None:
+    for i, answer in enumerate(answers):
+        if i and output != "json":
+            write_out("\n")
+        for chunk in render(answer, output):
+            write_out(chunk)
+    write_out("")
+
+
+def _dot_command(text: str) -> str:
+    return TABLES_QUERY if text.strip().rstrip(";").strip() == ".tables" else text
+
+
+def _runner(db: str, destination: str | None, lock_wait: float, stop: InterruptHandler) -> Run:
     if destination not in (None, "duckdb"):
-        return _dlt_runner(db, destination)
+        return _dlt_runner(db, destination, stop)
     path = duckdb_path(db)
     if not path.is_file():
         raise CommandError(
@@ -71,14 +109,17 @@ def _runner(db: str, destination: str | None, lock_wait: float) -> Callable[[str
         )
     check_existing_duckdb(path, db)
 
-    def run(text: str) -> Answer:
-        with _read_only(path, lock_wait) as con:
+    def run(text: str) -> list[Answer]:
+        answers: list[Answer] = []
+        with _read_only(path, lock_wait) as con, stop.immediate():
             try:
-                relation = con.execute(text)
-                columns = [d[0] for d in relation.description] if relation.description else []
-                return Answer(columns, relation.fetchall() if columns else [])
+                for statement in con.extract_statements(text):
+                    relation = con.sql(statement)
+                    if relation is not None:
+                        answers.append(Answer(list(relation.columns), relation.to_arrow_table()))
             except duckdb.Error as exc:
                 raise CommandError(_first_line(exc), EXIT_FAILURE) from None
+        return answers or [Answer([], [])]
 
     return run
 
@@ -110,19 +151,19 @@ def _read_only(path: Path, lock_wait: float) -> Iterator[duckdb.DuckDBPyConnecti
         con.close()
 
 
-def _dlt_runner(db: str, destination: str) -> Callable[[str], Answer]:
+def _dlt_runner(db: str, destination: str, stop: InterruptHandler) -> Run:
     from dlt.destinations.exceptions import DatabaseException
 
     from pipelines.warehouse import open_pipeline
 
     pipeline = open_pipeline(db, destination, API_DATASET)
 
-    def run(text: str) -> Answer:
+    def run(text: str) -> list[Answer]:
         try:
-            with pipeline.sql_client() as client, client.execute_query(text) as cursor:
+            with stop.immediate(), pipeline.sql_client() as client, client.execute_query(text) as cursor:
                 description = cursor.native_cursor.description
                 columns = [d[0] for d in description] if description else []
-                return Answer(columns, [tuple(r) for r in cursor.fetchall()] if columns else [])
+                return [Answer(columns, [tuple(r) for r in cursor.fetchall()] if columns else [])]
         except DatabaseException as exc:
             raise CommandError(_first_line(exc), EXIT_FAILURE) from None
 
@@ -134,25 +175,48 @@ def _first_line(exc: BaseException) -> str:
     return " ".join(lines[:3]) if lines else type(exc).__name__
 
 
-def render(answer: Answer, output: str) -> str:
-    """An answer as an aligned table (with its row count), CSV with a header, or a JSON array."""
+def render(answer: Answer, output: str) -> Iterator[str]:
+    """An answer as text chunks: an aligned table (at most TABLE_ROWS rows, with the count), CSV with a
+    header, or a JSON array of objects (a repeated column name gets a suffix: `id`, `id_2`)."""
     if output == "json":
-        rows = [[_json_number(v) for v in row] for row in answer.rows]
-        return json.dumps([dict(zip(answer.columns, row, strict=True)) for row in rows], default=_json)
+        names = _unique(answer.columns)
+        yield "["
+        first = True
+        for batch in answer.batches():
+            for row in batch:
+                item = {name: _json_value(v) for name, v in zip(names, row, strict=True)}
+                yield ("" if first else ", ") + json.dumps(
+                    item, default=_json, allow_nan=False, ensure_ascii=False
+                )
+                first = False
+        yield "]\n"
+        return
     if output == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         if answer.columns:
             writer.writerow(answer.columns)
-        writer.writerows([[_cell(v, csv_null="") for v in row] for row in answer.rows])
-        return buffer.getvalue().rstrip("\n")
+        for batch in answer.batches():
+            writer.writerows([[_text(v, null="") for v in row] for row in batch])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()
+        return
     if not answer.columns:
-        return "ok"
-    return table(answer.columns, answer.rows)
+        yield "ok\n"
+        return
+    shown: list[tuple[Any, ...]] = []
+    for batch in answer.batches():
+        shown.extend(batch[: TABLE_ROWS - len(shown)])
+        if len(shown) >= TABLE_ROWS:
+            break
+    yield table(answer.columns, shown, answer.count) + "\n"
 
 
-def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Aligned columns under a header: numbers to the right, text to the left, NULL spelled out."""
+def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], total: int | None = None) -> str:
+    """Aligned columns under a header: numbers to the right, text to the left, NULL spelled out; with the
+    row count (and, when `total` is larger than the rows shown, how to get them all)."""
     cells = [[_cell(v) for v in row] for row in rows]
     numeric = [
         all(
@@ -172,29 +236,53 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
     out = [line(list(columns)), "  ".join("-" * w for w in widths)]
     out.extend(line(r) for r in cells)
-    out.append(f"({len(rows):,} row{'' if len(rows) == 1 else 's'})")
+    total = len(rows) if total is None else total
+    count = f"({total:,} row{'' if total == 1 else 's'}"
+    if total > len(rows):
+        count += f"; the first {len(rows):,} shown: --format csv or json prints them all"
+    out.append(count + ")")
     return "\n".join(out)
 
 
-def _cell(value: Any, csv_null: str = "NULL") -> str:
+def _unique(names: Sequence[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return out
+
+
+def _text(value: Any, null: str = "NULL") -> str:
+    """A value as text, as it is (CSV keeps line breaks and tabs: the writer quotes them)."""
     if value is None:
-        return csv_null
+        return null
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
         return _utc(value).isoformat(sep=" ")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return "\\x" + bytes(value).hex()
     if isinstance(value, (dict, list)):
-        return json.dumps(value, default=_json)
-    return str(value).replace("\n", " ")
+        return json.dumps(value, default=_json, ensure_ascii=False)
+    return str(value)
 
 
-def _json_number(value: Any) -> Any:
-    """A DECIMAL as a JSON number when a double holds it exactly (else as text, every digit kept)."""
+def _cell(value: Any) -> str:
+    """A table cell: on one line, tabs and line breaks shown as escapes, so the columns stay aligned."""
+    return _text(value).replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+
+
+def _json_value(value: Any) -> Any:
+    """A DECIMAL as a JSON number when a double holds it exactly (else as text, every digit kept); a
+    float that is not a number (NaN, infinity) as null: JSON has no such number."""
     if isinstance(value, Decimal) and value.is_finite():
         as_float = float(value)
         return as_float if Decimal(repr(as_float)) == value else str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     return value
 
 
@@ -210,49 +298,70 @@ def _json(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return "\\x" + bytes(value).hex()
     return str(value)
 
 
-def _prompt(run: Callable[[str], Answer], output: str) -> int:
-    """Read statements (ending with `;`) until `.quit` or end of input; a failed one is reported and the
-    prompt goes on."""
+def _complete(text: str) -> bool:
+    """Whether `text` ends a statement: its last line, less a `--` comment, ends with `;`, outside a
+    string (an odd count of quotes means one is open)."""
+    if text.count("'") % 2:
+        return False
+    last = text.rstrip().splitlines()[-1] if text.strip() else ""
+    return last.split("--", 1)[0].rstrip().endswith(";")
+
+
+def _history() -> Path | None:
+    try:
+        return Path(HISTORY_FILE).expanduser()
+    except RuntimeError:  # no home directory (HOME unset, no passwd entry): no history
+        return None
+
+
+def _prompt(run: Run, output: str, stop: InterruptHandler) -> int:
+    """Read statements (ending with `;`) until `.quit` or end of input. A failed statement is reported,
+    a Ctrl-C cancels the statement running (or the lines typed), and the prompt goes on."""
     readline: Any = None
-    history = HISTORY_FILE.expanduser()
+    history = _history()
     with suppress(ImportError):
         import readline  # line editing and history where the platform has it
 
-        with suppress(OSError):
-            readline.read_history_file(history)
+        readline.set_history_length(HISTORY_LINES)
+        if history is not None:
+            with suppress(OSError):
+                readline.read_history_file(history)
     print('mailjet-elt sql: end each statement with ";"; .tables lists the tables, .quit leaves', flush=True)
+    stop.rearm()
     pending: list[str] = []
     try:
         while True:
             try:
                 line = input(MORE if pending else PROMPT)
+                stripped = line.strip()
+                if not pending and stripped.rstrip(";") in (".quit", ".exit", "\\q"):
+                    return 0
+                if not pending and stripped.rstrip(";") == ".tables":
+                    stripped = TABLES_QUERY + ";"
+                if not stripped:
+                    continue
+                pending.append(stripped)
+                text = "\n".join(pending)
+                if not _complete(text):
+                    continue
+                pending = []
+                _print_all(run(text), output)
             except EOFError:
                 print()
                 return 0
-            except KeyboardInterrupt:
-                print()
+            except (KeyboardInterrupt, Interrupted):
+                print("\n(cancelled)", flush=True)
                 pending = []
-                continue
-            stripped = line.strip()
-            if not pending and stripped in (".quit", ".exit", "\\q"):
-                return 0
-            if not pending and stripped == ".tables":
-                stripped = TABLES_QUERY + ";"
-            if not stripped:
-                continue
-            pending.append(stripped)
-            if not stripped.endswith(";"):
-                continue
-            text, pending = "\n".join(pending), []
-            try:
-                print(render(run(text), output), flush=True)
+                stop.rearm()
             except CommandError as exc:
                 console().error(f"mailjet-elt sql: {exc}")
     finally:
-        if readline is not None:
+        if readline is not None and history is not None:
             with suppress(OSError):
                 readline.write_history_file(history)
 

@@ -39,6 +39,7 @@ from sources.mailjet.client import MailjetHttp
 from sources.mailjet.exceptions import (
     MailjetAuthError,
     MailjetError,
+    MailjetHostUnknown,
     MailjetJobTimeout,
     MailjetRateLimited,
     MailjetServerError,
@@ -249,6 +250,7 @@ def mailjet_lists(
             MailjetJobTimeout,
             MailjetRateLimited,
             MailjetServerError,
+            MailjetHostUnknown,  # nothing was sent: once the name resolves, apply resumes
             requests.RequestException,
         ) as exc:
             raise DestinationTransientException(str(exc)) from exc

@@ -186,7 +186,7 @@ def apply(
                 if sum(run.counts.values()) > 0:
                     ensure_properties(http, run.properties)
         except MailjetError as exc:
-            raise CommandError(f"Mailjet refused: {exc}", EXIT_FAILURE) from None
+            raise CommandError(f"nothing was sent: {exc}", EXIT_FAILURE) from None
         with warehouse.pipeline.sql_client() as client, client.begin_transaction():
             for run in runs:
                 client.execute_sql(

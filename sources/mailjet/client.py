@@ -207,6 +207,8 @@ class RateLimiter:
 
 
 log = logging.getLogger(__name__)
+# getaddrinfo's answers that mean the name does not exist (not that the resolver failed for now).
+UNKNOWN_NAME = {socket.EAI_NONAME, *((socket.EAI_NODATA,) if hasattr(socket, "EAI_NODATA") else ())}
 
 
 @dataclass
@@ -430,6 +432,8 @@ class MailjetHttp:
         try:
             socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: a name that cannot be one
+            if isinstance(exc, socket.gaierror) and exc.errno not in UNKNOWN_NAME:
+                return  # a resolver that failed for now (EAI_AGAIN): the request retries as usual
             why = exc.strerror if isinstance(exc, socket.gaierror) else "not a valid host name"
             raise MailjetHostUnknown(
                 f"cannot resolve {host} ({why}): check MAILJET__BASE_URL (base_url under [mailjet]) or "

@@ -82,3 +82,22 @@ def test_a_host_that_does_not_resolve_fails_at_once(
     err = capsys.readouterr().err
     assert "cannot resolve api.mailjet.example (Name or service not known): check MAILJET__BASE_URL" in err
     assert looked == ["api.mailjet.example"]  # looked up once; no request, no retry
+
+
+def test_a_resolver_that_fails_for_now_is_retried_like_a_dropped_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sources.mailjet.client import HttpSettings, MailjetHttp
+    from sources.mailjet.exceptions import MailjetHostUnknown, MailjetServerError
+
+    def not_now(host: str, *args: object, **kwargs: object) -> list[object]:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", not_now)
+    http = MailjetHttp(
+        "https://api.mailjet.example", None, HttpSettings(max_attempts=3, backoff_seconds=0.01)
+    )
+    with pytest.raises(MailjetServerError) as caught:
+        http.get("contact", {"Limit": 1})
+    assert not isinstance(caught.value, MailjetHostUnknown)
+    assert sum(http.stats.retries.values()) == 2  # retried: the name may resolve in a moment

@@ -115,12 +115,16 @@ def test_global_options_before_or_after_the_command() -> None:
     before = parser.parse_args(["--db", "a.duckdb", "-v", "--lock-wait", "5", "sql", "select 1"])
     after = parser.parse_args(["sql", "select 1", "--db", "a.duckdb", "-v", "--lock-wait", "5"])
     for args in (before, after):
-        assert (args.db, args.verbose, args.lock_wait, args.query) == ("a.duckdb", 1, 5.0, "select 1")
+        verbose = args.verbose + getattr(args, "verbose_after", 0)  # as run_command counts them
+        assert (args.db, verbose, args.lock_wait, args.query) == ("a.duckdb", 1, 5.0, "select 1")
     # Given after the command, an option wins; one not given keeps its value from before (or default).
     both = parser.parse_args(["--db", "a.duckdb", "--log-format", "json", "extract", "--db", "b.duckdb"])
     assert (both.db, both.log_format, both.destination) == ("b.duckdb", "json", None)
     hooks = parser.parse_args(["webhooks", "serve", "--db", "h.duckdb"])
     assert hooks.db == "h.duckdb"
+    # -v before and after add up (run_command does the sum, as here).
+    more = parser.parse_args(["-v", "extract", "-v"])
+    assert more.verbose + more.verbose_after == 2
 
 
 def test_the_help_lists_what_extract_reads() -> None:

@@ -166,9 +166,7 @@ def test_the_hints_run_as_printed(api: Api, tmp_path: Path) -> None:
     done = run_cli(["--db", "lists.duckdb", "extract", "--resources", "contact_lists"], env, tmp_path)
     hint = next(line for line in done.stdout.splitlines() if line.startswith("Query it: "))
     words = shlex.split(hint.removeprefix("Query it: "))
-    assert (
-        words[1:3] == ["--db", "lists.duckdb"] and words[-1] == "select count(*) from mailjet.contact_lists"
-    )
+    assert words[1] == "--db=lists.duckdb" and words[-1] == "select count(*) from mailjet.contact_lists"
     answered = subprocess.run(words, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
     assert answered.returncode == 0 and answered.stdout.splitlines()[2].strip() == "5", answered.stderr
 
@@ -192,3 +190,53 @@ def test_a_destination_that_cannot_be_used_says_why(destination: str, told: str,
     )
     assert done.returncode == 2, done.stderr
     assert told in done.stderr and "Traceback" not in done.stderr
+
+
+def test_dot_tables_and_a_reader_that_stops_early(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_command(["--db", str(db), "sql", ".tables"]) == 0
+    assert "mailjet  people" in capsys.readouterr().out
+    # `mailjet-elt sql ... | head -1`: the reader goes away; the command ends quietly, as Unix tools do.
+    reading = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "--db",
+            str(db),
+            "sql",
+            "select * from range(300000)",
+            "--format",
+            "csv",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert reading.stdout is not None and reading.stderr is not None
+    assert reading.stdout.readline().strip() == "range"
+    reading.stdout.close()
+    err = reading.stderr.read()
+    assert reading.wait(timeout=60) == 141 and "Traceback" not in err, err
+
+
+def test_answers_as_they_are(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Several statements: each answer, in turn.
+    code, out, _ = sql(capsys, "--db", str(db), "sql", "select 1 as a; select 2 as b", "--format", "csv")
+    assert (code, out) == (0, "a\n1\n\nb\n2\n")
+    # JSON: no NaN (not JSON) and no column lost to a repeated name.
+    code, out, _ = sql(
+        capsys, "--db", str(db), "sql", "select 'nan'::double as x, 1 as id, 2 as id", "--format", "json"
+    )
+    assert json.loads(out) == [{"x": None, "id": 1, "id_2": 2}]
+    # CSV keeps a value's line breaks (quoted); the table shows them escaped, on one line.
+    text = "select 'two' || chr(10) || 'lines' as v"
+    code, out, _ = sql(capsys, "--db", str(db), "sql", text, "--format", "csv")
+    assert out == 'v\n"two\nlines"\n'
+    code, out, _ = sql(capsys, "--db", str(db), "sql", text)
+    assert out.splitlines()[2] == "two\\nlines"
+    # A long answer: the table shows its first rows and says how to get them all.
+    code, out, _ = sql(capsys, "--db", str(db), "sql", "select * from range(2500)")
+    assert out.splitlines()[-1] == "(2,500 rows; the first 1,000 shown: --format csv or json prints them all)"
+    # The database cannot be changed through it.
+    code, _, err = sql(capsys, "--db", str(db), "sql", "delete from mailjet.people")
+    assert code == 1 and "read-only" in err

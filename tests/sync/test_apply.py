@@ -8,12 +8,14 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -586,3 +588,38 @@ def test_a_job_mailjet_ran_while_apply_was_killed_is_recorded_though_a_newer_pla
     again = [j for j in api.app.store.jobs.values() if j.ID != job.ID]
     sent_again = {str(c["Email"]).lower() for j in again if j.Method == job.Method for c in j.contacts}
     assert not sent_again & {e for e, _ in logged}
+
+
+def test_a_mailjet_host_that_does_not_resolve_fails_nothing_and_the_apply_resumes(
+    world: tuple[Api, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api, db = world
+    # Without properties to create first, the first request goes out from the destination's jobs.
+    from pipelines.sync.plan import SHIPPED_AUDIENCES
+
+    text = Path(SHIPPED_AUDIENCES).read_text(encoding="utf-8")
+    audiences = tmp_path / "audiences.sql"
+    audiences.write_text(
+        "\n".join(line for line in text.splitlines() if not line.startswith("-- properties:")),
+        encoding="utf-8",
+    )
+    plan(db=str(db), audiences=str(audiences), config=SyncConfiguration())
+    real = socket.getaddrinfo
+
+    def typo_unknown(host: str, *args: Any, **kwargs: Any) -> Any:
+        if str(host).endswith(".example"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    port = api.base.rsplit(":", 1)[1]
+    with monkeypatch.context() as typo:
+        typo.setattr(socket, "getaddrinfo", typo_unknown)
+        typo.setenv("MAILJET__BASE_URL", f"http://mailjet.typo.example:{port}")
+        with pytest.raises(CommandError) as caught:
+            apply(db=str(db), yes=True)
+    assert "cannot resolve mailjet.typo.example" in str(caught.value)
+    assert rows(db, "select count(*) from mailjet_sync.sync_changelog") == [(0,)]  # nothing failed
+    result = apply(db=str(db), yes=True)  # the name right again: the same plan goes out
+    assert {r.status for r in result.runs} == {"applied"} and result.exit_code == 0
+    failed = rows(db, "select count(*) from mailjet_sync.sync_changelog where outcome <> 'done'")
+    assert failed == [(0,)]
