@@ -72,7 +72,6 @@ def retype_columns(pipeline: Pipeline) -> list[str]:
                 client.execute_sql(_alter(client, table_name, column, kind))
     for table_name, column, kind in changes:
         schema.tables[table_name]["columns"][column]["data_type"] = DLT_TYPES[kind]
-    schema._bump_version()  # dlt's own way to mark a schema changed in place
     pipeline.schemas.save_schema(schema)
     return [f"{table}.{column}" for table, column, _ in changes]
 

@@ -292,15 +292,8 @@ def _utc(value: datetime) -> datetime:
 
 
 def _json(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return _utc(value).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (bytes, bytearray)):
-        return "\\x" + bytes(value).hex()
-    return str(value)
+    """What json cannot write by itself: timestamps in ISO 8601 (with a `T`), the rest as its text."""
+    return _utc(value).isoformat() if isinstance(value, datetime) else _text(value)
 
 
 def _complete(text: str) -> bool:

@@ -31,6 +31,11 @@ def db(tmp_path: Path) -> Path:
     return path
 
 
+def cli(*args: str) -> list[str]:
+    """`mailjet-elt ARGS` as a command line of this interpreter (run in a process of its own)."""
+    return [sys.executable, "-m", "pipelines.cli", *args]
+
+
 def sql(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = run_command(list(args))
     out, err = capsys.readouterr()
@@ -73,7 +78,7 @@ def test_errors_name_the_problem(db: Path, tmp_path: Path, capsys: pytest.Captur
 
 def test_sql_on_stdin(db: Path, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "--db", str(db), "sql", "--format", "csv"],
+        cli("--db", str(db), "sql", "--format", "csv"),
         input="select count(*) as n from mailjet.people;\n",
         capture_output=True,
         text=True,
@@ -116,7 +121,7 @@ def test_a_query_waits_for_a_write_in_progress(db: Path, tmp_path: Path) -> None
         while not ready.exists():
             assert holder.poll() is None, "the writer did not start"
         busy = subprocess.run(
-            [sys.executable, "-m", "pipelines.cli", "--db", str(db), "--lock-wait", "0", "sql", "select 1"],
+            cli("--db", str(db), "--lock-wait", "0", "sql", "select 1"),
             capture_output=True,
             text=True,
             timeout=60,
@@ -125,15 +130,7 @@ def test_a_query_waits_for_a_write_in_progress(db: Path, tmp_path: Path) -> None
         assert busy.returncode == 1
         assert "is being written by another process" in busy.stderr
         waiting = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pipelines.cli",
-                "--db",
-                str(db),
-                "sql",
-                "select count(*) from mailjet.people",
-            ],
+            cli("--db", str(db), "sql", "select count(*) from mailjet.people"),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -180,7 +177,7 @@ def test_the_hints_run_as_printed(api: Api, tmp_path: Path) -> None:
 )
 def test_a_destination_that_cannot_be_used_says_why(destination: str, told: str, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "--destination", destination, "sql", "select 1"],
+        cli("--destination", destination, "sql", "select 1"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -197,17 +194,7 @@ def test_dot_tables_and_a_reader_that_stops_early(db: Path, capsys: pytest.Captu
     assert "mailjet  people" in capsys.readouterr().out
     # `mailjet-elt sql ... | head -1`: the reader goes away; the command ends quietly, as Unix tools do.
     reading = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.cli",
-            "--db",
-            str(db),
-            "sql",
-            "select * from range(300000)",
-            "--format",
-            "csv",
-        ],
+        cli("--db", str(db), "sql", "select * from range(300000)", "--format", "csv"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
