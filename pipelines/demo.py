@@ -286,9 +286,9 @@ def _report(db: Path, sandbox: SandboxApp, started: float) -> None:
     print(
         f"\nRequests the sandbox served: {sum(sandbox.dispatcher.counts.values()):,}. "
         f"The demo took {time.perf_counter() - started:.1f} s.\n"
-        f"Next: `{program()} sandbox` serves the same API on 127.0.0.1:8765 for any Mailjet client;\n"
-        f"point `[mailjet]` in .dlt/secrets.toml at your account and `{program()} run --yes` does steps\n"
-        "1, 4 and 5 on a schedule (see README: Scheduling)."
+        f'Next: README.md, "Try it by hand": `{program()} sandbox` serves the same API on 127.0.0.1:8765,\n'
+        'and you run each step yourself; then "Real use": your account\'s key in .dlt/secrets.toml, and\n'
+        f"`{program()} run --yes` (steps 1, 4 and 5) on a schedule."
     )
 
 

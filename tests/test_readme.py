@@ -1,138 +1,359 @@
-"""The README's shell blocks run as written: each `sh` block is run by bash, in README order, in a fresh
-project folder (the repository's `.venv`, `examples` and `.dlt/config.toml`), against a sandbox. A block
-that cannot run here is listed in NOT_RUN with the reason, so every block is one or the other: a new block
-must run, or say why not."""
+"""The README runs as written, top to bottom, as a reader would follow it on a fresh clone.
+
+Every fenced block of README.md is taken in order, in a fresh project folder (the repository's `.venv` and
+`examples/`, the shipped `.dlt/config.toml`, no `MAILJET__*` variable), by its language:
+
+- `sh`: run by bash (`-euo pipefail`) in one "terminal": what a block exports or activates stays set for
+  the next block. A block that starts a server (`mailjet-elt sandbox`, `mailjet-elt webhooks serve`) runs in
+  a terminal of its own, as the README says, and the next block waits until it listens; servers stop at the
+  end. The README's ports (8765, 8766, 8775) are mapped to free ones, the only change made to a block.
+- `sql`, `python`, `toml` with `file=PATH` in the fence: written to PATH, as the reader saves them (a `toml`
+  file's `[mailjet]`, `[mailjet.webhooks]` and `[sync]` keys must be settings that exist); without: run,
+  the `sql` through `mailjet-elt sql`, the `python` with `.venv/bin/python`.
+- `crontab`: each line's command runs in the project folder (the README's `/srv/mailjet-elt`).
+- `text`: a picture or an output, never a command.
+
+A block that cannot run here is listed in NOT_RUN with the reason. Some blocks must also print what the
+README says they show (EXPECT)."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
+import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import time
+import tomllib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Api, creds, start
+from pipelines.config import MailjetConfiguration
+from pipelines.sync.config import SyncConfiguration
+from pipelines.webhooks import WebhooksConfiguration
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-BLOCK = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.S | re.M)
+FENCE = re.compile(r"^```(\w*)([^\n]*)\n(.*?)^```", re.S | re.M)
+LANGUAGES = {"sh", "sql", "python", "toml", "crontab", "text"}
 # A block's first line: why it is not run by this test.
-NOT_RUN = {
-    "make demo": "runs the whole suite (`make test`); test_cli.py runs the demo",
-    "export MAILJET__API_KEY=...": "credentials of a real account, left for the reader to fill in",
-    ".venv/bin/mailjet-elt load profiles.csv": "needs the reader's own CRM files",
-    ".venv/bin/mailjet-elt extract": "the audiences walk-through, on the reader's own CRM files",
-    ".venv/bin/mailjet-elt plan": "asks before sending, and needs a plan from the reader's data",
-    "15 * * * *": "a crontab line, not a command",
-    "export MAILJET__WEBHOOKS__USERNAME=mailjet": "a receiver that serves until stopped, and a public URL",
-    ".venv/bin/mailjet-elt sandbox --contacts 100000": "a sandbox that serves until stopped",
+NOT_RUN = {"make test": "the test suite itself, which this test is part of"}
+# Servers a block may start, the port each listens on by default, and the option that changes it.
+SERVERS = {".venv/bin/mailjet-elt sandbox": 8765, ".venv/bin/mailjet-elt webhooks serve": 8766}
+README_PORTS = (8765, 8766, 8775)
+# (a line of the block, what its output must hold): the README says the block shows it.
+EXPECT = (
+    (".venv/bin/mailjet-elt check", "OK: http://127.0.0.1:"),
+    ("sql .tables", "list_recipients"),
+    ("group by l.name order by l.name", "Newsletter"),
+    ("mailjet.csv_rejections", "invalid"),
+    ("apply --yes\n", "verified: the list, read again, shows every change Mailjet confirmed"),
+    ("mailjet_sync.sync_changelog", "consent_withdrawn"),
+    ("mailjet-elt run --yes", "nothing to send to the list"),
+    ("select event, email", "freya.russo.11@example.com"),
+    ("unsubscribes Freya", "consent withdrawn after they subscribed"),
+    ("print(mj.contactslist", "Newsletter"),
+    ("make demo", "every confirmed change is there"),
+)
+CONFIG_SECTIONS = {
+    ("mailjet",): MailjetConfiguration,
+    ("mailjet", "webhooks"): WebhooksConfiguration,
+    ("sync",): SyncConfiguration,
 }
 
 
-def shell_blocks() -> list[tuple[int, str]]:
-    """(line number, body) of every `sh` block of the README."""
+@dataclass
+class Block:
+    line: int
+    language: str
+    file: str | None
+    body: str
+
+    @property
+    def first(self) -> str:
+        return self.body.strip().splitlines()[0]
+
+
+def blocks() -> list[Block]:
     text = README.read_text(encoding="utf-8")
-    return [
-        (text.count("\n", 0, m.start()) + 1, m.group(2)) for m in BLOCK.finditer(text) if m.group(1) == "sh"
-    ]
+    found = []
+    for m in FENCE.finditer(text):
+        info = dict(part.split("=", 1) for part in m.group(2).split() if "=" in part)
+        found.append(Block(text.count("\n", 0, m.start()) + 1, m.group(1), info.get("file"), m.group(3)))
+    return found
 
 
-def why_not(body: str) -> str | None:
-    """Why the block is not run (its first line starts as a NOT_RUN key), or None: it is run."""
-    first = body.strip().splitlines()[0]
-    return next((why for start, why in NOT_RUN.items() if first.startswith(start)), None)
+def why_not(block: Block) -> str | None:
+    return next((why for start, why in NOT_RUN.items() if block.first.startswith(start)), None)
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Iterator[Path]:
-    """A project folder as a reader has it after `make`: the virtualenv, the examples, the settings."""
-    folder = tmp_path / "project"
-    (folder / ".dlt").mkdir(parents=True)
-    (folder / ".venv").symlink_to(ROOT / ".venv")
-    (folder / "examples").symlink_to(ROOT / "examples")
-    shutil.copy(ROOT / ".dlt" / "config.toml", folder / ".dlt" / "config.toml")
-    yield folder
+def server_port(block: Block) -> int | None:
+    """The README port of the server the block starts, or None: the block does not serve."""
+    if block.language != "sh":
+        return None
+    commands = [line for line in block.body.splitlines() if line.strip() and not line.startswith("#")]
+    if len(commands) != 1:
+        return None
+    words = shlex.split(commands[0], comments=True)
+    for start, port in SERVERS.items():
+        if " ".join(words[: len(start.split())]) == start:
+            return int(words[words.index("--port") + 1]) if "--port" in words else port
+    return None
 
 
-def test_every_shell_block_runs_or_says_why_not(project: Path) -> None:
-    blocks = shell_blocks()
-    assert blocks, "no sh block found: the README's fences changed"
-    starts = [body.strip() for _, body in blocks]
-    stale = [key for key in NOT_RUN if not any(start.startswith(key) for start in starts)]
-    assert not stale, f"NOT_RUN names blocks the README no longer has: {stale}"
-    app = start()  # the reader's Mailjet, for the blocks that do not start a sandbox of their own
-    try:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("MAILJET__")},
-            **creds(Api(app)),
-            "MAILJET__BACKOFF_SECONDS": "0.2",
-        }
-        # What the README's extract section did before its queries, with that account.
-        done = subprocess.run(
-            [".venv/bin/mailjet-elt", "extract"],
-            check=False,
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
+@dataclass
+class Terminal:
+    """The reader's shell: a project folder, the variables exported so far, the servers started."""
+
+    folder: Path
+    ports: dict[int, int]
+    env: dict[str, str]
+    servers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    ran: list[str] = field(default_factory=list)
+
+    @property
+    def state(self) -> Path:
+        return self.folder.parent / "exported.sh"
+
+    def mapped(self, text: str) -> str:
+        for readme_port, port in self.ports.items():
+            text = re.sub(rf"(?<![0-9]){readme_port}(?![0-9])", str(port), text)
+        return text
+
+    def shell(self, block: Block, script: str) -> str:
+        """Run a script as the block, in this terminal; its stdout."""
+        state = shlex.quote(str(self.state))
+        wrapped = f"if [ -f {state} ]; then source {state}; fi\n{script}\nexport -p > {state}\n"
+        out_file = self.folder.parent / f"block-{block.line}.out"
+        err_file = self.folder.parent / f"block-{block.line}.err"
+        with out_file.open("w") as stdout, err_file.open("w") as stderr:
+            process = subprocess.Popen(
+                ["bash", "-euo", "pipefail", "-c", wrapped],
+                cwd=self.folder,
+                env=self.env,
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,
+            )
+            try:
+                process.wait(timeout=300)
+            finally:
+                stop(process)
+        out, err = out_file.read_text(), err_file.read_text()
+        where = f"README line {block.line} ({block.language} block):\n{block.body}"
+        assert process.returncode == 0, f"{where}\nfailed with exit {process.returncode}:\n{err[-3000:]}"
+        assert "Traceback" not in err, f"{where}\n{err[-3000:]}"
+        return out
+
+    def serve(self, block: Block, readme_port: int) -> None:
+        """Start the block's server in a terminal of its own, with this terminal's variables, and wait until
+        it listens."""
+        port = self.ports[readme_port]
+        words = shlex.split(self.mapped(block.body), comments=True)
+        if "--port" not in words:
+            words += ["--port", str(port)]
+        command = shlex.join(words)
+        state = shlex.quote(str(self.state))
+        log = (self.folder.parent / f"server-{block.line}.log").open("w")
+        self.servers.append(
+            subprocess.Popen(
+                ["bash", "-c", f"if [ -f {state} ]; then source {state}; fi\nexec {command}"],
+                cwd=self.folder,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         )
-        assert done.returncode == 0, done.stderr
-        ran = 0
-        for line, body in blocks:
-            if why_not(body) is None:
-                run_block(line, body, project, env)
-                ran += 1
-    finally:
-        app.stop()
-    assert ran == len(blocks) - len(NOT_RUN)  # each NOT_RUN entry stands for one block
-    print(f"README: {ran} of {len(blocks)} shell blocks run; {len(NOT_RUN)} not run, each with its reason")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+            assert self.servers[-1].poll() is None, (
+                f"README line {block.line}: the server stopped:\n{Path(log.name).read_text()[-3000:]}"
+            )
+            time.sleep(0.2)
+        raise AssertionError(f"README line {block.line}: nothing listens on port {port} after 120 s")
+
+    def run(self, block: Block) -> None:
+        out = ""
+        if block.file:
+            where = f"README line {block.line}"
+            assert block.language in {"sql", "python", "toml"}, f"{where}: file= in a {block.language} block"
+            path = self.folder / block.file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(block.body, encoding="utf-8")
+            if block.language == "toml":
+                check_settings(block)
+            self.ran.append(f"{block.language} saved as {block.file}")
+            return
+        if block.language == "sh":
+            readme_port = server_port(block)
+            if readme_port is not None:
+                self.serve(block, readme_port)
+                self.ran.append("sh (a server)")
+                return
+            out = self.shell(block, self.mapped(block.body))
+        elif block.language == "sql":
+            out = self.shell(block, f".venv/bin/mailjet-elt sql <<'SQL'\n{block.body}SQL")
+        elif block.language == "python":
+            out = self.shell(block, f".venv/bin/python - <<'PY'\n{self.mapped(block.body)}PY")
+        elif block.language == "toml":
+            check_settings(block)
+        elif block.language == "crontab":
+            for line in block.body.splitlines():
+                if line.strip() and not line.startswith("#"):
+                    command = line.split(None, 5)[5].replace(
+                        "/srv/mailjet-elt", shlex.quote(str(self.folder))
+                    )
+                    out += self.shell(block, command)
+        elif block.language == "text":
+            lines = block.body.splitlines()
+            commands = [line for line in lines if line.lstrip().startswith((".venv/", "$ "))]
+            assert not commands, f"README line {block.line}: commands in a text block run nowhere: {commands}"
+            return
+        self.ran.append(block.language)
+        for line, shown in EXPECT:
+            if line in block.body:
+                assert shown in out, f"README line {block.line}: the output lacks {shown!r}:\n{out[-3000:]}"
+        if block.language == "sh" and re.search(r"\bsql\b", block.body):
+            assert out.strip(), f"README line {block.line}: a query printed nothing"
+
+    def stop_servers(self) -> None:
+        for server in self.servers:
+            stop(server)
 
 
-def run_block(line: int, body: str, project: Path, env: dict[str, str]) -> None:
-    """One block in bash, stopping at the first failing command; what it started in the background is
-    stopped with it."""
-    # Files, not pipes: a server the block starts in the background keeps its output open.
-    out_file, err_file = project / f"block-{line}.out", project / f"block-{line}.err"
-    with out_file.open("w") as stdout, err_file.open("w") as stderr:
-        process = subprocess.Popen(
-            ["bash", "-euo", "pipefail", "-c", body],
-            cwd=project,
-            env=env,
-            stdout=stdout,
-            stderr=stderr,
-            start_new_session=True,
-        )
-        try:
-            process.wait(timeout=300)
-        finally:
-            with_children_stopped(process)
-    out, err = out_file.read_text(), err_file.read_text()
-    assert process.returncode == 0, (
-        f"README line {line}: the block failed ({process.returncode}):\n{body}\n{err[-3000:]}"
-    )
-    assert "Traceback" not in err, f"README line {line}:\n{err[-3000:]}"
-    assert out.strip() or "sql" not in body, f"README line {line}: printed nothing"
+def check_settings(block: Block) -> None:
+    """Every setting the README writes exists, in the section it is written in."""
+    data = tomllib.loads(block.body)
+
+    def walk(table: dict[str, object], path: tuple[str, ...]) -> None:
+        spec = CONFIG_SECTIONS.get(path)
+        for key, value in table.items():
+            if isinstance(value, dict):
+                walk(value, (*path, key))
+            else:
+                assert spec is not None, f"README line {block.line}: [{'.'.join(path)}] is no section we read"
+                assert key in spec_fields(spec), (
+                    f"README line {block.line}: [{'.'.join(path)}] {key} is no setting"
+                )
+
+    walk(data, ())
 
 
-def with_children_stopped(process: subprocess.Popen[str]) -> None:
-    try:
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process and whatever it started (its session), gently, then for good."""
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = 30.0
-    while deadline > 0:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        process.poll()  # reaps it: a zombie would still count as a member of its group
         try:
             os.killpg(process.pid, 0)
         except ProcessLookupError:
-            return
+            break
         time.sleep(0.1)
-        deadline -= 0.1
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    """A project folder as a reader has it after `make`: the virtualenv, the examples, the settings."""
+    folder = tmp_path / "project"
+    (folder / ".dlt").mkdir(parents=True)
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    # The virtualenv is made (`make` made it to run this test): the files it was made from are copies older
+    # than its stamp, so that `make` here does not make it again from this folder.
+    assert (ROOT / ".venv" / ".setup-stamp").is_file(), "run the tests through `make test`"
+    made_from = {"pyproject.toml", "constraints.txt", ".dlt"}
+    for name in {path.split("/")[0] for path in tracked.splitlines()} - made_from | {".venv"}:
+        (folder / name).symlink_to(ROOT / name)
+    for name in made_from - {".dlt"}:
+        shutil.copy(ROOT / name, folder / name)
+        os.utime(folder / name, (0, 0))
+    shutil.copy(ROOT / ".dlt" / "config.toml", folder / ".dlt" / "config.toml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAILJET__", "SYNC__", "DESTINATION__"))}
+    # Pipelines outside the project (`my_pipeline.py`) keep their state in the test's folder.
+    env["DLT_DATA_DIR"] = str(tmp_path / "dlt")
+    term = Terminal(folder, {port: free_port() for port in README_PORTS}, env)
+    try:
+        yield term
+    finally:
+        term.stop_servers()
+
+
+def test_the_readme_runs_top_to_bottom(terminal: Terminal) -> None:
+    found = blocks()
+    assert len(found) > 10, "too few blocks found: the README's fences changed"
+    unknown = [(b.line, b.language) for b in found if b.language not in LANGUAGES]
+    assert not unknown, f"blocks in a language this test does not run: {unknown}"
+    stale = [key for key in NOT_RUN if not any(b.first.startswith(key) for b in found)]
+    assert not stale, f"NOT_RUN names blocks the README no longer has: {stale}"
+    missing = [line for line, _ in EXPECT if not any(line in b.body for b in found)]
+    assert not missing, f"EXPECT names lines the README no longer has: {missing}"
+    skipped = 0
+    for block in found:
+        if why_not(block) is not None:
+            skipped += 1
+            continue
+        began = time.monotonic()
+        terminal.run(block)
+        print(f"README line {block.line}: {block.language} block, {time.monotonic() - began:.1f} s")
+    commands = sum(1 for b in found if b.language != "text")
+    assert len(terminal.ran) + skipped == commands
+    assert skipped == len(NOT_RUN)  # each NOT_RUN entry stands for one block
+    print(
+        f"README: {len(terminal.ran)} of {commands} blocks run or saved as the reader does"
+        f" ({', '.join(sorted({k for k in terminal.ran}))}); {skipped} not run, each with its reason;"
+        f" {len(found) - commands} text blocks"
+    )
+
+
+def spec_fields(spec: type) -> dict[str, object]:
+    """A dlt config spec's settings and their defaults."""
+    return {
+        f.name: getattr(spec, f.name, None) for f in dataclasses.fields(spec) if not f.name.startswith("__")
+    }
+
+
+def test_the_settings_table_names_every_setting_with_its_default() -> None:
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("### Settings") :]
+    table = table[: table.index("\n### ")]
+    for path, spec in CONFIG_SECTIONS.items():
+        section = "[" + ".".join(path) + "]"
+        row = next(line for line in table.splitlines() if line.startswith(f"| `{section}` |"))
+        named = dict(re.findall(r"`(\w+)` \(([^)]*)\)", row)) | {n: "" for n in re.findall(r"`(\w+)`,", row)}
+        fields = spec_fields(spec)
+        assert set(named) == set(fields), (
+            f"{section}: the table names {sorted(named)}, the settings are {sorted(fields)}"
+        )
+        for name, said in named.items():
+            default = fields[name]
+            if isinstance(default, int | float) and not isinstance(default, bool):
+                first = said.split()[0].rstrip(",;")
+                assert float(first) == default, (
+                    f"{section} {name}: the README says {first}, the default is {default}"
+                )
+            elif isinstance(default, str):
+                assert f"`{default}`" in said, (
+                    f"{section} {name}: the README says {said!r}, the default is {default}"
+                )

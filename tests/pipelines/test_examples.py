@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipelines.cli import run_command
+from sandbox import SandboxApp, SandboxConfig
+from tests.conftest import Api, creds
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -33,4 +36,37 @@ def test_the_sample_exports_import_as_described(
         "ada.lovelace@example.com,false",
         "grace.hopper@example.com,true",
         "katherine.johnson@example.com,false",
+    ]
+
+
+def test_the_sample_crm_files_plan_what_the_readme_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Step 6 of "Try it by hand": the sample CRM files against the sandbox as `mailjet-elt sandbox` seeds it
+    by default (1,000 contacts, seed 42, today) plan exactly the changes the README tells of."""
+    defaults = SandboxConfig(port=0)
+    assert (defaults.contacts, defaults.seed) == (1000, 42)  # what `mailjet-elt sandbox` seeds
+    monkeypatch.chdir(tmp_path)
+    with SandboxApp(defaults) as app:
+        for name, value in creds(Api(app)).items():
+            monkeypatch.setenv(name, value)
+        assert run_command(["extract"]) == 0
+        assert run_command(["import-csv", str(EXAMPLES / "contacts.csv")]) == 0
+        assert run_command(["import-csv", str(EXAMPLES / "newsletter.csv"), "--list", "Newsletter"]) == 0
+        assert run_command(["load", str(EXAMPLES / "profiles.csv"), "--table", "profiles"]) == 0
+        assert run_command(["load", str(EXAMPLES / "consent.csv"), "--table", "consent_events"]) == 0
+        assert run_command(["plan"]) == 0
+    capsys.readouterr()
+    with duckdb.connect("mailjet_elt.duckdb", read_only=True) as con:
+        planned = con.sql("select audience, action, email from mailjet_sync.sync_plan order by all")
+        rows = planned.fetchall()
+    assert rows == [
+        ("newsletter", "addnoforce", "ada.lovelace@example.com"),
+        ("newsletter", "addnoforce", "diego.richard.2@example.org"),
+        ("newsletter", "addnoforce", "elias.bernard.1@example.com"),
+        ("newsletter", "addnoforce", "nina.simone@example.com"),
+        ("newsletter", "unsub", "astrid.morel.5@test.example.eu"),
+        ("newsletter", "update", "freya.russo.11@example.com"),
+        ("service", "addnoforce", "ada.lovelace@example.com"),
+        ("service", "addnoforce", "nina.simone@example.com"),
     ]
