@@ -384,6 +384,19 @@ def test_between_plan_and_apply_mailjet_changes_win(world: tuple[Api, Path], tmp
         f"where email = '{unsubscribing}' and action = 'remove'",
     )
     assert outcome == [("skipped",)]
+    # Once removed by the sync, a person is no longer its own: back on the list by their own doing, and
+    # still out of the audience, they stay.
+    assert rows(
+        db,
+        f"select last_action from mailjet_sync.sync_snapshot where audience = 'fans' and email = '{leaving}'",
+    ) == [("remove",)]
+    assert (
+        api.post(f"contactslist/{fans}/managecontact", {"Email": leaving, "Action": "addnoforce"}).status_code
+        == 201
+    )
+    extract(db=str(db))
+    plan(db=str(db), audiences=str(source), config=SyncConfiguration(max_removal_pct=50))
+    assert leaving not in planned(db, "fans")
 
 
 def test_a_list_mailjet_has_with_members_the_extract_did_not_see_stops(
@@ -439,6 +452,86 @@ def test_a_change_the_list_does_not_show_afterwards_is_reported_and_exits_1(
         db, "select mismatches, mismatch_detail from mailjet_sync.sync_runs where status = 'partial'"
     )
     assert stored[0][0] == 1 and added in str(stored[0][1])
+
+
+def test_verification_reports_every_kind_of_change_the_list_does_not_show() -> None:
+    """The list read again must show each confirmed change: an add as a member, an unsubscribe as
+    unsubscribed, a removal as gone (an update touches no membership)."""
+    from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
+
+    from pipelines.sync.apply import verify
+    from sources.mailjet.client import HttpSettings, MailjetHttp
+
+    app = start(contacts=300)
+    try:
+        api = Api(app)
+        emails = {int(c["ID"]): str(c["Email"]).lower() for c in page(api, "contact")}
+        state = {
+            emails[int(r["ContactID"])]: bool(r["IsUnsubscribed"])
+            for r in page(api, "listrecipient", ContactsList=1001)
+        }
+        subscribed = sorted(e for e, unsub in state.items() if not unsub)
+        unsubscribed = sorted(e for e, unsub in state.items() if unsub)
+        outside = sorted(set(emails.values()) - set(state))
+        http = MailjetHttp(api.base, HttpBasicAuth(app.config.api_key, app.config.api_secret), HttpSettings())
+        shown = [
+            (subscribed[0], "addnoforce"),
+            (unsubscribed[0], "unsub"),
+            (outside[0], "remove"),
+            (outside[1], "update"),
+        ]
+        assert verify(http, 1001, shown) == []
+        not_shown = [
+            (outside[2], "addnoforce"),
+            (subscribed[1], "unsub"),
+            (subscribed[2], "remove"),
+            (unsubscribed[1], "remove"),
+            (subscribed[3], "update"),
+        ]
+        assert verify(http, 1001, not_shown) == [
+            {"email": outside[2], "action": "addnoforce", "found": "not a member"},
+            {"email": subscribed[1], "action": "unsub", "found": "subscribed"},
+            {"email": subscribed[2], "action": "remove", "found": "subscribed"},
+            {"email": unsubscribed[1], "action": "remove", "found": "unsubscribed"},
+        ]
+    finally:
+        app.stop()
+
+
+def test_a_batch_recorded_twice_logs_each_change_once(
+    world: tuple[Api, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch whose outcome was recorded, then delivered again (killed before dlt noted it done), adds no
+    second changelog, rejection or snapshot row."""
+    import pipelines.sync.apply as flow
+
+    api, db = world
+    api.admin("PUT", "faults", {"spec": "job_refuse_rate=0.2,seed=5"})  # refusals are recorded too
+    plan(db=str(db), config=SyncConfiguration())
+    wanted = rows(db, "select count(*) from mailjet_sync.sync_plan")[0][0]
+    record = flow.Recorder._record
+
+    def twice(self: Any, batch: Any) -> None:
+        record(self, batch)
+        record(self, batch)
+
+    monkeypatch.setattr(flow.Recorder, "_record", twice)
+    result = apply(db=str(db), yes=True)
+    assert result.exit_code == 1 and wanted > 0  # partial: Mailjet refused some
+    assert rows(
+        db, "select count(*), count(distinct (run_id, email, action)) from mailjet_sync.sync_changelog"
+    ) == [(wanted, wanted)]
+    assert rows(
+        db, "select count(*) - count(distinct (audience, list_id, email)) from mailjet_sync.sync_snapshot"
+    ) == [(0,)]
+    refused = rows(
+        db,
+        "select count(*), count(distinct (run_id, email)) from mailjet_sync.sync_rejections "
+        "where stage = 'apply'",
+    )
+    assert refused[0][0] > 0 and refused[0][0] == refused[0][1]
+    done = sum(sum(run.done.values()) for run in result.runs)
+    assert done + refused[0][0] == wanted
 
 
 def test_run_extracts_plans_applies_and_a_second_run_sends_nothing(world: tuple[Api, Path]) -> None:
