@@ -51,7 +51,7 @@ from sources.mailjet.schema import ARROW_TYPES, EVENTS, WEBHOOK_REJECTIONS, Colu
 SECTION = ("mailjet", "webhooks")
 CURRENT = "current.jsonl"
 BODY_KEPT = 65_536  # characters of a rejected body kept in webhook_rejections
-BATCH_EVENTS = 100_000  # events per load, at most (a long outage's spool loads in several)
+BATCH_EVENTS = 25_000  # events per load, at most (a long outage's spool loads in several)
 
 
 @configspec
@@ -624,6 +624,8 @@ class Receiver(ThreadingHTTPServer):
             with self._count_lock:
                 self.received += len(events)
             if self.spool.pending_events >= self.config.flush_events:
+                # Files of a bounded size: a burst faster than the loads waits on disk, not in memory.
+                self.spool.seal()
                 self.loader.nudge()
         return 200, "OK"
 

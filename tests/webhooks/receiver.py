@@ -33,14 +33,22 @@ class Running:
         return self.db
 
 
-def start_receiver(db: Path) -> Running:
-    """Serve on a free loopback port into `db`, loading every 0.3 s, with the AUTH credentials."""
+def start_receiver(db: Path, lock_wait: float = 60, **settings: Any) -> Running:
+    """Serve on a free loopback port into `db`, loading every 0.3 s (or as `settings` say), with the AUTH
+    credentials."""
     stop = threading.Event()
     ready: list[Receiver] = []
-    config = WebhooksConfiguration(username=AUTH[0], password=AUTH[1], flush_seconds=0.3)
+    config = WebhooksConfiguration(username=AUTH[0], password=AUTH[1], **{"flush_seconds": 0.3, **settings})
     thread = threading.Thread(
         target=serve,
-        kwargs={"db": str(db), "port": 0, "config": config, "ready": ready.append, "stop": stop},
+        kwargs={
+            "db": str(db),
+            "port": 0,
+            "config": config,
+            "lock_wait": lock_wait,
+            "ready": ready.append,
+            "stop": stop,
+        },
         daemon=True,
     )
     thread.start()

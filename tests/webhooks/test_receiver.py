@@ -262,3 +262,28 @@ def test_a_restarted_receiver_publishes_the_views_its_killed_run_did_not(tmp_pat
         ("click", 1),
         ("open", 1),
     ]
+
+
+def test_a_burst_the_loads_cannot_keep_up_with_waits_on_disk_in_bounded_files(tmp_path: Path) -> None:
+    """While no load can happen (another command holds the database), deliveries go on being acknowledged
+    into spool files of at most about `flush_events` each, so that a load never has to hold more than a
+    group of them in memory; once the database is free, every event loads once."""
+    from pipelines.lock import WriterLock
+
+    db = tmp_path / "hooks.duckdb"
+    holder = WriterLock(tmp_path / f".{db.name}.dlt" / "mailjet_elt.lock", "extract", 5)
+    holder.acquire()
+    running = start_receiver(db, lock_wait=0.1, flush_events=100)
+    try:
+        url = running.server.url
+        sent = [event("open", n) for n in range(1_000)]
+        for start in range(0, len(sent), 30):
+            assert requests.post(url, json=sent[start : start + 30], auth=AUTH, timeout=10).status_code == 200
+        spool = running.server.spool
+        sizes = [len(read_spool(path)[0]) for path in spool.sealed()]
+        assert sum(sizes) + spool.pending_events == len(sent)
+        assert len(sizes) >= 7 and max(sizes) <= 100 + 30  # the limit, and the delivery that crossed it
+    finally:
+        holder.release()
+    running.stopped()
+    assert rows(db, "select count(*), count(distinct message_id) from mailjet.events") == [(1_000, 1_000)]
