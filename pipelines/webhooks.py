@@ -170,7 +170,8 @@ class Spool:
     _file: Any = None
     _written: int = 0
     _synced: int = 0
-    pending_events: int = 0
+    pending_events: int = 0  # in the current file
+    sealed_events: int = 0  # in files this process sealed and has not loaded yet
 
     def open(self) -> None:
         """Create the folder and take it for this receiver (a second one on it stops, naming the first);
@@ -261,8 +262,14 @@ class Spool:
             finally:
                 if serving:  # whatever happened, appends go on (into the old file if it was not moved)
                     self._file = self._start()
+            self.sealed_events += self.pending_events
             self.pending_events = 0
             return target
+
+    def loaded(self, events: int) -> None:
+        """Sealed files holding this many events are loaded (and gone)."""
+        with self._lock:
+            self.sealed_events = max(0, self.sealed_events - events)
 
     def sealed(self) -> list[Path]:
         """The sealed files, oldest first."""
@@ -404,6 +411,7 @@ class Loader:
             for path in group:
                 path.unlink()
             _fsync_dir(self.spool.folder)
+            self.spool.loaded(len(events))
         return loaded
 
     def _set_aside(self, path: Path, exc: Exception) -> bool:
@@ -575,7 +583,7 @@ class Receiver(ThreadingHTTPServer):
         return {
             "received": self.received,
             "rejected": self.rejected,
-            "spooled": self.spool.pending_events,
+            "spooled": self.spool.pending_events + self.spool.sealed_events,
             "loaded": self.loader.stats.loaded,
             "loading": "failing (see the receiver's log)" if self.loader.stats.last_error else "ok",
         }
@@ -625,7 +633,10 @@ class Receiver(ThreadingHTTPServer):
                 self.received += len(events)
             if self.spool.pending_events >= self.config.flush_events:
                 # Files of a bounded size: a burst faster than the loads waits on disk, not in memory.
-                self.spool.seal()
+                try:
+                    self.spool.seal()
+                except OSError as exc:  # the events are on disk all the same; the loader seals later
+                    console().warning(f"mailjet-elt webhooks: could not seal the spool file ({exc})")
                 self.loader.nudge()
         return 200, "OK"
 

@@ -283,6 +283,8 @@ def test_a_burst_the_loads_cannot_keep_up_with_waits_on_disk_in_bounded_files(tm
         sizes = [len(read_spool(path)[0]) for path in spool.sealed()]
         assert sum(sizes) + spool.pending_events == len(sent)
         assert len(sizes) >= 7 and max(sizes) <= 100 + 30  # the limit, and the delivery that crossed it
+        health = requests.get(url.replace("/events", "/health"), timeout=10).json()
+        assert health["spooled"] == len(sent) and health["loaded"] == 0
     finally:
         holder.release()
     running.stopped()
