@@ -70,18 +70,22 @@ def client(port: int, seconds: float, batch: int, first: int, results: Any) -> N
     }
     n, count, latencies = first, 0, []
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        body: Any = event(n) if batch == 1 else [event(n + i) for i in range(batch)]
-        data = json.dumps(body).encode()
-        began = time.perf_counter()
-        connection.request("POST", "/events", data, headers)
-        reply = connection.getresponse()
-        reply.read()
-        latencies.append((time.perf_counter() - began) * 1000)
-        if reply.status == 200:
-            count += batch
-        n += batch
-    results.put((count, latencies))
+    try:
+        while time.monotonic() < deadline:
+            body: Any = event(n) if batch == 1 else [event(n + i) for i in range(batch)]
+            data = json.dumps(body).encode()
+            began = time.perf_counter()
+            connection.request("POST", "/events", data, headers)
+            reply = connection.getresponse()
+            reply.read()
+            latencies.append((time.perf_counter() - began) * 1000)
+            if reply.status == 200:
+                count += batch
+            n += batch
+    except (OSError, http.client.HTTPException) as exc:
+        print(f"a client stopped early: {exc!r}", file=sys.stderr)
+    finally:
+        results.put((count, latencies))
 
 
 def run(port: int, seconds: float, clients: int, batch: int, start: int) -> tuple[int, list[float], float]:

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -51,6 +52,7 @@ from sources.mailjet.schema import ARROW_TYPES, EVENTS, WEBHOOK_REJECTIONS, Colu
 SECTION = ("mailjet", "webhooks")
 CURRENT = "current.jsonl"
 BODY_KEPT = 65_536  # characters of a rejected body kept in webhook_rejections
+NUMBERED = re.compile(r"(?:sealed|unloadable)-(\d+)\.jsonl")
 BATCH_EVENTS = 25_000  # events per load, at most (a long outage's spool loads in several)
 
 
@@ -171,7 +173,10 @@ class Spool:
     _written: int = 0
     _synced: int = 0
     pending_events: int = 0  # in the current file
-    sealed_events: int = 0  # in files this process sealed and has not loaded yet
+    _sealed: dict[str, int] = field(default_factory=dict)  # events per file this process sealed, not loaded
+    # A failed fsync: what was written may not be on disk, and Linux reports such an error only once, so
+    # no later fsync can vouch for it. Nothing is acknowledged any more; a restart loads what is there.
+    failed: OSError | None = None
 
     def open(self) -> None:
         """Create the folder and take it for this receiver (a second one on it stops, naming the first);
@@ -219,14 +224,18 @@ class Spool:
             claimed.close()
 
     def append(self, record: dict[str, Any], events: int) -> None:
-        """Write one record and return once it is on disk."""
+        """Write one record and return once it is on disk; raises OSError when that cannot be vouched for."""
         line = orjson.dumps(record) + b"\n"
         with self._lock:
+            self._check()
+            if self._file is None:  # a seal could not start the next file: try again
+                self._file = self._start()
             self._file.write(line)
             self._written += 1
             mine = self._written
             self.pending_events += events
         with self._sync_lock:
+            self._check()
             if self._synced >= mine:
                 return  # another request's fsync covered this write
             with self._lock:
@@ -235,45 +244,66 @@ class Spool:
                 fd = os.dup(self._file.fileno())  # a seal may close the file meanwhile; this stays valid
             try:
                 os.fsync(fd)
+            except OSError as exc:
+                self.failed = exc
+                raise
             finally:
                 os.close(fd)
             self._synced = upto
 
-    def seal(self) -> Path | None:
+    def _check(self) -> None:
+        if self.failed is not None:
+            raise OSError(
+                f"the spool could not be synced to disk earlier ({self.failed}); restart the receiver"
+            )
+
+    def seal(self, min_events: int = 0) -> Path | None:
         """Close the current file under the next number; a new current file is started. None when it
-        held nothing."""
+        held nothing (or fewer than `min_events` events: another request sealed it first)."""
         with self._lock:
             current = self.folder / CURRENT
             serving = self._file is not None
             if serving:
-                if self._file.tell() == 0:
+                if self._file.tell() == 0 or self.pending_events < min_events:
                     return None
-                self._file.flush()
-                os.fsync(self._file.fileno())
+                try:
+                    self._file.flush()
+                    os.fsync(self._file.fileno())
+                except OSError as exc:
+                    self.failed = exc
+                    raise
                 self._file.close()
                 self._file = None
             elif not current.exists() or current.stat().st_size == 0:
                 return None
             try:
-                number = max([int(p.stem.split("-")[1]) for p in self.sealed()] + [0]) + 1
+                # Numbers never reused while a file of it is kept (set aside as unloadable, too).
+                taken = [int(m[1]) for p in self.folder.glob("*.jsonl") if (m := NUMBERED.fullmatch(p.name))]
+                number = max([*taken, 0]) + 1
                 target = self.folder / f"sealed-{number:012d}.jsonl"
                 os.replace(current, target)
+                self._sealed[target.name] = self.pending_events
+                self.pending_events = 0
                 _fsync_dir(self.folder)
             finally:
-                if serving:  # whatever happened, appends go on (into the old file if it was not moved)
-                    self._file = self._start()
-            self.sealed_events += self.pending_events
-            self.pending_events = 0
+                if serving:  # whatever happened, appends go on (into the old file if it was not moved;
+                    self._file = self._start()  # if this fails, the next append starts it)
             return target
 
-    def loaded(self, events: int) -> None:
-        """Sealed files holding this many events are loaded (and gone)."""
+    def gone(self, paths: list[Path]) -> None:
+        """These sealed files are loaded or set aside: their events no longer wait."""
         with self._lock:
-            self.sealed_events = max(0, self.sealed_events - events)
+            for path in paths:
+                self._sealed.pop(path.name, None)
+
+    def waiting(self) -> int:
+        """Events received by this process and not loaded yet."""
+        with self._lock:
+            return self.pending_events + sum(self._sealed.values())
 
     def sealed(self) -> list[Path]:
         """The sealed files, oldest first."""
-        return sorted(self.folder.glob("sealed-*.jsonl"))
+        return sorted(p for p in self.folder.glob("sealed-*.jsonl") if NUMBERED.fullmatch(p.name))
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -407,11 +437,13 @@ class Loader:
                     files, one_by_one = group + files, True
                 elif not self._set_aside(group[0], exc):
                     return loaded  # not even that worked: the next flush tries again
+                else:
+                    self.spool.gone(group)
                 continue
             for path in group:
                 path.unlink()
             _fsync_dir(self.spool.folder)
-            self.spool.loaded(len(events))
+            self.spool.gone(group)
         return loaded
 
     def _set_aside(self, path: Path, exc: Exception) -> bool:
@@ -583,9 +615,10 @@ class Receiver(ThreadingHTTPServer):
         return {
             "received": self.received,
             "rejected": self.rejected,
-            "spooled": self.spool.pending_events + self.spool.sealed_events,
+            "spooled": self.spool.waiting(),
             "loaded": self.loader.stats.loaded,
             "loading": "failing (see the receiver's log)" if self.loader.stats.last_error else "ok",
+            "spool": f"failing: {self.spool.failed}; restart the receiver" if self.spool.failed else "ok",
         }
 
     def reject(self, reason: str, detail: str, body: str, remote: str) -> None:
@@ -599,7 +632,10 @@ class Receiver(ThreadingHTTPServer):
             "body": body[:BODY_KEPT],
             "remote": remote,
         }
-        self.spool.append(record, 0)
+        try:
+            self.spool.append(record, 0)
+        except OSError as exc:
+            console().error(f"mailjet-elt webhooks: cannot record a rejected request ({exc})")
         with self._count_lock:
             self.rejected += 1
 
@@ -626,17 +662,21 @@ class Receiver(ThreadingHTTPServer):
                     "not_an_event", "an array item that is not an object", orjson.dumps(item).decode(), remote
                 )
         if events:
-            self.spool.append(
-                {"kind": "events", "at": datetime.now(UTC).isoformat(), "events": events}, len(events)
-            )
+            try:
+                self.spool.append(
+                    {"kind": "events", "at": datetime.now(UTC).isoformat(), "events": events}, len(events)
+                )
+            except OSError as exc:  # not on disk for sure: Mailjet keeps it and retries
+                console().error(f"mailjet-elt webhooks: cannot spool a delivery ({exc}); answered 503")
+                return 503, "cannot store the events now; retry later"
             with self._count_lock:
                 self.received += len(events)
             if self.spool.pending_events >= self.config.flush_events:
                 # Files of a bounded size: a burst faster than the loads waits on disk, not in memory.
                 try:
-                    self.spool.seal()
-                except OSError as exc:  # the events are on disk all the same; the loader seals later
-                    console().warning(f"mailjet-elt webhooks: could not seal the spool file ({exc})")
+                    self.spool.seal(min_events=self.config.flush_events)
+                except OSError as exc:  # acknowledged events were synced by their own request
+                    console().error(f"mailjet-elt webhooks: could not seal the spool file ({exc})")
                 self.loader.nudge()
         return 200, "OK"
 

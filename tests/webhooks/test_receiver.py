@@ -22,7 +22,7 @@ import requests
 
 from pipelines.errors import CommandError
 from pipelines.load import load
-from pipelines.webhooks import read_spool, serve
+from pipelines.webhooks import Spool, read_spool, serve
 from tests.webhooks.receiver import AUTH, Running, rows, start_receiver
 
 
@@ -289,3 +289,88 @@ def test_a_burst_the_loads_cannot_keep_up_with_waits_on_disk_in_bounded_files(tm
         holder.release()
     running.stopped()
     assert rows(db, "select count(*), count(distinct message_id) from mailjet.events") == [(1_000, 1_000)]
+
+
+def test_a_sealed_file_never_takes_the_number_of_a_file_set_aside(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    spool.folder.mkdir()
+    kept = spool.folder / "unloadable-000000000001.jsonl"
+    kept.write_bytes(b'{"kind": "events", "events": []}\n')
+    spool.open()
+    try:
+        spool.append({"kind": "events", "at": "now", "events": [event("open", 1)]}, 1)
+        assert spool.waiting() == 1
+        sealed = spool.seal()
+        assert sealed is not None and sealed.name == "sealed-000000000002.jsonl"
+        assert kept.read_bytes() == b'{"kind": "events", "events": []}\n'
+        assert spool.waiting() == 1  # sealed, not loaded
+        spool.gone([sealed])
+        assert spool.waiting() == 0
+    finally:
+        spool.close()
+
+
+def test_after_a_failed_fsync_nothing_more_is_acknowledged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Linux reports a failed writeback once: a later fsync that succeeds does not vouch for what was
+    written before it, so the spool acknowledges nothing more (the receiver answers 503: Mailjet keeps the
+    events and retries) until it is restarted."""
+    spool = Spool(tmp_path / "spool")
+    spool.open()
+    real = os.fsync
+    failing = [True]
+
+    def fsync(fd: int) -> None:
+        if failing.pop() if failing else False:
+            raise OSError(5, "Input/output error")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    try:
+        record = {"kind": "events", "at": "now", "events": [event("open", 1)]}
+        with pytest.raises(OSError, match="Input/output error"):
+            spool.append(record, 1)
+        with pytest.raises(OSError, match="restart the receiver"):
+            spool.append(record, 1)  # fsync works again, and still nothing is acknowledged
+    finally:
+        monkeypatch.setattr(os, "fsync", real)
+        spool.close()
+
+
+def test_a_spool_that_fails_is_answered_503_and_said_in_health(tmp_path: Path) -> None:
+    running = start_receiver(tmp_path / "hooks.duckdb")
+    try:
+        url = running.server.url
+        running.server.spool.failed = OSError(5, "Input/output error")
+        reply = requests.post(url, json=[event("open", 1)], auth=AUTH, timeout=10)
+        assert reply.status_code == 503
+        health = requests.get(url.replace("/events", "/health"), timeout=10).json()
+        assert "restart the receiver" in health["spool"]
+    finally:
+        running.server.spool.failed = None
+        running.stopped()
+
+
+def test_a_seal_that_cannot_start_the_next_file_leaves_appends_working(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = Spool(tmp_path / "spool")
+    spool.open()
+    try:
+        record = {"kind": "events", "at": "now", "events": [event("open", 1)]}
+        spool.append(record, 1)
+        start = Spool._start
+
+        def too_many_files(self: Spool) -> Any:
+            raise OSError(24, "Too many open files")
+
+        monkeypatch.setattr(Spool, "_start", too_many_files)
+        with pytest.raises(OSError, match="Too many open files"):
+            spool.seal()
+        monkeypatch.setattr(Spool, "_start", start)
+        spool.append(record, 1)  # the next file is started then
+        assert [len(read_spool(p)[0]) for p in spool.sealed()] == [1]
+        assert spool.pending_events == 1
+    finally:
+        spool.close()
