@@ -200,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     extract = commands.add_parser(
         "extract",
         parents=after,
-        help="Mailjet -> the mailjet dataset (DuckDB by default), incremental where possible",
+        help="Mailjet -> mailjet_api, seen through the mailjet views (DuckDB by default); incremental "
+        "where possible",
     )
     extract.add_argument(
         "--resources",
@@ -219,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     import_csv = commands.add_parser(
         "import-csv",
         parents=after,
-        help="import contact CSV files exported from Mailjet into the same tables",
+        help="import contact CSV files exported from Mailjet -> mailjet_csv, seen through the same "
+        "mailjet views",
     )
     import_csv.add_argument("files", nargs="+", metavar="FILE", help="CSV files, imported in this order")
     import_csv.add_argument(

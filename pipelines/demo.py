@@ -102,11 +102,11 @@ def _intro(sandbox: SandboxApp, client: MailjetHttp) -> None:
 
 
 def _loop(sandbox: SandboxApp, config: MailjetConfiguration, db: Path, started: float) -> int:
-    _step(1, "extract the whole account into DuckDB", f"mailjet-elt --db {db} extract")
+    _step(1, "extract the whole account into DuckDB", f"{program()} --db {db} extract")
     print(text(extract(db=str(db), config=config)))
 
     export = _write_export(db)
-    _step(2, "import a CSV export beside it", f"mailjet-elt --db {db} import-csv {export} --list Newsletter")
+    _step(2, "import a CSV export beside it", f"{program()} --db {db} import-csv {export} --list Newsletter")
     print(text(import_csv(db=str(db), files=[str(export)], list_ref="Newsletter", progress=False)))
     print(
         "  the export's first row is a Mailjet contact already, in capitals: its properties joined that\n"
@@ -114,28 +114,28 @@ def _loop(sandbox: SandboxApp, config: MailjetConfiguration, db: Path, started: 
     )
 
     profiles, consent, story = _write_crm(db)
-    loading = f"mailjet-elt --db {db} load {profiles} --table profiles"
+    loading = f"{program()} --db {db} load {profiles} --table profiles"
     _step(3, "load CRM data: profiles and consent events", loading)
     print(story)
     print(text(load(db=str(db), file=str(profiles), table="profiles")))
-    print(f"  (and: mailjet-elt --db {db} load {consent} --table consent_events)")
+    print(f"  (and: {program()} --db {db} load {consent} --table consent_events)")
     print(text(load(db=str(db), file=str(consent), table="consent_events")))
 
-    _step(4, "plan the audiences of the shipped audiences.sql", f"mailjet-elt --db {db} plan")
+    _step(4, "plan the audiences of the shipped audiences.sql", f"{program()} --db {db} plan")
     print(text(plan(db=str(db), audiences=str(SHIPPED_AUDIENCES))))
 
-    _step(5, "apply the plan to the sandbox's lists", f"mailjet-elt --db {db} apply --yes")
+    _step(5, "apply the plan to the sandbox's lists", f"{program()} --db {db} apply --yes")
     applied = apply(db=str(db), yes=True, config=config)
     print(text(applied))
 
-    _step(6, "extract again: Mailjet's lists as they are now", f"mailjet-elt --db {db} extract")
+    _step(6, "extract again: Mailjet's lists as they are now", f"{program()} --db {db} extract")
     again = extract(db=str(db), config=config)
     print(
         f"{sum(t.rows for t in again.tables):,} rows read with {again.requests:,} requests in "
         f"{again.seconds:.1f} s (incremental where the API allows)"
     )
 
-    _step(7, "plan again: nothing should be left to do", f"mailjet-elt --db {db} plan")
+    _step(7, "plan again: nothing should be left to do", f"{program()} --db {db} plan")
     replanned = plan(db=str(db), audiences=str(SHIPPED_AUDIENCES))
     left = {p.audience: sum(sum(r.values()) for r in p.actions.values()) for p in replanned.plans}
     print(", ".join(f"{name}: {n:,} change{'' if n == 1 else 's'}" for name, n in left.items()))
@@ -288,7 +288,7 @@ def _report(db: Path, sandbox: SandboxApp, started: float) -> None:
         f"The demo took {time.perf_counter() - started:.1f} s.\n"
         f'Next: README.md, "Try it by hand": `{program()} sandbox` serves the same API on 127.0.0.1:8765,\n'
         'and you run each step yourself; then "Real use": your account\'s key in .dlt/secrets.toml, and\n'
-        f"`{program()} run --yes` (steps 1, 4 and 5) on a schedule."
+        f"`{program()} run --yes` (extract, plan and apply) on a schedule."
     )
 
 

@@ -6,6 +6,7 @@ section; nothing reads `os.environ` directly."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
 
@@ -130,7 +131,8 @@ def resolve_mailjet_config() -> MailjetConfiguration:
         hints = " and ".join(f"MAILJET__{name.upper()}" for name in exc.fields)
         raise MailjetConfigError(
             f"missing Mailjet setting(s): {missing}. Set {hints} in the environment, or put them under "
-            "[mailjet] in .dlt/secrets.toml (see .dlt/example.secrets.toml)."
+            f"[mailjet] in .dlt/secrets.toml (see .dlt/example.secrets.toml); settings files are read from "
+            f"the folder the command runs in ({Path.cwd() / '.dlt'})."
         ) from None
     config.check()
     return config
