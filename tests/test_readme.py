@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import re
 import shlex
@@ -214,6 +215,11 @@ class Terminal:
                         "/srv/mailjet-elt", shlex.quote(str(self.folder))
                     )
                     out += self.shell(block, command)
+                    log = re.search(r">> (\S+)", command)
+                    if log and "--log-format json" in command:  # the README says: JSON lines, each of them
+                        lines = (self.folder / log[1]).read_text().splitlines()
+                        assert lines and all(json.loads(x) for x in lines), f"README line {block.line}"
+                        assert json.loads(lines[-1])["result"] == "run", f"README line {block.line}"
         elif block.language == "text":
             lines = block.body.splitlines()
             commands = [line for line in lines if line.lstrip().startswith((".venv/", "$ "))]
