@@ -53,7 +53,7 @@ SECTION = ("mailjet", "webhooks")
 CURRENT = "current.jsonl"
 BODY_KEPT = 65_536  # characters of a rejected body kept in webhook_rejections
 NUMBERED = re.compile(r"(?:sealed|unloadable)-(\d+)\.jsonl")
-BATCH_EVENTS = 25_000  # events per load, at most (a long outage's spool loads in several)
+BATCH_EVENTS = 25_000  # a load takes whole spool files until it holds this many events (or the spool ends)
 
 
 @configspec

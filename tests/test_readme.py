@@ -123,6 +123,12 @@ class Terminal:
     def state(self) -> Path:
         return self.folder.parent / "exported.sh"
 
+    @property
+    def restored(self) -> str:
+        """The shell line that gives a block the variables exported so far."""
+        state = shlex.quote(str(self.state))
+        return f"if [ -f {state} ]; then source {state}; fi"
+
     def mapped(self, text: str) -> str:
         for readme_port, port in self.ports.items():
             text = re.sub(rf"(?<![0-9]){readme_port}(?![0-9])", str(port), text)
@@ -130,8 +136,7 @@ class Terminal:
 
     def shell(self, block: Block, script: str) -> str:
         """Run a script as the block, in this terminal; its stdout."""
-        state = shlex.quote(str(self.state))
-        wrapped = f"if [ -f {state} ]; then source {state}; fi\n{script}\nexport -p > {state}\n"
+        wrapped = f"{self.restored}\n{script}\nexport -p > {shlex.quote(str(self.state))}\n"
         out_file = self.folder.parent / f"block-{block.line}.out"
         err_file = self.folder.parent / f"block-{block.line}.err"
         with out_file.open("w") as stdout, err_file.open("w") as stderr:
@@ -161,24 +166,24 @@ class Terminal:
         if "--port" not in words:
             words += ["--port", str(port)]
         command = shlex.join(words)
-        state = shlex.quote(str(self.state))
-        log = (self.folder.parent / f"server-{block.line}.log").open("w")
-        self.servers.append(
-            subprocess.Popen(
-                ["bash", "-c", f"if [ -f {state} ]; then source {state}; fi\nexec {command}"],
-                cwd=self.folder,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+        log = self.folder.parent / f"server-{block.line}.log"
+        with log.open("w") as output:  # the server writes to its own copy of the descriptor
+            self.servers.append(
+                subprocess.Popen(
+                    ["bash", "-c", f"{self.restored}\nexec {command}"],
+                    cwd=self.folder,
+                    env=self.env,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             )
-        )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
             assert self.servers[-1].poll() is None, (
-                f"README line {block.line}: the server stopped:\n{Path(log.name).read_text()[-3000:]}"
+                f"README line {block.line}: the server stopped:\n{log.read_text()[-3000:]}"
             )
             time.sleep(0.2)
         raise AssertionError(f"README line {block.line}: nothing listens on port {port} after 120 s")
