@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint format bench sandbox clean
+.PHONY: help setup demo test test-fast lint format bench sandbox clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -22,7 +22,10 @@ $(STAMP): pyproject.toml constraints.txt
 demo: setup ## Start a seeded local Mailjet sandbox and tour it for real
 	$(BIN)/mailjet-elt demo
 
-test: setup lint ## Lint, type-check and run the test suite
+test-fast: setup lint ## Lint and the unit tier (pure cores, plain data): for every edit
+	$(BIN)/python -m pytest -q -m unit
+
+test: setup lint ## Lint, type-check and run every tier (unit, integration, e2e)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: setup ## ruff check, ruff format --check, mypy

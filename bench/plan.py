@@ -36,10 +36,11 @@ from typing import Any
 import duckdb
 from common import peak_rss_mib
 
-from pipelines.layers import API_DATASET, CRM_DATASET, RAW_TABLES, publish_views
 from pipelines.sync.plan import SHIPPED_AUDIENCES
 from pipelines.sync.tables import SYNC_DATASET, TABLES
 from pipelines.warehouse import open_pipeline
+from pipelines.warehouse.datasets import API_DATASET, CRM_DATASET, RAW_TABLES
+from pipelines.warehouse.publish import publish_views
 
 AUDIENCE = "newsletter"
 LIST_ID = 1001

@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pipelines.config import ConfigError, load_mailjet_config
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from sources.mailjet.client import MailjetHttp
-from sources.mailjet.exceptions import MailjetAuthError, MailjetError
+from sources.mailjet.config import resolve_mailjet_config
+from sources.mailjet.exceptions import MailjetAuthError, MailjetConfigError, MailjetError
 
 T = TypeVar("T")
 
@@ -36,8 +36,8 @@ def _with_client(work: Callable[[MailjetHttp], T]) -> T:
     """Run `work` with the client `[mailjet]` configures; failures become CommandErrors: missing or refused
     credentials exit 2, anything else that went wrong talking to Mailjet 1."""
     try:
-        config = load_mailjet_config()
-    except ConfigError as exc:
+        config = resolve_mailjet_config()
+    except MailjetConfigError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     # Each request is sent once: `check` reports what Mailjet answers now, and `api` never sends a write
     # twice (a retried `POST /v3.1/send` would send its messages again).

@@ -16,7 +16,6 @@ from typing import Any
 
 import duckdb
 
-from pipelines.config import MailjetConfiguration
 from pipelines.errors import CommandError
 from pipelines.extract import extract
 from pipelines.import_csv import import_csv
@@ -27,6 +26,7 @@ from pipelines.sync.apply import apply
 from pipelines.sync.plan import SHIPPED_AUDIENCES, plan
 from sandbox import SandboxApp, SandboxConfig
 from sources.mailjet.client import MailjetHttp
+from sources.mailjet.config import MailjetConfiguration
 from sources.mailjet.exceptions import MailjetError
 
 DEMO_DB = "demo_mailjet_elt.duckdb"

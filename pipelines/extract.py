@@ -14,18 +14,17 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.helpers import pipeline_drop
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.config import ConfigError, MailjetConfiguration, load_mailjet_config
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
-from pipelines.layers import API_DATASET
 from pipelines.logs import console
 from pipelines.progress import ExtractProgress
-from pipelines.retype import RetypeError, retype_columns
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import (
     raise_if_busy,
     writing,
 )
+from pipelines.warehouse.datasets import API_DATASET
+from pipelines.warehouse.retype import RetypeError, retype_columns
 from sources.mailjet import (
     DERIVED_RESOURCES,
     FULL_REFRESH_RESOURCES,
@@ -33,7 +32,8 @@ from sources.mailjet import (
     mailjet_source,
 )
 from sources.mailjet.client import MailjetHttp
-from sources.mailjet.exceptions import MailjetAuthError, MailjetError
+from sources.mailjet.config import MailjetConfiguration, resolve_mailjet_config
+from sources.mailjet.exceptions import MailjetAuthError, MailjetConfigError, MailjetError
 from sources.mailjet.paging import ReadOutcome
 
 ALL_RESOURCES = (*FULL_REFRESH_RESOURCES, *INCREMENTAL_RESOURCES)
@@ -151,8 +151,8 @@ def extract(
     when `interrupts` says the user stopped it). `config` defaults to the `[mailjet]` settings resolved
     through dlt's providers."""
     try:
-        config = config or load_mailjet_config()
-    except ConfigError as exc:
+        config = config or resolve_mailjet_config()
+    except MailjetConfigError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     names = choose_resources(resources, config)
     selected = names + [d for d, parent in DERIVED_RESOURCES.items() if parent in names]

@@ -19,10 +19,10 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
-from pipelines.layers import CRM_DATASET
 from pipelines.logs import console
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import raise_if_busy, writing
+from pipelines.warehouse.datasets import CRM_DATASET
 
 # How each kind of file is read (DuckDB's readers stream it, with typed columns).
 READERS = {

@@ -18,7 +18,7 @@ from pipelines.settings import DEFAULT_DB
 from pipelines.sync.apply import ApplyResult
 from pipelines.sync.plan import AudiencePlan, PlanResult
 from pipelines.sync.run import RunResult
-from pipelines.webhook_register import RegisterResult
+from pipelines.webhooks import RegisterResult
 
 Format = Literal["text", "json"]
 

@@ -26,9 +26,9 @@ import pyarrow as pa
 
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError, write_out
 from pipelines.interrupts import Interrupted, InterruptHandler
-from pipelines.layers import API_DATASET
 from pipelines.logs import console
 from pipelines.warehouse import WarehouseBusy, check_existing_duckdb, duckdb_path, lock_holder
+from pipelines.warehouse.datasets import API_DATASET
 
 HISTORY_FILE = "~/.mailjet_elt_sql_history"
 HISTORY_LINES = 1000

@@ -1,8 +1,16 @@
-"""Shared fixtures: sandboxes on free loopback ports, and an authenticated HTTP session."""
+"""Shared fixtures: sandboxes on free loopback ports, and an authenticated HTTP session; the test tiers.
+
+Tiers (`make test-fast` runs lint and `unit`; `make test` runs them all):
+- `unit`: pure cores tested with plain data, in milliseconds; such a test that opens a connection, binds a
+  port or starts a process fails (it belongs to another tier);
+- `integration`: the wiring, against a real sandbox over HTTP on 127.0.0.1 and real databases (the tier of
+  any test not marked otherwise);
+- `e2e`: whole commands as users run them: the README walked through, kills and signals mid-run."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -95,3 +103,30 @@ def api() -> Iterator[Api]:
     app = start()
     yield Api(app)
     app.stop()
+
+
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test in no tier is an integration test."""
+    for item in items:
+        if not any(item.get_closest_marker(tier) for tier in TIERS):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_stay_pure(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `unit` test that reaches for the network or a process fails, naming what it did."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+
+    def refuse(what: str) -> object:
+        def refused(*args: object, **kwargs: object) -> object:
+            raise AssertionError(f"a unit test {what}: keep it pure, or mark it integration")
+
+        return refused
+
+    monkeypatch.setattr(socket.socket, "connect", refuse("opened a connection"))
+    monkeypatch.setattr(socket.socket, "bind", refuse("bound a port"))
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse("started a process"))

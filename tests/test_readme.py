@@ -36,13 +36,16 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import MailjetConfiguration
 from pipelines.sync.config import SyncConfiguration
-from pipelines.webhooks import WebhooksConfiguration
+from sources.mailjet.config import MailjetConfiguration
+from sources.mailjet_webhooks import WebhooksConfiguration
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 FENCE = re.compile(r"^```(\w*)([^\n]*)\n(.*?)^```", re.S | re.M)
+HEADING = re.compile(r"^#{2,3} (.+)$", re.M)
+# A section that runs longer than this is stuck (the slowest, the demo, takes about a minute).
+SECTION_TIMEOUT = 600
 LANGUAGES = {"sh", "sql", "python", "toml", "crontab", "text"}
 # A block's first line: why it is not run by this test.
 NOT_RUN = {"make test": "the test suite itself, which this test is part of"}
@@ -76,6 +79,7 @@ class Block:
     language: str
     file: str | None
     body: str
+    section: str = ""  # the heading the block stands under
 
     @property
     def first(self) -> str:
@@ -87,8 +91,16 @@ def blocks() -> list[Block]:
     found = []
     for m in FENCE.finditer(text):
         info = dict(part.split("=", 1) for part in m.group(2).split() if "=" in part)
-        found.append(Block(text.count("\n", 0, m.start()) + 1, m.group(1), info.get("file"), m.group(3)))
+        headings = HEADING.findall(text, 0, m.start())
+        section = headings[-1].strip() if headings else "(top)"
+        line = text.count("\n", 0, m.start()) + 1
+        found.append(Block(line, m.group(1), info.get("file"), m.group(3), section))
     return found
+
+
+def sections() -> list[str]:
+    """The README's sections that hold blocks, in order: each is one test, run in the one terminal."""
+    return list(dict.fromkeys(b.section for b in blocks()))
 
 
 def why_not(block: Block) -> str | None:
@@ -285,9 +297,22 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-@pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[Terminal]:
-    """A project folder as a reader has it after `make`: the virtualenv, the examples, the settings."""
+@dataclass
+class Reader:
+    """One reader's walk through the README: the terminal, and how far it got."""
+
+    terminal: Terminal
+    repository: str  # the repository's changes (`git status`) before the walk: it must change nothing
+    done: set[str] = field(default_factory=set)  # sections run to the end
+    failed: str | None = None  # the first section that failed
+    skipped: int = 0  # blocks NOT_RUN names
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reader]:
+    """A project folder as a reader has it after `make`: the virtualenv, the examples, the settings; one
+    terminal for every section, in order, as the reader goes through them."""
+    tmp_path = tmp_path_factory.mktemp("readme")
     folder = tmp_path / "project"
     (folder / ".dlt").mkdir(parents=True)
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
@@ -295,23 +320,28 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
     # than its stamp, so that `make` here does not make it again from this folder.
     assert (ROOT / ".venv" / ".setup-stamp").is_file(), "run the tests through `make test`"
     made_from = {"pyproject.toml", "constraints.txt", ".dlt"}
-    for name in {path.split("/")[0] for path in tracked.splitlines()} - made_from | {".venv"}:
+    # Files the reader edits or overwrites are copies: a README block never writes into the repository.
+    edited = {"audiences.sql"}
+    for name in {path.split("/")[0] for path in tracked.splitlines()} - made_from - edited | {".venv"}:
         (folder / name).symlink_to(ROOT / name)
     for name in made_from - {".dlt"}:
         shutil.copy(ROOT / name, folder / name)
         os.utime(folder / name, (0, 0))
+    for name in edited:
+        shutil.copy(ROOT / name, folder / name)
     shutil.copy(ROOT / ".dlt" / "config.toml", folder / ".dlt" / "config.toml")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAILJET__", "SYNC__", "DESTINATION__"))}
     # Pipelines outside the project (`my_pipeline.py`) keep their state in the test's folder.
     env["DLT_DATA_DIR"] = str(tmp_path / "dlt")
     term = Terminal(folder, {port: free_port() for port in README_PORTS}, env)
     try:
-        yield term
+        yield Reader(term, repository_changes())
     finally:
         term.stop_servers()
 
 
-def test_the_readme_runs_top_to_bottom(terminal: Terminal) -> None:
+@pytest.mark.unit
+def test_the_readme_names_what_it_runs() -> None:
     found = blocks()
     assert len(found) > 10, "too few blocks found: the README's fences changed"
     unknown = [(b.line, b.language) for b in found if b.language not in LANGUAGES]
@@ -320,20 +350,52 @@ def test_the_readme_runs_top_to_bottom(terminal: Terminal) -> None:
     assert not stale, f"NOT_RUN names blocks the README no longer has: {stale}"
     missing = [line for line, _ in EXPECT if not any(line in b.body for b in found)]
     assert not missing, f"EXPECT names lines the README no longer has: {missing}"
-    skipped = 0
-    for block in found:
-        if why_not(block) is not None:
-            skipped += 1
-            continue
-        began = time.monotonic()
-        terminal.run(block)
-        print(f"README line {block.line}: {block.language} block, {time.monotonic() - began:.1f} s")
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(SECTION_TIMEOUT)
+@pytest.mark.parametrize("section", sections())
+def test_a_readme_section_runs_as_written(reader: Reader, section: str) -> None:
+    """The section's blocks, in the terminal the sections before it left: a section follows on from
+    them (the sandbox started, the data extracted), so once one fails the ones after it are not run."""
+    if reader.failed is not None:
+        pytest.skip(f"follows on from the section {reader.failed!r}, which failed")
+    try:
+        for block in (b for b in blocks() if b.section == section):
+            if why_not(block) is not None:
+                reader.skipped += 1
+                continue
+            began = time.monotonic()
+            reader.terminal.run(block)
+            print(f"README line {block.line}: {block.language} block, {time.monotonic() - began:.1f} s")
+    except BaseException:
+        reader.failed = section
+        raise
+    reader.done.add(section)
+
+
+def repository_changes() -> str:
+    """The repository's uncommitted changes and their content, as `git` sees them."""
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    diff = subprocess.run(["git", "diff"], cwd=ROOT, capture_output=True, text=True, check=True)
+    return status.stdout + diff.stdout
+
+
+@pytest.mark.e2e
+def test_every_readme_block_ran(reader: Reader) -> None:
+    assert repository_changes() == reader.repository, "a README block wrote into the repository"
+    if reader.failed is not None:
+        pytest.skip(f"the section {reader.failed!r} failed (reported above)")
+    found = blocks()
+    assert reader.done == set(sections()), "run the whole module: the sections run in order"
     commands = sum(1 for b in found if b.language != "text")
-    assert len(terminal.ran) + skipped == commands
-    assert skipped == len(NOT_RUN)  # each NOT_RUN entry stands for one block
+    assert len(reader.terminal.ran) + reader.skipped == commands
+    assert reader.skipped == len(NOT_RUN)  # each NOT_RUN entry stands for one block
     print(
-        f"README: {len(terminal.ran)} of {commands} blocks run or saved as the reader does"
-        f" ({', '.join(sorted({k for k in terminal.ran}))}); {skipped} not run, each with its reason;"
+        f"README: {len(reader.terminal.ran)} of {commands} blocks run or saved as the reader does"
+        f" ({', '.join(sorted(set(reader.terminal.ran)))}); {reader.skipped} not run, each with its reason;"
         f" {len(found) - commands} text blocks"
     )
 
@@ -345,6 +407,7 @@ def spec_fields(spec: type) -> dict[str, object]:
     }
 
 
+@pytest.mark.unit
 def test_the_settings_table_names_every_setting_with_its_default() -> None:
     text = README.read_text(encoding="utf-8")
     table = text[text.index("### Settings") :]

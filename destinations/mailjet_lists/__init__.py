@@ -44,6 +44,8 @@ from sources.mailjet.exceptions import (
     MailjetRateLimited,
     MailjetServerError,
 )
+from sources.mailjet.paging import PageReader
+from sources.mailjet.settings import PAGE_SIZE_MAX
 
 DEFAULT_BATCH_SIZE = 5000
 CONTACT_JOBS = "contact/managemanycontacts"  # a job on contacts, not on a list's memberships
@@ -201,16 +203,10 @@ def change(
 
 def unsubscribed_members(http: MailjetHttp, list_id: int) -> set[int]:
     """The contact IDs Mailjet lists as unsubscribed from the list now."""
-    found: set[int] = set()
-    offset = 0
-    while True:
-        page = http.get(
-            "listrecipient", {"ContactsList": list_id, "Unsub": "true", "Limit": 1000, "Offset": offset}
-        )
-        found |= {int(r["ContactID"]) for r in page if r.get("IsUnsubscribed")}
-        if len(page) < 1000:
-            return found
-        offset += len(page)
+    listed = PageReader(http, PAGE_SIZE_MAX, 1).rows(
+        "listrecipient", {"ContactsList": list_id, "Unsub": "true"}
+    )
+    return {int(r["ContactID"]) for r in listed if r.get("IsUnsubscribed")}
 
 
 def mailjet_lists(

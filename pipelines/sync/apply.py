@@ -22,18 +22,21 @@ from dlt.common.pipeline import get_dlt_pipelines_dir
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from destinations.mailjet_lists import Batch, mailjet_lists, plan_resources
-from pipelines.config import ConfigError, MailjetConfiguration, load_mailjet_config
 from pipelines.errors import EXIT_FAILURE, EXIT_GUARD, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
-from pipelines.layers import API_DATASET
 from pipelines.logs import console
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.sync.config import resolve_sync_config
-from pipelines.sync.plan import data_as_of, fetch_arrow, insert_arrow
+from pipelines.sync.plan import data_as_of
 from pipelines.sync.tables import create_tables, table
 from pipelines.warehouse import Warehouse, pipelines_dir, resume, writing
+from pipelines.warehouse.arrow import fetch_arrow, insert_arrow
+from pipelines.warehouse.datasets import API_DATASET
 from sources.mailjet.client import MailjetHttp
-from sources.mailjet.exceptions import MailjetError
+from sources.mailjet.config import MailjetConfiguration, resolve_mailjet_config
+from sources.mailjet.exceptions import MailjetConfigError, MailjetError
+from sources.mailjet.paging import PageReader
+from sources.mailjet.settings import PAGE_SIZE_MAX
 
 LISTS_PIPELINE = "mailjet_lists"
 ACTIONS = ("addnoforce", "unsub", "remove", "update")
@@ -113,8 +116,8 @@ def apply(
     (GuardStop, exit 3, when a guard stops it). Without `yes`, `confirm` (default: a question on the
     terminal) must agree. `batch_size` defaults to `[sync] batch_size`."""
     try:
-        config = config or load_mailjet_config()
-    except ConfigError as exc:
+        config = config or resolve_mailjet_config()
+    except MailjetConfigError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     batch_size = batch_size or resolve_sync_config().batch_size
     http = MailjetHttp.from_config(config)
@@ -370,12 +373,7 @@ def ensure_properties(http: MailjetHttp, names: list[str]) -> None:
     """Create the contact property definitions Mailjet lacks (as text), so their values are accepted."""
     if not names:
         return
-    known: set[str] = set()
-    while True:
-        page = http.get("contactmetadata", {"Limit": 1000, "Offset": len(known)})
-        known |= {str(m.get("Name", "")).lower() for m in page}
-        if len(page) < 1000:
-            break
+    known = {str(m.get("Name", "")).lower() for m in _all(http, "contactmetadata", {})}
     for name in names:
         if name.lower() not in known:
             http.post("contactmetadata", {"Name": name, "Datatype": "str", "NameSpace": "static"})
@@ -560,13 +558,8 @@ def verify(http: MailjetHttp, list_id: int, changes: list[tuple[str, str]]) -> l
 
 
 def _all(http: MailjetHttp, resource: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every row of a listing, page by page."""
-    out: list[dict[str, Any]] = []
-    while True:
-        page = http.get(resource, {**params, "Limit": 1000, "Offset": len(out)})
-        out += page
-        if len(page) < 1000:
-            return out
+    """Every row of a listing, through the source's pager."""
+    return PageReader(http, PAGE_SIZE_MAX, 1).rows(resource, params)
 
 
 def close_run(client: Any, run: PendingRun, created: bool, wrong: list[dict[str, str]]) -> AppliedRun:

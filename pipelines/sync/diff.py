@@ -30,9 +30,9 @@ from typing import Any
 
 from dlt.destinations.sql_client import SqlClientBase
 
-from pipelines.layers import API_DATASET, VIEWS_DATASET
 from pipelines.sync.ledger import columns_of, mailjet_email
 from pipelines.sync.tables import table
+from pipelines.warehouse.datasets import API_DATASET, VIEWS_DATASET
 
 TEMP_TABLES = ("_members", "_managed", "_consent", "_suppressed", "_current", "_state", "_presence")
 

@@ -22,9 +22,9 @@ from typing import Any
 from dlt.destinations.exceptions import DatabaseException
 from dlt.destinations.sql_client import SqlClientBase
 
-from pipelines.audiences import AudienceError
-from pipelines.layers import API_DATASET, CRM_DATASET, VIEWS_DATASET
+from pipelines.sync.audiences import AudienceError
 from pipelines.sync.tables import table
+from pipelines.warehouse.datasets import API_DATASET, CRM_DATASET, VIEWS_DATASET
 
 CONSENT_EVENTS = "consent_events"
 REQUIRED = ("email", "permission", "granted", "at")

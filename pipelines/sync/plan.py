@@ -18,20 +18,21 @@ from dlt.destinations.exceptions import DatabaseException
 from dlt.destinations.sql_client import SqlClientBase
 from sqlglot import exp
 
-from pipelines.audiences import Audience, AudienceError, one_list_one_audience, read_audiences
 from pipelines.errors import EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler
-from pipelines.layers import API_DATASET, VIEWS_DATASET
 from pipelines.logs import console
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
+from pipelines.sync.audiences import Audience, AudienceError, one_list_one_audience, read_audiences
 from pipelines.sync.config import SyncConfiguration, resolve_sync_config
 from pipelines.sync.datatests import DUPLICATE, INVALID, MISSING, run_data_tests
 from pipelines.sync.diff import DiffInput, build_inputs, held_sql, plan_sql, sql_id, sql_text
 from pipelines.sync.ledger import create_ledger, norm_email
 from pipelines.sync.tables import SYNC_DATASET, TABLES, create_tables, table
 from pipelines.warehouse import duckdb_path, pipelines_dir, writing
+from pipelines.warehouse.arrow import fetch_arrow, insert_arrow
+from pipelines.warehouse.datasets import API_DATASET, VIEWS_DATASET
 
-SHIPPED_AUDIENCES = Path(__file__).parents[1] / "audiences.sql"
+SHIPPED_AUDIENCES = Path(__file__).parents[2] / "audiences.sql"  # the repository root: the file users own
 LOCAL_AUDIENCES = Path("audiences.sql")
 SYNC_VIEWS = ("consent_ledger", "consent_current")
 ACTIONS = ("addnoforce", "unsub", "remove", "update")
@@ -290,34 +291,6 @@ def view_columns(client: SqlClientBase[Any], view: str) -> list[str]:
 
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def insert_arrow(client: SqlClientBase[Any], name: str, rows: pa.Table) -> None:
-    """Insert `rows` into the table `name` (same columns, same order)."""
-    native = client.native_connection
-    if hasattr(native, "register"):  # DuckDB reads the Arrow table where it is
-        native.register("_incoming", rows)
-        try:
-            client.execute_sql(f"insert into {name} select * from _incoming")
-        finally:
-            native.unregister("_incoming")
-        return
-    values = rows.to_pylist()
-    marks = "(" + ", ".join(["%s"] * rows.num_columns) + ")"
-    for start in range(0, len(values), 1000):
-        chunk = values[start : start + 1000]
-        args = [v for row in chunk for v in row.values()]
-        client.execute_sql(f"insert into {name} values " + ", ".join([marks] * len(chunk)), *args)
-
-
-def fetch_arrow(client: SqlClientBase[Any], query: str) -> pa.Table:
-    """The rows of `query` as an Arrow table."""
-    native = client.native_connection
-    if hasattr(native, "to_arrow_table"):  # DuckDB hands its result over as Arrow
-        return native.sql(query).to_arrow_table()
-    with client.execute_query(query) as cursor:
-        names = [c[0] for c in cursor.description]
-        return pa.Table.from_pylist([dict(zip(names, row, strict=True)) for row in cursor.fetchall()])
 
 
 def next_run_id(client: SqlClientBase[Any], now: datetime) -> int:

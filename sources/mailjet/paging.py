@@ -22,6 +22,7 @@ import requests
 from dlt.common.runtime import signals
 from dlt.sources.helpers.rest_client.paginators import RangePaginator
 
+from sources.mailjet import settings
 from sources.mailjet.client import MailjetHttp, classify
 from sources.mailjet.exceptions import MailjetBadRequest, MailjetError
 from sources.mailjet.schema import Table
@@ -246,6 +247,18 @@ class PageReader:
         """The first row of a listing (one call)."""
         rows = self.get(path, {**params, "Limit": 1})["Data"]
         return rows[0] if rows else None
+
+    def rows(self, resource: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every row of one v3 REST listing (`resource`, e.g. "listrecipient"), as Mailjet states it: counted,
+        then read in pages of `page_size`, in parallel. The one pager of every listing read, the sync's
+        included."""
+        path = f"{settings.REST_PREFIX}/{resource}"
+        query = dict(params or {})
+        total = self.count(path, query)
+        found: list[dict[str, Any]] = []
+        for page in self.read([Listing(path, query, total)], lambda page: page):
+            found.extend(page)
+        return found
 
     def read(
         self,

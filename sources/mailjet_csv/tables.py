@@ -1,7 +1,7 @@
 """The `mailjet_csv.*` tables: what `import-csv` loads, one set of rows per file and list. Rows keep the
 file's name, `--list` as given, the line they start on and the import's time; a later import of the
 same file name with the same list replaces the earlier one's rows. Which rows the `mailjet` views
-show, and how they meet the API's, is decided in SQL (`pipelines/views/`), never by rewriting these
+show, and how they meet the API's, is decided in SQL (`pipelines/models/views/`), never by rewriting these
 tables."""
 
 from __future__ import annotations

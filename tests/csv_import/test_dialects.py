@@ -8,6 +8,8 @@ import pytest
 
 from tests.csv_import.conftest import contacts, load, properties, rejections, rows, write
 
+pytestmark = pytest.mark.unit
+
 EXPECTED_CONTACTS = {"ann@example.com": "Ann Smith", "bob@example.org": "Bob", "zoe@example.net": None}
 EXPECTED_PROPERTIES = {
     ("ann@example.com", "country"): "FR",

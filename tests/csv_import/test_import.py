@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 from pipelines.extract import extract
-from pipelines.layers import publish_views
 from pipelines.warehouse import open_pipeline
+from pipelines.warehouse.publish import publish_views
 from sources.mailjet_csv.rows import _id_sql, synthetic_id
 from tests.conftest import Api
 from tests.csv_import.conftest import contacts, load, memberships, properties, rejections, rows, write

@@ -12,6 +12,10 @@ from tests.conftest import Api, creds, start
 from tests.pipelines.crash_world import CONTACTS, World, cli, copy_db
 
 
+def requests(api: Api) -> int:
+    return int(api.admin("GET", "requests").json()["total"])
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     app = start(contacts=CONTACTS)
@@ -42,9 +46,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         assert api.post("contact", {"Email": f"new{i}@example.com"}).status_code == 201
 
     extracted = copy_db(baseline, root / "extracted")
-    began = time.monotonic()
+    began, before = time.monotonic(), requests(api)
     result = cli(extracted, "extract", env=env)
-    extract_seconds = time.monotonic() - began
+    extract_seconds, extract_requests = time.monotonic() - began, requests(api) - before
     assert result.returncode == 0, result.stderr
     assert " before)" in result.stdout  # the rerun replaces tables that lost rows
 
@@ -58,5 +62,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     result = cli(imported, "import-csv", str(export), "--list", "Events", env=env)
     import_seconds = time.monotonic() - began
     assert result.returncode == 0, result.stderr
-    yield World(api, env, root, baseline, extracted, imported, export, extract_seconds, import_seconds)
+    yield World(
+        api,
+        env,
+        root,
+        baseline,
+        extracted,
+        imported,
+        export,
+        extract_seconds,
+        import_seconds,
+        extract_requests,
+    )
     app.stop()

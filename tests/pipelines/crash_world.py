@@ -40,6 +40,7 @@ class World:
     export: Path
     extract_seconds: float
     import_seconds: float
+    extract_requests: int  # requests one clean extract of the baseline makes
 
 
 def copy_db(source: Path, target_dir: Path) -> Path:
@@ -179,18 +180,26 @@ def kill_in_load(world: World, name: str, *args: str) -> tuple[Path, bool]:
     return db, False
 
 
-def assert_stopped(returncode: int, err: str, code: int, command: str) -> None:
-    """Stopped with `code` and the rerun message; or, when the signal came during the last writes, the
-    run finished and says so (exit 0)."""
+def assert_landed(returncode: int, err: str, code: int, command: str) -> None:
+    """The signal reached a running command: it stopped with `code` and the rerun message, or it came while
+    the last writes ran and the run finished, saying so."""
     assert "Traceback" not in err, err
+    assert "received, stopping" in err, f"no handler saw the signal:\n{err}"
     if returncode == 0:
-        # Either the signal came while the last writes ran (and the run says so), or the run had ended
-        # before the signal reached it (then no handler ran at all). The rerun's comparison follows.
-        if "received, stopping" in err:
-            assert "finished before it could stop; nothing to resume" in err, err
+        assert "finished before it could stop; nothing to resume" in err, err
         return
     assert returncode == code, err
     assert f"rerun `{command}` to resume" in err, err
+
+
+def package_pending(db: Path, dataset: str) -> bool:
+    """Whether the pipeline of `dataset` holds a load package between extract and load (its load step)."""
+    working = db.parent / f".{db.name}.dlt" / dataset
+    return any(
+        any(folder.iterdir())
+        for folder in (working / "normalize" / "extracted", working / "load" / "normalized")
+        if folder.is_dir()
+    )
 
 
 def import_args(world: World) -> tuple[str, ...]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.audiences import AudienceError, parse_audiences
+from pipelines.sync.audiences import AudienceError, parse_audiences
+
+pytestmark = pytest.mark.unit
 
 GOOD = """\
 -- Two audiences.

@@ -4,6 +4,8 @@ so that it runs beside the other crash-safety tests."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.pipelines.crash_world import (
     World,
     assert_same,
@@ -13,6 +15,8 @@ from tests.pipelines.crash_world import (
     kill_at,
     killed_and_resumed,
 )
+
+pytestmark = pytest.mark.e2e
 
 
 def test_killed_imports_are_resumed_by_a_plain_rerun(world: World) -> None:

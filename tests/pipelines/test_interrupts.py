@@ -9,6 +9,8 @@ import pytest
 
 from pipelines.interrupts import Interrupted, InterruptHandler
 
+pytestmark = pytest.mark.unit
+
 
 def test_a_signal_inside_a_finalizer_stops_the_command_at_its_next_check() -> None:
     from dlt.common.runtime import signals as dlt_signals

@@ -16,8 +16,9 @@ import pytest
 from pipelines.errors import CommandError
 from pipelines.extract import extract
 from pipelines.import_csv import import_csv
-from pipelines.layers import MATCHED_FOLDER, RAW_TABLES, VIEWS_FOLDER, matched_names, view_names
-from pipelines.lock import WriterLock
+from pipelines.warehouse.datasets import RAW_TABLES
+from pipelines.warehouse.lock import WriterLock
+from pipelines.warehouse.publish import MATCHED_FOLDER, VIEWS_FOLDER, matched_names, view_names
 from sources.mailjet import schema
 from sources.mailjet_csv.rows import synthetic_id
 from tests.conftest import Api

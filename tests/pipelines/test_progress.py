@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from pipelines.progress import ExtractProgress
+
+pytestmark = pytest.mark.unit
 
 
 def test_progress_reports_rows_fetched_against_rows_counted() -> None:

@@ -16,9 +16,9 @@ import duckdb
 import pytest
 
 from pipelines.errors import CommandError
-from pipelines.layers import RAW_TABLES
 from pipelines.sync.config import SyncConfiguration
 from pipelines.sync.plan import plan
+from pipelines.warehouse.datasets import RAW_TABLES
 from tests.conftest import BIN, Api, creds, run_cli
 from tests.csv_import.conftest import load as import_files
 from tests.csv_import.conftest import write

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.audiences import parse_audiences
-from pipelines.layers import API_DATASET
+from pipelines.sync.audiences import parse_audiences
 from pipelines.sync.config import SyncConfiguration
 from pipelines.sync.plan import plan_with
 from pipelines.warehouse import open_pipeline
+from pipelines.warehouse.datasets import API_DATASET
 from tests.sync.world import Person, World, audiences_file
 
 EMAILS = ("a@x.com", "b@x.com", "c@x.com", "d@x.com", "e@x.com", "f@x.com", "not-an-email")

@@ -11,11 +11,12 @@ from typing import Any
 
 import duckdb
 
-from pipelines.layers import API_DATASET, RAW_TABLES, publish_views
 from pipelines.sync.config import SyncConfiguration
 from pipelines.sync.plan import PlanResult, plan
 from pipelines.sync.tables import SYNC_DATASET, TABLES
 from pipelines.warehouse import open_pipeline
+from pipelines.warehouse.datasets import API_DATASET, RAW_TABLES
+from pipelines.warehouse.publish import publish_views
 
 LIST_ID = 10
 LIST_NAME = "Newsletter"

@@ -9,7 +9,8 @@ from typing import Any
 
 import duckdb
 
-from pipelines.webhooks import Receiver, WebhooksConfiguration, serve
+from pipelines.webhooks import serve
+from sources.mailjet_webhooks import Receiver, WebhooksConfiguration
 
 AUTH = ("mailjet", "s3cret-hook")
 

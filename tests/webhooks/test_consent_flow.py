@@ -14,7 +14,7 @@ from pipelines.load import load
 from pipelines.report import render
 from pipelines.sync.config import SyncConfiguration
 from pipelines.sync.plan import plan
-from pipelines.webhook_register import register
+from pipelines.webhooks import register
 from tests.conftest import Api, creds
 from tests.webhooks.receiver import AUTH, rows, start_receiver
 

@@ -22,7 +22,8 @@ import requests
 
 from pipelines.errors import CommandError
 from pipelines.load import load
-from pipelines.webhooks import Spool, read_spool, serve
+from pipelines.webhooks import serve
+from sources.mailjet_webhooks import Spool, read_spool
 from tests.webhooks.receiver import AUTH, Running, rows, start_receiver
 
 
@@ -268,7 +269,7 @@ def test_a_burst_the_loads_cannot_keep_up_with_waits_on_disk_in_bounded_files(tm
     """While no load can happen (another command holds the database), deliveries go on being acknowledged
     into spool files of at most about `flush_events` each, so that a load never has to hold more than a
     group of them in memory; once the database is free, every event loads once."""
-    from pipelines.lock import WriterLock
+    from pipelines.warehouse.lock import WriterLock
 
     db = tmp_path / "hooks.duckdb"
     holder = WriterLock(tmp_path / f".{db.name}.dlt" / "mailjet_elt.lock", "extract", 5)

@@ -1,9 +1,9 @@
 """The layers of the warehouse: `mailjet_api` (what `extract` loads), `mailjet_csv` (what `import-csv`
-loads) and `mailjet`, the views analysts query, whose SQL sits in `pipelines/views/*.sql`.
+loads) and `mailjet`, the views analysts query, whose SQL sits in `pipelines/models/views/*.sql`.
 
 A view that combines both sources is Mailjet's rows `union all` the file rows that the rules let through,
 matched to Mailjet's IDs. Matching reads every Mailjet contact, so it is done once per load rather than
-on every query: `pipelines/views/matched/*.sql` computes those file rows into `mailjet_matched`, a
+on every query: `pipelines/models/matched/*.sql` computes those file rows into `mailjet_matched`, a
 derived copy that any load recomputes from the raw layers (never a source of truth).
 
 Every command that loads recomputes `mailjet_matched` and (re)creates the views, after its load, in one
@@ -19,21 +19,18 @@ from typing import Any
 
 from dlt.destinations.sql_client import SqlClientBase
 
-from sources.mailjet import schema
-from sources.mailjet_csv.tables import CSV_TABLES
+from pipelines.warehouse.datasets import (
+    API_DATASET,
+    CSV_DATASET,
+    LAYER_DATASETS,
+    MATCHED_DATASET,
+    RAW_TABLES,
+    VIEWS_DATASET,
+)
 
-API_DATASET = "mailjet_api"
-CSV_DATASET = "mailjet_csv"
-CRM_DATASET = "crm"  # the user's own data (`mailjet-elt load`)
-VIEWS_DATASET = "mailjet"
-MATCHED_DATASET = "mailjet_matched"
-VIEWS_FOLDER = Path(__file__).with_name("views")
-MATCHED_FOLDER = VIEWS_FOLDER / "matched"
-RAW_TABLES: dict[str, dict[str, schema.Table]] = {
-    "api": {t.name: t for t in (*schema.API_TABLES, *schema.RECEIVED_TABLES)},
-    "csv": {t.name: t for t in CSV_TABLES},
-}
-LAYER_DATASETS = {"api": API_DATASET, "csv": CSV_DATASET}
+MODELS_FOLDER = Path(__file__).parents[1] / "models"
+VIEWS_FOLDER = MODELS_FOLDER / "views"
+MATCHED_FOLDER = MODELS_FOLDER / "matched"
 _PLACEHOLDER = re.compile(r"\{(api|csv|matched)\.([a-z_]+)\}")
 
 

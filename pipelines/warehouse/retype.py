@@ -19,7 +19,8 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.sql_client import SqlClientBase
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.layers import API_DATASET, VIEWS_DATASET, existing_tables, publish_views, view_names
+from pipelines.warehouse.datasets import API_DATASET, VIEWS_DATASET
+from pipelines.warehouse.publish import existing_tables, publish_views, view_names
 from sources.mailjet.schema import API_TABLES, DLT_TYPES, SQL_TYPES, Kind
 
 # Type changes the extract may apply by itself: every value of the old type reads the same in the new.

@@ -1,0 +1,145 @@
+"""`mailjet-elt`: argument parsing only; the work happens in the flows it calls. Each command is one
+module here (`add` declares its arguments, `handle` calls its flow)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from types import ModuleType
+from typing import NoReturn
+
+from pipelines import logs
+from pipelines.cli import (
+    api,
+    apply,
+    check,
+    demo,
+    extract,
+    import_csv,
+    load,
+    plan,
+    sandbox,
+    sql,
+    webhooks,
+)
+from pipelines.cli import (
+    run as run_,
+)
+from pipelines.cli.options import QUIRKS, RESOURCES, global_options
+from pipelines.errors import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_STDOUT_CLOSED,
+    EXIT_USAGE,
+    CommandError,
+    StdoutClosed,
+    write_out,
+)
+from pipelines.interrupts import Interrupted, InterruptHandler, handle_interrupts, interrupted_exit
+
+COMMANDS: tuple[ModuleType, ...] = (
+    sandbox,
+    check,
+    extract,
+    import_csv,
+    load,
+    plan,
+    apply,
+    run_,
+    sql,
+    api,
+    webhooks,
+    demo,
+)
+HANDLERS: dict[str, Callable[[argparse.Namespace, InterruptHandler], object]] = {
+    command.NAME: command.handle for command in COMMANDS
+}
+__all__ = ["HANDLERS", "QUIRKS", "RESOURCES", "build_parser", "main", "run_command"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI's options and commands."""
+    parser = argparse.ArgumentParser(
+        prog="mailjet-elt",
+        description="Mailjet ELT and reverse-ETL connector, with a local Mailjet-compatible sandbox.",
+        parents=[global_options(after_command=False)],
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    after = [global_options(after_command=True)]  # every command takes them after its name too
+    for command in COMMANDS:
+        command.add(commands, after)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point of the `mailjet-elt` console script: runs one command, then leaves at once. Python's
+    own shutdown would hand SIGINT and SIGTERM back to their defaults while it tidies up, so a signal in
+    that moment would kill the finished process without a word; everything is closed by then."""
+    try:
+        code = run_command(argv)
+    except SystemExit as exc:  # argparse's --help and usage errors
+        code = exc.code if isinstance(exc.code, int) else EXIT_USAGE if exc.code else EXIT_OK
+    except StdoutClosed:
+        # Whoever read stdout stopped (`mailjet-elt sql ... | head`): end quietly, as Unix tools do.
+        with suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_STDOUT_CLOSED
+    with suppress(OSError):  # stdout may be a closed pipe
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
+
+
+def run_command(argv: Sequence[str] | None = None) -> int:
+    """Run one command: print its result on stdout (text, or JSON with --format json) and turn a
+    failure into its message and exit code (128 + the signal's number when stopped by one)."""
+    command = "mailjet-elt"
+    with handle_interrupts(command, restore=False) as stop:
+        try:
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            args.verbose += getattr(args, "verbose_after", 0)
+            command = stop.command = args.command or command
+            # dlt's anonymous usage telemetry calls out to the internet; this tool sends nothing. dlt
+            # starts it when its configuration is first read: it is switched off before, in dlt's env
+            # provider.
+            os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+            logs.configure(args.verbose, args.log_format)
+            return run(parser, args, stop)
+        except Interrupted as exc:
+            if command == "sandbox":
+                return EXIT_OK  # Ctrl-C is how a foreground sandbox is stopped
+            return interrupted_exit(command, exc.signum)
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: InterruptHandler) -> int:
+    """Dispatch to the command's handler; print its result; the exit code."""
+    from dlt.destinations.exceptions import DatabaseException, DestinationConnectionError
+
+    from pipelines.report import render
+
+    try:
+        outcome = HANDLERS[args.command](args, stop) if args.command in HANDLERS else None
+    except CommandError as exc:
+        logs.console().error(f"mailjet-elt {args.command}: {exc}")
+        return exc.exit_code
+    except (DestinationConnectionError, DatabaseException) as exc:
+        logs.console().error(
+            f"mailjet-elt {args.command}: the database could not be used ({exc}); nothing was reported "
+            f"done, rerun `{args.command}` to resume"
+        )
+        return EXIT_FAILURE
+    if outcome is None:
+        parser.print_help()
+        return EXIT_USAGE
+    if isinstance(outcome, int):
+        return outcome
+    if stop.received:  # came while the last writes ran: they finished, so the run is complete
+        logs.console().warning(
+            f"mailjet-elt {args.command}: finished before it could stop; nothing to resume"
+        )
+    write_out(render(outcome, getattr(args, "format", "text")) + "\n")
+    return int(getattr(outcome, "exit_code", EXIT_OK))

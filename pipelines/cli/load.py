@@ -1,0 +1,42 @@
+"""`mailjet-elt load`: the user's own CSV, Parquet or JSONL file into `crm.TABLE`."""
+
+from __future__ import annotations
+
+import argparse
+
+from pipelines.cli.options import Commands, add_format
+from pipelines.interrupts import InterruptHandler
+
+NAME = "load"
+
+
+def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
+    """The command's arguments."""
+    load = commands.add_parser(
+        "load",
+        parents=after,
+        help="load your own CSV, Parquet or JSONL file (CRM profiles, consent events) into crm.TABLE",
+    )
+    load.add_argument("file", metavar="FILE", help="a .csv (with a header line), .parquet or .jsonl file")
+    load.add_argument(
+        "--table",
+        required=True,
+        metavar="NAME",
+        help="the table in dataset crm, e.g. profiles, consent_events",
+    )
+    load.add_argument("--append", action="store_true", help="add the rows (default: replace the table)")
+    add_format(load)
+
+
+def handle(args: argparse.Namespace, stop: InterruptHandler) -> object:
+    from pipelines.load import load
+
+    return load(
+        db=args.db,
+        destination=args.destination,
+        file=args.file,
+        table=args.table,
+        append=args.append,
+        interrupts=stop,
+        lock_wait=args.lock_wait,
+    )

@@ -1,0 +1,120 @@
+"""What every command shares: argument types, the global options, `--format`, and the names `--help`
+lists (kept here so that `--help` stays light to import)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import TypeAlias
+
+from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
+
+# What `add_subparsers` returns: each command module adds its parser to it.
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+FORMATS_SQL = ("table", "csv", "json")
+# What `extract` reads (pipelines/extract.py ALL_RESOURCES) and the sandbox's quirks (sandbox/quirks.py
+# KNOWN), named here so that `--help` stays light to import.
+RESOURCES = (
+    "contacts",
+    "contact_lists",
+    "list_recipients",
+    "contact_properties",
+    "contact_property_definitions",
+    "campaign_drafts",
+    "campaign_stats",
+    "campaigns",
+    "messages",
+    "opens",
+    "clicks",
+    "bounces",
+    "sms_messages",
+)
+QUIRKS = (
+    "fromts-exclusive",
+    "statcounters-no-countonly",
+    "sort-unknown-400",
+    "campaign-status-string",
+    "sort-unknown-ignored",
+    "event-filter-send-time",
+    "click-id-minus-one",
+    "bounce-id-is-message-id",
+    "sms-uuid-ids",
+    "sms-page-cap-21",
+    "draft-axtesting-object",
+)
+
+
+def count(text: str) -> int:
+    """A whole number >= 0, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; give 0 or more")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A finite number of seconds >= 0, for argparse."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds, 0 or more")
+    return value
+
+
+def add_format(command: argparse.ArgumentParser) -> None:
+    """`--format text|json`: the result on stdout for people or as one JSON document."""
+    command.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="print the result as text (default) or as one JSON document on stdout",
+    )
+
+
+def global_options(after_command: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before its name (`mailjet-elt --db X extract`) or after it
+    (`mailjet-elt extract --db X`). After it they have no default, so that those given before stay."""
+    options = argparse.ArgumentParser(add_help=False)
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if after_command else value
+
+    options.add_argument(
+        "--db",
+        default=default(DEFAULT_DB),
+        metavar="PATH",
+        help=f"DuckDB database file (default ./{DEFAULT_DB}, in the current folder)",
+    )
+    options.add_argument(
+        "--destination",
+        default=default(None),
+        metavar="NAME",
+        help="another dlt destination (e.g. postgres), configured the dlt way; default duckdb at --db",
+    )
+    options.add_argument(
+        "--lock-wait",
+        type=seconds,
+        default=default(DEFAULT_LOCK_WAIT_SECONDS),
+        metavar="SECONDS",
+        help="how long a command waits for another one using the same database "
+        f"(default {DEFAULT_LOCK_WAIT_SECONDS:g})",
+    )
+    options.add_argument(
+        "--log-format", choices=("text", "json"), default=default("text"), help="log line format"
+    )
+    options.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        # After the command, counted apart and added to those before (`-v extract -v` is -vv).
+        dest="verbose_after" if after_command else "verbose",
+        default=default(0),
+        help="more logging (-vv for debug)",
+    )
+    return options

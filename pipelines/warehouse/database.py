@@ -1,0 +1,181 @@
+"""The database a command writes: the DuckDB file at `--db` (checked, probed, its working folder beside
+it) or another dlt destination, and the dlt pipeline of one raw layer that loads into it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import dlt
+import duckdb
+from dlt.common.destination.exceptions import UnknownDestinationModule
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+from dlt.pipeline.pipeline import Pipeline
+
+from pipelines.settings import DEFAULT_DB
+from pipelines.warehouse.datasets import (
+    API_DATASET,
+    CRM_DATASET,
+    CSV_DATASET,
+    MATCHED_DATASET,
+    VIEWS_DATASET,
+)
+from pipelines.warehouse.errors import WarehouseBusy, WarehouseError, lock_holder
+
+LAYERS = (API_DATASET, CSV_DATASET, CRM_DATASET)
+# Merges of millions of rows: cap DuckDB's buffer memory (it spills to disk beyond it) so the extract's
+# memory stays flat as the account grows; insertion order is meaningless for these tables.
+DUCKDB_SETTINGS = {"memory_limit": "256MB", "preserve_insertion_order": False}
+
+
+# A replaced table changes in one transaction (readers never see it empty or half loaded).
+REPLACE_STRATEGY = "insert-from-staging"
+
+
+def duckdb_path(db: str) -> Path:
+    """The database file `--db` names; raises WarehouseError for a path that cannot be one."""
+    if not db.strip():
+        raise WarehouseError(f"--db is empty: name a database file, e.g. --db {DEFAULT_DB}")
+    path = Path(db).expanduser().resolve()
+    if path.is_dir():
+        raise WarehouseError(
+            f"--db {db} is a directory: name a database file in it, e.g. --db {path / DEFAULT_DB}"
+        )
+    if path.exists() and not path.is_file():
+        raise WarehouseError(
+            f"--db {db} is not a regular file (a device, pipe or socket): name a DuckDB database file, "
+            f"e.g. --db {DEFAULT_DB}"
+        )
+    if path.stem in (VIEWS_DATASET, MATCHED_DATASET, *LAYERS):
+        # DuckDB names the catalog after the file: `mailjet.contacts` would be ambiguous.
+        raise WarehouseError(
+            f"--db {db}: DuckDB names a database after its file, and `{path.stem}` is also a "
+            f"dataset's name, so `{path.stem}.contacts` would be ambiguous. Choose another file name, "
+            f"e.g. --db {path.with_name(DEFAULT_DB)}"
+        )
+    return path
+
+
+def pipelines_dir(db: str, destination: str | None) -> Path | None:
+    """Where the pipeline's working state lives: beside the DuckDB file, or dlt's default folder."""
+    if destination in (None, "duckdb"):
+        path = duckdb_path(db)
+        return path.parent / f".{path.name}.dlt"
+    return None
+
+
+def open_pipeline(
+    db: str = DEFAULT_DB, destination: str | None = None, dataset: str = API_DATASET
+) -> Pipeline:
+    """The pipeline writing `dataset` (`mailjet_api` or `mailjet_csv`; the pipeline bears its name).
+    With DuckDB its working state sits beside the database file (`.<file>.dlt/`), so two databases
+    never share cursors; other destinations take their credentials from dlt's usual config (e.g.
+    DESTINATION__POSTGRES__CREDENTIALS). Full-refresh tables are replaced through the staging dataset,
+    in one transaction per table."""
+    # Scheduled runs must not grow the disk: drop each load's files once loaded, and empty the staging
+    # tables merges go through (otherwise a second copy of every merged table stays in the database).
+    dlt.config["load.delete_completed_jobs"] = True
+    dlt.config["load.truncate_staging_dataset"] = True
+    if destination in (None, "duckdb"):
+        path = duckdb_path(db)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WarehouseError(
+                f"--db {db}: cannot create the folder {path.parent} ({exc.strerror}); choose a writable "
+                "location"
+            ) from None
+        credentials = DuckDbCredentials(str(path), global_config=dict(DUCKDB_SETTINGS))
+        pipeline = dlt.pipeline(
+            pipeline_name=dataset,
+            destination=dlt.destinations.duckdb(credentials, replace_strategy=REPLACE_STRATEGY),
+            dataset_name=dataset,
+            pipelines_dir=str(pipelines_dir(db, destination)),
+        )
+    else:
+        dlt.config[f"destination.{destination}.replace_strategy"] = REPLACE_STRATEGY
+        try:
+            pipeline = dlt.pipeline(pipeline_name=dataset, destination=destination, dataset_name=dataset)
+            pipeline.destination.client_class  # noqa: B018  # imports the destination's driver now
+        except UnknownDestinationModule:
+            raise WarehouseError(
+                f"--destination {destination}: dlt has no destination of that name; use one of dlt's "
+                "(postgres, bigquery, snowflake, ...) or leave it out for DuckDB at --db"
+            ) from None
+        except ImportError as exc:
+            package = exc.name or "of its driver"
+            extra = f"dlt[{destination}]=={dlt.__version__}"
+            raise WarehouseError(
+                f"--destination {destination} needs the Python package {package}, which is not installed. "
+                f'Install it with: .venv/bin/pip install "{extra}"'
+            ) from None
+    # Signals are the commands' business (pipelines/interrupts.py): dlt must not swap its handlers in
+    # for the normalize and load steps. Its steps still stop on the flag those handlers raise.
+    pipeline.config.runtime.intercept_signals = False
+    return pipeline
+
+
+def probe_duckdb(path: Path, db: str, wait_seconds: float, on_wait: Callable[[str], None]) -> None:
+    """Open the DuckDB file for writing once, so that a file that is not a database, a folder that
+    cannot be written or a reader holding the file is reported before any work starts. A reader is
+    waited for up to `wait_seconds`."""
+    deadline = time.monotonic() + wait_seconds
+    told = False
+    while True:
+        try:
+            duckdb.connect(str(path)).close()
+            return
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" not in text.lower():
+                raise WarehouseError(_duckdb_problem(db, path, text)) from None
+            if time.monotonic() >= deadline:
+                holder = lock_holder(exc)
+                raise WarehouseBusy(
+                    f"the database {path} is open in another process ({holder}); waited {wait_seconds:g} s. "
+                    "Close that connection (a DuckDB shell or notebook has it open) and run this command "
+                    "again, or wait longer with --lock-wait SECONDS"
+                ) from None
+            if not told:
+                on_wait(f"the database file is open in another process; waiting up to {wait_seconds:g} s")
+                told = True
+            time.sleep(0.5)
+        except duckdb.Error as exc:
+            raise WarehouseError(_duckdb_problem(db, path, str(exc))) from None
+
+
+DUCKDB_MAGIC = (8, b"DUCK")  # where DuckDB's file header holds its magic bytes
+
+
+def check_existing_duckdb(path: Path, db: str) -> None:
+    """Refuse a file that exists and is not a DuckDB database, from its header alone: opening it, even
+    read-only, would make this process a reader that a running writer could trip over."""
+    if not path.is_file():
+        return
+    offset, magic = DUCKDB_MAGIC
+    try:
+        with path.open("rb") as head:
+            head.seek(offset)
+            found = head.read(len(magic))
+    except OSError as exc:
+        raise WarehouseError(
+            f"--db {db}: cannot read {path} ({exc.strerror}); check its permissions"
+        ) from None
+    if found != magic:
+        raise WarehouseError(
+            f"--db {db}: {path} is not a DuckDB database (its first bytes are not a DuckDB header). Point "
+            "--db at a DuckDB file, or at a new path to create one"
+        )
+
+
+def _duckdb_problem(db: str, path: Path, text: str) -> str:
+    first = text.splitlines()[0] if text else "unknown error"
+    if "not a valid DuckDB database" in text or ("database file" in text.lower() and "valid" in text):
+        return (
+            f"--db {db}: {path} is not a DuckDB database ({first}). Point --db at a DuckDB file, or at a new "
+            "path to create one"
+        )
+    if "Read-only file system" in text or "Permission denied" in text or "Cannot open file" in text:
+        return f"--db {db}: cannot write {path} ({first}); choose a writable location"
+    return f"--db {db}: cannot open {path} as a DuckDB database ({first})"

@@ -1,0 +1,97 @@
+"""Finishing what an interrupted command left behind: its pending dlt packages, then its journaled
+follow-up."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from contextlib import suppress
+from pathlib import Path
+
+from dlt.common.destination.exceptions import SqlClientNotAvailable
+from dlt.destinations.exceptions import (
+    DatabaseUndefinedRelation,
+)
+from dlt.pipeline.exceptions import PipelineStepFailed
+from dlt.pipeline.pipeline import Pipeline
+
+from pipelines.interrupts import reraise_if_interrupted
+from pipelines.settings import CSV_STAGING_FOLDER
+from pipelines.warehouse.errors import ResumeFailed, raise_if_busy
+from pipelines.warehouse.superseded import ImportKey, finish_interrupted_import
+
+JOURNAL = "interrupted_run.json"  # in the pipeline's working folder while a command loads
+
+
+def resume(pipeline: Pipeline) -> list[str]:
+    """Finish what an interrupted run left: load its pending packages (dlt keeps them, with the state
+    they carry, until they are loaded), then its journaled follow-up. Returns what was done, for the
+    user. Leftover folders of an extract that never committed are removed (they hold nothing loadable)."""
+    notes: list[str] = []
+    working = Path(pipeline.working_dir)
+    journal_path = working / JOURNAL
+    entry: dict[str, object] = {}
+    with suppress(FileNotFoundError, ValueError):
+        loaded = json.loads(journal_path.read_text(encoding="utf-8"))
+        entry = loaded if isinstance(loaded, dict) else {}
+    what = f"`{entry['command']}`" if "command" in entry else "an earlier run"
+    shutil.rmtree(working / CSV_STAGING_FOLDER, ignore_errors=True)  # a killed import's staging database
+    normalize_dir = working / "normalize"
+    if normalize_dir.is_dir():
+        for child in normalize_dir.iterdir():
+            if child.is_dir() and child.name != "extracted":
+                shutil.rmtree(child, ignore_errors=True)
+    # A run killed while dlt moved a package from `extracted` to `normalized` (or after the load, before
+    # the extracted copy went) leaves it twice; normalizing the copy again would fail forever.
+    normalized = set(pipeline.list_normalized_load_packages())
+    for load_id in pipeline.list_extracted_load_packages():
+        if load_id in normalized or _loaded(pipeline, load_id):
+            shutil.rmtree(normalize_dir / "extracted" / load_id, ignore_errors=True)
+    if pipeline.has_pending_data:
+        extracted = pipeline.list_extracted_load_packages()
+        packages = len(extracted) + len(pipeline.list_normalized_load_packages())
+        try:
+            if extracted:
+                pipeline.normalize()
+            pipeline.load()
+        except PipelineStepFailed as exc:
+            reraise_if_interrupted(exc)
+            raise_if_busy(exc, "the command")
+            raise ResumeFailed(
+                f"{what} was interrupted and what it had read cannot be loaded ({exc.step}: "
+                f"{exc.exception}). Fix the cause and run again; to give that data up instead, run "
+                f"`dlt pipeline --pipelines-dir {pipeline.pipelines_dir} {pipeline.pipeline_name} "
+                "abort-packages` (an extract reads that data again; an import must be run again)"
+            ) from None
+        notes.append(
+            f"resumed: {what} was interrupted; completed its load ({packages} package"
+            f"{'' if packages == 1 else 's'}) before this run"
+        )
+    if entry:
+        # What the interrupted command had left to do after its load, whichever command resumes it.
+        imports: list[ImportKey] = [
+            (str(f), None if ref is None else str(ref), str(at))
+            for f, ref, at in entry.get("imports") or []  # type: ignore[attr-defined]
+        ]
+        finished = finish_interrupted_import(pipeline, imports) if entry.get("command") == "import-csv" else 0
+        package = entry.get("load_id")
+        if not notes and (finished or (isinstance(package, str) and _loaded(pipeline, package))):
+            notes.append(f"resumed: {what} was interrupted after its load; finished its last steps")
+        journal_path.unlink(missing_ok=True)
+    return notes
+
+
+def _loaded(pipeline: Pipeline, load_id: str) -> bool:
+    """Whether the package `load_id` reached the destination (a destination without SQL keeps no record:
+    a package still in the pipeline's folders has not been loaded, or is loaded again harmlessly)."""
+    try:
+        opened = pipeline.sql_client()
+    except SqlClientNotAvailable:
+        return False
+    with opened as client:
+        table = client.make_qualified_table_name("_dlt_loads")
+        try:
+            rows = client.execute_sql(f"select count(*) from {table} where load_id = %s", load_id)
+        except DatabaseUndefinedRelation:
+            return False
+    return bool(rows and rows[0][0])

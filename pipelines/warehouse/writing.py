@@ -1,0 +1,157 @@
+"""`writing()`: one loading command at a time. It takes the one-writer lock, makes sure the DuckDB file
+can be written, and first finishes whatever an interrupted run of any layer left behind, so that the
+command's own work always starts from a settled database; the views are (re)created then, and again
+after the command's load."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dlt.common.pipeline import LoadInfo, get_dlt_pipelines_dir
+from dlt.destinations.exceptions import (
+    DatabaseException,
+    DestinationConnectionError,
+)
+from dlt.pipeline.pipeline import Pipeline
+
+from pipelines.interrupts import InterruptHandler
+from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
+from pipelines.warehouse.database import (
+    LAYERS,
+    check_existing_duckdb,
+    duckdb_path,
+    open_pipeline,
+    pipelines_dir,
+    probe_duckdb,
+)
+from pipelines.warehouse.datasets import (
+    API_DATASET,
+)
+from pipelines.warehouse.errors import WarehouseBusy, WarehouseError, raise_if_busy
+from pipelines.warehouse.lock import LockTimeout, LockUnavailable, WriterLock
+from pipelines.warehouse.publish import LayoutError, check_layout, publish_views
+from pipelines.warehouse.resume import JOURNAL, resume
+from pipelines.warehouse.superseded import ImportKey
+
+LOCK_NAME = "mailjet_elt"  # the writer lock's file is `<pipelines folder>/mailjet_elt.lock`
+
+
+@dataclass
+class Warehouse:
+    """A settled pipeline, held by this process until `writing()` exits."""
+
+    pipeline: Pipeline
+    resumed: list[str] = field(default_factory=list)  # what was done about an interrupted run
+
+    def journal(self, command: str, load_id: str | None, imports: Sequence[ImportKey] = ()) -> None:
+        """Record the load about to start, with the follow-up it needs, for a run that resumes it."""
+        entry = {"command": command, "load_id": load_id, "imports": [list(i) for i in imports]}
+        target = Path(self.pipeline.working_dir) / JOURNAL
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(json.dumps(entry), encoding="utf-8")
+        os.replace(temporary, target)
+
+    def close_journal(self) -> None:
+        """The journaled load and its follow-up are done."""
+        with suppress(FileNotFoundError):
+            (Path(self.pipeline.working_dir) / JOURNAL).unlink()
+
+    def load(
+        self, command: str, data: Any, stop: InterruptHandler, imports: Sequence[ImportKey] = ()
+    ) -> LoadInfo:
+        """Extract `data` (stopped at once by a signal: nothing is written yet), normalize and load it,
+        journaled before the extract and again once its package exists. Raises PipelineStepFailed."""
+        self.journal(command, None, imports)  # in case it is killed as its package commits
+        with stop.immediate():
+            extracted = self.pipeline.extract(data)
+        self.journal(command, extracted.loads_ids[-1], imports)
+        stop.check()
+        self.pipeline.normalize()
+        return self.pipeline.load()
+
+    def check_layout(self) -> None:
+        """Raise WarehouseError when the database's layout forbids the views (before any work)."""
+        try:
+            with self.pipeline.sql_client() as client:
+                check_layout(client)
+        except LayoutError as exc:
+            raise WarehouseError(str(exc)) from None
+
+    def publish(self) -> None:
+        """(Re)create the `mailjet` views. Raises WarehouseError when the database's layout forbids."""
+        try:
+            with self.pipeline.sql_client() as client:
+                publish_views(client)
+        except LayoutError as exc:
+            raise WarehouseError(str(exc)) from None
+
+
+@contextmanager
+def writing(
+    db: str,
+    destination: str | None,
+    command: str,
+    dataset: str = API_DATASET,
+    wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
+    on_wait: Callable[[str], None] | None = None,
+    interrupts: InterruptHandler | None = None,
+    loads: bool = True,
+) -> Iterator[Warehouse]:
+    """The pipeline of `dataset`, for one loading command at a time. Raises WarehouseError (bad --db or
+    destination, a database of an earlier layout), WarehouseBusy (held by another process) or
+    ResumeFailed. Waiting for the lock can be interrupted at once; once it is held, signals are
+    `deferred` to the command's safe points. The views are published once the command's work is done
+    (or has failed, after loading part of it); for a command that `loads` nothing, only when an
+    interrupted run was resumed."""
+    tell = on_wait or (lambda text: None)
+    folder = pipelines_dir(db, destination)
+    if folder is not None:
+        check_existing_duckdb(duckdb_path(db), db)  # before anything is created beside it
+    lock_folder = folder if folder is not None else Path(get_dlt_pipelines_dir())
+    lock = WriterLock(
+        lock_folder / f"{LOCK_NAME}.lock",
+        command,
+        wait_seconds,
+        lambda holder: tell(f"the database is in use by {holder}; waiting up to {wait_seconds:g} s"),
+    )
+    try:
+        try:
+            lock.acquire()
+        except LockUnavailable as exc:
+            raise WarehouseError(f"--db {db}: {exc}; choose a writable location") from None
+        except LockTimeout as exc:
+            raise WarehouseBusy(str(exc)) from None
+        if folder is not None:
+            probe_duckdb(duckdb_path(db), db, wait_seconds, tell)
+        stop = interrupts or InterruptHandler("")
+        with stop.deferred():
+            resumed: list[str] = []
+            pipelines = {name: open_pipeline(db, destination, name) for name in LAYERS}
+            for name in LAYERS:
+                resumed += resume(pipelines[name])
+            warehouse = Warehouse(pipelines[dataset], resumed)
+            warehouse.check_layout()
+            if resumed and not loads:
+                warehouse.publish()  # before the command reads the views
+            try:
+                yield warehouse
+            except BaseException:
+                # A command that failed or was stopped after loading part of its data: the views follow
+                # what did land. Best effort: the command's own error is what the user must see.
+                if loads:
+                    with suppress(Exception):
+                        warehouse.publish()
+                raise
+            if loads:
+                warehouse.publish()
+    except (DestinationConnectionError, DatabaseException) as exc:
+        raise_if_busy(exc, f"`{command}`")
+        raise
+    finally:
+        lock.release()
