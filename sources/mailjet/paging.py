@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import requests
 from dlt.common.runtime import signals
@@ -269,85 +269,121 @@ class PageReader:
     ) -> Iterator[T]:
         """Every page of every listing, converted in the worker threads, in completion order. Once every
         page was read, `complete` is told how the read went."""
-        lanes: list[tuple[int, int, int, int]] = []  # (listing, lane, lanes of that listing, step)
-        pages: list[int] = []
+        run = _Read(self, listings, convert, progress)
+        if run.lanes:
+            yield from run.pages()
+        if complete is not None:
+            complete(run.outcome())
+        run.warn_if_short()
+
+
+class _Read(Generic[T]):
+    """One `PageReader.read`: its lanes (each reads every n-th page of one listing), the queue the lanes
+    hand converted pages to, and what they found (rows per listing, overlapping pages' edges)."""
+
+    def __init__(
+        self,
+        reader: PageReader,
+        listings: list[Listing],
+        convert: Callable[[list[dict[str, Any]]], T],
+        progress: Progress | None,
+    ) -> None:
+        self.reader, self.listings, self.convert, self.progress = reader, listings, convert, progress
+        self.lanes: list[tuple[int, int, int, int]] = []  # (listing, lane, lanes of that listing, step)
+        self.page_counts: list[int] = []
+        size = reader.page_size
         for i, listing in enumerate(listings):
-            step = self.page_size - 1 if listing.overlap and self.page_size > 1 else self.page_size
-            pages.append(page_count(listing.total, self.page_size, step))
-            n = min(self.concurrency, pages[-1])
-            lanes.extend((i, k, n, step) for k in range(n))
-        counted = sum(listing.total for listing in listings)
-        if not lanes:
-            if complete is not None:
-                complete(ReadOutcome(0, counted, True))
-            return
-        out: queue.Queue[Any] = queue.Queue(maxsize=self.concurrency * 2)
-        cancelled = threading.Event()
-        fetched = [0] * len(listings)
+            step = size - 1 if listing.overlap and size > 1 else size
+            self.page_counts.append(page_count(listing.total, size, step))
+            n = min(reader.concurrency, self.page_counts[-1])
+            self.lanes.extend((i, k, n, step) for k in range(n))
+        self.out: queue.Queue[Any] = queue.Queue(maxsize=reader.concurrency * 2)
+        self.cancelled = threading.Event()
+        self.fetched = [0] * len(listings)
         # (listing, page) -> the sort keys of the page's first and last rows, for overlapping listings
-        bounds: dict[tuple[int, int], tuple[Any, Any]] = {}
-        torn: set[int] = set()  # listings a page of which was read in parts that did not meet
-        tally = threading.Lock()
+        self.bounds: dict[tuple[int, int], tuple[Any, Any]] = {}
+        self.torn: set[int] = set()  # listings a page of which was read in parts that did not meet
+        self.tally = threading.Lock()
 
-        def put(item: Any) -> bool:
-            while not cancelled.is_set():
-                try:
-                    out.put(item, timeout=0.2)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def run_lane(i: int, k: int, n: int, step: int) -> None:
-            listing = listings[i]
-            overlap = step < self.page_size
-            # An overlapping page is needed while it brings a row past the one it shares.
-            last = listing.total - 1 if overlap else listing.total
-            paginator = OffsetLane(k * step, n * step, last, self.page_size)
-            params = {**self.filters(listing.path, listing.params), "Limit": self.page_size}
-            key = listing.key()
+    def put(self, item: Any) -> bool:
+        """Hand `item` to the consumer; False once the read was cancelled."""
+        while not self.cancelled.is_set():
             try:
-                for m, page in enumerate(
-                    self.http.rest().paginate(listing.path, params=params, paginator=paginator)
-                ):
-                    number = k + m * n
-                    rows, joined = self._rest_of_page(
-                        listing, params, number * step, list(page), key if overlap else None
-                    )
-                    if not joined:
-                        with tally:
-                            torn.add(i)
-                    if overlap and rows:
-                        with tally:
-                            bounds[(i, number)] = (rows[0].get(key), rows[-1].get(key))
-                        if number:
-                            rows = rows[1:]  # the row the page before ended on
-                    if cancelled.is_set() or signals.was_signal_received():
-                        return
-                    if rows and not put(convert(rows)):
-                        return
-                    with tally:
-                        fetched[i] += len(rows)
-                    if progress is not None:
-                        progress(len(rows))
-            except requests.RequestException as exc:
-                put(classify(exc, listing.path))
-            except Exception as exc:  # noqa: BLE001  # handed to the consumer, which raises it
-                put(exc)
-            finally:
-                put(_DONE)
+                self.out.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
 
+    def run_lane(self, i: int, k: int, n: int, step: int) -> None:
+        """Read pages k, k + n, k + 2n, ... of listing `i`, each `step` rows after the one before."""
+        listing, size = self.listings[i], self.reader.page_size
+        overlap = step < size
+        # An overlapping page is needed while it brings a row past the one it shares.
+        last = listing.total - 1 if overlap else listing.total
+        paginator = OffsetLane(k * step, n * step, last, size)
+        params = {**self.reader.filters(listing.path, listing.params), "Limit": size}
+        key = listing.key() if overlap else None
+        try:
+            pages = self.reader.http.rest().paginate(listing.path, params=params, paginator=paginator)
+            for m, page in enumerate(pages):
+                number = k + m * n
+                rows = self._page(i, number, listing, params, number * step, list(page), key)
+                if self.cancelled.is_set() or signals.was_signal_received():
+                    return
+                if rows and not self.put(self.convert(rows)):
+                    return
+                with self.tally:
+                    self.fetched[i] += len(rows)
+                if self.progress is not None:
+                    self.progress(len(rows))
+        except requests.RequestException as exc:
+            self.put(classify(exc, listing.path))
+        except Exception as exc:  # noqa: BLE001  # handed to the consumer, which raises it
+            self.put(exc)
+        finally:
+            self.put(_DONE)
+
+    def _page(
+        self,
+        i: int,
+        number: int,
+        listing: Listing,
+        params: Mapping[str, Any],
+        offset: int,
+        rows: list[dict[str, Any]],
+        key: str | None,
+    ) -> list[dict[str, Any]]:
+        """Page `number` of listing `i` made whole, its edges noted; without the row it shares with the
+        page before (an overlapping listing)."""
+        rows, joined = self.reader._rest_of_page(listing, params, offset, rows, key)
+        if not joined:
+            with self.tally:
+                self.torn.add(i)
+        if key is not None and rows:
+            with self.tally:
+                self.bounds[(i, number)] = (rows[0].get(key), rows[-1].get(key))
+            if number:
+                rows = rows[1:]  # the row the page before ended on
+        return rows
+
+    def pages(self) -> Iterator[T]:
+        """The converted pages, as the lanes hand them over; a lane's error is raised here."""
         workers = start_daemons(
-            lambda lane: run_lane(*lane), lanes, self.concurrency, "mailjet-lane", cancelled
+            lambda lane: self.run_lane(*lane),
+            self.lanes,
+            self.reader.concurrency,
+            "mailjet-lane",
+            self.cancelled,
         )
         try:
             finished = 0
-            while finished < len(lanes):
+            while finished < len(self.lanes):
                 try:
-                    item = out.get(timeout=POLL_SECONDS)
+                    item = self.out.get(timeout=POLL_SECONDS)
                 except queue.Empty:
                     signals.raise_if_signalled()
-                    if not any(w.is_alive() for w in workers) and out.empty():
+                    if not any(w.is_alive() for w in workers) and self.out.empty():
                         raise MailjetError("page readers stopped without finishing") from None
                     continue
                 if item is _DONE:
@@ -359,16 +395,20 @@ class PageReader:
         finally:
             # Lanes are daemon threads: a lane stuck in a request never holds up an interrupted run's
             # exit; each one stops at its next page.
-            cancelled.set()
-        met = not torn and all(
-            bounds.get((i, j), (None, None))[0] == bounds.get((i, j - 1), (None, None))[1]
-            for i, listing in enumerate(listings)
+            self.cancelled.set()
+
+    def outcome(self) -> ReadOutcome:
+        """Rows read, rows counted, and whether every overlapping page began where the one before ended."""
+        met = not self.torn and all(
+            self.bounds.get((i, j), (None, None))[0] == self.bounds.get((i, j - 1), (None, None))[1]
+            for i, listing in enumerate(self.listings)
             if listing.overlap
-            for j in range(1, pages[i])
+            for j in range(1, self.page_counts[i])
         )
-        if complete is not None:
-            complete(ReadOutcome(sum(fetched), counted, met))
-        for listing, rows in zip(listings, fetched, strict=True):
+        return ReadOutcome(sum(self.fetched), sum(listing.total for listing in self.listings), met)
+
+    def warn_if_short(self) -> None:
+        for listing, rows in zip(self.listings, self.fetched, strict=True):
             if rows < listing.total:
                 log.warning(
                     "%s %s: read %d of the %d rows Mailjet counted; rows deleted while the listing was "

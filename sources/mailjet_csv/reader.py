@@ -35,6 +35,53 @@ class Parsed:
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, raw row, reason)
 
 
+class _Staging:
+    """Rows on their way into the staging table, inserted in batches of `BATCH_ROWS` through Arrow."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, table: str) -> None:
+        self.con, self.table = con, table
+        self.lines: list[int] = []
+        self.fields: list[list[str]] = []
+        self.refused: list[bool] = []
+
+    def keep(self, start: int, fields: list[str], refused: bool) -> None:
+        self.lines.append(start)
+        self.fields.append(fields)
+        self.refused.append(refused)
+        if len(self.lines) >= settings.BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.lines:
+            return
+        arrow = pa.Table.from_arrays(
+            [
+                pa.array(self.lines, pa.int64()),
+                pa.array(self.fields, _SCHEMA.field("fields").type),
+                pa.array(self.refused, pa.bool_()),
+            ],
+            schema=_SCHEMA,
+        )
+        self.con.register("staging_batch", arrow)
+        self.con.execute(f"insert into {self.table} select * from staging_batch")
+        self.con.unregister("staging_batch")
+        self.lines, self.fields, self.refused = [], [], []
+
+
+def shape_row(fields: list[str], width: int, pad_short_rows: bool) -> tuple[list[str], str | None, bool]:
+    """A parsed row against the header's `width`: its fields as kept (trailing empty cells a spreadsheet
+    added dropped; with `pad_short_rows`, a short row completed), why it is refused (None: it is not),
+    and whether it was padded."""
+    if len(fields) > width and is_blank(fields[width:]):
+        return fields[:width], None, False
+    if len(fields) < width and pad_short_rows:
+        return fields + [""] * (width - len(fields)), None, True
+    if len(fields) != width:
+        hint = "" if len(fields) > width else _SHORT_ROW_HINT
+        return fields, f"{len(fields)} fields, the header has {width}{hint}", False
+    return fields, None, False
+
+
 def stage(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -59,45 +106,11 @@ def stage(
     header_record(header_reader)
     offset = header_reader.line_num  # lines up to and including the header
     reader = csv.reader(source, delimiter=dialect.delimiter, quotechar='"', doublequote=True, strict=True)
-    parsed = Parsed()
+    parsed, staging = Parsed(), _Staging(con, table)
     size = path.stat().st_size
-    batch_lines: list[int] = []
-    batch: list[list[str]] = []
-    batch_refused: list[bool] = []
     previous_end = offset
     last_report = time.monotonic()
     reported = False
-
-    def flush() -> None:
-        if not batch_lines:
-            return
-        arrow = pa.Table.from_arrays(
-            [
-                pa.array(batch_lines, pa.int64()),
-                pa.array(batch, _SCHEMA.field("fields").type),
-                pa.array(batch_refused, pa.bool_()),
-            ],
-            schema=_SCHEMA,
-        )
-        con.register("staging_batch", arrow)
-        con.execute(f"insert into {table} select * from staging_batch")
-        con.unregister("staging_batch")
-        batch_lines.clear()
-        batch.clear()
-        batch_refused.clear()
-
-    def keep(start: int, fields: list[str], refused: bool) -> None:
-        batch_lines.append(start)
-        batch.append(fields)
-        batch_refused.append(refused)
-        if len(batch_lines) >= settings.BATCH_ROWS:
-            flush()
-
-    def reject(start: int, raw: str, reason: str, fields: list[str] | None = None) -> None:
-        parsed.rejected.append((start, raw, reason))
-        if fields is not None:
-            keep(start, fields, True)
-
     while True:
         try:
             fields = next(reader)
@@ -106,27 +119,24 @@ def stage(
         except csv.Error as exc:
             start, previous_end = previous_end + 1, offset + reader.line_num
             text = "".join(list(lines.recent)[-(previous_end - start + 1) :])
-            reject(start, truncate(text.rstrip("\r\n")), _parser_reason(exc, start, previous_end))
+            parsed.rejected.append(
+                (start, truncate(text.rstrip("\r\n")), _parser_reason(exc, start, previous_end))
+            )
             continue
         start, previous_end = previous_end + 1, offset + reader.line_num
         if is_blank(fields):  # a blank line, or a spreadsheet's empty row
             continue
-        if lines.damaged and not lines.damaged.isdisjoint(range(start, previous_end + 1)):
-            bad = min(lines.damaged.intersection(range(start, previous_end + 1)))
-            reason = f"bytes that are not valid {dialect.encoding} (line {bad})"
-            reject(start, raw_row(fields, dialect.delimiter), reason, fields)
+        damaged = lines.damaged.intersection(range(start, previous_end + 1)) if lines.damaged else set()
+        if damaged:
+            reason: str | None = f"bytes that are not valid {dialect.encoding} (line {min(damaged)})"
+        else:
+            fields, reason, padded = shape_row(fields, width, pad_short_rows)
+            parsed.padded += padded
+        if reason is not None:
+            parsed.rejected.append((start, raw_row(fields, dialect.delimiter), reason))
+            staging.keep(start, fields, True)
             continue
-        if len(fields) > width and is_blank(fields[width:]):
-            fields = fields[:width]  # trailing empty cells a spreadsheet added
-        elif len(fields) < width and pad_short_rows:
-            fields = fields + [""] * (width - len(fields))
-            parsed.padded += 1
-        if len(fields) != width:
-            hint = "" if len(fields) > width else _SHORT_ROW_HINT
-            reason = f"{len(fields)} fields, the header has {width}{hint}"
-            reject(start, raw_row(fields, dialect.delimiter), reason, fields)
-            continue
-        keep(start, fields, False)
+        staging.keep(start, fields, False)
         parsed.rows += 1
         if (
             progress is not None
@@ -135,7 +145,7 @@ def stage(
         ):
             last_report, reported = time.monotonic(), True
             progress(path.name, parsed.rows, lines.bytes_read, size)
-    flush()
+    staging.flush()
     if progress is not None and reported:
         progress(path.name, parsed.rows, size, size)
     return parsed

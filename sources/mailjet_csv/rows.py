@@ -115,66 +115,10 @@ class StagedFile:
         c = self.columns
         email = _clean(c.email)
         name = f"nullif({_clean(c.name)}, '')" if c.name is not None else "null::varchar"
-        reasons = [
-            (f"{email} = ''", "'empty email'"),
-            (
-                f"length({email}) > {settings.MAX_EMAIL_LENGTH}",
-                f"'email longer than {settings.MAX_EMAIL_LENGTH} characters (' || length({email}) || ')'",
-            ),
-            (
-                f"not regexp_full_match({email}, {_literal(settings.EMAIL_PATTERN)}) "
-                f"or contains({email}, '..')",
-                f"'invalid email ' || {_quoted_sql(email)}",
-            ),
-        ]
-        if c.name is not None:
-            reasons.append(
-                (
-                    f"length({_clean(c.name)}) > {settings.MAX_NAME_LENGTH}",
-                    f"'name longer than {settings.MAX_NAME_LENGTH} characters (' || "
-                    f"length({_clean(c.name)}) || ')'",
-                )
-            )
-        # Subscription: unsubscribed when any status column says so; an unknown word rejects the row.
-        says_unsubscribed: list[str] = []
-        given: list[str] = []
-        for index, inverted in c.statuses if self.target is not None else ():
-            given.append(f"coalesce({_clean(index)}, '') <> ''")
-            word = f"lower({_clean(index)})"
-            yes, no = (
-                (settings.UNSUBSCRIBED_WORDS, settings.SUBSCRIBED_WORDS)
-                if inverted
-                else (settings.SUBSCRIBED_WORDS, settings.UNSUBSCRIBED_WORDS)
-            )
-            verdict = (
-                f"(case when {word} = '' or {word} in ({_words(yes)}) then false "
-                f"when {word} in ({_words(no)}) then true end)"
-            )
-            says_unsubscribed.append(f"coalesce({verdict}, false)")
-            reasons.append(
-                (
-                    f"{verdict} is null",
-                    f"'unknown subscription status ' || {_quoted_sql(word)} || "
-                    f"' in column {_escape(self.header[index].strip())} "
-                    "(use subscribed/unsubscribed, true/false, yes/no or 1/0)'",
-                )
-            )
-        unsubscribed = " or ".join(says_unsubscribed) or "false"
-        status_given = " or ".join(given) or "false"
-        # The first over-long value, found over the row's list of fields (the file may be very wide).
-        limit = settings.MAX_PROPERTY_VALUE_LENGTH
-        headers = (
-            "[" + ", ".join(_literal(h.strip() or f"column {i + 1}") for i, h in enumerate(self.header)) + "]"
-        )
-        reasons.append(
-            (
-                "too_long > 0",
-                f"'value of column ' || {headers}[too_long] || ' is ' || "
-                f"format('{{:,}}', length({_trimmed('fields[too_long]')})) || "
-                f"' characters; the limit is {limit:,}'",
-            )
-        )
+        unsubscribed, status_given, status_reasons = self._status_sql()
+        reasons = [*self._value_reasons(), *status_reasons, self._too_long_reason()]
         reason = "case " + " ".join(f"when {cond} then {text}" for cond, text in reasons) + " end"
+        limit = settings.MAX_PROPERTY_VALUE_LENGTH
         over_limit = f"list_transform(fields, lambda x: length({_trimmed('x')}) > {limit})"
         self.con.execute(
             f"""
@@ -206,6 +150,75 @@ class StagedFile:
                    min(c.line) over (partition by c.email_key) as first_line
             from checked c where c.reason is null and not c.refused
             """
+        )
+
+    def _value_reasons(self) -> list[tuple[str, str]]:
+        """(condition, reason) in SQL for the email and name columns' values."""
+        c = self.columns
+        email = _clean(c.email)
+        reasons = [
+            (f"{email} = ''", "'empty email'"),
+            (
+                f"length({email}) > {settings.MAX_EMAIL_LENGTH}",
+                f"'email longer than {settings.MAX_EMAIL_LENGTH} characters (' || length({email}) || ')'",
+            ),
+            (
+                f"not regexp_full_match({email}, {_literal(settings.EMAIL_PATTERN)}) "
+                f"or contains({email}, '..')",
+                f"'invalid email ' || {_quoted_sql(email)}",
+            ),
+        ]
+        if c.name is not None:
+            reasons.append(
+                (
+                    f"length({_clean(c.name)}) > {settings.MAX_NAME_LENGTH}",
+                    f"'name longer than {settings.MAX_NAME_LENGTH} characters (' || "
+                    f"length({_clean(c.name)}) || ')'",
+                )
+            )
+        return reasons
+
+    def _status_sql(self) -> tuple[str, str, list[tuple[str, str]]]:
+        """Whether a row says unsubscribed, whether it states a status at all, and (condition, reason) for
+        an unknown status word, in SQL: unsubscribed when any status column says so."""
+        says_unsubscribed: list[str] = []
+        given: list[str] = []
+        reasons: list[tuple[str, str]] = []
+        for index, inverted in self.columns.statuses if self.target is not None else ():
+            given.append(f"coalesce({_clean(index)}, '') <> ''")
+            word = f"lower({_clean(index)})"
+            yes, no = (
+                (settings.UNSUBSCRIBED_WORDS, settings.SUBSCRIBED_WORDS)
+                if inverted
+                else (settings.SUBSCRIBED_WORDS, settings.UNSUBSCRIBED_WORDS)
+            )
+            verdict = (
+                f"(case when {word} = '' or {word} in ({_words(yes)}) then false "
+                f"when {word} in ({_words(no)}) then true end)"
+            )
+            says_unsubscribed.append(f"coalesce({verdict}, false)")
+            reasons.append(
+                (
+                    f"{verdict} is null",
+                    f"'unknown subscription status ' || {_quoted_sql(word)} || "
+                    f"' in column {_escape(self.header[index].strip())} "
+                    "(use subscribed/unsubscribed, true/false, yes/no or 1/0)'",
+                )
+            )
+        return " or ".join(says_unsubscribed) or "false", " or ".join(given) or "false", reasons
+
+    def _too_long_reason(self) -> tuple[str, str]:
+        """(condition, reason) in SQL for the first over-long value, found over the row's list of fields
+        (the file may be very wide)."""
+        limit = settings.MAX_PROPERTY_VALUE_LENGTH
+        headers = (
+            "[" + ", ".join(_literal(h.strip() or f"column {i + 1}") for i, h in enumerate(self.header)) + "]"
+        )
+        return (
+            "too_long > 0",
+            f"'value of column ' || {headers}[too_long] || ' is ' || "
+            f"format('{{:,}}', length({_trimmed('fields[too_long]')})) || "
+            f"' characters; the limit is {limit:,}'",
         )
 
     def counts(self) -> Counts:
