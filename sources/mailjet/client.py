@@ -1,303 +1,47 @@
-"""The Mailjet client: one class for reads, writes, paging and bulk jobs over one retrying, rate-limited,
-counted HTTP layer whose timeout bounds each whole request; errors classified."""
+"""The Mailjet client: one class for reads, writes, paging and bulk jobs over the transport of
+`transport.py` (a retrying, rate-limited, counted HTTP layer whose timeout bounds each whole request);
+bulk jobs in `jobs.py`; errors classified."""
 
 from __future__ import annotations
 
-import contextvars
-import csv
-import http.client
-import io
 import json as _json
 import logging
 import socket
 import threading
-import time
-from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, NoReturn
+from dataclasses import replace
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 import requests
-from dlt.sources.helpers.requests.retry import (
-    DEFAULT_RETRY_EXCEPTIONS,
-    DEFAULT_RETRY_STATUS,
-    retry_if_status,
-)
 from dlt.sources.helpers.requests.session import Session
 from dlt.sources.helpers.rest_client.auth import AuthConfigBase, HttpBasicAuth
 from dlt.sources.helpers.rest_client.client import RESTClient
-from requests.adapters import HTTPAdapter
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_any,
-    retry_if_exception_type,
-    retry_if_result,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
-from urllib3 import connection, connectionpool, poolmanager
-from urllib3.exceptions import ReadTimeoutError
+from tenacity import RetryCallState
 
-from sources.mailjet import settings
+from sources.mailjet import jobs, settings
 from sources.mailjet.config import MailjetConfiguration
-from sources.mailjet.exceptions import (
-    MailjetAuthError,
-    MailjetBadRequest,
-    MailjetError,
-    MailjetHostUnknown,
-    MailjetJobFailed,
-    MailjetJobTimeout,
-    MailjetNotFound,
-    MailjetRateLimited,
-    MailjetServerError,
-    MailjetUnexpectedAnswer,
+from sources.mailjet.exceptions import MailjetHostUnknown, MailjetServerError, MailjetUnexpectedAnswer
+from sources.mailjet.jobs import JobResult
+from sources.mailjet.transport import (
+    HttpSettings,
+    HttpStats,
+    OrjsonRESTClient,
+    RateLimiter,
+    WholeRequestAdapter,
+    classify,
+    retry_policy,
+    retry_reason,
+    status_error,
 )
 
-# The monotonic instant the request being sent on this thread must be complete by.
-_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("mailjet_deadline", default=None)
-
-
-class _DeadlineReader(io.RawIOBase):
-    """A socket's reading end that gives up at a deadline: each read may wait only for the time left,
-    so a server dripping bytes cannot stretch a request past it."""
-
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        super().__init__()
-        self._sock = sock
-        self._raw = sock.makefile("rb", buffering=0)  # holds the socket open until the body is read
-        self._deadline = deadline
-        self._per_read = sock.gettimeout()
-
-    def readable(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        return self._raw.fileno()
-
-    def readinto(self, buffer: Any) -> int | None:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("request deadline passed")
-        self._sock.settimeout(left if self._per_read is None else min(self._per_read, left))
-        return self._raw.readinto(buffer)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._raw.close()
-        super().close()
-
-
-class _DeadlineSocket:
-    """What http.client's response needs of a socket (`makefile`), reading under a deadline."""
-
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self._sock = sock
-        self._deadline = deadline
-
-    def makefile(self, mode: str) -> io.BufferedReader:
-        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
-
-
-class _DeadlineResponse(http.client.HTTPResponse):
-    """http.client's response, reading status line, headers and body under this thread's deadline."""
-
-    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
-        deadline = _DEADLINE.get()
-        reader: Any = sock if deadline is None else _DeadlineSocket(sock, deadline)  # duck-typed socket
-        super().__init__(reader, *args, **kwargs)
-
-
-class _HTTPConnection(connection.HTTPConnection):
-    response_class = _DeadlineResponse
-
-
-class _HTTPSConnection(connection.HTTPSConnection):
-    response_class = _DeadlineResponse
-
-
-class _HTTPConnectionPool(connectionpool.HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
-
-
-class _HTTPSConnectionPool(connectionpool.HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
-
-
-_DEADLINE_POOLS = {"http": _HTTPConnectionPool, "https": _HTTPSConnectionPool}
-
-
-class WholeRequestAdapter(HTTPAdapter):
-    """An HTTPAdapter whose timeout bounds a whole request, not each socket operation: a request sent
-    with `timeout=N` (seconds) must be connected, answered and read in full within N seconds, else it
-    raises requests' ReadTimeout (retryable). requests and urllib3 only bound single connects and socket
-    reads, which a server dripping a byte at a time never trips, hence this adapter. Every socket read
-    waits at most for the time left, so large bodies cost no more than before."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _DEADLINE_POOLS
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> poolmanager.PoolManager:
-        manager: poolmanager.PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if manager.pool_classes_by_scheme == poolmanager.pool_classes_by_scheme:  # not SOCKS
-            manager.pool_classes_by_scheme = _DEADLINE_POOLS
-        return manager
-
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: Any = None,
-        verify: bool | str = True,
-        cert: Any = None,
-        proxies: Mapping[str, str] | None = None,
-    ) -> requests.Response:
-        if not isinstance(timeout, int | float):  # a (connect, read) pair or none: per operation only
-            return super().send(request, stream, timeout, verify, cert, proxies)
-        token = _DEADLINE.set(time.monotonic() + timeout)
-        try:
-            response = super().send(request, True, timeout, verify, cert, proxies)
-            if not stream:
-                response.content  # noqa: B018  # read the body here, under the deadline
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            timed_out = isinstance(exc, requests.ReadTimeout) or (
-                exc.args and isinstance(exc.args[0], ReadTimeoutError)
-            )
-            if not timed_out:
-                raise
-            raise requests.ReadTimeout(f"no complete answer within {timeout:g} s", request=request) from exc
-        finally:
-            _DEADLINE.reset(token)
-        return response
-
-
-def _error_message(response: requests.Response) -> str:
-    """Mailjet's ErrorMessage when the body is JSON, else the start of the body (429s send HTML)."""
-    try:
-        body = response.json()
-    except (ValueError, RecursionError):
-        return response.text[:200].strip()
-    if isinstance(body, dict):
-        return str(body.get("ErrorMessage") or body)
-    return str(body)[:200]
-
-
-class RateLimiter:
-    """Spaces requests evenly at no more than `per_second` across all threads (0 = no limit).
-    A dozen lines instead of a dependency: a single shared next-free-slot is all we need."""
-
-    def __init__(self, per_second: float) -> None:
-        self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        """Block until this request's slot."""
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
-
+# The names callers import from here; the transport's and the jobs' live in their own modules.
+__all__ = ["HttpSettings", "JobResult", "MailjetHttp", "classify", "status_error"]
 
 log = logging.getLogger(__name__)
 # getaddrinfo's answers that mean the name does not exist (not that the resolver failed for now).
 UNKNOWN_NAME = {socket.EAI_NONAME, *((socket.EAI_NODATA,) if hasattr(socket, "EAI_NODATA") else ())}
-
-
-@dataclass
-class HttpStats:
-    """What the client did: requests sent (retries included) and retries by reason."""
-
-    requests: int = 0
-    retries: Counter[str] = field(default_factory=Counter)
-    by_path: Counter[str] = field(default_factory=Counter)  # "GET /v3/REST/contact": requests
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def sent(self, method: str = "", path: str = "") -> None:
-        with self.lock:
-            self.requests += 1
-            if path:
-                self.by_path[f"{method} {path}"] += 1
-
-    def retried(self, reason: str) -> None:
-        with self.lock:
-            self.retries[reason] += 1
-
-
-def _retry_reason(state: RetryCallState) -> str:
-    """'429', '5xx' or the exception's name, for the run's retry tally."""
-    if state.outcome is None:
-        return "unknown"
-    exc = state.outcome.exception()
-    response = exc.response if isinstance(exc, requests.HTTPError) else None
-    if exc is None:
-        response = state.outcome.result()
-    if isinstance(response, requests.Response):
-        code = response.status_code
-        return "429" if code == 429 else f"{code // 100}xx"
-    return type(exc).__name__
-
-
-class _RESTClient(RESTClient):
-    """dlt's REST client, decoding pages with orjson (Mailjet pages are large; stdlib json is slower)."""
-
-    def extract_response(self, response: requests.Response, data_selector: Any) -> list[Any]:
-        return list(orjson.loads(response.content)[data_selector])
-
-
-@dataclass(frozen=True)
-class HttpSettings:
-    """How the client talks HTTP."""
-
-    concurrency: int = settings.DEFAULT_CONCURRENCY
-    requests_per_second: float = 0.0
-    timeout: float = settings.DEFAULT_TIMEOUT_SECONDS
-    max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS
-    backoff_seconds: float = settings.DEFAULT_BACKOFF_SECONDS
-    max_backoff_seconds: float = settings.DEFAULT_MAX_BACKOFF_SECONDS
-
-    @classmethod
-    def from_config(cls, config: MailjetConfiguration) -> HttpSettings:
-        """The transport settings of `[mailjet]`."""
-        return cls(
-            concurrency=config.concurrency,
-            requests_per_second=config.requests_per_second,
-            timeout=config.timeout_seconds,
-            max_attempts=config.max_attempts,
-            backoff_seconds=config.backoff_seconds,
-        )
-
-
-@dataclass(frozen=True)
-class JobResult:
-    """How an async job ended: its final status object, as Mailjet states it, and its error report."""
-
-    job_id: int
-    status: str  # Completed, Error or Abort
-    job: dict[str, Any]  # the final status object: Count, Error, ErrorFile, JobStart, JobEnd, ...
-    errors: list[dict[str, Any]]  # the error report: one row per contact refused (Email, Error, ...)
-    statuses: list[str]  # the statuses seen while polling, in order
-
-    @property
-    def failed(self) -> bool:
-        """Whether the job ended in Error or Abort."""
-        return self.status in settings.JOB_FAILED
-
-    def raise_if_failed(self) -> JobResult:
-        """This result, unless the job ended in Error or Abort: then MailjetJobFailed."""
-        if self.failed:
-            raise MailjetJobFailed(
-                f"job {self.job_id} ended {self.status}: {self.job.get('Error') or 'no detail'} "
-                f"({len(self.errors)} contact(s) in its error report)"
-            )
-        return self
 
 
 class MailjetHttp:
@@ -366,7 +110,7 @@ class MailjetHttp:
         """This thread's dlt REST client (paging)."""
         client: RESTClient | None = getattr(self._local, "client", None)
         if client is None:
-            client = _RESTClient(
+            client = OrjsonRESTClient(
                 base_url=self.base_url, auth=self.auth, session=self._session(), data_selector="Data"
             )
             self._local.client = client
@@ -385,26 +129,12 @@ class MailjetHttp:
             self.stats.sent(request.method or "", urlsplit(request.url or "").path)
             return send(request, **kwargs)
 
-        policy = Retrying(
-            wait=wait_exponential_jitter(
-                multiplier=self.settings.backoff_seconds,
-                max=self.settings.max_backoff_seconds,
-                jitter=self.settings.backoff_seconds,
-            ),
-            retry=retry_any(
-                retry_if_status(DEFAULT_RETRY_STATUS), retry_if_exception_type(DEFAULT_RETRY_EXCEPTIONS)
-            ),
-            stop=stop_after_attempt(self.settings.max_attempts),
-            before_sleep=self._before_retry,
-            reraise=True,
-            # Out of attempts on a retryable status: hand back the last response to be classified.
-            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
-        )
+        policy = retry_policy(self.settings, self._before_retry)
         session.send = policy.wraps(limited_send)  # type: ignore[method-assign]
         return session
 
     def _before_retry(self, state: RetryCallState) -> None:
-        reason = _retry_reason(state)
+        reason = retry_reason(state)
         self.stats.retried(reason)
         wait = state.next_action.sleep if state.next_action is not None else 0.0
         request = state.args[0] if state.args else None
@@ -530,17 +260,17 @@ class MailjetHttp:
         body = self.request("GET", path, params={**(params or {}), "countOnly": 1})
         total = body.get("Total") if isinstance(body, dict) else None
         if isinstance(total, bool) or not isinstance(total, int) or total < 0:
-            raise self._unexpected("GET", f"{path}?countOnly=1", body, "Total: a count of 0 or more")
+            raise self.unexpected("GET", f"{path}?countOnly=1", body, "Total: a count of 0 or more")
         return total
 
     def _rows(self, method: str, path: str, body: Any) -> list[dict[str, Any]]:
         """The `Data` list of Mailjet's envelope."""
         rows = body.get("Data") if isinstance(body, dict) else None
         if not isinstance(rows, list):
-            raise self._unexpected(method, path, body, "Data: a list of rows")
+            raise self.unexpected(method, path, body, "Data: a list of rows")
         return rows
 
-    def _unexpected(self, method: str, path: str, body: Any, wanted: str) -> MailjetUnexpectedAnswer:
+    def unexpected(self, method: str, path: str, body: Any, wanted: str) -> MailjetUnexpectedAnswer:
         """The error for a success answer that is not in Mailjet's shape."""
         text = _json.dumps(body, ensure_ascii=False)
         shown = text if len(text) <= 120 else f"{text[:120]}..."
@@ -552,13 +282,7 @@ class MailjetHttp:
     def start_job(self, resource: str, payload: Any) -> int:
         """POST an async job under /v3/REST (`contactslist/{id}/managemanycontacts`,
         `contact/managemanycontacts`, `csvimport`); its JobID (a CSV import's `ID`)."""
-        rows = self.post(resource, payload)
-        first = rows[0] if rows and isinstance(rows[0], dict) else {}
-        job_id = first.get("JobID", first.get("ID"))
-        if isinstance(job_id, bool) or not isinstance(job_id, int):
-            path = f"{settings.REST_PREFIX}/{resource}"
-            raise self._unexpected("POST", path, {"Data": rows}, "Data: one row with the JobID")
-        return job_id
+        return jobs.start_job(self, resource, payload)
 
     def wait_for_job(
         self,
@@ -575,120 +299,11 @@ class MailjetHttp:
         each time (with jitter) up to `max_poll`; each poll is a request retried as the class says.
         Raises MailjetJobTimeout when the job is still running `timeout` seconds after polling began (the
         last poll is made at that deadline)."""
-        path = f"{resource}/{job_id}"
-        seen: list[str] = []
-
-        def poll() -> dict[str, Any]:
-            rows = self.get(path)
-            if not rows or not isinstance(rows[0], dict):
-                full = f"{settings.REST_PREFIX}/{path}"
-                raise self._unexpected("GET", full, {"Data": rows}, "Data: the job's status object")
-            status = str(rows[0].get("Status"))
-            if not seen or seen[-1] != status:
-                seen.append(status)
-            return rows[0]
-
-        def running(job: dict[str, Any]) -> bool:
-            return str(job.get("Status")) not in settings.JOB_DONE | settings.JOB_FAILED
-
-        deadline = time.monotonic() + timeout
-        backoff = wait_exponential_jitter(multiplier=first_poll, max=max_poll, jitter=first_poll)
-
-        def wait(state: RetryCallState) -> float:
-            return max(0.0, min(backoff(state), deadline - time.monotonic()))  # never past the deadline
-
-        def timed_out(state: RetryCallState) -> NoReturn:
-            raise MailjetJobTimeout(
-                f"job {job_id} is still {seen[-1] if seen else 'pending'} after {timeout:g} s of polling "
-                f"GET {settings.REST_PREFIX}/{path}; Mailjet may still finish it: look again later "
-                f"(mailjet-elt api GET {path}), or allow the job longer"
-            )
-
-        job: dict[str, Any] = Retrying(
-            retry=retry_if_result(running),
-            wait=wait,
-            stop=lambda state: time.monotonic() >= deadline,
-            retry_error_callback=timed_out,
-        )(poll)
-        errors = self.job_errors(resource, job_id) if _has_error_report(job) else []
-        return JobResult(job_id, str(job.get("Status")), job, errors, seen)
+        return jobs.wait_for_job(self, resource, job_id, timeout, first_poll, max_poll)
 
     def job_errors(self, resource: str, job_id: int) -> list[dict[str, Any]]:
         """A job's error report, one row per contact in error: the JSON report of a bulk subscription job
         (`GET /v3/DATA/batchjob/<id>/JSONError/application:json/LAST`), or the CSV report of a CSV import
         (`.../CSVError/text:csv`: the rows in error with an `error` column). Read from `base_url`, never
         from the URL in the job's `ErrorFile`, so the credentials go nowhere else."""
-        if resource.lower().startswith(settings.CSV_IMPORT_RESOURCE):
-            path = settings.DATA_PREFIX + settings.JOB_CSV_ERRORS.format(job_id=job_id)
-            text = self.send("GET", path).content.decode("utf-8-sig", errors="replace")
-            return [dict(row) for row in csv.DictReader(io.StringIO(text))]
-        path = settings.DATA_PREFIX + settings.JOB_JSON_ERRORS.format(job_id=job_id)
-        body = self.request("GET", path)
-        # The report's shape is not documented (mailjet-api.md §5): take the rows under `Errors` or `Data`,
-        # or a bare list of them.
-        rows = body.get("Errors", body.get("Data")) if isinstance(body, dict) else body
-        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-            raise self._unexpected("GET", path, body, "Errors: a list of the contacts in error")
-        return rows
-
-
-def _has_error_report(job: Mapping[str, Any]) -> bool:
-    """Whether a job's final status names an error report (`ErrorFile`, or an `Errcount` above 0)."""
-    errcount = job.get("Errcount")
-    return bool(job.get("ErrorFile")) or (isinstance(errcount, int) and errcount > 0)
-
-
-def status_error(method: str, path: str, response: requests.Response, retried: bool) -> MailjetError | None:
-    """The classified error an HTTP answer stands for (None for a success), saying what to do."""
-    status = response.status_code
-    after = " after retrying" if retried else ""
-    if status in (401, 403):
-        return MailjetAuthError(
-            f"{method} {path}: Mailjet refused the API key ({status}). Check MAILJET__API_KEY and "
-            "MAILJET__API_SECRET (or [mailjet] in .dlt/secrets.toml).",
-            status,
-        )
-    if status == 429:
-        return MailjetRateLimited(
-            f"{method} {path}: rate limited by Mailjet (429){after}; lower [mailjet] requests_per_second "
-            "or concurrency",
-            status,
-        )
-    if status >= 500:
-        return MailjetServerError(f"{method} {path}: Mailjet server error {status}{after}", status)
-    if status == 404:
-        return MailjetNotFound(f"{method} {path}: not found", status)
-    if status >= 400:
-        return MailjetBadRequest(f"{method} {path}: {_error_message(response)}", status)
-    return None
-
-
-def classify(exc: BaseException, path: str, method: str = "GET", retried: bool = True) -> MailjetError:
-    """A requests failure (after any retries) as a MailjetError that says what went wrong."""
-    if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        failure = status_error(method, path, exc.response, retried)
-        if failure is not None:
-            return failure
-    name = f"{type(exc).__name__}{' after retrying' if retried else ''}"
-    if isinstance(exc, requests.ReadTimeout):
-        return MailjetServerError(f"{method} {path} timed out: {name}: {exc}")
-    if isinstance(exc, requests.Timeout):
-        return MailjetServerError(f"{method} {path} timed out: {name}: {_reason(exc)}")
-    if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
-        return MailjetServerError(f"{method} {path}: {name}: {_reason(exc)}")
-    # An unusable URL, body or answer: retrying won't help.
-    return MailjetError(f"{method} {path}: {type(exc).__name__}: {exc}")
-
-
-def _reason(exc: BaseException) -> str:
-    """The innermost operating-system reason of a transport failure ('Connection refused'), else its text."""
-    seen: BaseException | None = exc
-    for _ in range(20):  # the chain is short; the bound only guards against a cycle
-        if seen is None:
-            break
-        if isinstance(seen, OSError) and seen.strerror:
-            return seen.strerror
-        cause = seen.__cause__ or seen.__context__
-        reason = getattr(seen.args[0], "reason", None) if seen.args else None  # urllib3's MaxRetryError
-        seen = cause if cause is not None else reason if isinstance(reason, BaseException) else None
-    return str(exc)
+        return jobs.job_errors(self, resource, job_id)
