@@ -10,9 +10,8 @@ EXIT_OK: Final = 0
 EXIT_FAILURE: Final = 1
 EXIT_USAGE: Final = 2  # bad usage, configuration or credentials
 EXIT_GUARD: Final = 3  # stopped by a guard
-# Stopped by a signal: 128 + its number, as shells report it (130 for Ctrl-C, 143 for SIGTERM).
-EXIT_SIGINT: Final = 128 + signal.SIGINT
-EXIT_SIGTERM: Final = 128 + signal.SIGTERM
+# Stopped by a signal: 128 + its number, as shells report it (130 for Ctrl-C, 143 for SIGTERM); see
+# `interrupts.interrupted_exit`.
 # The reader of stdout went away (`| head`): 128 + SIGPIPE, as a shell reports such a tool.
 EXIT_STDOUT_CLOSED: Final = 128 + signal.SIGPIPE
 

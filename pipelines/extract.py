@@ -175,29 +175,10 @@ def extract(
         # Stamped once the lock is held: an import that ran meanwhile is older than this listing.
         source = source_at(datetime.now(UTC))
         try:
-            pipeline.sync_destination()
-            try:
-                retyped = retype_columns(pipeline)
-            except RetypeError as exc:
-                raise CommandError(str(exc), EXIT_FAILURE) from None
-            cursors = [n for n in names if n in INCREMENTAL_RESOURCES]
-            if full_refresh and cursors and pipeline.default_schema_name:
-                pipeline_drop(pipeline, resources=cursors, state_only=True)()
-            # Under the lock, what the tables hold now is what the load will replace.
-            previous = row_counts(pipeline, [n for n in names if n in FULL_REFRESH_RESOURCES])
+            retyped, previous = _prepare(pipeline, names, full_refresh)
             info = warehouse.load("extract", source, stop)
         except PipelineStepFailed as exc:
-            reraise_if_interrupted(exc)
-            raise_if_busy(exc, "`extract`")
-            cause = _mailjet_cause(exc)
-            if isinstance(cause, MailjetAuthError):
-                raise CommandError(str(cause), EXIT_USAGE) from None
-            detail = str(cause) if cause is not None else f"{exc.step} failed: {exc.exception}"
-            raise CommandError(
-                f"{detail}. Nothing was reported done; rerun `extract` to resume (rows already loaded "
-                "are merged, never duplicated).",
-                EXIT_FAILURE,
-            ) from None
+            raise _failure(exc) from None
         warehouse.close_journal()
         resumed = warehouse.resumed
     seconds = time.monotonic() - started
@@ -223,6 +204,36 @@ def extract(
             *listing_notes(listed),
         ],
         resumed=resumed,
+    )
+
+
+def _prepare(pipeline: Pipeline, names: list[str], full_refresh: bool) -> tuple[list[str], dict[str, int]]:
+    """Before the load, under the lock: columns whose type changed retyped (their names), incremental
+    cursors forgotten for a full refresh, and the rows the full-refresh tables hold now (what the load
+    will replace)."""
+    pipeline.sync_destination()
+    try:
+        retyped = retype_columns(pipeline)
+    except RetypeError as exc:
+        raise CommandError(str(exc), EXIT_FAILURE) from None
+    cursors = [n for n in names if n in INCREMENTAL_RESOURCES]
+    if full_refresh and cursors and pipeline.default_schema_name:
+        pipeline_drop(pipeline, resources=cursors, state_only=True)()
+    return retyped, row_counts(pipeline, [n for n in names if n in FULL_REFRESH_RESOURCES])
+
+
+def _failure(exc: PipelineStepFailed) -> CommandError:
+    """The error a failed extract step ends with (the signal's own exception when the user stopped it)."""
+    reraise_if_interrupted(exc)
+    raise_if_busy(exc, "`extract`")
+    cause = _mailjet_cause(exc)
+    if isinstance(cause, MailjetAuthError):
+        return CommandError(str(cause), EXIT_USAGE)
+    detail = str(cause) if cause is not None else f"{exc.step} failed: {exc.exception}"
+    return CommandError(
+        f"{detail}. Nothing was reported done; rerun `extract` to resume (rows already loaded "
+        "are merged, never duplicated).",
+        EXIT_FAILURE,
     )
 
 

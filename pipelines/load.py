@@ -98,36 +98,14 @@ def load(
             )
         disposition: TWriteDisposition = "append" if append else "replace"
         broken: list[str] = []  # why the file could not be read to its end, if it could not
-
-        def tables() -> Iterator[pa.Table]:
-            try:
-                for batch in batches:
-                    yield pa.Table.from_batches([batch])
-            # DuckDB's errors past the file's start reach the Arrow reader as OSError.
-            except (duckdb.Error, pa.ArrowException, OSError) as exc:
-                broken.append(_first_lines(exc))
-                raise
-
-        data = dlt.resource(tables(), name=table, write_disposition=disposition)
+        data = dlt.resource(_tables(batches, broken), name=table, write_disposition=disposition)
         stop = interrupts or InterruptHandler("load")
         started = time.monotonic()
         with writing(db, destination, "load", CRM_DATASET, lock_wait, _say, interrupts=stop) as warehouse:
             try:
                 warehouse.load("load", data, stop)
             except PipelineStepFailed as exc:
-                reraise_if_interrupted(exc)
-                raise_if_busy(exc, "`load`")
-                if broken:  # the file broke off past its start: nothing was written
-                    raise CommandError(
-                        f"{path}: cannot be read ({broken[0]}); crm.{table} is as it was. Fix the file, or "
-                        "give the column one type throughout (e.g. save it as Parquet)",
-                        EXIT_USAGE,
-                    ) from None
-                raise CommandError(
-                    f"{path}: loading failed ({exc.step}: {exc.exception}); crm.{table} is as it was "
-                    "unless the load completed; run `load` again",
-                    EXIT_FAILURE,
-                ) from None
+                raise _failure(exc, path, table, broken) from None
             warehouse.close_journal()
             resumed = warehouse.resumed
             trace = warehouse.pipeline.last_trace
@@ -144,6 +122,34 @@ def load(
         seconds=time.monotonic() - started,
         database=db if destination in (None, "duckdb") else None,
         resumed=resumed,
+    )
+
+
+def _tables(batches: pa.RecordBatchReader, broken: list[str]) -> Iterator[pa.Table]:
+    """The file's rows, a batch at a time; why it broke off, if it did, goes in `broken`."""
+    try:
+        for batch in batches:
+            yield pa.Table.from_batches([batch])
+    # DuckDB's errors past the file's start reach the Arrow reader as OSError.
+    except (duckdb.Error, pa.ArrowException, OSError) as exc:
+        broken.append(_first_lines(exc))
+        raise
+
+
+def _failure(exc: PipelineStepFailed, path: Path, table: str, broken: list[str]) -> CommandError:
+    """The error a failed load ends with (the signal's own exception when the user stopped it)."""
+    reraise_if_interrupted(exc)
+    raise_if_busy(exc, "`load`")
+    if broken:  # the file broke off past its start: nothing was written
+        return CommandError(
+            f"{path}: cannot be read ({broken[0]}); crm.{table} is as it was. Fix the file, or "
+            "give the column one type throughout (e.g. save it as Parquet)",
+            EXIT_USAGE,
+        )
+    return CommandError(
+        f"{path}: loading failed ({exc.step}: {exc.exception}); crm.{table} is as it was "
+        "unless the load completed; run `load` again",
+        EXIT_FAILURE,
     )
 
 

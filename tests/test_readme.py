@@ -201,23 +201,21 @@ class Terminal:
         raise AssertionError(f"README line {block.line}: nothing listens on port {port} after 120 s")
 
     def run(self, block: Block) -> None:
-        out = ""
         if block.file:
-            where = f"README line {block.line}"
-            assert block.language in {"sql", "python", "toml"}, f"{where}: file= in a {block.language} block"
-            path = self.folder / block.file
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(block.body, encoding="utf-8")
-            if block.language == "toml":
-                check_settings(block)
-            self.ran.append(f"{block.language} saved as {block.file}")
+            self.save(block)
             return
+        if block.language == "text":
+            lines = block.body.splitlines()
+            commands = [line for line in lines if line.lstrip().startswith((".venv/", "$ "))]
+            assert not commands, f"README line {block.line}: commands in a text block run nowhere: {commands}"
+            return
+        readme_port = server_port(block)
+        if readme_port is not None:
+            self.serve(block, readme_port)
+            self.ran.append("sh (a server)")
+            return
+        out = ""
         if block.language == "sh":
-            readme_port = server_port(block)
-            if readme_port is not None:
-                self.serve(block, readme_port)
-                self.ran.append("sh (a server)")
-                return
             out = self.shell(block, self.mapped(block.body))
         elif block.language == "sql":
             out = self.shell(block, f".venv/bin/mailjet-elt sql <<'SQL'\n{block.body}SQL")
@@ -226,28 +224,38 @@ class Terminal:
         elif block.language == "toml":
             check_settings(block)
         elif block.language == "crontab":
-            for line in block.body.splitlines():
-                if line.strip() and not line.startswith("#"):
-                    command = line.split(None, 5)[5].replace(
-                        "/srv/mailjet-elt", shlex.quote(str(self.folder))
-                    )
-                    out += self.shell(block, command)
-                    log = re.search(r">> (\S+)", command)
-                    if log and "--log-format json" in command:  # the README says: JSON lines, each of them
-                        lines = (self.folder / log[1]).read_text().splitlines()
-                        assert lines and all(json.loads(x) for x in lines), f"README line {block.line}"
-                        assert json.loads(lines[-1])["result"] == "run", f"README line {block.line}"
-        elif block.language == "text":
-            lines = block.body.splitlines()
-            commands = [line for line in lines if line.lstrip().startswith((".venv/", "$ "))]
-            assert not commands, f"README line {block.line}: commands in a text block run nowhere: {commands}"
-            return
+            out = self.crontab(block)
         self.ran.append(block.language)
         for line, shown in EXPECT:
             if line in block.body:
                 assert shown in out, f"README line {block.line}: the output lacks {shown!r}:\n{out[-3000:]}"
         if block.language == "sh" and re.search(r"\bsql\b", block.body):
             assert out.strip(), f"README line {block.line}: a query printed nothing"
+
+    def save(self, block: Block) -> None:
+        """A block with `file=PATH`: saved where the reader saves it."""
+        where = f"README line {block.line}"
+        assert block.language in {"sql", "python", "toml"}, f"{where}: file= in a {block.language} block"
+        path = self.folder / block.file if block.file else self.folder
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(block.body, encoding="utf-8")
+        if block.language == "toml":
+            check_settings(block)
+        self.ran.append(f"{block.language} saved as {block.file}")
+
+    def crontab(self, block: Block) -> str:
+        """Each crontab line's command, run in the project folder; a JSON log must hold JSON lines only."""
+        out = ""
+        for line in block.body.splitlines():
+            if line.strip() and not line.startswith("#"):
+                command = line.split(None, 5)[5].replace("/srv/mailjet-elt", shlex.quote(str(self.folder)))
+                out += self.shell(block, command)
+                log = re.search(r">> (\S+)", command)
+                if log and "--log-format json" in command:  # the README says: JSON lines, each of them
+                    lines = (self.folder / log[1]).read_text().splitlines()
+                    assert lines and all(json.loads(x) for x in lines), f"README line {block.line}"
+                    assert json.loads(lines[-1])["result"] == "run", f"README line {block.line}"
+        return out
 
     def stop_servers(self) -> None:
         for server in self.servers:

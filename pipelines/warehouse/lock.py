@@ -2,7 +2,9 @@
 
 The lock is `fcntl.flock` on a file that also records who holds it (command, pid, since). The kernel
 releases it when the holder exits, however it exits (a SIGKILL included), so a stale lock never blocks
-a later run; the recorded holder is only read to name it in the message of the process that waits."""
+a later run; the recorded holder is only read to name it in the message of the process that waits.
+`fcntl` directly rather than a lock library: one call does it, and the holder's record sits in the same
+file."""
 
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ import pyarrow as pa
 from dlt.extract.resource import DltResource
 
 from sources.mailjet import schema, settings
-from sources.mailjet.paging import Listing, PageReader, ReadOutcome, Window, split_windows, start_of_history
+from sources.mailjet.paging import Listing, PageReader, ReadOutcome
+from sources.mailjet.windows import Window, split_windows, start_of_history
 
 # dlt names a resource's configuration section after its module, unless the module sets
 # `__source_name__`: the resources keep the source's section, `mailjet`.

@@ -1,7 +1,11 @@
 """Parse one CSV export into a staging DuckDB table: the line each row starts on and its fields as a
 list (one column whatever the file's width). Only what needs the parser is decided here (rows with the
 wrong number of fields, undecodable bytes, broken quoting); every check on values happens in SQL
-afterwards (`rows.py`)."""
+afterwards (`rows.py`).
+
+Python's csv module rather than DuckDB's CSV reader for this one step: DuckDB skips or nulls a malformed
+row without its raw text and line, and the product must report every refused row as it was written (and
+still honour an unsubscribe it states). Everything after parsing is DuckDB SQL."""
 
 from __future__ import annotations
 

@@ -2,7 +2,10 @@
 
 Malformed deliveries are answered 400 (Mailjet retries them, then gives up) and recorded as
 `webhook_rejections`, as are array items that are not events; bodies over `max_body_bytes` get 413;
-requests without the `[mailjet.webhooks]` credentials get 401."""
+requests without the `[mailjet.webhooks]` credentials get 401.
+
+The standard library's threading HTTP server rather than a web framework: two routes, and each answer
+waits on an fsync of the spool; a framework would add a dependency and an event loop and change neither."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.extract import extract
 from pipelines.import_csv import import_csv
-from sources.mailjet.paging import split_windows
+from sources.mailjet.windows import split_windows
 from tests.conftest import Api
 from tests.sources.conftest import every_row, point_at, query, requests_log
 

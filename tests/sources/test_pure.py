@@ -28,9 +28,10 @@ from sources.mailjet.jobs import (
     job_id_of,
     json_report_rows,
 )
-from sources.mailjet.paging import page_count, split_windows
+from sources.mailjet.paging import page_count
 from sources.mailjet.resources import edges
 from sources.mailjet.transport import classify, retry_reason, status_error
+from sources.mailjet.windows import split_windows
 
 pytestmark = pytest.mark.unit
 
