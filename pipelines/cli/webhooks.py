@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pipelines.cli.options import Commands, add_format
 from pipelines.interrupts import InterruptHandler
+
+if TYPE_CHECKING:  # the receiver is imported when the command runs: `--help` stays light
+    from sources.mailjet_webhooks.receiver import Receiver
 
 NAME = "webhooks"
 
@@ -52,7 +55,7 @@ def handle(args: argparse.Namespace, stop: InterruptHandler) -> object:
         return None
     from pipelines.webhooks import serve
 
-    def ready(receiver: Any) -> None:
+    def ready(receiver: Receiver) -> None:
         print(
             f"mailjet-elt webhooks: listening on {receiver.url}; spooling to {receiver.spool.folder}; "
             f"loading into --db {args.db} every {receiver.config.flush_seconds:g} s. Ctrl-C stops (what "

@@ -123,8 +123,20 @@ def tables(db: Path) -> dict[str, list[tuple[object, ...]]]:
     return out
 
 
+_REFERENCES: dict[tuple[Path, int, int], dict[str, list[tuple[object, ...]]]] = {}
+
+
+def reference_tables(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    """`tables(db)` of a reference database, read once while the file stays as it is."""
+    stat = db.stat()
+    key = (db, stat.st_mtime_ns, stat.st_size)
+    if key not in _REFERENCES:
+        _REFERENCES[key] = tables(db)
+    return _REFERENCES[key]
+
+
 def assert_same(db: Path, reference: Path) -> None:
-    got, want = tables(db), tables(reference)
+    got, want = tables(db), reference_tables(reference)
     assert sorted(got) == sorted(want)
     for name in want:
         assert len(got[name]) == len(want[name]), name

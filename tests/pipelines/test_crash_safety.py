@@ -1,10 +1,10 @@
-"""Killed, interrupted and concurrent runs: a plain rerun always gives the database a clean run gives
-(see crash_world for the world they share). Killed imports: test_crash_kills_import."""
+"""Killed and concurrent runs: a plain rerun always gives the database a clean run gives (see crash_world
+for the world they share). Killed imports: test_crash_kills_import; signals: test_crash_signals. Modules
+of their own, so that they run side by side."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 
@@ -15,15 +15,12 @@ from tests.conftest import BIN
 from tests.pipelines.crash_world import (
     HANG_GUARD_SECONDS,
     World,
-    assert_landed,
     assert_same,
     cli,
     copy_db,
     finish,
     holds_lock,
-    import_args,
     killed_and_resumed,
-    package_pending,
     requests_made,
     spawn,
     wait_until,
@@ -34,42 +31,6 @@ pytestmark = pytest.mark.e2e
 
 def test_killed_extracts_are_resumed_by_a_plain_rerun(world: World) -> None:
     killed_and_resumed(world, "extract", ("extract",), world.extract_seconds, world.extracted)
-
-
-@pytest.mark.parametrize(
-    ("signals", "code", "fraction"),
-    [
-        pytest.param([signal.SIGINT], 130, 0.5, id="ctrl-c-fetching"),
-        pytest.param([signal.SIGINT, signal.SIGINT], 130, 0.5, id="ctrl-c-twice-fetching"),
-        pytest.param([signal.SIGTERM], 143, 0.5, id="sigterm-fetching"),
-        pytest.param([signal.SIGINT], 130, 0.95, id="ctrl-c-late"),
-        pytest.param([signal.SIGTERM, signal.SIGTERM], 143, 0.95, id="sigterm-twice-late"),
-    ],
-)
-def test_interrupted_extract_exits_cleanly_and_resumes(
-    world: World, signals: list[int], code: int, fraction: float
-) -> None:
-    """The signals are sent once the extract has made `fraction` of a clean extract's requests: it is
-    still reading, so they land in a running command, every time."""
-    name = f"signal-{'-'.join(str(int(s)) for s in signals)}-{fraction}"
-    db = copy_db(world.baseline, world.root / name)
-    before = requests_made(world)
-    process = spawn(db, "extract", env=world.env)
-    wait_until(
-        lambda: (
-            requests_made(world) - before >= fraction * world.extract_requests or process.poll() is not None
-        ),
-        f"the extract has made {fraction:.0%} of its requests",
-    )
-    assert process.poll() is None, "the extract ended before the signal: nothing was interrupted"
-    for sig in signals:
-        process.send_signal(sig)
-        time.sleep(0.05)
-    returncode, _, err = finish(process)
-    assert_landed(returncode, err, code, "extract")
-    result = cli(db, "extract", env=world.env)
-    assert result.returncode == 0, result.stderr
-    assert_same(db, world.extracted)
 
 
 def test_two_extracts_at_once_take_turns(world: World) -> None:
@@ -148,24 +109,3 @@ def test_a_reader_opening_the_file_during_the_extract_fails_it_and_the_rerun_res
     result = cli(db, "extract", env=world.env)
     assert result.returncode == 0, result.stderr
     assert_same(db, world.extracted)
-
-
-@pytest.mark.parametrize("moment", ["staging", "loading"])
-def test_interrupted_import_exits_cleanly_and_resumes(world: World, moment: str) -> None:
-    """Ctrl-C once the import is staging the file (its staging folder exists), or once its rows wait in a
-    load package: a running command gets it, every time."""
-    db = copy_db(world.baseline, world.root / f"import-signal-{moment}")
-    process = spawn(db, *import_args(world), env=world.env)
-    staging = db.parent / f".{db.name}.dlt" / "mailjet_csv" / "csv-staging"
-
-    def reached() -> bool:
-        return staging.is_dir() if moment == "staging" else package_pending(db, "mailjet_csv")
-
-    wait_until(lambda: reached() or process.poll() is not None, f"the import is {moment}")
-    assert process.poll() is None, f"the import ended before it was seen {moment}: nothing was interrupted"
-    process.send_signal(signal.SIGINT)
-    returncode, _, err = finish(process)
-    assert_landed(returncode, err, 130, "import-csv")
-    result = cli(db, *import_args(world), env=world.env)
-    assert result.returncode == 0, result.stderr
-    assert_same(db, world.imported)
