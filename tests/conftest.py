@@ -106,13 +106,18 @@ def api() -> Iterator[Api]:
 
 
 TIERS = ("unit", "integration", "e2e")
+# Whole commands killed and rerun a dozen times take minutes on a busy machine; the other tiers keep the
+# suite's timeout (pyproject.toml). A test's own timeout mark wins.
+E2E_TIMEOUT_SECONDS = 900
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A test in no tier is an integration test."""
+    """A test in no tier is an integration test; an e2e test has a timeout of its own."""
     for item in items:
         if not any(item.get_closest_marker(tier) for tier in TIERS):
             item.add_marker(pytest.mark.integration)
+        if item.get_closest_marker("e2e") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_SECONDS))
 
 
 @pytest.fixture(autouse=True)
