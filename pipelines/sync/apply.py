@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +21,7 @@ import pyarrow as pa
 from dlt.common.pipeline import get_dlt_pipelines_dir
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from destinations.mailjet_lists import Batch, mailjet_lists, plan_resources
+from destinations.mailjet_lists import ACTIONS, Batch, mailjet_lists, plan_resources
 from pipelines.errors import EXIT_FAILURE, EXIT_GUARD, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.logs import console
@@ -39,7 +39,6 @@ from sources.mailjet.paging import PageReader
 from sources.mailjet.settings import PAGE_SIZE_MAX
 
 LISTS_PIPELINE = "mailjet_lists"
-ACTIONS = ("addnoforce", "unsub", "remove", "update")
 
 
 class GuardStop(CommandError):
@@ -432,7 +431,13 @@ class JobJournal:
         return int(job_id), str(resource)
 
     def started(
-        self, key: str, resource: str, job_id: int, list_id: int, action: str, rows: Sequence[dict[str, Any]]
+        self,
+        key: str,
+        resource: str,
+        job_id: int,
+        list_id: int,
+        action: str,
+        rows: Sequence[Mapping[str, Any]],
     ) -> None:
         with self.warehouse.pipeline.sql_client() as client, client.begin_transaction():
             client.execute_sql(
