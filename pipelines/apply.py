@@ -112,7 +112,7 @@ def apply(
         resumed = list(warehouse.resumed)
         # An apply stopped while sending: finish the batches it had started, from where they were; the
         # rows of a run a newer plan has superseded are not sent.
-        _load(lists, stop, lambda: resumed.extend(resume(lists)))
+        _load(lambda: resumed.extend(resume(lists)))
         with warehouse.pipeline.sql_client() as client:
             resumed.extend(supersede_interrupted(client))
         runs, already = _pending(warehouse, audience, force)
@@ -126,8 +126,6 @@ def apply(
             progress.begin(total)
             ids = [r.run_id for r in runs]
             _load(
-                lists,
-                stop,
                 lambda: lists.run(plan_resources({a: plan_rows(warehouse, ids, a) for a in ACTIONS})),
             )
         applied = _verify_and_close(warehouse, http, runs, created)
@@ -150,7 +148,7 @@ def _lists_pipeline(
     batch_size: int,
     jobs: list[int],
     progress: ApplyProgress,
-) -> Any:
+) -> dlt.Pipeline:
     """The dlt pipeline to the `mailjet_lists` destination, sending the runs an apply may send."""
     recorder = Recorder(warehouse, jobs, progress)
     journal = JobJournal(warehouse, progress)
@@ -169,7 +167,8 @@ def _lists_pipeline(
     return lists
 
 
-def _load(lists: Any, stop: InterruptHandler, step: Callable[[], Any]) -> None:
+def _load(step: Callable[[], Any]) -> None:
+    """Run a load to the lists; its failure as a CommandError that says how to resume."""
     try:
         step()
     except PipelineStepFailed as exc:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
 
-from destinations.mailjet_lists.outcomes import Change, judge, kept, refused_batch
+from destinations.mailjet_lists import log_batch
+from destinations.mailjet_lists.outcomes import Batch, Change, judge, kept, refused_batch
 
 pytestmark = pytest.mark.unit
 
@@ -96,3 +98,15 @@ def test_a_batch_mailjet_would_not_take_fails_every_change() -> None:
         "ann@x.com": ("failed", "list 10 not found"),
         "bob@x.com": ("failed", "list 10 not found"),
     }
+
+
+def test_the_default_record_logs_each_batchs_outcomes(caplog: pytest.LogCaptureFixture) -> None:
+    changes = judge(plan_rows("ann@x.com", "bob@x.com"), 10, "addnoforce", 55, {"Status": "Completed"}, [])
+    changes += kept(plan_rows("cat@x.com"), 10, "addnoforce")
+    with caplog.at_level(logging.INFO, logger="destinations.mailjet_lists"):
+        log_batch(Batch(10, "addnoforce", 55, "Completed", changes))
+        log_batch(Batch(10, "remove", 0, "skipped", kept(plan_rows("dan@x.com"), 10, "remove")))
+    assert caplog.messages == [
+        "mailjet_lists: job 55 Completed: addnoforce on list 10: 2 done, 1 skipped",
+        "mailjet_lists: no job: remove on list 10: 1 skipped",
+    ]
