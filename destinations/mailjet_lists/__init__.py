@@ -57,7 +57,7 @@ from destinations.mailjet_lists.outcomes import (
     Change,
     Outcome,
     judge,
-    kept,
+    kept_changes,
     refused_batch,
 )
 from destinations.mailjet_lists.payloads import CONTACT_JOBS, MAILJET_ACTIONS, Row, batch_key, split_kept
@@ -132,16 +132,17 @@ def send(
     list_id: int,
     action: Action,
     rows: Sequence[Row],
-    kept_members: set[int] | None = None,
+    kept: set[int] | None = None,
     jobs: JobLog | None = None,
     live: bool = True,
 ) -> Batch | None:
-    """One bulk job for `rows` (one list, one action), waited for; how each change went. A remove passes
-    over the members in `kept_members` (unsubscribed since the plan). A job `jobs` knows for this batch
-    is waited for, not started again. Rows no longer `live` start no job: None, unless a job was started
-    for them before."""
-    sending, skipped = split_kept(action, rows, kept_members)
-    changes = kept(skipped, list_id, action)
+    """One bulk job for `rows` (one list, one action), waited for; how each change went. An update only
+    changes properties (a contact job without lists: whoever left the list since stays off it); a remove
+    passes over the members in `kept` (unsubscribed since the plan: removing them would erase it). A job
+    `jobs` knows for this batch is waited for, not started again. Rows no longer `live` start no job:
+    None, unless a job was started for them before."""
+    sending, skipped = split_kept(action, rows, kept)
+    changes = kept_changes(skipped, list_id, action)
     if not sending:
         return Batch(list_id, action, 0, "skipped", changes) if live else None
     key = batch_key(list_id, action, sending)

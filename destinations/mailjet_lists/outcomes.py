@@ -63,7 +63,7 @@ def change(
     )
 
 
-def kept(rows: Sequence[Mapping[str, Any]], list_id: int, action: Action) -> list[Change]:
+def kept_changes(rows: Sequence[Mapping[str, Any]], list_id: int, action: Action) -> list[Change]:
     """The removals passed over because the member unsubscribed since the plan."""
     return [change(r, list_id, action, None, "skipped", KEPT) for r in rows]
 

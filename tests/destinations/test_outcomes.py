@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from destinations.mailjet_lists import log_batch
-from destinations.mailjet_lists.outcomes import Batch, Change, judge, kept, refused_batch
+from destinations.mailjet_lists.outcomes import Batch, Change, judge, kept_changes, refused_batch
 
 pytestmark = pytest.mark.unit
 
@@ -86,7 +86,7 @@ def test_a_failed_job_fails_every_change_with_its_error(job: dict[str, Any], err
 
 
 def test_kept_removals_are_skipped_with_the_reason_and_no_job() -> None:
-    [skipped] = kept(plan_rows("ann@x.com"), 10, "remove")
+    [skipped] = kept_changes(plan_rows("ann@x.com"), 10, "remove")
     assert (skipped.outcome, skipped.job_id) == ("skipped", None)
     assert skipped.error == "unsubscribed since the plan: kept, with their unsubscription"
 
@@ -102,10 +102,10 @@ def test_a_batch_mailjet_would_not_take_fails_every_change() -> None:
 
 def test_the_default_record_logs_each_batchs_outcomes(caplog: pytest.LogCaptureFixture) -> None:
     changes = judge(plan_rows("ann@x.com", "bob@x.com"), 10, "addnoforce", 55, {"Status": "Completed"}, [])
-    changes += kept(plan_rows("cat@x.com"), 10, "addnoforce")
+    changes += kept_changes(plan_rows("cat@x.com"), 10, "addnoforce")
     with caplog.at_level(logging.INFO, logger="destinations.mailjet_lists"):
         log_batch(Batch(10, "addnoforce", 55, "Completed", changes))
-        log_batch(Batch(10, "remove", 0, "skipped", kept(plan_rows("dan@x.com"), 10, "remove")))
+        log_batch(Batch(10, "remove", 0, "skipped", kept_changes(plan_rows("dan@x.com"), 10, "remove")))
     assert caplog.messages == [
         "mailjet_lists: job 55 Completed: addnoforce on list 10: 2 done, 1 skipped",
         "mailjet_lists: no job: remove on list 10: 1 skipped",
