@@ -16,13 +16,13 @@ from typing import Any
 
 import duckdb
 
+from pipelines.apply import apply
 from pipelines.errors import CommandError
 from pipelines.extract import extract
 from pipelines.import_csv import import_csv
 from pipelines.load import load
 from pipelines.report import program, sql_hint, text
 from pipelines.sql import table
-from pipelines.sync.apply import apply
 from pipelines.sync.plan import SHIPPED_AUDIENCES, plan
 from sandbox import SandboxApp, SandboxConfig
 from sources.mailjet.client import MailjetHttp

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipelines.api import ApiResult, CheckResult
+from pipelines.apply import ApplyResult
 from pipelines.extract import ExtractResult
 from pipelines.import_csv import FileImport, ImportResult
 from pipelines.load import LoadResult
 from pipelines.settings import DEFAULT_DB
-from pipelines.sync.apply import ApplyResult
 from pipelines.sync.plan import AudiencePlan, PlanResult
 from pipelines.sync.run import RunResult
 from pipelines.webhooks import RegisterResult

@@ -1,9 +1,9 @@
 """`mailjet_lists`: a dlt destination that applies plan rows to Mailjet lists with bulk jobs.
 
 Each table it receives is one action (`addnoforce`, `unsub`, `remove`, `update`) and each row one planned
-change (run_id, audience, list_id, email, reason, properties). dlt hands the rows over in batches
-(`batch_size`, default 5,000) and records, after each batch, how far it got, so a load stopped at any point
-resumes from the batch it was in. Per (list, action) of a batch, one job:
+change (run_id, audience, list_id, email, reason; contact_id and properties optional). dlt hands the rows
+over in batches (`batch_size`, default 5,000) and records, after each batch, how far it got, so a load
+stopped at any point resumes from the batch it was in. Per (list, action) of a batch, one job:
 `POST /v3/REST/contactslist/{list}/managemanycontacts` with the contacts (their properties for an add), an
 update as a job on the contacts alone (`contact/managemanycontacts` without lists: it changes properties,
 never a membership), polled until it ends;
@@ -14,16 +14,22 @@ log (`jobs.started`) before it is waited for: a batch resent after a stop finds 
 batch of a run no longer sendable (superseded by a newer plan) is never started, but a job it had
 started is still waited for and recorded, so the changelog misses nothing Mailjet did.
 
+Usable from any dlt pipeline: with no `http`, the client is built from the `[mailjet]` settings (dlt's
+providers: `MAILJET__API_KEY`, `MAILJET__API_SECRET`, `MAILJET__BASE_URL`); with no `record`, each batch's
+outcome is logged.
+
 The client classifies failures: bad credentials, a forbidden call, an invalid payload or an unknown list
 stop the load (terminal, not retried); rate limits, server errors and a job that does not finish in time
-leave the batch to be resumed (transient)."""
+leave the batch to be resumed (transient).
+
+The parts: `payloads` (what is sent), `outcomes` (how a job went), `verify` (what a list read again does
+not show), `mailjet` (every call), `exceptions`."""
 
 from __future__ import annotations
 
-import hashlib
-import json
+import logging
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Protocol
 
@@ -35,22 +41,68 @@ from dlt.common.destination.exceptions import (
 )
 from dlt.common.schema.typing import TColumnSchema
 
+from destinations.mailjet_lists.exceptions import ListNotEmpty, ListNotFound, MailjetListsError
+from destinations.mailjet_lists.mailjet import (
+    create_list,
+    ensure_properties,
+    read_list_state,
+    start_job,
+    unsubscribed_members,
+    wait_for_job,
+)
+from destinations.mailjet_lists.outcomes import (
+    ACTIONS,
+    Action,
+    Batch,
+    Change,
+    Outcome,
+    judge,
+    kept_changes,
+    refused_batch,
+)
+from destinations.mailjet_lists.payloads import CONTACT_JOBS, MAILJET_ACTIONS, Row, batch_key, split_kept
+from destinations.mailjet_lists.verify import Mismatch, mismatches, touched
 from sources.mailjet.client import MailjetHttp
+from sources.mailjet.config import resolve_mailjet_config
 from sources.mailjet.exceptions import (
     MailjetAuthError,
+    MailjetConfigError,
     MailjetError,
     MailjetHostUnknown,
     MailjetJobTimeout,
     MailjetRateLimited,
     MailjetServerError,
 )
-from sources.mailjet.paging import PageReader
-from sources.mailjet.settings import PAGE_SIZE_MAX
+
+__all__ = [
+    "ACTIONS",
+    "COLUMNS",
+    "CONTACT_JOBS",
+    "DEFAULT_BATCH_SIZE",
+    "MAILJET_ACTIONS",
+    "Action",
+    "Batch",
+    "Change",
+    "JobLog",
+    "ListNotEmpty",
+    "ListNotFound",
+    "MailjetListsError",
+    "Mismatch",
+    "Outcome",
+    "batch_key",
+    "create_list",
+    "ensure_properties",
+    "log_batch",
+    "mailjet_lists",
+    "mismatches",
+    "plan_resources",
+    "read_list_state",
+    "send",
+    "touched",
+    "unsubscribed_members",
+]
 
 DEFAULT_BATCH_SIZE = 5000
-CONTACT_JOBS = "contact/managemanycontacts"  # a job on contacts, not on a list's memberships
-# The action Mailjet is sent for each planned action: an update is an add that keeps the subscription.
-MAILJET_ACTIONS = {"addnoforce": "addnoforce", "update": "addnoforce", "unsub": "unsub", "remove": "remove"}
 COLUMNS: dict[str, TColumnSchema] = {
     "run_id": {"data_type": "bigint", "nullable": False},
     "audience": {"data_type": "text", "nullable": False},
@@ -60,32 +112,7 @@ COLUMNS: dict[str, TColumnSchema] = {
     "reason": {"data_type": "text", "nullable": False},
     "properties": {"data_type": "text", "nullable": True},
 }
-
-
-@dataclass(frozen=True)
-class Change:
-    """How one planned change went."""
-
-    run_id: int
-    audience: str
-    list_id: int
-    email: str
-    action: str
-    reason: str
-    job_id: int | None
-    outcome: str  # done | refused | failed | skipped | unknown
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Batch:
-    """One job's changes."""
-
-    list_id: int
-    action: str
-    job_id: int
-    status: str
-    changes: list[Change]
+log = logging.getLogger(__name__)
 
 
 class JobLog(Protocol):
@@ -95,24 +122,16 @@ class JobLog(Protocol):
         """The job (ID, resource) started earlier for the batch `key`, if any."""
 
     def started(
-        self, key: str, resource: str, job_id: int, list_id: int, action: str, rows: Sequence[dict[str, Any]]
+        self, key: str, resource: str, job_id: int, list_id: int, action: str, rows: Sequence[Row]
     ) -> None:
         """Mailjet accepted job `job_id` for `rows`: write it down (durably) before it is waited for."""
-
-
-def batch_key(list_id: int, action: str, rows: Sequence[dict[str, Any]]) -> str:
-    """Names a batch by its list, action and changes: the same rows resent give the same key."""
-    digest = hashlib.sha256(f"{list_id}|{action}".encode())
-    for item in sorted(f"{int(r['run_id'])}|{str(r['email']).lower()}" for r in rows):
-        digest.update(b"\n" + item.encode())
-    return digest.hexdigest()[:32]
 
 
 def send(
     http: MailjetHttp,
     list_id: int,
-    action: str,
-    rows: Sequence[dict[str, Any]],
+    action: Action,
+    rows: Sequence[Row],
     kept: set[int] | None = None,
     jobs: JobLog | None = None,
     live: bool = True,
@@ -122,109 +141,60 @@ def send(
     passes over the members in `kept` (unsubscribed since the plan: removing them would erase it). A job
     `jobs` knows for this batch is waited for, not started again. Rows no longer `live` start no job:
     None, unless a job was started for them before."""
-    skipped = [r for r in rows if action == "remove" and kept and int(r.get("contact_id") or 0) in kept]
-    sending = [r for r in rows if r not in skipped]
-    changes = [
-        change(
-            r,
-            list_id,
-            action,
-            None,
-            "skipped",
-            "unsubscribed since the plan: kept, with their unsubscription",
-        )
-        for r in skipped
-    ]
+    sending, skipped = split_kept(action, rows, kept)
+    changes = kept_changes(skipped, list_id, action)
     if not sending:
         return Batch(list_id, action, 0, "skipped", changes) if live else None
     key = batch_key(list_id, action, sending)
     known = jobs.find(key) if jobs is not None else None
     if known is None and not live:
         return None
-    contacts = []
-    for row in sending:
-        contact: dict[str, Any] = {"Email": row["email"]}
-        if row.get("properties") and action in ("addnoforce", "update"):
-            contact["Properties"] = json.loads(row["properties"])
-        contacts.append(contact)
-    body: dict[str, Any]
-    if action == "update":
-        resource, body = CONTACT_JOBS, {"Contacts": contacts}
-    else:
-        resource = f"contactslist/{list_id}/managemanycontacts"
-        body = {"Action": MAILJET_ACTIONS[action], "Contacts": contacts}
     if known is not None:
         job_id, resource = known
     else:
-        job_id = http.start_job(resource, body)
+        resource, job_id = start_job(http, list_id, action, sending)
         if jobs is not None:
             jobs.started(key, resource, job_id, list_id, action, sending)
-    result = http.wait_for_job(resource, job_id)
-    refused = {
-        str(e.get("Email", "")).strip().lower(): str(e.get("Error") or "refused") for e in result.errors
-    }
-    failure = str(result.job.get("Error") or f"job ended {result.status}") if result.failed else None
-    matched = sum(1 for r in sending if str(r["email"]).lower() in refused)
-    applied = result.job.get("Count")
-    # The report's shape is not documented: when it does not account for what the job says it did, the
-    # contacts it does not name are not counted as done (nor as managed).
-    unaccounted = (
-        isinstance(applied, int) and not isinstance(applied, bool) and applied != len(sending) - matched
-    )
-    for row in sending:
-        email = str(row["email"])
-        if failure is not None:
-            changes.append(change(row, list_id, action, job_id, "failed", failure))
-        elif email.lower() in refused:
-            changes.append(change(row, list_id, action, job_id, "refused", refused[email.lower()]))
-        elif unaccounted:
-            note = f"the job applied {applied} of {len(sending)} contacts and its report names {matched}"
-            changes.append(change(row, list_id, action, job_id, "unknown", note))
-        else:
-            changes.append(change(row, list_id, action, job_id, "done", None))
+    result = wait_for_job(http, resource, job_id)
+    changes += judge(sending, list_id, action, job_id, result.job, result.errors)
     return Batch(list_id, action, job_id, result.status, changes)
 
 
-def change(
-    row: dict[str, Any], list_id: int, action: str, job_id: int | None, outcome: str, error: str | None
-) -> Change:
-    return Change(
-        int(row["run_id"]),
-        str(row["audience"]),
-        list_id,
-        str(row["email"]),
-        action,
-        str(row["reason"]),
-        job_id,
-        outcome,
-        error,
-    )
-
-
-def unsubscribed_members(http: MailjetHttp, list_id: int) -> set[int]:
-    """The contact IDs Mailjet lists as unsubscribed from the list now."""
-    listed = PageReader(http, PAGE_SIZE_MAX, 1).rows(
-        "listrecipient", {"ContactsList": list_id, "Unsub": "true"}
-    )
-    return {int(r["ContactID"]) for r in listed if r.get("IsUnsubscribed")}
+def log_batch(batch: Batch) -> None:
+    """The default `record`: one log line per batch, with its count of changes per outcome."""
+    counts = Counter(c.outcome for c in batch.changes)
+    what = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    job = f"job {batch.job_id} {batch.status}" if batch.job_id else "no job"
+    log.info("mailjet_lists: %s: %s on list %s: %s", job, batch.action, batch.list_id, what)
 
 
 def mailjet_lists(
-    http: MailjetHttp,
-    record: Callable[[Batch], None],
+    http: MailjetHttp | None = None,
+    record: Callable[[Batch], None] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     sendable: Callable[[int], bool] = lambda run_id: True,
     jobs: JobLog | None = None,
 ) -> Any:
-    """The destination: `record` is called with each job's outcome before its batch counts as done. Rows
-    of a run `sendable` refuses (a plan made since superseded it) start no job; a job `jobs` says was
-    started for them is still waited for and recorded."""
+    """The destination. `http` defaults to a client built from the `[mailjet]` settings when the first
+    batch arrives; `record` (default: a log line) is called with each job's outcome before its batch
+    counts as done. Rows of a run `sendable` refuses (a plan made since superseded it) start no job; a
+    job `jobs` says was started for them is still waited for and recorded."""
 
-    kept: dict[int, set[int]] = {}
+    kept_members: dict[int, set[int]] = {}
+    client: list[MailjetHttp] = [] if http is None else [http]
+    recorder = record or log_batch
+
+    def connect() -> MailjetHttp:
+        if not client:
+            try:
+                client.append(MailjetHttp.from_config(resolve_mailjet_config()))
+            except MailjetConfigError as exc:
+                raise DestinationTerminalException(str(exc)) from None
+        return client[0]
 
     def sink(items: Any, table: Any) -> None:
         action = str(table["name"])
-        if action not in MAILJET_ACTIONS:
+        if action not in MAILJET_ACTIONS:  # narrows `action` to an Action
             raise DestinationTerminalException(f"no such action {action!r} in a plan")
         ordered = sorted(items, key=lambda r: (int(r["list_id"]), str(r["email"])))
         for list_id, grouped in groupby(ordered, key=lambda r: int(r["list_id"])):
@@ -235,13 +205,14 @@ def mailjet_lists(
                     continue
                 batch = _send(list_id, action, part, live)
                 if batch is not None:
-                    record(batch)
+                    recorder(batch)
 
-    def _send(list_id: int, action: str, rows: list[dict[str, Any]], live: bool) -> Batch | None:
+    def _send(list_id: int, action: Action, rows: list[Row], live: bool) -> Batch | None:
+        http = connect()
         try:
-            if action == "remove" and list_id not in kept:  # read once per list, just before removing
-                kept[list_id] = unsubscribed_members(http, list_id)
-            return send(http, list_id, action, rows, kept.get(list_id), jobs, live)
+            if action == "remove" and list_id not in kept_members:  # read once per list, before removing
+                kept_members[list_id] = unsubscribed_members(http, list_id)
+            return send(http, list_id, action, rows, kept_members.get(list_id), jobs, live)
         except (
             MailjetJobTimeout,
             MailjetRateLimited,
@@ -253,15 +224,7 @@ def mailjet_lists(
         except MailjetAuthError as exc:
             raise DestinationTerminalException(str(exc)) from exc
         except MailjetError as exc:  # this batch cannot be sent (a list gone, a payload refused)
-            if not live:
-                return None
-            return Batch(
-                list_id,
-                action,
-                0,
-                "refused",
-                [change(r, list_id, action, None, "failed", str(exc)) for r in rows],
-            )
+            return refused_batch(rows, list_id, action, str(exc)) if live else None
 
     return dlt.destination(
         sink,
@@ -275,7 +238,7 @@ def mailjet_lists(
     )
 
 
-def plan_resources(rows_by_action: dict[str, Iterator[dict[str, Any]]]) -> list[Any]:
+def plan_resources(rows_by_action: dict[Action, Iterator[dict[str, Any]]]) -> list[Any]:
     """One dlt resource per action, from iterables of plan rows."""
     return [
         dlt.resource(rows, name=action, columns=COLUMNS, write_disposition="append")

@@ -26,7 +26,7 @@ def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
 
 
 def handle(args: argparse.Namespace, stop: InterruptHandler) -> object:
-    from pipelines.sync.apply import apply
+    from pipelines.apply import apply
 
     return apply(
         db=args.db,

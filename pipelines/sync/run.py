@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipelines.apply import ApplyResult, apply
 from pipelines.extract import ExtractResult, extract
 from pipelines.interrupts import InterruptHandler
 from pipelines.progress import ExtractProgress
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
-from pipelines.sync.apply import ApplyResult, apply
 from pipelines.sync.plan import PlanResult, plan
 
 

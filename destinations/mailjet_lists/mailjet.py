@@ -1,0 +1,80 @@
+"""Every Mailjet call of the write path: bulk jobs started and waited for, the members unsubscribed from a
+list, a list created, contact properties defined, a list read again for verification. Listings are read
+through the source's pager."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from destinations.mailjet_lists.exceptions import ListNotEmpty, ListNotFound
+from destinations.mailjet_lists.outcomes import Action
+from destinations.mailjet_lists.payloads import Row, job_request
+from destinations.mailjet_lists.verify import list_state
+from sources.mailjet.client import JobResult, MailjetHttp
+from sources.mailjet.paging import PageReader
+from sources.mailjet.settings import PAGE_SIZE_MAX
+
+
+def start_job(http: MailjetHttp, list_id: int, action: Action, rows: Sequence[Row]) -> tuple[str, int]:
+    """Start the bulk job for `rows` (one list, one action): its resource and JobID."""
+    resource, body = job_request(list_id, action, rows)
+    return resource, http.start_job(resource, body)
+
+
+def wait_for_job(http: MailjetHttp, resource: str, job_id: int) -> JobResult:
+    """Poll the job until it ends: its final status object and its error report."""
+    return http.wait_for_job(resource, job_id)
+
+
+def unsubscribed_members(http: MailjetHttp, list_id: int) -> set[int]:
+    """The contact IDs Mailjet lists as unsubscribed from the list now."""
+    listed = _all(http, "listrecipient", {"ContactsList": list_id, "Unsub": "true"})
+    return {int(r["ContactID"]) for r in listed if r.get("IsUnsubscribed")}
+
+
+def create_list(http: MailjetHttp, ref: str) -> tuple[int, str, bool]:
+    """(ID, name, whether it was made now) of a new Mailjet list named `ref`, for an audience whose list
+    the extract did not see. One Mailjet has since (names are unique, whatever their case) is used only
+    while it has no member (one an apply created before it was stopped): members the sync did not add
+    must never count as its own (ListNotEmpty). A list named by an ID is never created (ListNotFound)."""
+    if ref.isdigit():
+        raise ListNotFound(
+            f"list {ref}: Mailjet has no list of that ID in the extract; name the list in audiences.sql to "
+            "have apply create it, or extract and plan again"
+        )
+    for row in http.get("contactslist", {"Name": ref, "Limit": 10}):
+        if str(row.get("Name", "")).lower() == ref.lower() and not row.get("IsDeleted"):
+            if http.count("listrecipient", {"ContactsList": int(row["ID"])}):
+                raise ListNotEmpty(
+                    f"list {row.get('Name')!r} exists in Mailjet with members, but the extract did not see "
+                    "it when the plan was made: run extract and plan again, then apply"
+                )
+            return int(row["ID"]), str(row.get("Name")), False
+    made = http.post("contactslist", {"Name": ref})
+    return int(made[0]["ID"]), ref, True
+
+
+def ensure_properties(
+    http: MailjetHttp, names: list[str], created: Callable[[str], None] = lambda name: None
+) -> None:
+    """Create the contact property definitions Mailjet lacks (as text), so their values are accepted;
+    `created` is told each name as soon as it is created."""
+    if not names:
+        return
+    known = {str(m.get("Name", "")).lower() for m in _all(http, "contactmetadata", {})}
+    for name in names:
+        if name.lower() not in known:
+            http.post("contactmetadata", {"Name": name, "Datatype": "str", "NameSpace": "static"})
+            created(name)
+
+
+def read_list_state(http: MailjetHttp, list_id: int) -> dict[str, bool]:
+    """email -> is unsubscribed, for each member of the list, as Mailjet shows it now."""
+    contacts = _all(http, "contact", {"ContactsList": list_id})
+    return list_state(contacts, _all(http, "listrecipient", {"ContactsList": list_id}))
+
+
+def _all(http: MailjetHttp, resource: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every row of a listing, through the source's pager."""
+    return PageReader(http, PAGE_SIZE_MAX, 1).rows(resource, params)

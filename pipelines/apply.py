@@ -1,0 +1,276 @@
+"""`mailjet-elt apply`: send the latest plan of each audience to Mailjet through the `mailjet_lists`
+destination, record how every change went (`sync_changelog`, `sync_rejections`, `sync_snapshot`) and
+close the run (`sync_runs.status`: applied, or partial when Mailjet refused or failed some changes).
+
+Guards first: a plan a guard stopped is not sent without --force (exit 3); a plan read from Mailjet data
+older than the newest extract is never sent (plan again). A stopped apply resumes where it was: dlt keeps
+the package of plan rows and how far its batches got; rows whose outcome is recorded are not sent again."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import dlt
+from dlt.common.pipeline import get_dlt_pipelines_dir
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from destinations.mailjet_lists import (
+    ACTIONS,
+    ListNotEmpty,
+    ListNotFound,
+    Mismatch,
+    create_list,
+    ensure_properties,
+    mailjet_lists,
+    mismatches,
+    plan_resources,
+    read_list_state,
+    touched,
+)
+from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
+from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
+from pipelines.logs import console
+from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
+from pipelines.sync.apply_guards import GuardStop, check_guards
+from pipelines.sync.config import resolve_sync_config
+from pipelines.sync.journal import ApplyProgress, JobJournal, Recorder
+from pipelines.sync.plan import data_as_of
+from pipelines.sync.runs import (
+    AppliedRun,
+    PendingRun,
+    close_run,
+    confirmed_changes,
+    latest_runs,
+    latest_unfinished,
+    mark_applying,
+    pending_counts,
+    plan_rows,
+    supersede_interrupted,
+)
+from pipelines.sync.tables import create_tables
+from pipelines.warehouse import Warehouse, pipelines_dir, resume, writing
+from pipelines.warehouse.datasets import API_DATASET
+from sources.mailjet.client import MailjetHttp
+from sources.mailjet.config import MailjetConfiguration, resolve_mailjet_config
+from sources.mailjet.exceptions import MailjetConfigError, MailjetError
+
+LISTS_PIPELINE = "mailjet_lists"
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What an apply did."""
+
+    runs: list[AppliedRun]
+    jobs: int
+    requests: int
+    seconds: float
+    database: str | None
+    already: list[str] = field(default_factory=list)  # audiences whose latest plan was applied before
+    resumed: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """1 when Mailjet refused or failed part of a run (the report says what), else 0."""
+        return EXIT_FAILURE if any(r.status != "applied" for r in self.runs) else 0
+
+
+def apply(
+    *,
+    db: str,
+    destination: str | None = None,
+    audience: str | None = None,
+    yes: bool = False,
+    force: bool = False,
+    confirm: Callable[[str], bool] | None = None,
+    config: MailjetConfiguration | None = None,
+    batch_size: int | None = None,
+    interrupts: InterruptHandler | None = None,
+    lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
+) -> ApplyResult:
+    """Apply the latest plan of `audience` (default: every audience); what it did, or CommandError
+    (GuardStop, exit 3, when a guard stops it). Without `yes`, `confirm` (default: a question on the
+    terminal) must agree. `batch_size` defaults to `[sync] batch_size`."""
+    try:
+        config = config or resolve_mailjet_config()
+    except MailjetConfigError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    batch_size = batch_size or resolve_sync_config().batch_size
+    http = MailjetHttp.from_config(config)
+    stop = interrupts or InterruptHandler("apply")
+    started = time.monotonic()
+    jobs: list[int] = []
+    with writing(
+        db, destination, "apply", API_DATASET, lock_wait, _say, interrupts=stop, loads=False
+    ) as warehouse:
+        progress = ApplyProgress()
+        lists = _lists_pipeline(warehouse, db, destination, http, batch_size, jobs, progress)
+        resumed = list(warehouse.resumed)
+        # An apply stopped while sending: finish the batches it had started, from where they were; the
+        # rows of a run a newer plan has superseded are not sent.
+        _load(lambda: resumed.extend(resume(lists)))
+        with warehouse.pipeline.sql_client() as client:
+            resumed.extend(supersede_interrupted(client))
+        runs, already = _pending(warehouse, audience, force)
+        total = sum(run.pending for run in runs)
+        if total and not yes:
+            _confirm(runs, total, confirm or _ask)
+        created = _prepare_lists(http, runs)
+        with warehouse.pipeline.sql_client() as client, client.begin_transaction():
+            mark_applying(client, runs)
+        if total:
+            progress.begin(total)
+            ids = [r.run_id for r in runs]
+            _load(
+                lambda: lists.run(plan_resources({a: plan_rows(warehouse, ids, a) for a in ACTIONS})),
+            )
+        applied = _verify_and_close(warehouse, http, runs, created)
+    return ApplyResult(
+        runs=applied,
+        jobs=len(jobs),
+        requests=http.stats.requests,
+        seconds=time.monotonic() - started,
+        database=db if destination in (None, "duckdb") else None,
+        already=already,
+        resumed=resumed,
+    )
+
+
+def _lists_pipeline(
+    warehouse: Warehouse,
+    db: str,
+    destination: str | None,
+    http: MailjetHttp,
+    batch_size: int,
+    jobs: list[int],
+    progress: ApplyProgress,
+) -> dlt.Pipeline:
+    """The dlt pipeline to the `mailjet_lists` destination, sending the runs an apply may send."""
+    recorder = Recorder(warehouse, jobs, progress)
+    journal = JobJournal(warehouse, progress)
+    with warehouse.pipeline.sql_client() as client:
+        create_tables(client)
+        live = latest_unfinished(client)
+    lists = dlt.pipeline(
+        pipeline_name=LISTS_PIPELINE,
+        pipelines_dir=str(pipelines_dir(db, destination) or get_dlt_pipelines_dir()),
+        destination=mailjet_lists(
+            http, recorder, batch_size, sendable=lambda run_id: run_id in live, jobs=journal
+        ),
+        dataset_name=LISTS_PIPELINE,
+    )
+    lists.config.runtime.intercept_signals = False  # a second Ctrl-C stops at once
+    return lists
+
+
+def _load(step: Callable[[], Any]) -> None:
+    """Run a load to the lists; its failure as a CommandError that says how to resume."""
+    try:
+        step()
+    except PipelineStepFailed as exc:
+        reraise_if_interrupted(exc)
+        cause = exc.exception
+        raise CommandError(
+            f"sending to Mailjet failed ({cause}); every change Mailjet confirmed is recorded in "
+            "mailjet_sync.sync_changelog. Fix the cause and run `apply` again: it resumes where it stopped",
+            EXIT_FAILURE,
+        ) from None
+
+
+def _pending(warehouse: Warehouse, audience: str | None, force: bool) -> tuple[list[PendingRun], list[str]]:
+    """The runs to apply, past the guards, with their changes still to send; the audiences applied
+    already."""
+    with warehouse.pipeline.sql_client() as client:
+        create_tables(client)
+        runs, already = latest_runs(client, audience)
+        check_guards(runs, data_as_of(client), force)
+        for run in runs:
+            run.counts = pending_counts(client, run.run_id)
+    return runs, already
+
+
+def _confirm(runs: list[PendingRun], total: int, ask: Callable[[str], bool]) -> None:
+    """CommandError unless `ask` agrees to send the changes (and create the lists)."""
+    new = [r.list_ref for r in runs if r.list_id is None and r.pending > 0]
+    question = (
+        f"Send {total:,} change{'' if total == 1 else 's'} to {len(runs)} Mailjet list"
+        f"{'' if len(runs) == 1 else 's'} ("
+        + ", ".join(f"{a} {sum(r.counts.get(a, 0) for r in runs):,}" for a in ACTIONS)
+        + ")"
+        + (f", creating the list{'s' if len(new) > 1 else ''} {', '.join(new)}" if new else "")
+        + "?"
+    )
+    if not ask(question):
+        raise CommandError("nothing was sent: not confirmed", EXIT_USAGE)
+
+
+def _prepare_lists(http: MailjetHttp, runs: list[PendingRun]) -> set[int]:
+    """Create the lists the runs lack and the contact properties Mailjet lacks; the runs whose list was
+    created."""
+    created: set[int] = set()
+    try:
+        for run in runs:
+            if run.list_id is None and run.pending > 0:
+                run.list_id, run.list_name, made = create_list(http, run.list_ref)
+                if made:
+                    console().info(
+                        f"mailjet-elt apply: created the list {run.list_ref!r} (ID {run.list_id}) in Mailjet"
+                    )
+                created.add(run.run_id)
+            if run.pending > 0:
+                ensure_properties(http, run.properties, _property_created)
+    except ListNotFound as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    except ListNotEmpty as exc:
+        raise GuardStop(str(exc)) from None
+    except MailjetError as exc:
+        raise CommandError(f"nothing was sent: {exc}", EXIT_FAILURE) from None
+    return created
+
+
+def _property_created(name: str) -> None:
+    console().info(f"mailjet-elt apply: created the contact property {name!r} in Mailjet")
+
+
+def _verify_and_close(
+    warehouse: Warehouse, http: MailjetHttp, runs: list[PendingRun], created: set[int]
+) -> list[AppliedRun]:
+    """Read each list again, compare it with the changes Mailjet confirmed, and close the runs."""
+    with warehouse.pipeline.sql_client() as client:
+        confirmed = {run.run_id: confirmed_changes(client, run.run_id) for run in runs}
+    try:
+        checked = {run.run_id: _verify(http, int(run.list_id or 0), confirmed[run.run_id]) for run in runs}
+    except MailjetError as exc:
+        raise CommandError(
+            f"the changes were sent and recorded, but the lists could not be read again to verify them "
+            f"({exc}); run `mailjet-elt extract` and `plan`: a change that did not happen is planned "
+            "again",
+            EXIT_FAILURE,
+        ) from None
+    with warehouse.pipeline.sql_client() as client, client.begin_transaction():
+        return [close_run(client, run, run.run_id in created, checked[run.run_id]) for run in runs]
+
+
+def _verify(http: MailjetHttp, list_id: int, changes: list[tuple[str, str]]) -> list[Mismatch]:
+    """The confirmed changes the list, read again, does not show; a list is read only when a change
+    touched its memberships."""
+    if not touched(changes):
+        return []
+    return mismatches(read_list_state(http, list_id), changes)
+
+
+def _ask(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise CommandError(
+            f"{question} There is no terminal to ask: pass --yes to send without asking", EXIT_USAGE
+        )
+    answer = input(f"{question} [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _say(text: str) -> None:
+    console().warning(f"mailjet-elt apply: {text}")

@@ -1,0 +1,40 @@
+"""The guards an apply checks before sending (design §7.4): a plan made from data older than the newest
+extract is never sent; a plan a guard stopped is sent only with --force. Pure: runs in, GuardStop out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from pipelines.errors import EXIT_GUARD, CommandError
+from pipelines.sync.runs import PendingRun, stale
+
+
+class GuardStop(CommandError):
+    """A guard stopped the apply (exit 3)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_GUARD)
+
+
+def check_guards(runs: Sequence[PendingRun], newest: datetime | None, force: bool) -> None:
+    """GuardStop when a run must not be sent: a guard stopped it (unless `force`), or its data is older
+    than the newest extract (never)."""
+    old = [r for r in runs if stale(r.data_as_of, newest)]
+    if old:
+        raise GuardStop(
+            f"the plan of {', '.join(r.audience for r in old)} read Mailjet data older than the newest "
+            "extract; "
+            "a plan is only sent on the data it was made from: run `mailjet-elt plan` again, then apply"
+        )
+    stopped = [r for r in runs if r.guard == "stop" and r.status == "planned"]
+    if stopped and not force:
+        said = "; ".join(
+            f"{r.audience}: "
+            + ", ".join(
+                f"{g['name']} ({g['detail']})" for g in json.loads(r.guard_detail) if g["verdict"] == "stop"
+            )
+            for r in stopped
+        )
+        raise GuardStop(f"stopped by a guard: {said}. Nothing was sent; to send it anyway, apply --force")

@@ -1,0 +1,83 @@
+"""The guards an apply checks, and a run's outcomes counted, with plain data."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from pipelines.errors import EXIT_GUARD
+from pipelines.sync.apply_guards import GuardStop, check_guards
+from pipelines.sync.runs import PendingRun, Status, Tally, stale, tally
+
+pytestmark = pytest.mark.unit
+
+EXTRACT = datetime(2026, 6, 15, 12, tzinfo=UTC)
+EARLIER = datetime(2026, 6, 14, 12, tzinfo=UTC)
+STOP = json.dumps(
+    [
+        {"name": "max_removal_pct", "verdict": "stop", "detail": "removes 40 % of the list"},
+        {"name": "empty_audience", "verdict": "ok", "detail": "fine"},
+    ]
+)
+
+
+def run(
+    audience: str = "newsletter",
+    as_of: datetime | None = EXTRACT,
+    guard: str = "ok",
+    status: Status = "planned",
+) -> PendingRun:
+    detail = STOP if guard == "stop" else "[]"
+    return PendingRun(1, audience, "Newsletter", 10, "Newsletter", status, guard, detail, as_of, [])
+
+
+def test_plans_made_from_the_newest_extract_pass() -> None:
+    check_guards([run(), run("service")], EXTRACT, force=False)
+    check_guards([run()], None, force=False)  # nothing extracted yet: nothing is newer
+
+
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize("as_of", [pytest.param(EARLIER, id="older"), pytest.param(None, id="undated")])
+def test_a_stale_plan_is_never_sent_even_with_force(force: bool, as_of: datetime | None) -> None:
+    with pytest.raises(
+        GuardStop, match="the plan of service read Mailjet data older than the newest"
+    ) as caught:
+        check_guards([run(), run("service", as_of=as_of)], EXTRACT, force)
+    assert caught.value.exit_code == EXIT_GUARD == 3
+    assert "run `mailjet-elt plan` again" in str(caught.value)
+
+
+def test_a_guards_stop_needs_force_and_names_the_audience_and_detail() -> None:
+    with pytest.raises(GuardStop) as caught:
+        check_guards([run(), run("vip", guard="stop")], EXTRACT, force=False)
+    assert str(caught.value) == (
+        "stopped by a guard: vip: max_removal_pct (removes 40 % of the list). Nothing was sent; to send it "
+        "anyway, apply --force"
+    )
+    assert caught.value.exit_code == 3
+    check_guards([run(), run("vip", guard="stop")], EXTRACT, force=True)
+
+
+def test_a_stopped_run_already_being_applied_goes_on() -> None:
+    check_guards([run(guard="stop", status="applying")], EXTRACT, force=False)
+
+
+def test_staleness() -> None:
+    assert stale(EARLIER, EXTRACT) and stale(None, EXTRACT)
+    assert not stale(EXTRACT, EXTRACT) and not stale(None, None) and not stale(EARLIER, None)
+
+
+def test_a_runs_outcomes_are_counted_by_kind() -> None:
+    counted = [
+        ("addnoforce", "done", None, 5),
+        ("remove", "done", None, 2),
+        ("addnoforce", "refused", "invalid address", 2),
+        ("unsub", "refused", "invalid address", 1),
+        ("remove", "skipped", "unsubscribed since the plan", 3),
+        ("unsub", "failed", "job ended Error", 4),
+        ("addnoforce", "unknown", "the job applied 1 of 3", 1),
+    ]
+    assert tally(counted) == Tally({"addnoforce": 5, "remove": 2}, {"invalid address": 3}, 5, 3)
+    assert tally([]) == Tally({}, {}, 0, 0)
