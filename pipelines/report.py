@@ -14,9 +14,10 @@ from pipelines.api import ApiResult, CheckResult
 from pipelines.extract import ExtractResult
 from pipelines.import_csv import FileImport, ImportResult
 from pipelines.load import LoadResult
+from pipelines.plan import PlanResult
 from pipelines.settings import DEFAULT_DB
 from pipelines.sync.apply import ApplyResult
-from pipelines.sync.plan import AudiencePlan, PlanResult
+from pipelines.sync.plan import AudiencePlan
 from pipelines.sync.run import RunResult
 from pipelines.webhooks import RegisterResult
 

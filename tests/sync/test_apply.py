@@ -23,9 +23,9 @@ import pytest
 from pipelines.errors import CommandError
 from pipelines.extract import extract
 from pipelines.load import load
+from pipelines.plan import plan
 from pipelines.sync.apply import apply
 from pipelines.sync.config import SyncConfiguration
-from pipelines.sync.plan import plan
 from tests.conftest import Api, creds, start
 
 SANDBOX_CONTACTS = 400
