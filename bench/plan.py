@@ -36,7 +36,7 @@ from typing import Any
 import duckdb
 from common import peak_rss_mib
 
-from pipelines.sync.plan import SHIPPED_AUDIENCES
+from pipelines.sync.audiences import SHIPPED_AUDIENCES
 from pipelines.sync.tables import SYNC_DATASET, TABLES
 from pipelines.warehouse import open_pipeline
 from pipelines.warehouse.datasets import API_DATASET, CRM_DATASET, RAW_TABLES
@@ -162,19 +162,19 @@ def label(sql: str) -> str:
 def child(db: str, audiences: str) -> None:
     """Plan the audience with timing wrappers around its phases; print the figures as one JSON line.
 
-    Each SQL statement counts towards the phase running it: the diff (`build_inputs`, then the statements
-    `plan_sql` and `held_sql` return), building the audience (`_aud`), or the stretch of the plan between
-    two wrapped functions it ran in."""
+    Each SQL statement counts towards the phase running it: the diff (`build_inputs`, `insert_plan`,
+    `insert_held`), building the audience (`_aud`), or the stretch of the plan between two wrapped
+    functions it ran in."""
     from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
 
     import pipelines.sync.plan as planning
     from pipelines import warehouse
+    from pipelines.plan import plan
     from pipelines.sync.config import SyncConfiguration
 
     phases: dict[str, float] = defaultdict(float)
     statements: dict[str, float] = defaultdict(float)
     diff_statements: dict[str, float] = defaultdict(float)
-    diff_sql: set[str] = set()
     marks: dict[str, float] = {}
     stage: list[str | None] = ["SQL: setup (tables, lists, layout, data age)"]
 
@@ -188,11 +188,8 @@ def child(db: str, audiences: str) -> None:
             seconds = time.perf_counter() - began
             name = label(str(sql))
             statements[name] += seconds
-            if stage[0] == "diff" or sql in diff_sql:
+            if stage[0] == "diff":
                 diff_statements[name] += seconds
-            if sql in diff_sql:
-                phases["diff"] += seconds
-                stage[0] = "SQL: plan summaries, sync_runs row"
             elif name == "create temporary table _aud":
                 phases["audience built (_aud)"] += seconds
             elif stage[0] not in (None, "diff"):
@@ -213,14 +210,6 @@ def child(db: str, audiences: str) -> None:
         return wrapper
 
     original_fetch, original_tests = planning.fetch_arrow, planning.run_data_tests
-
-    def remembered(fn: Callable[..., str]) -> Callable[..., str]:
-        def wrapper(*args: Any, **kwargs: Any) -> str:
-            sql = fn(*args, **kwargs)
-            diff_sql.add(sql)
-            return sql
-
-        return wrapper
 
     def fetch_arrow(*args: Any, **kwargs: Any) -> Any:
         marks["frame"] = time.perf_counter()
@@ -244,8 +233,8 @@ def child(db: str, audiences: str) -> None:
     DuckDbSqlClient.execute_sql = timed_execute  # type: ignore[method-assign]
     patched = {
         "build_inputs": timed("diff", planning.build_inputs, "diff"),
-        "plan_sql": remembered(planning.plan_sql),
-        "held_sql": remembered(planning.held_sql),
+        "insert_plan": timed("diff", planning.insert_plan, "diff"),
+        "insert_held": timed("diff", planning.insert_held, "SQL: plan summaries, sync_runs row"),
         "fetch_arrow": fetch_arrow,
         "run_data_tests": run_data_tests,
         "create_ledger": timed("consent ledger views", planning.create_ledger, "SQL: audience view, columns"),
@@ -256,7 +245,7 @@ def child(db: str, audiences: str) -> None:
 
     rss_before = peak_rss_mib(os.getpid())
     began = time.perf_counter()
-    result = planning.plan(db=db, audience=AUDIENCE, audiences=audiences, config=SyncConfiguration())
+    result = plan(db=db, audience=AUDIENCE, audiences=audiences, config=SyncConfiguration())
     total = time.perf_counter() - began
     item = result.plans[0]
     figures = {

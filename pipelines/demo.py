@@ -21,9 +21,10 @@ from pipelines.errors import CommandError
 from pipelines.extract import extract
 from pipelines.import_csv import import_csv
 from pipelines.load import load
+from pipelines.plan import plan
 from pipelines.report import program, sql_hint, text
 from pipelines.sql import table
-from pipelines.sync.plan import SHIPPED_AUDIENCES, plan
+from pipelines.sync.audiences import SHIPPED_AUDIENCES
 from sandbox import SandboxApp, SandboxConfig
 from sources.mailjet.client import MailjetHttp
 from sources.mailjet.config import MailjetConfiguration

@@ -15,9 +15,10 @@ from pipelines.apply import ApplyResult
 from pipelines.extract import ExtractResult
 from pipelines.import_csv import FileImport, ImportResult
 from pipelines.load import LoadResult
+from pipelines.plan import PlanResult
+from pipelines.run import RunResult
 from pipelines.settings import DEFAULT_DB
-from pipelines.sync.plan import AudiencePlan, PlanResult
-from pipelines.sync.run import RunResult
+from pipelines.sync.plan import AudiencePlan
 from pipelines.webhooks import RegisterResult
 
 Format = Literal["text", "json"]

@@ -28,7 +28,7 @@ def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
 
 
 def handle(args: argparse.Namespace, stop: InterruptHandler) -> object:
-    from pipelines.sync.plan import plan
+    from pipelines.plan import plan
 
     return plan(
         db=args.db,

@@ -27,7 +27,7 @@ def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
 
 def handle(args: argparse.Namespace, stop: InterruptHandler) -> object:
     from pipelines.progress import ExtractProgress
-    from pipelines.sync.run import run
+    from pipelines.run import run
 
     return run(
         db=args.db,

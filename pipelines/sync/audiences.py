@@ -14,8 +14,10 @@ when the views are created."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, cast
 
 import sqlglot
 from sqlglot import exp
@@ -23,14 +25,17 @@ from sqlglot.errors import ParseError
 
 from pipelines.errors import EXIT_USAGE, CommandError
 
-ON_EXIT = ("remove", "unsub", "keep")
-DEFAULT_ON_EXIT = "keep"  # leaving an audience touches nobody unless the file says so
+OnExit = Literal["remove", "unsub", "keep"]  # what happens to a member the audience added who leaves it
+ON_EXIT: tuple[OnExit, ...] = ("remove", "unsub", "keep")
+DEFAULT_ON_EXIT: OnExit = "keep"  # leaving an audience touches nobody unless the file says so
 # A header's value may be followed by a comment in parentheses after two or more spaces
 # (`-- list: Newsletter    (the main list)`); `-- list: Newsletter (EN)` names the list "Newsletter (EN)".
 HEADER = re.compile(
     r"^\s*--\s*(audience|list|on_exit|properties|permission)\s*:\s*(.*?)(?:\s{2,}\(.*\))?\s*$", re.I
 )
 NAME = re.compile(r"[a-z][a-z0-9_]*")
+SHIPPED_AUDIENCES = Path(__file__).parents[2] / "audiences.sql"  # the repository root: the file users own
+LOCAL_AUDIENCES = Path("audiences.sql")
 
 
 class AudienceError(CommandError):
@@ -46,7 +51,7 @@ class Audience:
 
     name: str
     list_ref: str
-    on_exit: str
+    on_exit: OnExit
     properties: tuple[str, ...]
     sql: str  # the `create or replace view audience_<name> as ...` statement
     line: int  # where its header starts in the file
@@ -162,7 +167,7 @@ def _audience(source: str, start: int, keys: dict[str, tuple[str, int]], body: l
             f"{source}:{permission_line}: audience {name!r}: permission {permission_text!r}: use lowercase "
             "letters, digits and underscores (e.g. email_newsletter)"
         )
-    return Audience(name, list_ref, on_exit.lower(), properties, sql, start, permission)
+    return Audience(name, list_ref, cast(OnExit, on_exit.lower()), properties, sql, start, permission)
 
 
 def one_list_one_audience(source: str, audience: Audience, other: Audience) -> str:
@@ -181,3 +186,32 @@ def read_audiences(path: Path) -> list[Audience]:
     except (OSError, UnicodeError) as exc:
         raise AudienceError(f"{path}: cannot be read ({exc}); name a UTF-8 text file") from None
     return parse_audiences(text, str(path))
+
+
+def audiences_path(given: str | None) -> Path:
+    """The audiences file: the one given, else ./audiences.sql when present, else the shipped one."""
+    if given:
+        return Path(given)
+    return LOCAL_AUDIENCES if LOCAL_AUDIENCES.is_file() else SHIPPED_AUDIENCES
+
+
+def choose(audiences: Sequence[Audience], name: str | None, source: Path) -> list[Audience]:
+    """The audiences to plan: all, or the one named; CommandError (exit 2) for an unknown name."""
+    if name is None:
+        return list(audiences)
+    chosen = [a for a in audiences if a.name == name]
+    if not chosen:
+        raise CommandError(
+            f"--audience {name!r}: {source} defines no such audience; it defines "
+            f"{', '.join(a.name for a in audiences)}",
+            EXIT_USAGE,
+        )
+    return chosen
+
+
+def missing_properties(where: str, missing: Sequence[str], columns: Sequence[str]) -> str:
+    """The message for declared properties the audience's view does not yield."""
+    return (
+        f"{where}: declared propert{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)} not among "
+        f"the view's columns ({', '.join(columns)}); add the column or drop it from `-- properties:`"
+    )

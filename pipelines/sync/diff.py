@@ -1,5 +1,5 @@
 """The diff of one audience against its Mailjet list, in SQL on the destination's engine (DuckDB by
-default; the SQL is portable but for JSON building, which has one form per engine).
+default), each statement a file of `pipelines/models/sync/` (`diff_*.sql`, `plan_*.sql`).
 
 Inputs, as temporary tables of one connection: `_aud` (the audience: row_no, email_given, email trimmed
 and lowercased, rejected by a data test, then its properties as text, p_0..p_n), built by the caller;
@@ -7,9 +7,10 @@ then built here: `_members` (the list's members, by email: Mailjet's memberships
 imported files state, which keep those people off the list; a file's "subscribed" is no proof of a live
 membership), `_managed` (whom this audience added to the list, from `sync_snapshot`), `_consent` (the
 latest consent event per email for the list's permission), `_suppressed` (excluded from campaigns, spam
-complainers, hard bounces) and `_current` (the members' property values in Mailjet).
+complainers, hard bounces), `_current` (the members' property values in Mailjet), `_state` (each row of
+the audience beside all that) and `_presence` (per email).
 
-The rules (design §7), each a branch of one INSERT into `sync_plan`:
+The rules (design §7), the rows of `sync_plan`:
 - `addnoforce` (joined_audience): in the audience, passed the data tests, not a member of the list, not
   suppressed, and, when the list needs a permission, whose latest consent event is a grant. Never anyone
   unsubscribed from the list: they are held back (`sync_rejections`, stage plan) with the reason.
@@ -20,45 +21,28 @@ The rules (design §7), each a branch of one INSERT into `sync_plan`:
   audience added (`sync_snapshot`), still subscribed, no longer in it with consent intact; never when the
   audience is empty, never for a row that failed a data test (that person's state is unknown).
 - `update` (properties_changed): subscribed members in the audience whose declared properties differ
-  from Mailjet's; a null value is never pushed (nothing in Mailjet is erased by accident)."""
+  from Mailjet's; a null value is never pushed (nothing in Mailjet is erased by accident).
+
+The per-property terms (`p_0`..`p_n`) are written once in the files, for `p_0`, and repeated here for
+each declared property as sqlglot expressions."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from dlt.destinations.sql_client import SqlClientBase
+from sqlglot import exp
 
-from pipelines.sync.ledger import columns_of, mailjet_email
-from pipelines.sync.tables import table
-from pipelines.warehouse.datasets import API_DATASET, VIEWS_DATASET
+from pipelines.models import Relation, empty_relation, render, statement, to_sql
+from pipelines.sync.audiences import OnExit
+from pipelines.sync.ledger import columns_of
+from pipelines.warehouse.datasets import API_DATASET
 
 TEMP_TABLES = ("_members", "_managed", "_consent", "_suppressed", "_current", "_state", "_presence")
-
-
-def sql_text(value: str | None) -> str:
-    """A SQL string literal (or null)."""
-    if value is None:
-        return "null"
-    return "'" + value.replace("'", "''") + "'"
-
-
-def sql_id(value: int | None) -> str:
-    """A SQL integer literal (or a typed null)."""
-    return "cast(null as bigint)" if value is None else str(int(value))
-
-
-def json_object_sql(dialect: str, pairs: Sequence[tuple[str, str]]) -> str:
-    """A JSON object (as text) of the non-null values among `pairs` (name, SQL expression); null when
-    there are no pairs."""
-    if not pairs:
-        return "cast(null as varchar)"
-    args = ", ".join(f"{sql_text(name)}, {expr}" for name, expr in pairs)
-    if dialect == "postgres":
-        return f"cast(json_strip_nulls(json_build_object({args})) as varchar)"
-    # A JSON merge patch drops the members whose value is null.
-    return f"cast(json_merge_patch('{{}}', json_object({args})) as varchar)"
+TEMPLATE = "p_0"  # the property the files are written for
 
 
 @dataclass(frozen=True)
@@ -70,184 +54,174 @@ class DiffInput:
     list_id: int | None  # Mailjet's list; None while it does not exist
     member_list_id: int | None  # whose memberships count: Mailjet's list, else one known from files
     permission: str | None
-    on_exit: str  # remove | unsub | keep
+    on_exit: OnExit
     properties: tuple[str, ...]
     exits_allowed: bool  # False when the audience is empty: nobody leaves an empty audience
     dialect: str = "duckdb"
+
+    @property
+    def plans_exits(self) -> bool:
+        """Whether members who left are planned to leave the list (`on_exit`)."""
+        return self.on_exit != "keep" and self.exits_allowed
+
+
+def for_property(template: exp.Expression, index: int, name: str) -> exp.Expression:
+    """A copy of a term written for the first property (columns `p_0`, the name `'p_0'`) for the
+    property `name`, the `index`-th declared."""
+    term = template.copy()
+    for column in term.find_all(exp.Column):
+        if column.name == TEMPLATE:
+            column.set("this", exp.to_identifier(f"p_{index}"))
+    for literal in term.find_all(exp.Literal):
+        if literal.is_string and literal.this == TEMPLATE:
+            literal.replace(exp.Literal.string(name))
+    return term
+
+
+def _projection(select: exp.Select, alias: str) -> exp.Alias:
+    found = next(s for s in select.expressions if isinstance(s, exp.Alias) and s.alias == alias)
+    assert isinstance(found, exp.Alias)
+    return found
+
+
+def _final(tree: exp.Expression) -> exp.Select:
+    """The `final` CTE of a statement written the house way."""
+    cte = next(c for c in tree.find_all(exp.CTE) if c.alias == "final")
+    assert isinstance(cte.this, exp.Select)
+    return cte.this
+
+
+def json_without_nulls(pairs: Sequence[tuple[str, exp.Expression]], dialect: str) -> exp.Expression:
+    """A JSON object (as text) of the non-null values among `pairs` (name, value); null without pairs."""
+    if not pairs:
+        return exp.cast(exp.null(), "varchar")
+    args: list[exp.Expression] = []
+    for name, value in pairs:
+        args += [exp.Literal.string(name), value]
+    # Engine-specific: sqlglot renders no JSON object without nulls for both (DuckDB ignores `absent on
+    # null`): DuckDB drops them by a merge patch, Postgres by json_strip_nulls.
+    if dialect == "postgres":
+        built = exp.Anonymous(
+            this="json_strip_nulls", expressions=[exp.Anonymous(this="json_build_object", expressions=args)]
+        )
+    else:
+        built = exp.Anonymous(
+            this="json_merge_patch",
+            expressions=[exp.Literal.string("{}"), exp.Anonymous(this="json_object", expressions=args)],
+        )
+    return exp.cast(built, "varchar")
+
+
+def drop_sql(name: str, dialect: str) -> str:
+    """The `drop table if exists` of a temporary table."""
+    return render("drop_temporary", dialect, {"_temporary": name})
+
+
+def events_relation(columns: Sequence[str]) -> Relation:
+    """mailjet_api.events as `_suppressed` reads it: as it is; without the `hard_bounce` column, with a
+    null one; an empty relation until webhook events are received."""
+    needed = {"event": "varchar", "email": "varchar", "hard_bounce": "boolean"}
+    if not {"event", "email"} <= set(columns):
+        return empty_relation(needed)
+    if "hard_bounce" in columns:
+        return f"{API_DATASET}.events"
+    return exp.select("event", "email", exp.cast(exp.null(), "boolean").as_("hard_bounce")).from_(
+        f"{API_DATASET}.events"
+    )
+
+
+def current_sql(d: DiffInput) -> str:
+    """The `create temporary table _current`: one column per declared property."""
+    tree = statement("diff_current")
+    select = tree.expression
+    assert isinstance(select, exp.Select)
+    template = _projection(select, TEMPLATE)
+    picks = []
+    for i, name in enumerate(d.properties):
+        pick = for_property(template, i, name.lower())
+        pick.set("alias", exp.to_identifier(f"p_{i}"))
+        picks.append(pick)
+    select.set("expressions", [e for e in select.expressions if e is not template] + picks)
+    return to_sql(tree, d.dialect)
+
+
+def state_sql(d: DiffInput) -> str:
+    """The `create temporary table _state`, followed by the audience's property columns."""
+    tree = statement("diff_state")
+    select = tree.expression
+    assert isinstance(select, exp.Select)
+    select.select(*(exp.column(f"p_{i}", "a") for i in range(len(d.properties))), copy=False)
+    return to_sql(tree, d.dialect)
 
 
 def build_inputs(client: SqlClientBase[Any], d: DiffInput) -> None:
     """Create the temporary input tables of the diff (dropping those of an earlier audience)."""
     for name in TEMP_TABLES:
-        client.execute_sql(f"drop table if exists {name}")
-    where_list = "1 = 0" if d.member_list_id is None else f"r.list_id = {sql_id(d.member_list_id)}"
-    email = mailjet_email("c.email")
-    client.execute_sql(
-        "create temporary table _members as "
-        f"select {email} as email, min(case when r._source = 'api' then r.contact_id end) as contact_id, "
-        "bool_or(r.is_unsubscribed) as is_unsubscribed, max(r.subscribed_at) as subscribed_at "
-        f"from {VIEWS_DATASET}.list_recipients r join {VIEWS_DATASET}.contacts c on c.id = r.contact_id "
-        f"where {where_list} and c.email is not null and (r._source = 'api' or r.is_unsubscribed = true) "
-        f"group by {email}"
-    )
-    client.execute_sql(
-        "create temporary table _managed as select email, min(managed_since) as managed_since "
-        f"from {table('sync_snapshot')} where audience = {sql_text(d.audience)} and "
-        f"list_id = {sql_id(d.list_id)} and last_action = 'addnoforce' group by email"
-    )
-    client.execute_sql(
-        'create temporary table _consent as select email, granted, "at", source '
-        f"from {table('consent_current')} where permission = {sql_text(d.permission)}"
-    )
-    plain = mailjet_email("email")
-    sources = [
-        f"select {plain} as email, 1 as rank, 'excluded_from_campaigns' as reason "
-        f"from {VIEWS_DATASET}.contacts where is_excluded_from_campaigns",
-        f"select {plain}, 2, 'spam_complaint' from {VIEWS_DATASET}.contacts where is_spam_complaining",
-        f"select {email}, 3, 'hard_bounce' from {VIEWS_DATASET}.bounces b "
-        f"join {VIEWS_DATASET}.contacts c on c.id = b.contact_id where b.is_state_permanent",
-    ]
+        client.execute_sql(drop_sql(name, d.dialect))
+    client.execute_sql(render("diff_members", d.dialect), d.member_list_id)
+    client.execute_sql(render("diff_managed", d.dialect), d.audience, d.list_id)
+    client.execute_sql(render("diff_consent", d.dialect), d.permission)
     events = columns_of(client, API_DATASET, "events")
-    if {"event", "email"} <= set(events):  # webhook events, once they are received
-        sources.append(f"select {plain}, 2, 'spam_complaint' from {API_DATASET}.events where event = 'spam'")
-        if "hard_bounce" in events:
-            sources.append(
-                f"select {plain}, 3, 'hard_bounce' from {API_DATASET}.events "
-                "where event = 'bounce' and hard_bounce"
-            )
     client.execute_sql(
-        "create temporary table _suppressed as select email, reason from ("
-        "select email, reason, row_number() over (partition by email order by rank) as n from ("
-        + " union all ".join(sources)
-        + ") s where email in (select email from _aud)) t where n = 1"
+        render("diff_suppressed", d.dialect, {f"{API_DATASET}.events": events_relation(list(events))})
     )
     if d.properties:
-        picks = ", ".join(
-            f"max(case when lower(cp.name) = {sql_text(p.lower())} then cast(cp.value as varchar) end) "
-            f"as p_{i}"
-            for i, p in enumerate(d.properties)
-        )
-        client.execute_sql(
-            f"create temporary table _current as select cp.contact_id, {picks} "
-            f"from {VIEWS_DATASET}.contact_properties cp "
-            "where cp._source = 'api' and cp.contact_id in (select contact_id from _members) "
-            "group by cp.contact_id"
-        )
-    consent_ok = "k.granted = true" if d.permission else "true"
-    props = "".join(f", a.p_{i}" for i in range(len(d.properties)))
-    client.execute_sql(
-        "create temporary table _state as select a.email, a.rejected, m.email is not null as is_member, "
-        "m.is_unsubscribed, m.contact_id, m.subscribed_at, s.reason as suppressed, k.granted, "
-        f'k."at" as consent_at, k.source as consent_source, ({consent_ok}) as consent_ok{props} '
-        "from _aud a left join _members m on m.email = a.email left join _suppressed s on s.email = a.email "
-        "left join _consent k on k.email = a.email where a.email is not null"
-    )
-    client.execute_sql(
-        "create temporary table _presence as select email, bool_or(rejected) as any_rejected, "
-        "bool_or(not rejected and suppressed is null and consent_ok) as eligible, "
-        "min(suppressed) as suppressed from _state group by email"
-    )
+        client.execute_sql(current_sql(d))
+    client.execute_sql(state_sql(d), d.permission)
+    client.execute_sql(render("diff_presence", d.dialect))
 
 
-def withdrawn_sql(member: str, consent: str) -> str:
-    """Whether a member's latest consent event is a withdrawal no older than their subscription (for a
-    member the sync added, a withdrawal at any time: that subscription was not the person's act)."""
-    return (
-        f"({consent}.granted = false and ({member}.subscribed_at is null or "
-        f'{consent}."at" >= {member}.subscribed_at or {member}.email in (select email from _managed)))'
-    )
+def changes_sql(d: DiffInput) -> str:
+    """The INSERT of the run's adds, unsubs and exits (`plan_changes.sql`), the properties to push on an
+    add as a JSON object."""
+    tree = statement("plan_changes")
+    adds = next(c for c in tree.find_all(exp.CTE) if c.alias == "adds").this
+    assert isinstance(adds, exp.Select)
+    pairs = [(p, exp.column(f"p_{i}", "a")) for i, p in enumerate(d.properties)]
+    _projection(adds, "properties").set("this", json_without_nulls(pairs, d.dialect))
+    return to_sql(tree, d.dialect)
 
 
-def plan_sql(d: DiffInput) -> str:
-    """The INSERT of the run's `sync_plan` rows."""
-    head = f"select {d.run_id} as run_id, {sql_text(d.audience)} as audience, {sql_id(d.list_id)} as list_id"
-    granted = "and granted = true " if d.permission else ""
-    add_evidence = (
-        "'consent granted ' || cast(consent_at as varchar) || ' (' || consent_source || ')'"
-        if d.permission
-        else "cast(null as varchar)"
-    )
-    all_props = json_object_sql(d.dialect, [(p, f"p_{i}") for i, p in enumerate(d.properties)])
-    branches = [
-        f"{head}, email, cast(null as bigint) as contact_id, 'addnoforce' as action, "
-        f"'joined_audience' as reason, {add_evidence} as evidence, {all_props} as properties "
-        "from (select distinct * from _state where not rejected and not is_member and suppressed is null "
-        f"{granted}) a"
+def changes_args(d: DiffInput) -> list[Any]:
+    """The bind parameters of `changes_sql`."""
+    return [d.run_id, d.audience, d.list_id, d.permission, d.on_exit, d.plans_exits]
+
+
+def updates_sql(d: DiffInput) -> str:
+    """The INSERT of the run's `update` rows (`plan_updates.sql`), its terms repeated per property."""
+    tree = statement("plan_updates")
+    final = _final(tree)
+    where = final.args["where"].this
+    assert isinstance(where, exp.And)
+    changed = where.expression  # the last condition: the first property changed
+    evidence = _projection(final, "evidence").this
+    terms = [(i, p) for i, p in enumerate(d.properties)]
+    flags = [for_property(changed, i, p) for i, p in terms]
+    parts = [for_property(evidence, i, p) for i, p in terms]
+    joined: exp.Expression = parts[0]
+    for part in parts[1:]:
+        joined = exp.DPipe(this=joined, expression=part)
+    _projection(final, "evidence").set("this", joined)
+    pushed = [
+        (p, exp.Case(ifs=[exp.If(this=flag.copy(), true=exp.column(f"p_{i}", "a"))]))
+        for (i, p), flag in zip(terms, flags, strict=True)
     ]
-    if d.permission:
-        branches.append(
-            f"{head}, m.email, m.contact_id, 'unsub', 'consent_withdrawn', "
-            "'withdrawn ' || cast(k.\"at\" as varchar) || ' (' || k.source || '); subscribed ' || "
-            "coalesce(cast(m.subscribed_at as varchar), 'at an unknown date'), cast(null as varchar) "
-            "from _members m join _consent k on k.email = m.email "
-            f"where coalesce(m.is_unsubscribed, false) = false and {withdrawn_sql('m', 'k')}"
-        )
-    if d.on_exit != "keep" and d.exits_allowed:
-        withdrawn = f"and not coalesce({withdrawn_sql('m', 'k')}, false) " if d.permission else ""
-        consent_join = "left join _consent k on k.email = m.email " if d.permission else ""
-        branches.append(
-            f"{head}, m.email, m.contact_id, {sql_text(d.on_exit)}, "
-            "coalesce(p.suppressed, case when p.email is not null and "
-            f"{'true' if d.permission else 'false'} then 'no_consent' end, 'left_audience'), "
-            "'added by this audience ' || cast(g.managed_since as varchar), cast(null as varchar) "
-            "from _members m join _managed g on g.email = m.email left join _presence p on p.email = m.email "
-            f"{consent_join}"
-            "where m.is_unsubscribed = false and not coalesce(p.eligible, false) and "
-            f"not coalesce(p.any_rejected, false) {withdrawn}"
-        )
+    _projection(final, "properties").set("this", json_without_nulls(pushed, d.dialect))
+    any_changed: exp.Expression = exp.paren(exp.or_(*flags)) if len(flags) > 1 else flags[0]
+    where.set("expression", any_changed)
+    return to_sql(tree, d.dialect)
+
+
+def insert_plan(client: SqlClientBase[Any], d: DiffInput) -> None:
+    """Write the run's `sync_plan` rows."""
+    client.execute_sql(changes_sql(d), *changes_args(d))
     if d.properties:
-        changed = [
-            f"(a.p_{i} is not null and (c.p_{i} is null or a.p_{i} <> c.p_{i}))"
-            for i in range(len(d.properties))
-        ]
-        evidence = " || ".join(
-            f"case when {flag} then {sql_text(p + ': ')} || coalesce(c.p_{i}, '(none)') || ' -> ' || "
-            f"a.p_{i} || '; ' else '' end"
-            for i, (p, flag) in enumerate(zip(d.properties, changed, strict=True))
-        )
-        pushed = json_object_sql(
-            d.dialect,
-            [
-                (p, f"case when {flag} then a.p_{i} end")
-                for i, (p, flag) in enumerate(zip(d.properties, changed, strict=True))
-            ],
-        )
-        branches.append(
-            f"{head}, a.email, a.contact_id, 'update', 'properties_changed', {evidence}, {pushed} "
-            "from _state a left join _current c on c.contact_id = a.contact_id "
-            "where not a.rejected and a.is_member and a.is_unsubscribed = false and a.suppressed is null "
-            f"{'and a.granted = true ' if d.permission else ''}and ({' or '.join(changed)})"
-        )
-    columns = "run_id, audience, list_id, email, contact_id, action, reason, evidence, properties"
-    return f"insert into {table('sync_plan')} ({columns})\n" + "\nunion all\n".join(branches)
+        client.execute_sql(updates_sql(d), d.run_id, d.audience, d.list_id)
 
 
-HELD_DETAIL = {
-    "unsubscribed_in_mailjet": "unsubscribed from this list in Mailjet; only they can subscribe again",
-    "excluded_from_campaigns": "excluded from campaigns in Mailjet",
-    "spam_complaint": "reported a message as spam",
-    "hard_bounce": "a message to the address bounced permanently",
-    "no_consent": "no consent event for the list's permission",
-}
-
-
-def held_sql(d: DiffInput, at: str) -> str:
-    """The INSERT of the `sync_rejections` rows of the people held back: in the audience, but not to be
-    added (unsubscribed from the list, suppressed, or without consent)."""
-    consent = (
-        "when k_granted is null then 'no_consent' when k_granted = false then 'consent_withdrawn' "
-        if d.permission
-        else ""
-    )
-    details = " ".join(f"when {sql_text(r)} then {sql_text(t)}" for r, t in HELD_DETAIL.items())
-    return (
-        f"insert into {table('sync_rejections')} "
-        '(run_id, audience, list_id, email, stage, reason, detail, "at") '
-        f"select {d.run_id}, {sql_text(d.audience)}, {sql_id(d.list_id)}, email, 'plan', reason, "
-        f"case reason {details} else 'consent withdrawn ' || cast(consent_at as varchar) || ' (' || "
-        f"consent_source || ')' end, {at} from ("
-        "select distinct email, consent_at, consent_source, "
-        "case when is_unsubscribed then 'unsubscribed_in_mailjet' "
-        f"when suppressed is not null then suppressed {consent.replace('k_granted', 'granted')}end as reason "
-        "from _state where not rejected and (not is_member or is_unsubscribed)) h where reason is not null"
+def insert_held(client: SqlClientBase[Any], d: DiffInput, now: datetime) -> None:
+    """Write the `sync_rejections` rows of the people held back: in the audience, but not to be added
+    (unsubscribed from the list, suppressed, or without consent)."""
+    client.execute_sql(
+        render("plan_held", d.dialect), d.run_id, d.audience, d.list_id, d.permission, now.isoformat()
     )

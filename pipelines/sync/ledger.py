@@ -1,18 +1,20 @@
 """The consent ledger: every consent event we know, per (email, permission), as views analysts query.
 
-`mailjet_sync.consent_ledger` is the union of
+`mailjet_sync.consent_ledger` (pipelines/models/sync/consent_ledger.sql) is the union of
 - the CRM's consent events (`crm.consent_events`: email, permission, granted, at, source), when loaded;
 - Mailjet's list state, for each list an audience maps to a permission (`-- permission:` header): a
   subscribed member is a grant at `subscribed_at`, an unsubscribed one a withdrawal at `unsubscribed_at`.
   Mailjet's state without a date is no event (a date would be invented; it still keeps that person off
   that list: see the diff). A subscription the sync made itself (`sync_snapshot`) is not the person's
   grant and is left out;
-- the unsubscribes imported CSV files state (as the `mailjet.list_recipients` view shows them), dated
+- the unsubscribes imported files state (as the `mailjet.list_recipients` view shows them), dated
   when the file was imported (exports carry no date);
 - webhook `unsub` events (`mailjet_api.events`), once they are received.
 
 `mailjet_sync.consent_current` keeps the latest event per (email, permission); on a tie the withdrawal
-wins. The views are (re)created by `plan`, with the list-to-permission map of the audiences file."""
+wins. The views are (re)created by `plan`, with the list-to-permission map of the audiences file. What
+depends on the data loaded (which tables exist, the types of the CRM's columns) is decided here, by
+putting sqlglot expressions in the place of the tables and columns of the statements."""
 
 from __future__ import annotations
 
@@ -21,61 +23,28 @@ from typing import Any
 
 from dlt.destinations.exceptions import DatabaseException
 from dlt.destinations.sql_client import SqlClientBase
+from sqlglot import exp
 
+from pipelines.models import Relation, empty_relation, render, replace_tables, statement, to_sql
 from pipelines.sync.audiences import AudienceError
-from pipelines.sync.tables import table
-from pipelines.warehouse.datasets import API_DATASET, CRM_DATASET, VIEWS_DATASET
+from pipelines.warehouse.datasets import API_DATASET, CRM_DATASET
 
 CONSENT_EVENTS = "consent_events"
 REQUIRED = ("email", "permission", "granted", "at")
-GRANTED_WORDS = tuple(
-    [
-        "true",
-        "t",
-        "yes",
-        "y",
-        "1",
-        "granted",
-        "grant",
-        "given",
-        "opt-in",
-        "optin",
-        "opt_in",
-        "opted-in",
-        "opted_in",
-        "subscribed",
-        "subscribe",
-        "consented",
-        "accepted",
-    ]
-)
-WITHDRAWN_WORDS = tuple(
-    [
-        "false",
-        "f",
-        "no",
-        "n",
-        "0",
-        "withdrawn",
-        "withdraw",
-        "revoked",
-        "revoke",
-        "opt-out",
-        "optout",
-        "opt_out",
-        "opted-out",
-        "opted_out",
-        "unsubscribed",
-        "unsubscribe",
-        "unsub",
-        "declined",
-        "denied",
-        "refused",
-    ]
-)
-TEXT_TYPES = ("varchar", "text", "character varying", "string", "char", "character")
 NUMBER_TYPES = ("integer", "bigint", "smallint", "tinyint", "hugeint", "double", "real", "float", "decimal")
-LEDGER_COLUMNS = ("email", "permission", "granted", '"at"', "source", "list_id")
+# crm.consent_events as the statements read it when it is not loaded (text, as the files are written for).
+CRM_COLUMNS = {
+    "email": "varchar",
+    "permission": "varchar",
+    "granted": "varchar",
+    "at": "timestamp with time zone",
+}
+WEBHOOK_UNSUB_COLUMNS = {
+    "event": "varchar",
+    "email": "varchar",
+    "time": "timestamp with time zone",
+    "mj_list_id": "bigint",
+}
 
 
 def columns_of(client: SqlClientBase[Any], dataset: str, name: str) -> dict[str, str]:
@@ -89,138 +58,110 @@ def columns_of(client: SqlClientBase[Any], dataset: str, name: str) -> dict[str,
     return {str(c).lower(): str(t).lower() for c, t in rows or []}
 
 
-def norm_email(expr: str) -> str:
-    """An address as every rule compares it: without surrounding whitespace (tabs and line breaks
-    included), lowercased."""
-    return f"lower(regexp_replace(cast({expr} as varchar), '^\\s+|\\s+$', '', 'g'))"
+def is_number(kind: str) -> bool:
+    """Whether a column type (as information_schema names it, lowercase) is numeric."""
+    return kind.startswith(NUMBER_TYPES)
 
 
-def mailjet_email(expr: str) -> str:
-    """An address from Mailjet's data (its API, or an export the importer validated: never with
-    surrounding whitespace) as every rule compares it."""
-    return f"lower({expr})"
-
-
-def _words(words: tuple[str, ...]) -> str:
-    return ", ".join(f"'{w}'" for w in words)
-
-
-def granted_sql(kind: str) -> str:
-    """`granted` of crm.consent_events as a boolean (null when it says neither), by its column type."""
-    if kind.startswith("bool"):
-        return "granted"
-    if kind.startswith(NUMBER_TYPES):
-        return "(granted <> 0)"
-    text = "lower(trim(cast(granted as varchar)))"
-    return (
-        f"(case when {text} in ({_words(GRANTED_WORDS)}) then true "
-        f"when {text} in ({_words(WITHDRAWN_WORDS)}) then false end)"
-    )
-
-
-def at_sql(kind: str) -> str:
-    """`at` of crm.consent_events as a timestamp with time zone (epoch seconds when it is a number)."""
-    if kind.startswith(NUMBER_TYPES):
-        return 'to_timestamp("at")'
-    return 'cast("at" as timestamp with time zone)'
-
-
-def crm_events_sql(columns: Mapping[str, str]) -> str | None:
-    """The ledger's rows from crm.consent_events (None when it is not loaded); raises AudienceError for a
-    table without the documented columns."""
-    if not columns:
-        return None
+def check_crm_columns(columns: Mapping[str, str]) -> None:
+    """Raise AudienceError for a loaded crm.consent_events without the documented columns."""
     missing = [c for c in REQUIRED if c not in columns]
-    if missing:
+    if columns and missing:
         raise AudienceError(
             f"{CRM_DATASET}.{CONSENT_EVENTS} has no column {', '.join(missing)}; the consent ledger reads "
             "email, permission, granted (true/false, yes/no, granted/withdrawn) and at (a timestamp), plus "
             f"an optional source. Load a file of that shape: mailjet-elt load FILE --table {CONSENT_EVENTS}"
         )
-    granted = granted_sql(columns["granted"])
-    at = at_sql(columns["at"])
-    source = "coalesce(cast(source as varchar), 'crm')" if "source" in columns else "'crm'"
-    return (
-        f"select {norm_email('email')} as email, lower(trim(cast(permission as varchar))) "
-        f'as permission, {granted} as granted, {at} as "at", {source} as source, '
-        f"cast(null as bigint) as list_id from {CRM_DATASET}.{CONSENT_EVENTS} "
-        f"where email is not null and permission is not null and {granted} is not null and "
-        '"at" is not null'
-    )
 
 
-def permissions_sql(permissions: Mapping[int, str]) -> str:
-    """The list-to-permission map as a relation (list_id, permission)."""
+def _projection(select: exp.Select, alias: str) -> exp.Alias:
+    found = next(s for s in select.expressions if isinstance(s, exp.Alias) and s.alias == alias)
+    assert isinstance(found, exp.Alias)
+    return found
+
+
+def crm_events(columns: Mapping[str, str]) -> exp.Select:
+    """crm.consent_events read as consent (crm_consent_events.sql), for the column types it has: a
+    boolean `granted` as it is, a numeric one as `granted <> 0`, an `at` of Unix seconds through
+    `to_timestamp`; an empty relation of text columns while it is not loaded."""
+    select = statement("crm_consent_events")
+    assert isinstance(select, exp.Select)
+    if not columns:
+        replace_tables(
+            select, {f"{CRM_DATASET}.{CONSENT_EVENTS}": empty_relation({**CRM_COLUMNS, "source": "varchar"})}
+        )
+        return select
+    granted = _projection(select, "granted")
+    if columns["granted"].startswith("bool"):
+        granted.set("this", exp.column("granted"))
+    elif is_number(columns["granted"]):
+        granted.set("this", exp.paren(exp.NEQ(this=exp.column("granted"), expression=exp.Literal.number(0))))
+    if is_number(columns["at"]):
+        _projection(select, "at").set("this", exp.func("to_timestamp", exp.column("at", quoted=True)))
+    if "source" not in columns:
+        _projection(select, "source").set("this", exp.Literal.string("crm"))
+    return select
+
+
+def list_permissions_relation(permissions: Mapping[int, str]) -> exp.Expression:
+    """The list-to-permission map as a relation (list_id, permission): literals, since a view holds no
+    bind parameter."""
     if not permissions:
-        return "(select cast(null as bigint) as list_id, cast(null as varchar) as permission where 1 = 0)"
-    rows = " union all ".join(
-        f"select cast({int(list_id)} as bigint), cast('{permission}' as varchar)"
+        return empty_relation({"list_id": "bigint", "permission": "varchar"})
+    rows: list[exp.Select] = [
+        exp.select(
+            exp.cast(exp.Literal.number(int(list_id)), "bigint").as_("list_id"),
+            exp.cast(exp.Literal.string(permission), "varchar").as_("permission"),
+        )
         for list_id, permission in sorted(permissions.items())
-    )
-    return f"(select * from ({rows}) as p (list_id, permission))"
+    ]
+    union: exp.Expression = rows[0]
+    for row in rows[1:]:
+        union = exp.union(union, row, distinct=False)
+    return exp.select("*").from_(exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("p"))))
+
+
+def webhook_events(columns: Mapping[str, str]) -> Relation:
+    """mailjet_api.events as the ledger reads it: as it is; its `time` through `to_timestamp` when it is
+    Unix seconds; an empty relation until events with those columns are received."""
+    if not set(WEBHOOK_UNSUB_COLUMNS) <= set(columns):
+        return empty_relation(WEBHOOK_UNSUB_COLUMNS)
+    if not is_number(columns["time"]):
+        return f"{API_DATASET}.events"
+    return exp.select(
+        "event", "email", exp.func("to_timestamp", exp.column("time")).as_("time"), "mj_list_id"
+    ).from_(f"{API_DATASET}.events")
 
 
 def ledger_sql(
-    crm_columns: Mapping[str, str], events_columns: Mapping[str, str], permissions: Mapping[int, str]
+    dialect: str,
+    crm_columns: Mapping[str, str],
+    events_columns: Mapping[str, str],
+    permissions: Mapping[int, str],
 ) -> str:
-    """The SELECT of `consent_ledger`. `permissions` maps the IDs of lists (Mailjet's, or a list known
-    only from imported files) to the permission their audience declares."""
-    mapped = permissions_sql(permissions)
-    parts = []
-    crm = crm_events_sql(crm_columns)
-    if crm:
-        parts.append(crm)
-    # Mailjet's list state: a subscribed member is a grant at `subscribed_at`, an unsubscribed one a
-    # withdrawal at `unsubscribed_at`. No date, no event: a date would be invented, and the event could
-    # outrank a real one for another list of the same permission. A subscription the sync made is no
-    # grant of the person's. A file's unsubscribe is dated when the file was imported.
-    email = mailjet_email("c.email")
-    parts.append(
-        f"select {email} as email, p.permission, (r.is_unsubscribed = false) as granted, "
-        "case when r.is_unsubscribed then coalesce(r.unsubscribed_at, "
-        "case when r._source <> 'api' then r._extracted_at end) else r.subscribed_at end as \"at\", "
-        "case when r._source = 'api' then 'mailjet' else r._source end as source, r.list_id "
-        f"from {VIEWS_DATASET}.list_recipients r join {mapped} p on p.list_id = r.list_id "
-        f"join {VIEWS_DATASET}.contacts c on c.id = r.contact_id "
-        "where c.email is not null and ("
-        "(r.is_unsubscribed = true and (r.unsubscribed_at is not null or r._source <> 'api')) or "
-        "(r.is_unsubscribed = false and r.subscribed_at is not null and not exists ("
-        f"select 1 from {table('sync_snapshot')} s where s.list_id = r.list_id and s.email = {email} "
-        "and s.last_action = 'addnoforce')))"
+    """The `create or replace view` of `consent_ledger`. `permissions` maps the IDs of lists (Mailjet's,
+    or a list known only from imported files) to the permission their audience declares."""
+    return render(
+        "consent_ledger",
+        dialect,
+        {
+            "crm_consent_events": crm_events(crm_columns),
+            "list_permissions": list_permissions_relation(permissions),
+            f"{API_DATASET}.events": webhook_events(events_columns),
+        },
     )
-    if {"event", "email", "time", "mj_list_id"} <= set(events_columns):
-        at = "to_timestamp(e.time)" if events_columns["time"].startswith(NUMBER_TYPES) else "e.time"
-        parts.append(
-            f'select {mailjet_email("e.email")} as email, p.permission, false as granted, {at} as "at", '
-            "'webhook' as source, e.mj_list_id as list_id "
-            f"from {API_DATASET}.events e join {mapped} p on p.list_id = e.mj_list_id "
-            "where e.event = 'unsub' and e.email is not null"
-        )
-    return "\nunion all\n".join(parts)
 
 
-CURRENT_SQL = (
-    'select email, permission, granted, "at", source, list_id from ('
-    'select l.*, row_number() over (partition by email, permission order by "at" desc, '
-    "case when granted then 1 else 0 end, source) as n "
-    f"from {table('consent_ledger')} l where permission is not null"
-    ") latest where n = 1"
-)
-
-
-def check_crm_events(client: SqlClientBase[Any], columns: Mapping[str, str]) -> None:
+def check_crm_events(client: SqlClientBase[Any], columns: Mapping[str, str], dialect: str) -> None:
     """Raise AudienceError (exit 2) when crm.consent_events holds values the ledger cannot read: a
     `granted` that says neither granted nor withdrawn (a withdrawal must never be lost), an `at` that is
     not a time."""
     if not columns:
         return
+    events = crm_events(columns)
     kind = columns.get("granted", "")
-    if not (kind.startswith("bool") or kind.startswith(NUMBER_TYPES)):
-        text = "lower(trim(cast(granted as varchar)))"
-        rows = client.execute_sql(
-            f"select {text}, count(*) from {CRM_DATASET}.{CONSENT_EVENTS} where granted is not null and "
-            f"{text} not in ({_words(GRANTED_WORDS)}, {_words(WITHDRAWN_WORDS)}) group by 1 order by 2 desc"
-        )
+    if not (kind.startswith("bool") or is_number(kind)):
+        rows = client.execute_sql(render("crm_consent_unreadable", dialect, {"crm_consent_events": events}))
         if rows:
             shown = ", ".join(f"{str(v)!r} ({int(n):,} row{'' if int(n) == 1 else 's'})" for v, n in rows[:5])
             raise AudienceError(
@@ -229,8 +170,7 @@ def check_crm_events(client: SqlClientBase[Any], columns: Mapping[str, str]) -> 
                 "granted/withdrawn, opt-in/opt-out) and load the file again"
             )
     try:
-        # Every value converted (a bare count would let the engine skip the conversions).
-        client.execute_sql(f'select max(e."at"), count(e.granted) from ({crm_events_sql(columns)}) e')
+        client.execute_sql(render("crm_consent_check", dialect, {"crm_consent_events": events}))
     except DatabaseException as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise AudienceError(
@@ -239,14 +179,12 @@ def check_crm_events(client: SqlClientBase[Any], columns: Mapping[str, str]) -> 
         ) from None
 
 
-def create_ledger(client: SqlClientBase[Any], permissions: Mapping[int, str]) -> None:
+def create_ledger(client: SqlClientBase[Any], permissions: Mapping[int, str], dialect: str) -> None:
     """(Re)create `consent_ledger` and `consent_current` in `mailjet_sync`, mapping each list ID of
     `permissions` to its permission. Raises AudienceError for CRM consent events it cannot read."""
     crm = columns_of(client, CRM_DATASET, CONSENT_EVENTS)
-    crm_events_sql(crm)  # the documented columns, before anything else
-    check_crm_events(client, crm)
+    check_crm_columns(crm)  # the documented columns, before anything else
+    check_crm_events(client, crm, dialect)
     events = columns_of(client, API_DATASET, "events")
-    client.execute_sql(
-        f"create or replace view {table('consent_ledger')} as\n{ledger_sql(crm, events, permissions)}"
-    )
-    client.execute_sql(f"create or replace view {table('consent_current')} as\n{CURRENT_SQL}")
+    client.execute_sql(ledger_sql(dialect, crm, events, permissions))
+    client.execute_sql(to_sql(statement("consent_current"), dialect))

@@ -7,18 +7,29 @@ on every query: `pipelines/models/matched/*.sql` computes those file rows into `
 derived copy that any load recomputes from the raw layers (never a source of truth).
 
 Every command that loads recomputes `mailjet_matched` and (re)creates the views, after its load, in one
-transaction. The SQL names raw tables as `{api.contacts}` or `{csv.imports}`: a table that exists is
-read where it is, one that no command has created yet stands in as an empty relation of the same
-columns, so every view exists from the first load on. The SQL is portable (DuckDB and Postgres)."""
+transaction. The SQL names raw tables as they are (`mailjet_api.contacts`, `mailjet_csv.imports`): a
+table that exists is read where it is, one that no command has created yet stands in as an empty
+relation of the same columns (sqlglot puts it in the table's place), so every view exists from the first
+load on. The SQL is written in DuckDB's dialect and transpiled to the engine's by sqlglot."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from dlt.destinations.sql_client import SqlClientBase
+from sqlglot import exp
 
+from pipelines.models import (
+    MODELS_FOLDER,
+    READ_DIALECT,
+    Relation,
+    dialect_of,
+    empty_relation,
+    replace_tables,
+    statement,
+    to_sql,
+)
 from pipelines.warehouse.datasets import (
     API_DATASET,
     CSV_DATASET,
@@ -28,10 +39,8 @@ from pipelines.warehouse.datasets import (
     VIEWS_DATASET,
 )
 
-MODELS_FOLDER = Path(__file__).parents[1] / "models"
 VIEWS_FOLDER = MODELS_FOLDER / "views"
 MATCHED_FOLDER = MODELS_FOLDER / "matched"
-_PLACEHOLDER = re.compile(r"\{(api|csv|matched)\.([a-z_]+)\}")
 
 
 class LayoutError(Exception):
@@ -48,24 +57,33 @@ def matched_names() -> list[str]:
     return sorted(p.stem for p in MATCHED_FOLDER.glob("*.sql"))
 
 
-def view_sql(name: str, existing: set[tuple[str, str]], folder: Path = VIEWS_FOLDER) -> str:
-    """The SELECT in `folder/name.sql`, its raw tables resolved: `(dataset, table)` pairs in `existing`
-    are read where they are, the others stand in as empty relations of their columns."""
-    text = (folder / f"{name}.sql").read_text(encoding="utf-8")
+def raw_tables(tree: exp.Expression) -> list[tuple[str, str]]:
+    """(layer, table) of each raw table a statement reads (`mailjet_api.*`, `mailjet_csv.*`)."""
+    layers = {dataset: layer for layer, dataset in LAYER_DATASETS.items()}
+    found = []
+    for table in tree.find_all(exp.Table):
+        if table.db in layers:
+            found.append((layers[table.db], table.name))
+    return found
 
-    def resolve(match: re.Match[str]) -> str:
-        layer, table = match.group(1), match.group(2)
-        if layer == "matched":
-            return f"{MATCHED_DATASET}.{table}"
+
+def stand_ins(tree: exp.Expression, existing: set[tuple[str, str]]) -> dict[str, Relation]:
+    """The raw tables a statement reads that do not exist: an empty relation of each one's columns."""
+    missing: dict[str, Relation] = {}
+    for layer, name in raw_tables(tree):
         dataset = LAYER_DATASETS[layer]
-        if (dataset, table) in existing:
-            return f"{dataset}.{table}"
-        columns = RAW_TABLES[layer][table].sql_columns()
-        nulls = ", ".join(f"cast(null as {kind}) as {column}" for column, kind in columns.items())
-        return f"(select {nulls} where 1 = 0)"
+        if (dataset, name) not in existing:
+            missing[f"{dataset}.{name}"] = empty_relation(RAW_TABLES[layer][name].sql_columns())
+    return missing
 
-    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    return _PLACEHOLDER.sub(resolve, body).strip()
+
+def view_sql(
+    name: str, existing: set[tuple[str, str]], folder: Path = VIEWS_FOLDER, dialect: str = READ_DIALECT
+) -> str:
+    """The SELECT in `folder/name.sql` in `dialect`, its raw tables resolved: `(dataset, table)` pairs
+    in `existing` are read where they are, the others stand in as empty relations of their columns."""
+    tree = statement(name, folder)
+    return to_sql(replace_tables(tree, stand_ins(tree, existing)), dialect)
 
 
 def existing_tables(client: SqlClientBase[Any]) -> set[tuple[str, str]]:
@@ -103,6 +121,7 @@ def publish_views(client: SqlClientBase[Any]) -> list[str]:
     the views' names. Raises LayoutError when `mailjet` holds tables (a database written by an earlier
     version)."""
     check_layout(client)
+    dialect = dialect_of(client)
     existing = existing_tables(client)
     names = view_names()
     with client.begin_transaction():
@@ -112,8 +131,10 @@ def publish_views(client: SqlClientBase[Any]) -> list[str]:
         client.execute_sql(f"create schema if not exists {MATCHED_DATASET}")
         for name in matched_names():
             client.execute_sql(f"drop table if exists {MATCHED_DATASET}.{name}")
-            sql = view_sql(name, existing, MATCHED_FOLDER)
+            sql = view_sql(name, existing, MATCHED_FOLDER, dialect)
             client.execute_sql(f"create table {MATCHED_DATASET}.{name} as\n{sql}")
         for name in names:
-            client.execute_sql(f"create view {VIEWS_DATASET}.{name} as\n{view_sql(name, existing)}")
+            client.execute_sql(
+                f"create view {VIEWS_DATASET}.{name} as\n{view_sql(name, existing, dialect=dialect)}"
+            )
     return names

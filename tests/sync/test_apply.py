@@ -24,8 +24,8 @@ from pipelines.apply import apply
 from pipelines.errors import CommandError
 from pipelines.extract import extract
 from pipelines.load import load
+from pipelines.plan import plan
 from pipelines.sync.config import SyncConfiguration
-from pipelines.sync.plan import plan
 from tests.conftest import Api, creds, start
 
 SANDBOX_CONTACTS = 400
@@ -513,7 +513,7 @@ def test_a_batch_recorded_twice_logs_each_change_once(
 
 def test_run_extracts_plans_applies_and_a_second_run_sends_nothing(world: tuple[Api, Path]) -> None:
     from pipelines.report import render
-    from pipelines.sync.run import run
+    from pipelines.run import run
 
     api, db = world
     first = run(db=str(db), yes=True)
@@ -533,7 +533,7 @@ def test_run_extracts_plans_applies_and_a_second_run_sends_nothing(world: tuple[
 def test_with_rate_limits_server_errors_and_failing_jobs_reruns_converge(
     world: tuple[Api, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipelines.sync.run import run
+    from pipelines.run import run
 
     api, db = world
     monkeypatch.setenv("MAILJET__BACKOFF_SECONDS", "0.01")  # retried at once: the faults, not the waits

@@ -16,8 +16,8 @@ import duckdb
 import pytest
 
 from pipelines.errors import CommandError
+from pipelines.plan import plan
 from pipelines.sync.config import SyncConfiguration
-from pipelines.sync.plan import plan
 from pipelines.warehouse.datasets import RAW_TABLES
 from tests.conftest import BIN, Api, creds, run_cli
 from tests.csv_import.conftest import load as import_files
@@ -325,16 +325,17 @@ def test_imported_files_keep_unsubscribed_people_off_a_list_but_prove_no_members
 KILLER = textwrap.dedent(
     """
     import os, signal, sys
-    import pipelines.sync.plan as flow
-    original = flow.build_inputs
+    import pipelines.sync.plan as engine
+    from pipelines.plan import plan
+    original = engine.build_inputs
 
     def build_then_die(client, diff):
         original(client, diff)
         os.kill(os.getpid(), signal.SIGKILL)  # mid-transaction: data-test rejections already written
 
-    flow.build_inputs = build_then_die
+    engine.build_inputs = build_then_die
     from pipelines.sync.config import SyncConfiguration
-    flow.plan(db=sys.argv[1], audiences=sys.argv[2], config=SyncConfiguration())
+    plan(db=sys.argv[1], audiences=sys.argv[2], config=SyncConfiguration())
     """
 )
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.plan import PlanResult
 from pipelines.sync.config import SyncConfiguration
-from pipelines.sync.plan import PlanResult
 from tests.sync.world import LIST_ID, Person, World, audiences_file, left_out, planned, run_plan
 
 # (case, person, planned {(action, reason)}, left out {(stage, reason)})
@@ -350,7 +350,7 @@ def test_a_membership_without_its_contact_stops_the_plan(tmp_path: Path) -> None
     _, db = run_plan(tmp_path, [Person("a@x.com", member="unsubscribed", unsubscribed=3), Person("b@x.com")])
     with duckdb.connect(str(db)) as con:  # the contact's row went missing from the extract
         con.execute("delete from mailjet_api.contacts where email = 'a@x.com'")
-    from pipelines.sync.plan import plan
+    from pipelines.plan import plan
 
     again = plan(db=str(db), audiences=str(tmp_path / "audiences.sql"), config=SyncConfiguration()).plans[0]
     guard = {g.name: g for g in again.guards}["unmatched_members"]
@@ -376,7 +376,7 @@ def test_an_undated_unsubscribe_from_another_list_of_the_permission_unsubscribes
         "create or replace view audience_other as select email from crm.profiles where false\n",
         encoding="utf-8",
     )
-    from pipelines.sync.plan import plan
+    from pipelines.plan import plan
 
     plan(db=str(db), audiences=str(source), audience="news", config=SyncConfiguration())
     assert planned(db) == {}

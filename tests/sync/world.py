@@ -11,8 +11,8 @@ from typing import Any
 
 import duckdb
 
+from pipelines.plan import PlanResult, plan
 from pipelines.sync.config import SyncConfiguration
-from pipelines.sync.plan import PlanResult, plan
 from pipelines.sync.tables import SYNC_DATASET, TABLES
 from pipelines.warehouse import open_pipeline
 from pipelines.warehouse.datasets import API_DATASET, RAW_TABLES

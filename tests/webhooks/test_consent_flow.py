@@ -11,9 +11,9 @@ import pytest
 from pipelines.errors import CommandError
 from pipelines.extract import extract
 from pipelines.load import load
+from pipelines.plan import plan
 from pipelines.report import render
 from pipelines.sync.config import SyncConfiguration
-from pipelines.sync.plan import plan
 from pipelines.webhooks import register
 from tests.conftest import Api, creds
 from tests.webhooks.receiver import AUTH, rows, start_receiver

@@ -4,14 +4,14 @@
 -- or by name (case-insensitive): its first import's spelling, with the ID derived from the name (or the
 -- number given).
 with named as (
-    select lower(name) as name_key from {api.contact_lists} t where name is not null group by lower(name)
+    select lower(name) as name_key from mailjet_api.contact_lists t where name is not null group by lower(name)
 ),
 file_lists as (
     select r.list_id, r.list_name, r.file, r.imported_at, row_number() over (
         partition by r.list_id order by r.imported_at, r.file
     ) as n
-    from {csv.imports} r
-    left join {api.contact_lists} i on r.list_name is null and i.id = r.list_id
+    from mailjet_csv.imports r
+    left join mailjet_api.contact_lists i on r.list_name is null and i.id = r.list_id
     left join named m on m.name_key = lower(r.list_ref)
     where r.list_ref is not null and i.id is null and m.name_key is null
 )

@@ -4,16 +4,16 @@
 -- latest import's row, with the latest name any file gave. File rows of a contact Mailjet has deleted
 -- (Mailjet listed the email once and lists it no more) are left out, whenever the file was imported.
 with api_emails as (
-    select lower(email) as email_key from {api.contacts} t group by lower(email)
+    select lower(email) as email_key from mailjet_api.contacts t group by lower(email)
 ),
 gone as (
     -- Emails Mailjet has listed (as MD5): a file row of such an email that matches no contact Mailjet
     -- lists now is about a contact Mailjet deleted, and stays out whenever the file was imported.
-    select distinct e.email_md5 from {api.contacts_listed} e
+    select distinct e.email_md5 from mailjet_api.contacts_listed e
 ),
 file_rows as (
     select c.*, lower(c.email) as email_key
-    from {csv.contacts} c
+    from mailjet_csv.contacts c
     left join api_emails a on a.email_key = lower(c.email)
     left join gone g on g.email_md5 = md5(lower(c.email))
     where a.email_key is null and g.email_md5 is null

@@ -2,4 +2,4 @@
 select
     id, bounced_at, campaign_id, contact_id, is_blocked, is_state_permanent, state_id, 'api' as _source,
     _extracted_at
-from {api.bounces} t
+from mailjet_api.bounces t

@@ -6,4 +6,4 @@ select
     message_workflow_exited_count, event_opened_count, event_clicked_count, event_spam_count,
     event_unsubscribed_count, event_workflow_exited_count, event_open_delay, event_click_delay, 'api' as
     _source, _extracted_at
-from {api.campaign_stats} t
+from mailjet_api.campaign_stats t

@@ -2,4 +2,4 @@
 select
     id, message_id, clicked_at, contact_id, url, clicked_delay, user_agent_id, 'api' as _source,
     _extracted_at
-from {api.clicks} t
+from mailjet_api.clicks t

@@ -4,8 +4,8 @@
 -- or by name (case-insensitive): its first import's spelling, with the ID derived from the name (or the
 -- number given).
 select id, name, address, is_deleted, subscriber_count, created_at, 'api' as _source, _extracted_at
-from {api.contact_lists} t
+from mailjet_api.contact_lists t
 union all
 select
     id, name, address, is_deleted, subscriber_count, created_at, _source, _extracted_at
-from {matched.contact_lists} m
+from mailjet_matched.contact_lists m

@@ -4,8 +4,8 @@
 -- (matched by email) or one known only from files: the latest import's value wins, and a value Mailjet
 -- states is never replaced. Rows of a contact Mailjet has deleted are left out (as in mailjet.contacts).
 select contact_id, name, value, 'api' as _source, _extracted_at
-from {api.contact_properties} t
+from mailjet_api.contact_properties t
 union all
 select
     contact_id, name, value, _source, _extracted_at
-from {matched.contact_properties} m
+from mailjet_matched.contact_properties m

@@ -7,10 +7,10 @@ select
     id, email, name, is_excluded_from_campaigns, exclusion_from_campaigns_updated_at, is_opt_in_pending,
     is_spam_complaining, delivered_count, created_at, last_activity_at, last_update_at, unsubscribed_at,
     unsubscribed_by, 'api' as _source, _extracted_at
-from {api.contacts} t
+from mailjet_api.contacts t
 union all
 select
     id, email, name, is_excluded_from_campaigns, exclusion_from_campaigns_updated_at, is_opt_in_pending,
     is_spam_complaining, delivered_count, created_at, last_activity_at, last_update_at, unsubscribed_at,
     unsubscribed_by, _source, _extracted_at
-from {matched.contacts} m
+from mailjet_matched.contacts m

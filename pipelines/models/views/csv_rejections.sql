@@ -2,6 +2,6 @@
 select file, line, raw_row, reason, 'csv:' || file as _source, imported_at as _extracted_at
 from (
     select t.*, max(t.imported_at) over (partition by t.file) as latest
-    from {csv.csv_rejections} t
+    from mailjet_csv.csv_rejections t
 ) r
 where imported_at = latest

@@ -5,4 +5,4 @@ select
     customcampaign, custom_id, payload, mj_message_id, smtp_reply, ip, geo, agent, url, blocked,
     hard_bounce, error_related_to, error, comment, source, received_at, raw, 'webhook' as _source,
     _extracted_at
-from {api.events} t
+from mailjet_api.events t

@@ -9,9 +9,9 @@
 select
     id, contact_id, list_id, list_name, is_unsubscribed, is_active, subscribed_at, unsubscribed_at,
     'api' as _source, _extracted_at
-from {api.list_recipients} t
+from mailjet_api.list_recipients t
 union all
 select
     id, contact_id, list_id, list_name, is_unsubscribed, is_active, subscribed_at, unsubscribed_at,
     _source, _extracted_at
-from {matched.list_recipients} m
+from mailjet_matched.list_recipients m

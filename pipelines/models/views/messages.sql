@@ -4,4 +4,4 @@ select
     state_permanent, sender_id, destination_id, attachment_count, attempt_count, delay, filter_time,
     message_size, spamassassin_score, spamass_rules, is_click_tracked, is_open_tracked, is_unsub_tracked,
     is_html_part_included, is_text_part_included, 'api' as _source, _extracted_at
-from {api.messages} t
+from mailjet_api.messages t

@@ -2,4 +2,4 @@
 select
     message_id, opened_at, arrived_at, campaign_id, contact_id, user_agent_id, user_agent_full, 'api' as
     _source, _extracted_at
-from {api.opens} t
+from mailjet_api.opens t

@@ -2,4 +2,4 @@
 select
     id, sender, recipient, status_code, status_name, created_at, sent_at, sms_count, cost_value,
     cost_currency, 'api' as _source, _extracted_at
-from {api.sms_messages} t
+from mailjet_api.sms_messages t

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pipelines.apply import ApplyResult, apply
 from pipelines.extract import ExtractResult, extract
 from pipelines.interrupts import InterruptHandler
+from pipelines.plan import PlanResult, plan
 from pipelines.progress import ExtractProgress
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
-from pipelines.sync.plan import PlanResult, plan
 
 
 @dataclass(frozen=True)

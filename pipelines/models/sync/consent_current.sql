@@ -1,0 +1,23 @@
+-- mailjet_sync.consent_current: the latest consent event per (email, permission) of the ledger; on a
+-- tie the withdrawal wins.
+create or replace view mailjet_sync.consent_current as
+with
+
+ranked as (
+    select
+        l.*,
+        row_number() over (
+            partition by email, permission
+            order by "at" desc, case when granted then 1 else 0 end, source
+        ) as n
+    from mailjet_sync.consent_ledger as l
+    where permission is not null
+),
+
+final as (
+    select email, permission, granted, "at", source, list_id
+    from ranked
+    where n = 1
+)
+
+select * from final

@@ -1,0 +1,76 @@
+-- mailjet_sync.consent_ledger: every consent event we know, per (email, permission).
+-- The CRM's consent events; Mailjet's list state for each list an audience maps to a permission
+-- (list_permissions: list_id, permission); the unsubscribes imported files state; webhook `unsub`
+-- events. A table not loaded yet stands in as an empty relation of its columns.
+create or replace view mailjet_sync.consent_ledger as
+with
+
+crm_events as (
+    select
+        lower(regexp_replace(cast(email as varchar), '^\s+|\s+$', '', 'g')) as email,
+        lower(trim(cast(permission as varchar))) as permission,
+        granted,
+        "at",
+        source,
+        cast(null as bigint) as list_id
+    from crm_consent_events
+    where email is not null and permission is not null and granted is not null and at_given is not null
+),
+
+-- A subscribed member is a grant at `subscribed_at`, an unsubscribed one a withdrawal at
+-- `unsubscribed_at`. No date, no event: a date would be invented, and the event could outrank a real
+-- one for another list of the same permission. A subscription the sync made is no grant of the
+-- person's. A file's unsubscribe is dated when the file was imported.
+list_state as (
+    select
+        lower(c.email) as email,
+        p.permission,
+        (r.is_unsubscribed = false) as granted,
+        case
+            when r.is_unsubscribed
+                then coalesce(r.unsubscribed_at, case when r._source <> 'api' then r._extracted_at end)
+            else r.subscribed_at
+        end as "at",
+        case when r._source = 'api' then 'mailjet' else r._source end as source,
+        r.list_id
+    from mailjet.list_recipients as r
+    join list_permissions as p on p.list_id = r.list_id
+    join mailjet.contacts as c on c.id = r.contact_id
+    where
+        c.email is not null
+        and (
+            (r.is_unsubscribed = true and (r.unsubscribed_at is not null or r._source <> 'api'))
+            or (
+                r.is_unsubscribed = false
+                and r.subscribed_at is not null
+                and not exists (
+                    select 1
+                    from mailjet_sync.sync_snapshot as s
+                    where s.list_id = r.list_id and s.email = lower(c.email) and s.last_action = 'addnoforce'
+                )
+            )
+        )
+),
+
+webhook_unsubs as (
+    select
+        lower(e.email) as email,
+        p.permission,
+        false as granted,
+        e.time as "at",
+        'webhook' as source,
+        e.mj_list_id as list_id
+    from mailjet_api.events as e
+    join list_permissions as p on p.list_id = e.mj_list_id
+    where e.event = 'unsub' and e.email is not null
+),
+
+final as (
+    select * from crm_events
+    union all
+    select * from list_state
+    union all
+    select * from webhook_unsubs
+)
+
+select * from final

@@ -1,0 +1,75 @@
+"""`mailjet-elt plan`: build each audience, test its data, diff it against its Mailjet list and write the
+plan to `mailjet_sync` (one `sync_runs` row per audience, its `sync_plan` and `sync_rejections` rows, in
+one transaction per audience). Nothing is sent to Mailjet. The engine is `pipelines/sync/plan.py`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pipelines.errors import EXIT_USAGE, CommandError
+from pipelines.interrupts import InterruptHandler
+from pipelines.logs import console
+from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
+from pipelines.sync.audiences import audiences_path, choose, read_audiences
+from pipelines.sync.config import SyncConfiguration, resolve_sync_config
+from pipelines.sync.plan import AudiencePlan, plan_with
+from pipelines.warehouse import duckdb_path, pipelines_dir, writing
+from pipelines.warehouse.datasets import API_DATASET
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """What a plan run planned."""
+
+    audiences_file: str
+    plans: list[AudiencePlan]
+    seconds: float
+    database: str | None
+    resumed: list[str] = field(default_factory=list)
+
+
+def plan(
+    *,
+    db: str,
+    destination: str | None = None,
+    audience: str | None = None,
+    audiences: str | None = None,
+    config: SyncConfiguration | None = None,
+    interrupts: InterruptHandler | None = None,
+    lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
+    now: datetime | None = None,
+) -> PlanResult:
+    """Plan the sync of `audience` (default: every audience of the file); what it planned, or
+    CommandError. `now` stands for the clock (tests)."""
+    source = audiences_path(audiences)
+    defined = read_audiences(source)
+    chosen = choose(defined, audience, source)
+    config = config or resolve_sync_config()
+    folder = pipelines_dir(db, destination)
+    if folder is not None and not duckdb_path(db).is_file():
+        raise CommandError(
+            f"--db {db}: no database there yet. Run `mailjet-elt extract` first (and `mailjet-elt load` "
+            "for the CRM tables your audiences read), then plan",
+            EXIT_USAGE,
+        )
+    started = time.monotonic()
+    stop = interrupts or InterruptHandler("plan")
+    with writing(
+        db, destination, "plan", API_DATASET, lock_wait, _say, interrupts=stop, loads=False
+    ) as warehouse:
+        with warehouse.pipeline.sql_client() as client:
+            plans = plan_with(client, defined, chosen, source, config, now or datetime.now(UTC), stop)
+        resumed = warehouse.resumed
+    return PlanResult(
+        audiences_file=str(source),
+        plans=plans,
+        seconds=time.monotonic() - started,
+        database=db if destination in (None, "duckdb") else None,
+        resumed=resumed,
+    )
+
+
+def _say(text: str) -> None:
+    console().warning(f"mailjet-elt plan: {text}")

@@ -1,0 +1,182 @@
+"""The SQL of the sync engine (`pipelines/models/sync/*.sql`): each file one statement with a header,
+written in DuckDB's dialect, transpiled to DuckDB and Postgres, its values bind parameters; the
+statements the engine assembles per audience; the ledger's readings of CRM columns, run on an in-memory
+DuckDB."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from pipelines.models import SYNC_FOLDER, load, placeholders, render, statement
+from pipelines.sync.audiences import Audience
+from pipelines.sync.diff import (
+    DiffInput,
+    changes_args,
+    changes_sql,
+    current_sql,
+    json_without_nulls,
+    state_sql,
+    updates_sql,
+)
+from pipelines.sync.ledger import crm_events, ledger_sql, list_permissions_relation
+from pipelines.sync.plan import audience_sql, frame_sql
+
+pytestmark = pytest.mark.unit
+
+NAMES = sorted(p.stem for p in SYNC_FOLDER.glob("*.sql"))
+DIALECTS = ("duckdb", "postgres")
+PARAMETERS = {  # the statements taking bind parameters, and how many
+    "data_test_rejections": 4,
+    "diff_consent": 1,
+    "diff_managed": 2,
+    "diff_members": 1,
+    "diff_state": 1,
+    "plan_actions": 1,
+    "plan_changes": 6,
+    "plan_held": 5,
+    "plan_left_out": 1,
+    "plan_samples": 2,
+    "plan_updates": 3,
+    "run_record": 21,
+    "unmatched_members": 1,
+}
+
+
+def diff_input(properties: tuple[str, ...] = (), dialect: str = "duckdb") -> DiffInput:
+    return DiffInput(
+        run_id=1,
+        audience="news",
+        list_id=10,
+        member_list_id=10,
+        permission="email_newsletter",
+        on_exit="remove",
+        properties=properties,
+        exits_allowed=True,
+        dialect=dialect,
+    )
+
+
+def test_there_are_sync_statements() -> None:
+    assert {"consent_ledger", "consent_current", "diff_members", "plan_changes", "plan_held"} <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_file_is_one_statement_with_a_header_and_no_pasted_value(name: str) -> None:
+    text = load(name)
+    assert text.startswith("-- "), name
+    assert "{" not in text and "}" not in text and "%" not in text, name
+    assert len([s for s in sqlglot.parse(text, read="duckdb") if s is not None]) == 1, name
+    assert placeholders(statement(name)) == PARAMETERS.get(name, 0), name
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("name", NAMES)
+def test_each_statement_transpiles_and_reads_back(name: str, dialect: str) -> None:
+    sql = render(name, dialect)
+    again = sqlglot.parse_one(sql, read=dialect)
+    assert isinstance(again, exp.Expression)
+    marker = "%s" if dialect == "postgres" else "?"
+    assert sql.count(marker) == PARAMETERS.get(name, 0), sql
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("properties", [(), ("firstname",), ("firstname", "Country")], ids=len)
+def test_per_property_statements_repeat_their_terms(properties: tuple[str, ...], dialect: str) -> None:
+    d = diff_input(properties, dialect)
+    for sql in (changes_sql(d), state_sql(d), current_sql(d), updates_sql(d) if properties else ""):
+        if sql:
+            sqlglot.parse_one(sql, read=dialect)
+    updates = updates_sql(d) if properties else ""
+    for i, name in enumerate(properties):
+        assert f"a.p_{i}" in state_sql(d)
+        assert f"'{name.lower()}'" in current_sql(d) and f" AS p_{i}" in current_sql(d)
+        assert f"'{name}'" in updates and f"c.p_{i}" in updates
+    assert f"p_{len(properties)}" not in state_sql(d) + current_sql(d) + updates
+    assert len(changes_args(d)) == placeholders(sqlglot.parse_one(changes_sql(d), read=dialect))
+
+
+def test_json_without_nulls_has_one_form_per_engine() -> None:
+    pairs = [("a", exp.column("x")), ("b", exp.column("y"))]
+    assert json_without_nulls(pairs, "duckdb").sql("duckdb") == (
+        "CAST(JSON_MERGE_PATCH('{}', JSON_OBJECT('a', x, 'b', y)) AS TEXT)"
+    )
+    assert json_without_nulls(pairs, "postgres").sql("postgres") == (
+        "CAST(JSON_STRIP_NULLS(JSON_BUILD_OBJECT('a', x, 'b', y)) AS VARCHAR)"
+    )
+    assert json_without_nulls([], "postgres").sql("postgres") == "CAST(NULL AS VARCHAR)"
+
+
+def test_json_without_nulls_drops_the_nulls_in_duckdb() -> None:
+    built = json_without_nulls([("first", exp.column("x")), ("last", exp.column("y"))], "duckdb")
+    sql = f"select {built.sql('duckdb')} from (values ('Ann', null), (null, null)) as t (x, y)"
+    assert duckdb.sql(sql).fetchall() == [('{"first":"Ann"}',), ("{}",)]
+
+
+def test_the_audience_is_read_from_its_view_and_columns() -> None:
+    item = Audience("news", "1", "remove", ("firstname", "zip"), "", 1)
+    sql = audience_sql(item, ["EMail", "FirstName"], "duckdb")
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    assert {(t.db, t.name) for t in tree.find_all(exp.Table)} == {
+        ("mailjet_sync", "audience_news"),
+        ("", "_aud"),
+    }
+    assert '"EMail"' in sql and '"FirstName"' in sql and " AS p_0" in sql and "p_1" not in sql
+    frame = sqlglot.parse_one(frame_sql(item, ["EMail", "FirstName"], "duckdb"), read="duckdb")
+    assert isinstance(frame, exp.Select)
+    assert frame.named_selects == ["email", "firstname"]
+
+
+def crm_table(kind: str, values: list[tuple[object, object]]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("create schema crm")
+    con.execute(
+        f'create table crm.consent_events (email varchar, permission varchar, granted {kind}, "at" {kind})'
+    )
+    con.executemany("insert into crm.consent_events values ('a@x.com', 'news', ?, ?)", values)
+    return con
+
+
+def read_crm(con: duckdb.DuckDBPyConnection, columns: dict[str, str]) -> list[tuple[object, ...]]:
+    return con.sql(crm_events(columns).sql("duckdb") + " order by granted_given").fetchall()
+
+
+def test_the_crm_reads_text_as_granted_or_withdrawn() -> None:
+    con = crm_table(
+        "varchar", [(" Yes", "2026-01-31T12:00:00Z"), ("opt-out", "2026-02-01"), ("maybe", "2026-02-02")]
+    )
+    read = read_crm(con, {"email": "varchar", "permission": "varchar", "granted": "varchar", "at": "varchar"})
+    assert [(r[2], r[5]) for r in read] == [(True, " Yes"), (None, "maybe"), (False, "opt-out")]
+    assert {r[4] for r in read} == {"crm"}
+    assert read[0][3] == datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
+
+
+def test_the_crm_reads_numbers_as_granted_unless_zero_and_at_as_unix_seconds() -> None:
+    con = crm_table("bigint", [(2, 1767225600), (0, 1767225600)])
+    read = read_crm(con, {"email": "varchar", "permission": "varchar", "granted": "bigint", "at": "bigint"})
+    assert [r[2] for r in read] == [False, True]
+    assert read[0][3] == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_a_crm_not_loaded_reads_as_no_event() -> None:
+    assert duckdb.sql(crm_events({}).sql("duckdb")).fetchall() == []
+
+
+def test_the_ledger_maps_lists_to_permissions_as_literals() -> None:
+    relation = list_permissions_relation({2: "email_service", 1: "email_newsletter"})
+    assert duckdb.sql(relation.sql("duckdb")).fetchall() == [(1, "email_newsletter"), (2, "email_service")]
+    assert duckdb.sql(list_permissions_relation({}).sql("duckdb")).fetchall() == []
+    for dialect in DIALECTS:
+        sql = ledger_sql(dialect, {}, {}, {1: "it's"})
+        tree = sqlglot.parse_one(sql, read=dialect)
+        assert "'it''s'" in sql
+        assert ("mailjet_api", "events") not in {(t.db, t.name) for t in tree.find_all(exp.Table)}
+        assert ("crm", "consent_events") not in {(t.db, t.name) for t in tree.find_all(exp.Table)}
+    received = ledger_sql(
+        "duckdb", {}, {"event": "varchar", "email": "varchar", "time": "bigint", "mj_list_id": "bigint"}, {}
+    )
+    assert "TO_TIMESTAMP(time)" in received
