@@ -65,6 +65,7 @@ EXPECT = (
     ("unsubscribes Freya", "consent withdrawn after they subscribed"),
     ("print(mj.contactslist", "Newsletter"),
     ("make demo", "every confirmed change is there"),
+    ("ann@example.com/getcontactslists", '"ListID": 1005'),
 )
 CONFIG_SECTIONS = {
     ("mailjet",): MailjetConfiguration,
