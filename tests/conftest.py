@@ -112,12 +112,15 @@ E2E_TIMEOUT_SECONDS = 900
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A test in no tier is an integration test; an e2e test has a timeout of its own."""
+    """A test in no tier is an integration test; an e2e test has a timeout of its own. The e2e tests come
+    first: they are the longest, and started last they would keep one worker busy long after the other
+    has finished (`-n 2 --dist loadfile` hands out whole modules in this order)."""
     for item in items:
         if not any(item.get_closest_marker(tier) for tier in TIERS):
             item.add_marker(pytest.mark.integration)
         if item.get_closest_marker("e2e") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_SECONDS))
+    items.sort(key=lambda item: 0 if item.get_closest_marker("e2e") else 1)
 
 
 @pytest.fixture(autouse=True)
