@@ -13,7 +13,7 @@ import pytest
 from sources.mailjet import mailjet_source
 from sources.mailjet.exceptions import MailjetConfigError
 from tests.conftest import Api, creds
-from tests.sources.conftest import query, requests_log
+from tests.sources.conftest import every_row, query, requests_log
 
 # A plain dlt pipeline script, as a user writes one: no mailjet-elt command, no configuration in code.
 SCRIPT = """\
@@ -46,11 +46,18 @@ def test_mailjet_source_in_a_plain_dlt_pipeline_reads_the_mailjet_section(api: A
     )
     assert result.returncode == 0, result.stderr
     assert api.app.config.api_secret not in result.stdout + result.stderr
-    db = tmp_path / "my_mailjet.duckdb"
-    assert query(db, "select count(*), count(distinct id) from mailjet_api.contacts") == [(300, 300)]
-    assert query(db, "select count(*) from mailjet_api.contact_lists") == [(5,)]
     pages = [r for r in requests_log(api) if r["path"] == "/v3/REST/contact" and "limit" in r["params"]]
     assert pages and {r["params"]["limit"] for r in pages} == {"100"}  # page_size from .dlt/config.toml
+    db = tmp_path / "my_mailjet.duckdb"
+    contacts = every_row(api, "contact")
+    assert query(db, "select count(*), count(distinct id) from mailjet_api.contacts") == [(300, 300)]
+    assert {row[0] for row in query(db, "select id from mailjet_api.contacts")} == {c["ID"] for c in contacts}
+    assert query(db, "select count(*) from mailjet_api.contact_lists") == [(5,)]
+    tables = {
+        r[0] for r in query(db, "select table_name from duckdb_tables() where schema_name = 'mailjet_api'")
+    }
+    # Only the resources asked for: not even `contacts_listed`, made from the contacts' pages.
+    assert {t for t in tables if not t.startswith("_dlt")} == {"contacts", "contact_lists"}
 
 
 def test_mailjet_source_reads_no_other_section(monkeypatch: pytest.MonkeyPatch) -> None:
