@@ -188,11 +188,21 @@ def read_audiences(path: Path) -> list[Audience]:
     return parse_audiences(text, str(path))
 
 
-def audiences_path(given: str | None) -> Path:
-    """The audiences file: the one given, else ./audiences.sql when present, else the shipped one."""
+def audiences_path(given: str | None, shipped: Path = SHIPPED_AUDIENCES) -> Path:
+    """The audiences file: the one given, else ./audiences.sql when present, else the shipped one (at the
+    root of a clone of the repository). AudienceError when there is none of them: an installed package
+    carries no audiences of its own."""
     if given:
         return Path(given)
-    return LOCAL_AUDIENCES if LOCAL_AUDIENCES.is_file() else SHIPPED_AUDIENCES
+    if LOCAL_AUDIENCES.is_file():
+        return LOCAL_AUDIENCES
+    if shipped.is_file():
+        return shipped
+    raise AudienceError(
+        "no audiences file: there is no ./audiences.sql in this folder and no shipped one beside the "
+        'installed package. Write your audiences in ./audiences.sql (see the README, "Writing an '
+        'audience"), or give one with --audiences PATH'
+    )
 
 
 def choose(audiences: Sequence[Audience], name: str | None, source: Path) -> list[Audience]:

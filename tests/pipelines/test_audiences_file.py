@@ -3,9 +3,11 @@ the fix."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from pipelines.sync.audiences import AudienceError, parse_audiences
+from pipelines.sync.audiences import AudienceError, audiences_path, parse_audiences
 
 pytestmark = pytest.mark.unit
 
@@ -117,3 +119,18 @@ def test_the_permission_header() -> None:
             "create view audience_a as select 'x' as email",
             "audiences.sql",
         )
+
+
+def test_the_audiences_file_is_the_given_one_then_the_local_one_then_the_shipped_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shipped = tmp_path / "clone" / "audiences.sql"
+    with pytest.raises(AudienceError, match=r"no audiences file: .* --audiences PATH"):
+        audiences_path(None, shipped)  # an installed package, run where there is no audiences.sql
+    shipped.parent.mkdir()
+    shipped.write_text("-- shipped\n", encoding="utf-8")
+    assert audiences_path(None, shipped) == shipped
+    (tmp_path / "audiences.sql").write_text("-- mine\n", encoding="utf-8")
+    assert audiences_path(None, shipped) == Path("audiences.sql")
+    assert audiences_path("other.sql", shipped) == Path("other.sql")
