@@ -16,14 +16,12 @@ from dlt.pipeline.pipeline import Pipeline
 from pipelines.settings import DEFAULT_DB
 from pipelines.warehouse.datasets import (
     API_DATASET,
-    CRM_DATASET,
-    CSV_DATASET,
+    LAYERS,
     MATCHED_DATASET,
     VIEWS_DATASET,
 )
 from pipelines.warehouse.errors import WarehouseBusy, WarehouseError, lock_holder
 
-LAYERS = (API_DATASET, CSV_DATASET, CRM_DATASET)
 # Merges of millions of rows: cap DuckDB's buffer memory (it spills to disk beyond it) so the extract's
 # memory stays flat as the account grows; insertion order is meaningless for these tables.
 DUCKDB_SETTINGS = {"memory_limit": "256MB", "preserve_insertion_order": False}

@@ -23,7 +23,6 @@ from dlt.pipeline.pipeline import Pipeline
 from pipelines.interrupts import InterruptHandler
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse.database import (
-    LAYERS,
     check_existing_duckdb,
     duckdb_path,
     open_pipeline,
@@ -32,6 +31,7 @@ from pipelines.warehouse.database import (
 )
 from pipelines.warehouse.datasets import (
     API_DATASET,
+    LAYERS,
 )
 from pipelines.warehouse.errors import WarehouseBusy, WarehouseError, raise_if_busy
 from pipelines.warehouse.lock import LockTimeout, LockUnavailable, WriterLock
