@@ -20,13 +20,13 @@
 -- audience: newsletter
 -- list: Newsletter
 -- permission: email_newsletter
--- on_exit: remove
+-- on_exit: unsub
 -- properties: firstname, country
 create or replace view audience_newsletter as
 select k.email, p.firstname, p.country
 from mailjet_sync.consent_current k
 left join (
-    select lower(trim(email)) as email, firstname, country from crm.profiles
+    select mailjet_sync.norm(email) as email, firstname, country from crm.profiles
 ) p on p.email = k.email
 where k.permission = 'email_newsletter' and k.granted
 
@@ -38,5 +38,5 @@ where k.permission = 'email_newsletter' and k.granted
 create or replace view audience_service as
 select k.email, p.firstname
 from mailjet_sync.consent_current k
-join (select lower(trim(email)) as email, firstname from crm.profiles) p on p.email = k.email
+join (select mailjet_sync.norm(email) as email, firstname from crm.profiles) p on p.email = k.email
 where k.permission = 'email_service' and k.granted

@@ -47,7 +47,7 @@ from destinations.mailjet_lists.mailjet import (
     ensure_properties,
     read_list_state,
     start_job,
-    unsubscribed_members,
+    unsubscribed_among,
     wait_for_job,
 )
 from destinations.mailjet_lists.outcomes import (
@@ -99,7 +99,7 @@ __all__ = [
     "read_list_state",
     "send",
     "touched",
-    "unsubscribed_members",
+    "unsubscribed_among",
 ]
 
 DEFAULT_BATCH_SIZE = 5000
@@ -132,23 +132,24 @@ def send(
     list_id: int,
     action: Action,
     rows: Sequence[Row],
-    kept: set[int] | None = None,
     jobs: JobLog | None = None,
     live: bool = True,
 ) -> Batch | None:
     """One bulk job for `rows` (one list, one action), waited for; how each change went. An update only
-    changes properties (a contact job without lists: whoever left the list since stays off it); a remove
-    passes over the members in `kept` (unsubscribed since the plan: removing them would erase it). A job
-    `jobs` knows for this batch is waited for, not started again. Rows no longer `live` start no job:
-    None, unless a job was started for them before."""
-    sending, skipped = split_kept(action, rows, kept)
-    changes = kept_changes(skipped, list_id, action)
-    if not sending:
-        return Batch(list_id, action, 0, "skipped", changes) if live else None
-    key = batch_key(list_id, action, sending)
+    changes properties (a contact job without lists: whoever left the list since stays off it). A remove
+    first reads which of its members Mailjet shows unsubscribed, immediately before the job, and passes
+    over them: removing them would erase their unsubscription. A job `jobs` knows for this batch is
+    waited for, not started again. Rows no longer `live` start no job: None, unless a job was started
+    for them before."""
+    key = batch_key(list_id, action, rows)
     known = jobs.find(key) if jobs is not None else None
     if known is None and not live:
         return None
+    kept = unsubscribed_among(http, list_id, rows) if action == "remove" else {}
+    sending, skipped = split_kept(action, rows, kept)
+    changes = kept_changes(skipped, list_id, action, kept)
+    if not sending and known is None:
+        return Batch(list_id, action, 0, "skipped", changes)
     if known is not None:
         job_id, resource = known
     else:
@@ -180,7 +181,6 @@ def mailjet_lists(
     counts as done. Rows of a run `sendable` refuses (a plan made since superseded it) start no job; a
     job `jobs` says was started for them is still waited for and recorded."""
 
-    kept_members: dict[int, set[int]] = {}
     client: list[MailjetHttp] = [] if http is None else [http]
     recorder = record or log_batch
 
@@ -210,9 +210,7 @@ def mailjet_lists(
     def _send(list_id: int, action: Action, rows: list[Row], live: bool) -> Batch | None:
         http = connect()
         try:
-            if action == "remove" and list_id not in kept_members:  # read once per list, before removing
-                kept_members[list_id] = unsubscribed_members(http, list_id)
-            return send(http, list_id, action, rows, kept_members.get(list_id), jobs, live)
+            return send(http, list_id, action, rows, jobs, live)
         except (
             MailjetJobTimeout,
             MailjetRateLimited,

@@ -27,10 +27,36 @@ def wait_for_job(http: MailjetHttp, resource: str, job_id: int) -> JobResult:
     return http.wait_for_job(resource, job_id)
 
 
-def unsubscribed_members(http: MailjetHttp, list_id: int) -> set[int]:
-    """The contact IDs Mailjet lists as unsubscribed from the list now."""
-    listed = _all(http, "listrecipient", {"ContactsList": list_id, "Unsub": "true"})
-    return {int(r["ContactID"]) for r in listed if r.get("IsUnsubscribed")}
+def unsubscribed_among(http: MailjetHttp, list_id: int, rows: Sequence[Row]) -> dict[str, str | None]:
+    """Of `rows` (changes to one list), those Mailjet shows unsubscribed from it now: lowercase email ->
+    when they unsubscribed (`UnsubscribedAt`; None without a date). Read with whichever costs fewer
+    calls: the listing of the list's unsubscribed members (matched by contact ID), or one look-up per
+    row; a row without a contact ID is always looked up by its address."""
+    emails = {str(r["email"]).strip().lower(): int(r.get("contact_id") or 0) for r in rows}
+    by_id = {contact_id: email for email, contact_id in emails.items() if contact_id}
+    found: dict[str, str | None] = {}
+    lookups = [email for email, contact_id in emails.items() if not contact_id]
+    if by_id:
+        listed = http.count("listrecipient", {"ContactsList": list_id, "Unsub": "true"})
+        if -(-listed // PAGE_SIZE_MAX) <= len(by_id):
+            for member in _all(http, "listrecipient", {"ContactsList": list_id, "Unsub": "true"}):
+                email = by_id.get(int(member.get("ContactID") or 0))
+                if email is not None and member.get("IsUnsubscribed"):
+                    found[email] = _when(member.get("UnsubscribedAt"))
+        else:
+            lookups += list(by_id.values())
+    for email in lookups:
+        for member in http.get(
+            "listrecipient", {"ContactsList": list_id, "ContactEmail": email, "Limit": 10}
+        ):
+            if member.get("IsUnsubscribed") and int(member.get("ListID") or list_id) == list_id:
+                found[email] = _when(member.get("UnsubscribedAt"))
+    return found
+
+
+def _when(value: Any) -> str | None:
+    """Mailjet's timestamp, or None for its empty string."""
+    return str(value) if value else None
 
 
 def create_list(http: MailjetHttp, ref: str) -> tuple[int, str, bool]:

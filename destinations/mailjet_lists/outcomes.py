@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
 from sources.mailjet.settings import JOB_FAILED
@@ -28,6 +28,7 @@ class Change:
     job_id: int | None
     outcome: Outcome
     error: str | None = None
+    unsubscribed_at: str | None = None  # a removal passed over: when Mailjet says they unsubscribed
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,22 @@ def change(
     )
 
 
-def kept_changes(rows: Sequence[Mapping[str, Any]], list_id: int, action: Action) -> list[Change]:
-    """The removals passed over because the member unsubscribed since the plan."""
-    return [change(r, list_id, action, None, "skipped", KEPT) for r in rows]
+def kept_changes(
+    rows: Sequence[Mapping[str, Any]],
+    list_id: int,
+    action: Action,
+    kept: Mapping[str, str | None] | None = None,
+) -> list[Change]:
+    """The removals passed over because Mailjet shows the member unsubscribed (`kept`: lowercase email
+    -> when, as Mailjet dates it)."""
+    when = kept or {}
+    return [
+        replace(
+            change(r, list_id, action, None, "skipped", KEPT),
+            unsubscribed_at=when.get(str(r["email"]).strip().lower()),
+        )
+        for r in rows
+    ]
 
 
 def refused_batch(rows: Sequence[Mapping[str, Any]], list_id: int, action: Action, error: str) -> Batch:

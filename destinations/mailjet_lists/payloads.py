@@ -29,10 +29,15 @@ def batch_key(list_id: int, action: str, rows: Sequence[Row]) -> str:
     return digest.hexdigest()[:32]
 
 
-def split_kept(action: Action, rows: Sequence[Row], kept: set[int] | None) -> tuple[list[Row], list[Row]]:
-    """(rows to send, rows passed over): a remove passes over the members in `kept` (unsubscribed since
-    the plan: removing them would erase their unsubscription); other actions send every row."""
-    skipped = [r for r in rows if action == "remove" and kept and int(r.get("contact_id") or 0) in kept]
+def split_kept(
+    action: Action, rows: Sequence[Row], kept: Mapping[str, str | None] | None
+) -> tuple[list[Row], list[Row]]:
+    """(rows to send, rows passed over): a remove passes over the members in `kept` (lowercase email ->
+    when they unsubscribed: Mailjet shows them unsubscribed from the list, and removing them would erase
+    it); other actions send every row."""
+    if action != "remove" or not kept:
+        return list(rows), []
+    skipped = [r for r in rows if str(r["email"]).strip().lower() in kept]
     return [r for r in rows if r not in skipped], skipped
 
 

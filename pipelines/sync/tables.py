@@ -22,6 +22,8 @@ from typing import Any
 
 from dlt.destinations.sql_client import SqlClientBase
 
+from pipelines.models import dialect_of, render
+
 SYNC_DATASET = "mailjet_sync"
 TS = "timestamp with time zone"
 TABLES: dict[str, dict[str, str]] = {
@@ -116,8 +118,10 @@ def table(name: str) -> str:
 
 
 def create_tables(client: SqlClientBase[Any]) -> None:
-    """Create the dataset and any missing table; add to an existing table the columns it lacks."""
+    """Create the dataset, its normalization macro (`mailjet_sync.norm`) and any missing table; add to an
+    existing table the columns it lacks."""
     client.execute_sql(f"create schema if not exists {SYNC_DATASET}")
+    client.execute_sql(render("norm", dialect_of(client)))
     rows = client.execute_sql(
         "select table_name, column_name from information_schema.columns where table_catalog = "
         "current_database() and table_schema = %s",

@@ -87,8 +87,10 @@ def test_a_failed_job_fails_every_change_with_its_error(job: dict[str, Any], err
 
 def test_kept_removals_are_skipped_with_the_reason_and_no_job() -> None:
     [skipped] = kept_changes(plan_rows("ann@x.com"), 10, "remove")
-    assert (skipped.outcome, skipped.job_id) == ("skipped", None)
+    assert (skipped.outcome, skipped.job_id, skipped.unsubscribed_at) == ("skipped", None, None)
     assert skipped.error == "unsubscribed since the plan: kept, with their unsubscription"
+    [dated] = kept_changes(plan_rows("Ann@X.com"), 10, "remove", {"ann@x.com": "2026-06-01T10:00:00Z"})
+    assert dated.unsubscribed_at == "2026-06-01T10:00:00Z"  # what the durable record is dated with
 
 
 def test_a_batch_mailjet_would_not_take_fails_every_change() -> None:

@@ -83,17 +83,20 @@ def test_rows_without_the_optional_columns_are_sent() -> None:
         "Action": "addnoforce",
         "Contacts": [{"Email": "ann@x.com"}],
     }
-    assert split_kept("remove", [bare], {5}) == ([bare], [])
+    assert split_kept("remove", [bare], {"bob@x.com": None}) == ([bare], [])
+    assert split_kept("remove", [bare], {"ann@x.com": None}) == ([], [bare])  # matched by address
 
 
 def test_a_removal_passes_over_the_members_unsubscribed_since_the_plan() -> None:
-    ann, bob, cat = row("ann@x.com", contact_id=1), row("bob@x.com", contact_id=2), row("cat@x.com")
-    assert split_kept("remove", [ann, bob, cat], {2, 9}) == ([ann, cat], [bob])
-    assert split_kept("remove", [ann, bob], set()) == ([ann, bob], [])
+    ann, bob, cat = row("ann@x.com", contact_id=1), row(" Bob@X.com\t", contact_id=2), row("cat@x.com")
+    kept = {"bob@x.com": "2026-06-01T10:00:00Z", "zed@x.com": None}
+    assert split_kept("remove", [ann, bob, cat], kept) == ([ann, cat], [bob])
+    assert split_kept("remove", [ann, bob], {}) == ([ann, bob], [])
     assert split_kept("remove", [ann, bob], None) == ([ann, bob], [])
 
 
 @pytest.mark.parametrize("action", ["addnoforce", "unsub", "update"])
 def test_other_actions_send_every_row_whatever_is_kept(action: str) -> None:
     rows = [row("ann@x.com", contact_id=1), row("bob@x.com", contact_id=2)]
-    assert split_kept(action, rows, {1, 2}) == (rows, [])  # type: ignore[arg-type]
+    kept: dict[str, str | None] = {"ann@x.com": None, "bob@x.com": None}
+    assert split_kept(action, rows, kept) == (rows, [])  # type: ignore[arg-type]

@@ -131,8 +131,35 @@ def test_the_audience_is_read_from_its_view_and_columns() -> None:
     assert frame.named_selects == ["email", "firstname"]
 
 
-def crm_table(kind: str, values: list[tuple[object, object]]) -> duckdb.DuckDBPyConnection:
+def with_norm() -> duckdb.DuckDBPyConnection:
+    """An in-memory database with the `mailjet_sync.norm` macro."""
     con = duckdb.connect()
+    con.execute("create schema mailjet_sync")
+    con.execute(render("norm", "duckdb"))
+    return con
+
+
+@pytest.mark.parametrize(
+    ("given", "normal"),
+    [
+        pytest.param("Ann@X.com", "ann@x.com", id="case"),
+        pytest.param(" ann@x.com ", "ann@x.com", id="spaces"),
+        pytest.param("ann@x.com\u00a0", "ann@x.com", id="no-break-space"),
+        pytest.param("\tann@x.com\r\n", "ann@x.com", id="tab-and-line-break"),
+        pytest.param("\ufeffann@x.com\u200b", "ann@x.com", id="bom-and-zero-width"),
+        pytest.param("\u3000\u2003ANN@X.COM\u202f", "ann@x.com", id="wide-spaces"),
+        pytest.param("Email_Newsletter\t", "email_newsletter", id="permission"),
+        pytest.param(" \u00a0\t", None, id="blank-is-null"),
+        pytest.param(None, None, id="null"),
+        pytest.param("ann\u00a0@x.com", "ann @x.com", id="inner-blank-stays-invalid"),
+    ],
+)
+def test_one_normalization_trims_unicode_blanks_and_lowercases(given: str | None, normal: str | None) -> None:
+    assert with_norm().execute("select mailjet_sync.norm(?)", [given]).fetchone() == (normal,)
+
+
+def crm_table(kind: str, values: list[tuple[object, object]]) -> duckdb.DuckDBPyConnection:
+    con = with_norm()
     con.execute("create schema crm")
     con.execute(
         f'create table crm.consent_events (email varchar, permission varchar, granted {kind}, "at" {kind})'
@@ -163,7 +190,7 @@ def test_the_crm_reads_numbers_as_granted_unless_zero_and_at_as_unix_seconds() -
 
 
 def test_a_crm_not_loaded_reads_as_no_event() -> None:
-    assert duckdb.sql(crm_events({}).sql("duckdb")).fetchall() == []
+    assert with_norm().sql(crm_events({}).sql("duckdb")).fetchall() == []
 
 
 def test_the_ledger_maps_lists_to_permissions_as_literals() -> None:

@@ -7,8 +7,8 @@ with
 
 crm_events as (
     select
-        lower(regexp_replace(cast(email as varchar), '^\s+|\s+$', '', 'g')) as email,
-        lower(trim(cast(permission as varchar))) as permission,
+        mailjet_sync.norm(email) as email,
+        mailjet_sync.norm(permission) as permission,
         granted,
         "at",
         source,
@@ -23,7 +23,7 @@ crm_events as (
 -- person's. A file's unsubscribe is dated when the file was imported.
 list_state as (
     select
-        lower(c.email) as email,
+        mailjet_sync.norm(c.email) as email,
         p.permission,
         (r.is_unsubscribed = false) as granted,
         case
@@ -46,7 +46,7 @@ list_state as (
                 and not exists (
                     select 1
                     from mailjet_sync.sync_snapshot as s
-                    where s.list_id = r.list_id and s.email = lower(c.email) and s.last_action = 'addnoforce'
+                    where s.list_id = r.list_id and s.email = mailjet_sync.norm(c.email) and s.last_action = 'addnoforce'
                 )
             )
         )
@@ -54,7 +54,7 @@ list_state as (
 
 webhook_unsubs as (
     select
-        lower(e.email) as email,
+        mailjet_sync.norm(e.email) as email,
         p.permission,
         false as granted,
         e.time as "at",

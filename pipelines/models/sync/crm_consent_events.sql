@@ -7,11 +7,11 @@ select
     email,
     permission,
     case
-        when lower(trim(cast(granted as varchar))) in (
+        when mailjet_sync.norm(granted) in (
             'true', 't', 'yes', 'y', '1', 'granted', 'grant', 'given', 'opt-in', 'optin', 'opt_in',
             'opted-in', 'opted_in', 'subscribed', 'subscribe', 'consented', 'accepted'
         ) then true
-        when lower(trim(cast(granted as varchar))) in (
+        when mailjet_sync.norm(granted) in (
             'false', 'f', 'no', 'n', '0', 'withdrawn', 'withdraw', 'revoked', 'revoke', 'opt-out', 'optout',
             'opt_out', 'opted-out', 'opted_out', 'unsubscribed', 'unsubscribe', 'unsub', 'declined',
             'denied', 'refused'

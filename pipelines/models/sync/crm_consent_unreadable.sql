@@ -1,7 +1,7 @@
 -- The values of crm.consent_events' `granted` that say neither granted nor withdrawn, with how many rows
 -- hold each, most frequent first (then alphabetically, so the message is the same every time): the plan
 -- stops on any (a withdrawal must never be missed).
-select lower(trim(cast(granted_given as varchar))) as granted_given, count(*) as n
+select mailjet_sync.norm(granted_given) as granted_given, count(*) as n
 from crm_consent_events
 where granted_given is not null and granted is null
 group by 1

@@ -3,7 +3,7 @@
 -- file's "subscribed" is no proof of a live membership).
 create temporary table _members as
 select
-    lower(c.email) as email,
+    mailjet_sync.norm(c.email) as email,
     min(case when r._source = 'api' then r.contact_id end) as contact_id,
     bool_or(r.is_unsubscribed) as is_unsubscribed,
     max(r.subscribed_at) as subscribed_at
@@ -13,4 +13,4 @@ where
     r.list_id = cast(? as bigint)
     and c.email is not null
     and (r._source = 'api' or r.is_unsubscribed = true)
-group by lower(c.email)
+group by mailjet_sync.norm(c.email)

@@ -5,24 +5,24 @@ create temporary table _suppressed as
 with
 
 reasons as (
-    select lower(email) as email, 1 as rank, 'excluded_from_campaigns' as reason
+    select mailjet_sync.norm(email) as email, 1 as rank, 'excluded_from_campaigns' as reason
     from mailjet.contacts
     where is_excluded_from_campaigns
     union all
-    select lower(email), 2, 'spam_complaint'
+    select mailjet_sync.norm(email), 2, 'spam_complaint'
     from mailjet.contacts
     where is_spam_complaining
     union all
-    select lower(c.email), 3, 'hard_bounce'
+    select mailjet_sync.norm(c.email), 3, 'hard_bounce'
     from mailjet.bounces as b
     join mailjet.contacts as c on c.id = b.contact_id
     where b.is_state_permanent
     union all
-    select lower(email), 2, 'spam_complaint'
+    select mailjet_sync.norm(email), 2, 'spam_complaint'
     from mailjet_api.events
     where event = 'spam'
     union all
-    select lower(email), 3, 'hard_bounce'
+    select mailjet_sync.norm(email), 3, 'hard_bounce'
     from mailjet_api.events
     where event = 'bounce' and hard_bounce
 ),
