@@ -134,7 +134,9 @@ def build(db: Path, people: int, members: int) -> None:
         columns = ", ".join(f'"{c}" {t}' for c, t in TABLES["sync_snapshot"].items())
         con.execute(f"create table {SYNC_DATASET}.sync_snapshot ({columns})")
         con.execute(
-            f"insert into {SYNC_DATASET}.sync_snapshot select '{AUDIENCE}', {LIST_ID}, "
+            f"insert into {SYNC_DATASET}.sync_snapshot "
+            "(audience, list_id, email, managed_since, last_action, last_run_id) "
+            f"select '{AUDIENCE}', {LIST_ID}, "
             "'user' || i || '@example.com', timestamptz '2025-01-01', 'addnoforce', 1 "
             f"from range({n}) t(i) where i % 2 = 0"
         )

@@ -3,11 +3,12 @@ default), each statement a file of `pipelines/models/sync/` (`diff_*.sql`, `plan
 
 Inputs, as temporary tables of one connection: `_aud` (the audience: row_no, email_given, email trimmed
 and lowercased, rejected by a data test, then its properties as text, p_0..p_n), built by the caller;
-then built here: `_members` (the list's members, by email: Mailjet's memberships, and the unsubscribes
-imported files state, which keep those people off the list; a file's "subscribed" is no proof of a live
-membership), `_managed` (whom this audience added to the list, from `sync_snapshot`), `_consent` (the
-latest consent event per email for the list's permission), `_suppressed` (excluded from campaigns, spam
-complainers, hard bounces), `_current` (the members' property values in Mailjet), `_state` (each row of
+then built here: `_consent` (the latest consent event per email for the list's permission), `_members`
+(the list's members, by email: Mailjet's memberships, the unsubscribes imported files state, and the
+unsubscriptions of the durable record Mailjet no longer shows, all of which keep those people off the
+list; a file's "subscribed" is no proof of a live membership), `_managed` (whom this audience added
+to the list, from `sync_snapshot`), `_suppressed` (excluded from campaigns, spam complainers, hard
+bounces), `_current` (the members' property values in Mailjet), `_state` (each row of
 the audience beside all that) and `_presence` (per email).
 
 The rules (design §7), the rows of `sync_plan`:
@@ -41,7 +42,7 @@ from pipelines.sync.audiences import OnExit
 from pipelines.sync.ledger import columns_of
 from pipelines.warehouse.datasets import API_DATASET
 
-TEMP_TABLES = ("_members", "_managed", "_consent", "_suppressed", "_current", "_state", "_presence")
+TEMP_TABLES = ("_consent", "_members", "_managed", "_suppressed", "_current", "_state", "_presence")
 TEMPLATE = "p_0"  # the property the files are written for
 
 
@@ -58,6 +59,7 @@ class DiffInput:
     properties: tuple[str, ...]
     exits_allowed: bool  # False when the audience is empty: nobody leaves an empty audience
     dialect: str = "duckdb"
+    as_of: datetime | None = None  # when the Mailjet data was extracted (memberships it shows are that old)
 
     @property
     def plans_exits(self) -> bool:
@@ -158,9 +160,12 @@ def build_inputs(client: SqlClientBase[Any], d: DiffInput) -> None:
     """Create the temporary input tables of the diff (dropping those of an earlier audience)."""
     for name in TEMP_TABLES:
         client.execute_sql(drop_sql(name, d.dialect))
-    client.execute_sql(render("diff_members", d.dialect), d.member_list_id)
-    client.execute_sql(render("diff_managed", d.dialect), d.audience, d.list_id)
     client.execute_sql(render("diff_consent", d.dialect), d.permission)
+    client.execute_sql(render("diff_members", d.dialect), d.member_list_id)
+    if d.list_id is not None and d.as_of is not None:  # memberships changed outside the sync: not its own
+        for name in ("snapshot_observe", "snapshot_release"):
+            client.execute_sql(render(name, d.dialect), d.audience, d.list_id, d.as_of.isoformat())
+    client.execute_sql(render("diff_managed", d.dialect), d.audience, d.list_id)
     events = columns_of(client, API_DATASET, "events")
     client.execute_sql(
         render("diff_suppressed", d.dialect, {f"{API_DATASET}.events": events_relation(list(events))})

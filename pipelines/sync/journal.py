@@ -11,8 +11,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from destinations.mailjet_lists import Batch
+from destinations.mailjet_lists import Batch, Change
 from pipelines.logs import console
+from pipelines.models import dialect_of, render
 from pipelines.sync.tables import table
 from pipelines.warehouse import Warehouse
 from pipelines.warehouse.arrow import insert_arrow
@@ -112,6 +113,7 @@ class Recorder:
 
     def _record(self, batch: Batch) -> None:
         at = datetime.now(UTC)
+        kept = [c for c in batch.changes if c.outcome == "skipped"]
         changes = pa.table(
             {
                 "run_id": [c.run_id for c in batch.changes],
@@ -152,12 +154,16 @@ class Recorder:
             client.execute_sql(
                 f"update {table('sync_snapshot')} set managed_since = case when ch.action = 'addnoforce' and "
                 f"{table('sync_snapshot')}.last_action <> 'addnoforce' then ch.\"at\" else "
-                f"{table('sync_snapshot')}.managed_since end, last_action = ch.action, "
+                f"{table('sync_snapshot')}.managed_since end, mailjet_subscribed_at = case when ch.action = "
+                f"'addnoforce' and {table('sync_snapshot')}.last_action <> 'addnoforce' then null else "
+                f"{table('sync_snapshot')}.mailjet_subscribed_at end, last_action = ch.action, "
                 "last_run_id = ch.run_id "
                 "from _changes ch where ch.outcome = 'done' and ch.action <> 'update' and "
                 f"{table('sync_snapshot')}.audience = ch.audience and {table('sync_snapshot')}.list_id = "
                 f"ch.list_id and {table('sync_snapshot')}.email = lower(ch.email)"
             )
+            if kept:
+                self._record_kept(client, kept, at)
             client.execute_sql(
                 f"insert into {table('sync_snapshot')} "
                 "(audience, list_id, email, managed_since, last_action, "
@@ -166,3 +172,21 @@ class Recorder:
                 f"{table('sync_snapshot')} s where s.audience = ch.audience and s.list_id = ch.list_id and "
                 "s.email = lower(ch.email))"
             )
+
+    @staticmethod
+    def _record_kept(client: Any, kept: Sequence[Change], at: datetime) -> None:
+        """Add the members a removal passed over (Mailjet showed them unsubscribed) to the durable record
+        of unsubscriptions."""
+        seen = pa.table(
+            {
+                "email": [c.email.strip().lower() for c in kept],
+                "list_id": [c.list_id for c in kept],
+                "unsubscribed_at": [c.unsubscribed_at for c in kept],
+            }
+        )
+        client.execute_sql("drop table if exists _kept")
+        client.execute_sql(
+            "create temporary table _kept (email varchar, list_id bigint, unsubscribed_at varchar)"
+        )
+        insert_arrow(client, "_kept", seen)
+        client.execute_sql(render("record_kept", dialect_of(client)), at.isoformat())

@@ -19,6 +19,7 @@ putting sqlglot expressions in the place of the tables and columns of the statem
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from dlt.destinations.exceptions import DatabaseException
@@ -30,6 +31,7 @@ from pipelines.sync.audiences import AudienceError
 from pipelines.warehouse.datasets import API_DATASET, CRM_DATASET
 
 CONSENT_EVENTS = "consent_events"
+FUTURE_SKEW = timedelta(hours=1)  # clocks differ: an event this far ahead of now is still believed
 REQUIRED = ("email", "permission", "granted", "at")
 NUMBER_TYPES = ("integer", "bigint", "smallint", "tinyint", "hugeint", "double", "real", "float", "decimal")
 # crm.consent_events as the statements read it when it is not loaded (text, as the files are written for).
@@ -179,12 +181,44 @@ def check_crm_events(client: SqlClientBase[Any], columns: Mapping[str, str], dia
         ) from None
 
 
-def create_ledger(client: SqlClientBase[Any], permissions: Mapping[int, str], dialect: str) -> None:
+def create_ledger(
+    client: SqlClientBase[Any], permissions: Mapping[int, str], dialect: str, now: datetime
+) -> None:
     """(Re)create `consent_ledger` and `consent_current` in `mailjet_sync`, mapping each list ID of
-    `permissions` to its permission. Raises AudienceError for CRM consent events it cannot read."""
+    `permissions` to its permission, then add what the sources show to the durable record of
+    unsubscriptions. Raises AudienceError for CRM consent events it cannot read, and for any consent
+    event dated after `now` (plus FUTURE_SKEW), before anything is recorded."""
     crm = columns_of(client, CRM_DATASET, CONSENT_EVENTS)
     check_crm_columns(crm)  # the documented columns, before anything else
     check_crm_events(client, crm, dialect)
     events = columns_of(client, API_DATASET, "events")
     client.execute_sql(ledger_sql(dialect, crm, events, permissions))
     client.execute_sql(to_sql(statement("consent_current"), dialect))
+    check_future(client, dialect, now)
+    client.execute_sql(
+        render(
+            "record_unsubscriptions",
+            dialect,
+            {"crm_consent_events": crm_events(crm), f"{API_DATASET}.events": webhook_events(events)},
+        ),
+        now.isoformat(),
+    )
+
+
+def check_future(client: SqlClientBase[Any], dialect: str, now: datetime) -> None:
+    """Raise AudienceError naming the consent events dated after `now` (plus FUTURE_SKEW): a mistyped
+    date would outrank every later event."""
+    rows = client.execute_sql(render("consent_future", dialect), (now + FUTURE_SKEW).isoformat())
+    if not rows:
+        return
+    n = int(rows[0][5])
+    shown = "; ".join(
+        f"{email} {permission} {'granted' if granted else 'withdrawn'} at {at} (source {source})"
+        for email, permission, granted, at, source, _ in rows
+    )
+    raise AudienceError(
+        f"{n:,} consent event{'' if n == 1 else 's'} {'is' if n == 1 else 'are'} dated in the future "
+        f"(after {now:%Y-%m-%d %H:%M} UTC): {shown}{'; ...' if n > len(rows) else ''}. A future date would "
+        "outrank every later event, so nothing is planned. Fix the dates at their source (for the CRM: "
+        f"the file loaded into {CRM_DATASET}.{CONSENT_EVENTS}, then load it again)"
+    )

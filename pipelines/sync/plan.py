@@ -80,7 +80,7 @@ def plan_with(
     dialect = dialect_of(client)
     create_tables(client)
     lists = resolve_lists(client, defined, source, dialect)
-    create_ledger(client, list_permissions(defined, lists), dialect)
+    create_ledger(client, list_permissions(defined, lists), dialect, now)
     for item in chosen:
         create_view(client, item, source, dialect)
     as_of = data_as_of(client)
@@ -159,6 +159,7 @@ def plan_audience(
             properties=item.properties,
             exits_allowed=usable > 0 and rejected_pct <= config.max_rejected_pct,
             dialect=dialect,
+            as_of=as_of,
         )
         build_inputs(client, diff)
         insert_plan(client, diff)

@@ -10,9 +10,15 @@ Postgres), written by `plan` (and `apply`) in one transaction per audience run, 
 - `sync_jobs`: every bulk job apply started, written before it waits for the job: an apply stopped while
   Mailjet ran a job finds it again (by its batch of changes) and records how it ended instead of
   sending the batch twice, even when a newer plan has superseded the run.
+- `sync_unsubscriptions`: every unsubscription the sync has seen, never deleted: Mailjet's unsubscribed
+  members (extracts and imported files), webhook `unsub` events, the CRM's withdrawals (recorded by
+  `plan`), and the members a removal batch passed over (recorded by `apply`). Nobody in it is added to the
+  list again unless a newer grant follows it, even when Mailjet's own record of it is gone.
 - `sync_snapshot`: what the sync manages: who it added to which list, and its last action on them (a
   contact it removed or unsubscribed since is no longer managed: if they come back on their own, they
-  are theirs).
+  are theirs). A membership that changed outside the sync (unsubscribed, removed, or subscribed again
+  later than the add, as an extract made after the add shows it) is `released` at the next plan: no
+  longer the sync's.
 
 A table of an earlier version gains the columns added since (never loses any)."""
 
@@ -101,13 +107,24 @@ TABLES: dict[str, dict[str, str]] = {
         "contacts": "bigint not null",
         "started_at": f"{TS} not null",
     },
+    "sync_unsubscriptions": {
+        "email": "varchar not null",  # as mailjet_sync.norm writes it
+        "list_id": "bigint",  # the list they unsubscribed from; null for a CRM withdrawal
+        "permission": "varchar",  # the CRM withdrawal's permission; null for a list's unsubscription
+        "unsubscribed_at": TS,  # as the source dates it; null when it gives no date
+        "source": "varchar not null",  # mailjet | webhook | apply | crm | the imported file's source
+        "recorded_at": f"{TS} not null",  # when the sync first saw it
+    },
     "sync_snapshot": {
         "audience": "varchar not null",
         "list_id": "bigint not null",
         "email": "varchar not null",
         "managed_since": f"{TS} not null",
-        "last_action": "varchar not null",
+        "last_action": "varchar not null",  # addnoforce (managed), unsub, remove, or released
         "last_run_id": "bigint not null",
+        # Mailjet's SubscribedAt of the membership the sync made, as the first extract after it showed it:
+        # a later one means the person subscribed again by themselves.
+        "mailjet_subscribed_at": TS,
     },
 }
 

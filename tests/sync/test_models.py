@@ -31,6 +31,7 @@ pytestmark = pytest.mark.unit
 NAMES = sorted(p.stem for p in SYNC_FOLDER.glob("*.sql"))
 DIALECTS = ("duckdb", "postgres")
 PARAMETERS = {  # the statements taking bind parameters, and how many
+    "consent_future": 1,
     "data_test_rejections": 4,
     "diff_consent": 1,
     "diff_managed": 2,
@@ -42,6 +43,8 @@ PARAMETERS = {  # the statements taking bind parameters, and how many
     "plan_left_out": 1,
     "plan_samples": 2,
     "plan_updates": 3,
+    "record_kept": 1,
+    "record_unsubscriptions": 1,
     "run_record": 21,
     "unmatched_members": 1,
 }

@@ -66,6 +66,7 @@ class Person:
 class World:
     people: Sequence[Person]
     extracted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    snapshot: bool = True
 
     def build(self, db: Path) -> None:
         """Write the tables and publish the views."""
@@ -94,11 +95,13 @@ class World:
         columns = ", ".join(f'"{c}" {t}' for c, t in TABLES["sync_snapshot"].items())
         con.execute(f"create table {SYNC_DATASET}.sync_snapshot ({columns})")
 
-    def write(self, con: Any) -> None:
-        """Replace the rows of every table with this world's."""
+    def write(self, con: Any, snapshot: bool = True) -> None:
+        """Replace the rows of every table with this world's (without `snapshot`, the sync's snapshot stays
+        as the sync left it, and this world's `managed` is not written)."""
+        self.snapshot = snapshot
         for name in ("contacts", "contact_lists", "list_recipients", "contact_properties", "bounces"):
             con.execute(f"delete from {API_DATASET}.{name}")
-        for name in ("crm.profiles", "crm.consent_events", f"{SYNC_DATASET}.sync_snapshot"):
+        for name in ("crm.profiles", "crm.consent_events", *([f"{SYNC_DATASET}.sync_snapshot"] * snapshot)):
             con.execute(f"delete from {name}")
         at = self.extracted_at
         con.execute(
@@ -155,10 +158,11 @@ class World:
                 "insert into crm.consent_events values (?, ?, ?, ?, 'crm')",
                 [p.email, PERMISSION, granted, day(when)],
             )
-        if p.managed:
+        if p.managed and self.snapshot:
             con.execute(
-                f"insert into {SYNC_DATASET}.sync_snapshot values ('news', ?, lower(?), ?, ?, 1)",
-                [LIST_ID, p.email, START, p.managed_action],
+                f"insert into {SYNC_DATASET}.sync_snapshot (audience, list_id, email, managed_since, "
+                "last_action, last_run_id) values ('news', ?, lower(?), ?, ?, 1)",
+                [LIST_ID, p.email, day(p.subscribed) or START, p.managed_action],
             )
 
 

@@ -1,7 +1,8 @@
 -- mailjet_sync.consent_ledger: every consent event we know, per (email, permission).
 -- The CRM's consent events; Mailjet's list state for each list an audience maps to a permission
 -- (list_permissions: list_id, permission); the unsubscribes imported files state; webhook `unsub`
--- events. A table not loaded yet stands in as an empty relation of its columns.
+-- events; the durable record of unsubscriptions. A table not loaded yet stands in as an empty relation
+-- of its columns.
 create or replace view mailjet_sync.consent_ledger as
 with
 
@@ -65,12 +66,30 @@ webhook_unsubs as (
     where e.event = 'unsub' and e.email is not null
 ),
 
+-- The durable record of unsubscriptions (sync_unsubscriptions) holds those the sources no longer show (a
+-- removal erased Mailjet's record, a CRM file was loaded without the row): each dated one stays a
+-- withdrawal of its permission (the CRM's own, or its list's).
+recorded as (
+    select
+        u.email,
+        coalesce(u.permission, p.permission) as permission,
+        false as granted,
+        u.unsubscribed_at as "at",
+        u.source,
+        u.list_id
+    from mailjet_sync.sync_unsubscriptions as u
+    left join list_permissions as p on p.list_id = u.list_id
+    where u.unsubscribed_at is not null and coalesce(u.permission, p.permission) is not null
+),
+
 final as (
     select * from crm_events
     union all
     select * from list_state
     union all
     select * from webhook_unsubs
+    union all
+    select * from recorded
 )
 
 select * from final
