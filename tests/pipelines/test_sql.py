@@ -1,5 +1,5 @@
 """`mailjet-elt sql`: the answer as a table, CSV or JSON; clear errors; the hints the other commands print
-run as printed; a loading command's write is waited for."""
+run as printed; a loading command's write is waited for, and a frequent reader never fails a writer."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,9 @@ import duckdb
 import pytest
 
 from pipelines.cli import run_command
-from tests.conftest import Api, run_cli
+from pipelines.errors import CommandError
+from pipelines.sql import run_sql
+from tests.conftest import Api, creds, run_cli
 
 
 @pytest.fixture
@@ -227,3 +230,37 @@ def test_answers_as_they_are(db: Path, capsys: pytest.CaptureFixture[str]) -> No
     # The database cannot be changed through it.
     code, _, err = sql(capsys, "--db", str(db), "sql", "delete from mailjet.people")
     assert code == 1 and "read-only" in err
+
+
+def test_a_frequent_reader_never_makes_a_writer_fail(
+    shared: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "mj.duckdb"
+    assert run_cli(["--db", str(db), "extract"], creds(shared), tmp_path).returncode == 0
+    done = threading.Event()
+    answered: list[str] = []
+    refused: list[str] = []
+
+    def read() -> None:
+        # As often as it can: a reader that finds the file being written says so at once and reads again.
+        while not done.is_set():
+            try:
+                run_sql(db=str(db), destination=None, query="select 1 as one", output="csv", lock_wait=0)
+                answered.append("ok")
+            except CommandError as exc:
+                refused.append(str(exc))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        extracts = [run_cli(["--db", str(db), "extract", "--full-refresh"], creds(shared), tmp_path)]
+        extracts.append(run_cli(["--db", str(db), "extract"], creds(shared), tmp_path))
+    finally:
+        done.set()
+        reader.join(timeout=60)
+    capsys.readouterr()
+    for extract in extracts:
+        assert extract.returncode == 0, extract.stderr
+    assert answered  # the reader did read while the writer ran
+    for text in refused:  # and, when it could not, said why and what to do
+        assert "is being written by another process" in text and "--lock-wait" in text, text
