@@ -58,9 +58,14 @@ REFUSED: dict[duckdb.StatementType, Refusal] = {
     duckdb.StatementType.PREPARE: ("PREPARE", "run the statement itself"),
     duckdb.StatementType.EXECUTE: ("EXECUTE", "run the statement itself"),
 }
-# Some pragmas run statements of their own (IMPORT DATABASE and COPY FROM DATABASE are pragmas), which
-# the check above never sees: once files can be reached, they are refused too.
+# Statements that run statements of their own, which the check above never sees (IMPORT DATABASE and COPY
+# FROM DATABASE are pragmas; EXPLAIN ANALYZE runs what it explains): once files can be reached, they are
+# refused too.
 REFUSED_WITH_FILES: dict[duckdb.StatementType, Refusal] = {
+    duckdb.StatementType.EXPLAIN: (
+        "EXPLAIN with --allow-files",
+        "leave out --allow-files to explain a query (EXPLAIN ANALYZE runs the statement it explains)",
+    ),
     duckdb.StatementType.PRAGMA: (
         "PRAGMA with --allow-files",
         "use describe TABLE, show tables or select, or leave out --allow-files",
@@ -86,8 +91,8 @@ def explain(exc: duckdb.Error, allow_files: bool) -> str | None:
                 "sql` reads the database and local files, and reaches no network nor extension"
             )
         return (
-            f"{text}. Reading a file is refused: {READ_ANSWER}. To read local files (read_csv, "
-            f"read_parquet, read_json), add {ALLOW_FILES}; writing stays refused"
+            f"{text}. Access to files is refused: {READ_ANSWER}. To read local files (read_csv, "
+            f"read_parquet, read_json), add {ALLOW_FILES} (writing stays refused)"
         )
     if isinstance(exc, duckdb.InvalidInputException) and "configuration has been locked" in text:
         return (

@@ -303,6 +303,7 @@ def elsewhere(tmp_path: Path) -> dict[str, str]:
         pytest.param("export database '{folder}'", "EXPORT DATABASE is refused", id="export-database"),
         pytest.param("install spatial", "INSTALL or LOAD is refused", id="install"),
         pytest.param("import database '{dump}'", "is refused", id="import-database"),
+        pytest.param("explain analyze copy (select 1) to '{out}'", "is refused", id="explain-analyze-copy"),
         pytest.param("set enable_external_access = true", "Changing a setting is refused", id="unlock"),
     ],
 )
