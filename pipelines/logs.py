@@ -1,5 +1,10 @@
 """Everything the CLI writes to stderr goes through logging, so `--log-format json` makes every line one
-JSON object: our messages and progress, dlt's own log lines, and Python warnings alike."""
+JSON object: our messages and progress, dlt's own log lines, and Python warnings alike.
+
+`-v` and `-vv` raise the verbosity of the project's own loggers only. Libraries (great-expectations,
+urllib3, pandas, ...) are heard from at WARNING and above whatever the verbosity: their INFO and DEBUG
+lines describe their own internals (hundreds of kilobytes of them in one `plan`). dlt's lines follow dlt's
+own setting (`RUNTIME__LOG_LEVEL`, WARNING by default)."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import sys
 from datetime import UTC, datetime
 
 CONSOLE = "mailjet_elt.console"  # messages and progress for the person or scheduler running the command
+OWN_LOGGERS = ("pipelines", "sources", "destinations", "sandbox")  # the project's packages
 
 
 class JsonFormatter(logging.Formatter):
@@ -55,7 +61,9 @@ def configure(verbosity: int, fmt: str) -> None:
         JsonFormatter() if as_json else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     root.addHandler(stderr)
-    root.setLevel(level)
+    root.setLevel(logging.WARNING)  # every library's loggers inherit it
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(level)
     console = logging.getLogger(CONSOLE)
     console.propagate = False
     console.setLevel(logging.INFO)

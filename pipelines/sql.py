@@ -1,9 +1,11 @@
 """`mailjet-elt sql [QUERY]`: SQL against the configured database, printed as an aligned table, CSV or
-JSON. DuckDB (the default, `--db`) is opened read-only for each query (the database cannot be changed
-through it) and closed once the answer is fetched, so a loading command is never kept waiting longer than
-the query; any other dlt destination is queried through dlt's own SQL client, configured the dlt way (and
-there a statement can write). Without a query: the SQL on stdin, or an interactive prompt with history
-when stdin is a terminal. Several statements run in turn, each answer printed."""
+JSON. DuckDB (the default, `--db`) is opened read-only for each query, external access off and settings
+locked (see sql_access: the database is read, nothing else; `--allow-files` lets local files be read),
+and closed once the answer is fetched, so a loading command is never kept waiting longer than the query;
+any other dlt destination is queried through dlt's own SQL client, configured the dlt way (and there
+what a statement may do is up to the database's own permissions). Without a query: the SQL on stdin, or
+an interactive prompt with history when stdin is a terminal. Several statements run in turn, each answer
+printed."""
 
 from __future__ import annotations
 
@@ -12,9 +14,8 @@ import io
 import json
 import math
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -27,7 +28,8 @@ import pyarrow as pa
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError, write_out
 from pipelines.interrupts import Interrupted, InterruptHandler
 from pipelines.logs import console
-from pipelines.warehouse import WarehouseBusy, check_existing_duckdb, duckdb_path, lock_holder
+from pipelines.sql_access import ALLOW_FILES, check_statement, explain, first_line, read_only
+from pipelines.warehouse import check_existing_duckdb, duckdb_path
 from pipelines.warehouse.datasets import API_DATASET
 
 HISTORY_FILE = "~/.mailjet_elt_sql_history"
@@ -68,12 +70,13 @@ def run_sql(
     output: str = "table",
     lock_wait: float = 60.0,
     stop: InterruptHandler | None = None,
+    allow_files: bool = False,
 ) -> int:
     """Run `query` (or stdin's SQL, or a prompt) and print what it gives; the exit code. Raises
-    CommandError naming a missing database (exit 2) or a query that failed (exit 1), Interrupted when
-    stopped."""
+    CommandError naming a missing database (exit 2) or a query that failed or was refused (exit 1),
+    Interrupted when stopped. `allow_files` lets a DuckDB query read local files."""
     stop = stop or InterruptHandler("sql")
-    run = _runner(db, destination, lock_wait, stop)
+    run = _runner(db, destination, lock_wait, stop, allow_files)
     if query is None and not sys.stdin.isatty():
         query = sys.stdin.read()
     if query is None:
@@ -97,8 +100,16 @@ def _dot_command(text: str) -> str:
     return TABLES_QUERY if text.strip().rstrip(";").strip() == ".tables" else text
 
 
-def _runner(db: str, destination: str | None, lock_wait: float, stop: InterruptHandler) -> Run:
+def _runner(
+    db: str, destination: str | None, lock_wait: float, stop: InterruptHandler, allow_files: bool
+) -> Run:
     if destination not in (None, "duckdb"):
+        if allow_files:
+            raise CommandError(
+                f"{ALLOW_FILES} is for the DuckDB file (--db): with --destination {destination}, what a "
+                "query may reach is up to that database's own permissions. Leave out --allow-files",
+                EXIT_USAGE,
+            )
         return _dlt_runner(db, destination, stop)
     path = duckdb_path(db)
     if not path.is_file():
@@ -111,44 +122,20 @@ def _runner(db: str, destination: str | None, lock_wait: float, stop: InterruptH
 
     def run(text: str) -> list[Answer]:
         answers: list[Answer] = []
-        with _read_only(path, lock_wait) as con, stop.immediate():
+        with read_only(path, lock_wait, allow_files) as con, stop.immediate():
             try:
-                for statement in con.extract_statements(text):
+                statements = con.extract_statements(text)
+                for statement in statements:  # all checked before any runs
+                    check_statement(statement, allow_files)
+                for statement in statements:
                     relation = con.sql(statement)
                     if relation is not None:
                         answers.append(Answer(list(relation.columns), relation.to_arrow_table()))
             except duckdb.Error as exc:
-                raise CommandError(_first_line(exc), EXIT_FAILURE) from None
+                raise CommandError(explain(exc, allow_files) or first_line(exc), EXIT_FAILURE) from None
         return answers or [Answer([], [])]
 
     return run
-
-
-@contextmanager
-def _read_only(path: Path, lock_wait: float) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection, waiting up to `lock_wait` seconds while a loading command writes."""
-    deadline = time.monotonic() + lock_wait
-    told = False
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=True)
-            break
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
-                raise CommandError(f"cannot open {path}: {_first_line(exc)}", EXIT_FAILURE) from None
-            if time.monotonic() >= deadline:
-                raise WarehouseBusy(
-                    f"{path} is being written by another process ({lock_holder(exc)}); waited "
-                    f"{lock_wait:g} s. Query it once that command is done, or wait longer with --lock-wait"
-                ) from None
-            if not told:
-                console().warning(f"mailjet-elt sql: {path} is being written; waiting up to {lock_wait:g} s")
-                told = True
-            time.sleep(0.25)
-    try:
-        yield con
-    finally:
-        con.close()
 
 
 def _dlt_runner(db: str, destination: str, stop: InterruptHandler) -> Run:
@@ -165,14 +152,9 @@ def _dlt_runner(db: str, destination: str, stop: InterruptHandler) -> Run:
                 columns = [d[0] for d in description] if description else []
                 return [Answer(columns, [tuple(r) for r in cursor.fetchall()] if columns else [])]
         except DatabaseException as exc:
-            raise CommandError(_first_line(exc), EXIT_FAILURE) from None
+            raise CommandError(first_line(exc), EXIT_FAILURE) from None
 
     return run
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line for line in str(exc).splitlines() if line.strip()]
-    return " ".join(lines[:3]) if lines else type(exc).__name__
 
 
 def render(answer: Answer, output: str) -> Iterator[str]:

@@ -21,6 +21,11 @@ def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
     sql.add_argument(
         "--format", choices=FORMATS_SQL, default="table", help="an aligned table (default), CSV or JSON"
     )
+    sql.add_argument(
+        "--allow-files",
+        action="store_true",
+        help="let a query read local files (read_csv, read_parquet, read_json); writing stays refused",
+    )
 
 
 def handle(args: argparse.Namespace, stop: InterruptHandler) -> int:
@@ -33,4 +38,5 @@ def handle(args: argparse.Namespace, stop: InterruptHandler) -> int:
         output=args.format,
         lock_wait=args.lock_wait,
         stop=stop,
+        allow_files=args.allow_files,
     )

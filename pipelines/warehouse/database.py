@@ -10,10 +10,9 @@ from pathlib import Path
 import dlt
 import duckdb
 from dlt.common.destination.exceptions import UnknownDestinationModule
-from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.settings import DEFAULT_DB
+from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse.datasets import (
     API_DATASET,
     LAYERS,
@@ -21,6 +20,7 @@ from pipelines.warehouse.datasets import (
     VIEWS_DATASET,
 )
 from pipelines.warehouse.errors import WarehouseBusy, WarehouseError, lock_holder
+from pipelines.warehouse.waiting import PatientCredentials
 
 # Merges of millions of rows: cap DuckDB's buffer memory (it spills to disk beyond it) so the extract's
 # memory stays flat as the account grows; insertion order is meaningless for these tables.
@@ -64,13 +64,17 @@ def pipelines_dir(db: str, destination: str | None) -> Path | None:
 
 
 def open_pipeline(
-    db: str = DEFAULT_DB, destination: str | None = None, dataset: str = API_DATASET
+    db: str = DEFAULT_DB,
+    destination: str | None = None,
+    dataset: str = API_DATASET,
+    wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
 ) -> Pipeline:
     """The pipeline writing `dataset` (`mailjet_api` or `mailjet_csv`; the pipeline bears its name).
     With DuckDB its working state sits beside the database file (`.<file>.dlt/`), so two databases
     never share cursors; other destinations take their credentials from dlt's usual config (e.g.
     DESTINATION__POSTGRES__CREDENTIALS). Full-refresh tables are replaced through the staging dataset,
-    in one transaction per table."""
+    in one transaction per table. Each opening of the DuckDB file waits up to `wait_seconds` for a
+    reader that holds it."""
     # Scheduled runs must not grow the disk: drop each load's files once loaded, and empty the staging
     # tables merges go through (otherwise a second copy of every merged table stays in the database).
     dlt.config["load.delete_completed_jobs"] = True
@@ -84,7 +88,9 @@ def open_pipeline(
                 f"--db {db}: cannot create the folder {path.parent} ({exc.strerror}); choose a writable "
                 "location"
             ) from None
-        credentials = DuckDbCredentials(str(path), global_config=dict(DUCKDB_SETTINGS))
+        credentials = PatientCredentials(str(path), global_config=dict(DUCKDB_SETTINGS))
+        credentials.wait_seconds = wait_seconds
+        credentials.resolve()  # resolved, dlt keeps this instance (and its pool) instead of a copy
         pipeline = dlt.pipeline(
             pipeline_name=dataset,
             destination=dlt.destinations.duckdb(credentials, replace_strategy=REPLACE_STRATEGY),

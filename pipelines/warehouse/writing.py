@@ -132,7 +132,7 @@ def writing(
         stop = interrupts or InterruptHandler("")
         with stop.deferred():
             resumed: list[str] = []
-            pipelines = {name: open_pipeline(db, destination, name) for name in LAYERS}
+            pipelines = {name: open_pipeline(db, destination, name, wait_seconds) for name in LAYERS}
             for name in LAYERS:
                 resumed += resume(pipelines[name])
             warehouse = Warehouse(pipelines[dataset], resumed)

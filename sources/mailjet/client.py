@@ -8,6 +8,7 @@ import json as _json
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -126,8 +127,20 @@ class MailjetHttp:
         def limited_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
             self._resolve_once()
             self.limiter.wait()
-            self.stats.sent(request.method or "", urlsplit(request.url or "").path)
-            return send(request, **kwargs)
+            url = urlsplit(request.url or "")
+            self.stats.sent(request.method or "", url.path)
+            began = time.monotonic()
+            response = send(request, **kwargs)
+            # -vv: every request (the credentials travel in a header, never in the URL).
+            log.debug(
+                "%s %s%s: %s in %.3f s",
+                request.method,
+                url.path,
+                f"?{url.query}" if url.query else "",
+                response.status_code,
+                time.monotonic() - began,
+            )
+            return response
 
         policy = retry_policy(self.settings, self._before_retry)
         session.send = policy.wraps(limited_send)  # type: ignore[method-assign]

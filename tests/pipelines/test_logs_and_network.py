@@ -1,4 +1,5 @@
-"""`--log-format json` gives JSON lines only, dlt's included; no command reaches beyond loopback."""
+"""`--log-format json` gives JSON lines only, dlt's included; `-vv` adds the project's debug lines, never a
+library's; no command reaches beyond loopback."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.conftest import BIN, Api, creds
+from tests.conftest import BIN, Api, creds, run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # Loaded by the child interpreter (PYTHONPATH): an audit hook that refuses, and records, any connection
 # or name lookup that is not for a loopback address.
@@ -116,7 +119,10 @@ def test_json_log_format_gives_only_json_lines(shared: Api, tmp_path: Path) -> N
     entries = json_lines(extracted.stderr)
     loggers = {str(e["logger"]) for e in entries}
     assert any(name.startswith("dlt") for name in loggers), loggers  # dlt's lines are there, as JSON
-    assert any(name.startswith("urllib3") for name in loggers), loggers
+    # -vv: every request, in the project's own words; none of urllib3's internals.
+    requests = [e for e in entries if e["logger"] == "sources.mailjet.client" and e["level"] == "DEBUG"]
+    assert any(str(e["message"]).startswith("GET /v3/REST/contact?") for e in requests), loggers
+    assert not any(name.startswith("urllib3") for name in loggers), loggers
     export = tmp_path / "bad.csv"
     export.write_text("email,name\nnot-an-email,x\nann@example.com,Ann\n", encoding="utf-8")
     imported, _ = run_guarded(["--log-format", "json", "--db", db, "import-csv", str(export)], {}, tmp_path)
@@ -128,3 +134,22 @@ def test_json_log_format_gives_only_json_lines(shared: Api, tmp_path: Path) -> N
     assert failed.returncode == 2
     (entry,) = json_lines(failed.stderr)
     assert "is a directory" in str(entry["message"]) and entry["level"] == "ERROR"
+
+
+def test_plan_vv_prints_no_library_debug(api: Api, tmp_path: Path) -> None:
+    db = str(tmp_path / "mj.duckdb")
+    assert run_cli(["--db", db, "extract"], creds(api), tmp_path).returncode == 0
+    for name, table in (("profiles.csv", "profiles"), ("consent.csv", "consent_events")):
+        loaded = run_cli(["--db", db, "load", str(ROOT / "examples" / name), "--table", table], {}, tmp_path)
+        assert loaded.returncode == 0, loaded.stderr
+    audiences = str(ROOT / "audiences.sql")
+    planned = run_cli(
+        ["--db", db, "-vv", "--log-format", "json", "plan", "--audiences", audiences], {}, tmp_path
+    )
+    assert planned.returncode == 0, planned.stderr[-2000:]
+    loggers = {str(e["logger"]) for e in json_lines(planned.stderr)}
+    assert not any(name.startswith("great_expectations") for name in loggers), loggers
+    assert len(planned.stderr) < 20_000, f"{len(planned.stderr):,} bytes on stderr"
+    planned = run_cli(["--db", db, "-vv", "plan", "--audiences", audiences], {}, tmp_path)
+    assert planned.returncode == 0, planned.stderr[-2000:]
+    assert "great_expectations" not in planned.stderr and len(planned.stderr) < 20_000

@@ -1,14 +1,16 @@
 """`mailjet-elt sql`: the answer as a table, CSV or JSON; clear errors; the hints the other commands print
-run as printed; a loading command's write is waited for."""
+run as printed; a loading command's write is waited for, and a frequent reader never fails a writer."""
 
 from __future__ import annotations
 
 import builtins
+import hashlib
 import json
 import os
 import shlex
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +18,9 @@ import duckdb
 import pytest
 
 from pipelines.cli import run_command
-from tests.conftest import Api, run_cli
+from pipelines.errors import CommandError
+from pipelines.sql import run_sql
+from tests.conftest import Api, creds, run_cli
 
 
 @pytest.fixture
@@ -227,3 +231,124 @@ def test_answers_as_they_are(db: Path, capsys: pytest.CaptureFixture[str]) -> No
     # The database cannot be changed through it.
     code, _, err = sql(capsys, "--db", str(db), "sql", "delete from mailjet.people")
     assert code == 1 and "read-only" in err
+
+
+def test_a_frequent_reader_never_makes_a_writer_fail(
+    shared: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "mj.duckdb"
+    assert run_cli(["--db", str(db), "extract"], creds(shared), tmp_path).returncode == 0
+    done = threading.Event()
+    answered: list[str] = []
+    refused: list[str] = []
+
+    def read() -> None:
+        # As often as it can: a reader that finds the file being written says so at once and reads again.
+        while not done.is_set():
+            try:
+                run_sql(db=str(db), destination=None, query="select 1 as one", output="csv", lock_wait=0)
+                answered.append("ok")
+            except CommandError as exc:
+                refused.append(str(exc))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        extracts = [run_cli(["--db", str(db), "extract", "--full-refresh"], creds(shared), tmp_path)]
+        extracts.append(run_cli(["--db", str(db), "extract"], creds(shared), tmp_path))
+    finally:
+        done.set()
+        reader.join(timeout=60)
+    capsys.readouterr()
+    for extract in extracts:
+        assert extract.returncode == 0, extract.stderr
+    assert answered  # the reader did read while the writer ran
+    for text in refused:  # and, when it could not, said why and what to do
+        assert "is being written by another process" in text and "--lock-wait" in text, text
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path) -> dict[str, str]:
+    """What a statement of `sql` must not reach: another database, a file to write, a folder to export to,
+    and a dump whose load.sql would write a file if it ran."""
+    other = tmp_path / "other.duckdb"
+    with duckdb.connect(str(other)) as con:
+        con.execute("create table t as select 1 as x")
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "schema.sql").write_text("", encoding="utf-8")
+    (dump / "load.sql").write_text(f"copy (select 1) to '{tmp_path / 'out.csv'}';\n", encoding="utf-8")
+    return {
+        "db": str(tmp_path / "q.duckdb"),
+        "other": str(other),
+        "out": str(tmp_path / "out.csv"),
+        "folder": str(tmp_path / "export"),
+        "dump": str(dump),
+    }
+
+
+@pytest.mark.parametrize("allow_files", [False, True], ids=["default", "allow-files"])
+@pytest.mark.parametrize(
+    ("statement", "told"),
+    [
+        pytest.param("copy (select 42 as x) to '{db}'", "COPY is refused", id="copy-over-the-database"),
+        pytest.param(
+            "select 1 as a; copy (select 42 as x) to '{out}'", "COPY is refused", id="copy-to-a-file"
+        ),
+        pytest.param(
+            "attach '{other}' as o (read_only false); insert into o.t values (2)",
+            "ATTACH is refused",
+            id="attach-writable",
+        ),
+        pytest.param("export database '{folder}'", "EXPORT DATABASE is refused", id="export-database"),
+        pytest.param("install spatial", "INSTALL or LOAD is refused", id="install"),
+        pytest.param("import database '{dump}'", "is refused", id="import-database"),
+        pytest.param("explain analyze copy (select 1) to '{out}'", "is refused", id="explain-analyze-copy"),
+        pytest.param("set enable_external_access = true", "Changing a setting is refused", id="unlock"),
+    ],
+)
+def test_sql_writes_nothing_and_installs_nothing(
+    statement: str,
+    told: str,
+    allow_files: bool,
+    db: Path,
+    elsewhere: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    flags = ["--allow-files"] if allow_files else []
+    code, out, err = sql(capsys, "--db", str(db), "sql", statement.format(**elsewhere), *flags)
+    assert (code, out) == (1, ""), err
+    assert told in err and "only reads the database" in err
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    with duckdb.connect(elsewhere["other"], read_only=True) as con:
+        assert con.sql("select x from t").fetchall() == [(1,)]
+    assert not Path(elsewhere["out"]).exists() and not Path(elsewhere["folder"]).exists()
+    code, out, _ = sql(
+        capsys, "--db", str(db), "sql", "select count(*) as n from mailjet.people", "--format", "csv"
+    )
+    assert (code, out) == (0, "n\n2\n")  # the database is intact
+
+
+def test_local_files_are_read_only_with_allow_files(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text("email,name\nann@example.com,Ann\nbob@example.com,Bob\n", encoding="utf-8")
+    query = f"select count(*) as n from read_csv('{export}')"
+    code, out, err = sql(capsys, "--db", str(db), "sql", query, "--format", "csv")
+    assert (code, out) == (1, "")
+    assert f'Cannot access file "{export}"' in err and "add --allow-files" in err
+    code, out, err = sql(capsys, "--db", str(db), "sql", query, "--format", "csv", "--allow-files")
+    assert (code, out) == (0, "n\n2\n"), err
+    # A file joined with the database's tables, as an analyst would.
+    joined = f"select p.name from mailjet.people p join '{export}' e on lower(e.name) = lower(p.name)"
+    code, out, err = sql(capsys, "--db", str(db), "sql", joined, "--allow-files")
+    assert (code, out.splitlines()[-1]) == (0, "(0 rows)"), err
+
+
+@pytest.mark.unit
+def test_allow_files_is_for_the_duckdb_file(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = sql(capsys, "--destination", "postgres", "sql", "--allow-files", "select 1")
+    assert code == 2
+    assert "--allow-files is for the DuckDB file" in err and "own permissions" in err
