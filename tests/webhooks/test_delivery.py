@@ -109,3 +109,29 @@ def test_a_length_that_could_be_read_two_ways_is_refused(raw: bytes, status: int
 
 def test_one_plain_length_is_the_body_length() -> None:
     assert body_length(headers(b"Host: x\r\nContent-Length:  42 \r\n")) == 42
+
+
+def outcome(body: bytes, whole_bytes: int) -> object:
+    try:
+        delivery = read_delivery(body, max_events=3, whole_bytes=whole_bytes)
+    except DeliveryRefused as refused:
+        return refused.status, refused.reason
+    return bytes(delivery.events), delivery.count, delivery.strays
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"event": "open", "n": 1.5e3, "s": "\\u00e9"}', id="one object"),
+        pytest.param(b'[ {"a": 1}, {"b": [2, {"c": null}]} ]', id="an array"),
+        pytest.param(b"[]", id="an empty array"),
+        pytest.param(b'[{"MessageID": 18446744073709551616, "x": -9223372036854775808}]', id="big numbers"),
+        pytest.param(b"[{}, {}, {}, {}]", id="over the cap"),
+        pytest.param(b'[{"a": 1}, 2]', id="a stray"),
+        pytest.param(b'[{"a": ' * 300 + b"1" + b"}" * 300 + b"]", id="too deep to store"),
+        pytest.param(b'[{"a": 1e400}]', id="a number out of range"),
+        pytest.param(b'[{"a": 1}', id="cut short"),
+    ],
+)
+def test_a_small_body_parsed_at_once_has_the_outcome_of_one_read_item_by_item(body: bytes) -> None:
+    assert outcome(body, whole_bytes=len(body)) == outcome(body, whole_bytes=0)
