@@ -24,13 +24,15 @@ class WebhooksConfiguration(BaseConfiguration):
     password: TSecretStrValue = None  # type: ignore[assignment]  # required: dlt resolves it
     max_body_bytes: int = 4_194_304
     """Bodies larger than this are refused (413)."""
+    max_events: int = 20_000
+    """Deliveries of more events (array items) than this are refused (413)."""
     flush_seconds: float = 2.0
     """How often received events are loaded into the database."""
     flush_events: int = 20_000
     """Load sooner once this many events wait."""
 
     def check(self) -> None:
-        for name in ("max_body_bytes", "flush_events"):
+        for name in ("max_body_bytes", "max_events", "flush_events"):
             if getattr(self, name) < 1:
                 raise WebhooksConfigError(
                     f"[mailjet.webhooks] {name}={getattr(self, name)}: must be at least 1"

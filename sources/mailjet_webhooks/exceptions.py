@@ -14,3 +14,12 @@ class WebhooksConfigError(WebhooksError):
 
 class SpoolBusy(WebhooksError):
     """Another receiver holds the spool folder: one receiver per database."""
+
+
+class DeliveryRefused(Exception):
+    """A request the receiver answers with an error and records in `webhook_rejections`, never raised
+    out of it: `status` to answer, `reason` and `detail` to record, `answer` to tell the sender."""
+
+    def __init__(self, status: int, reason: str, detail: str, answer: str) -> None:
+        super().__init__(f"{status} {reason}: {detail}")
+        self.status, self.reason, self.detail, self.answer = status, reason, detail, answer

@@ -1,8 +1,10 @@
 """The HTTP receiver: POST /events spools a delivery and answers; GET /health says how things stand.
 
-Malformed deliveries are answered 400 (Mailjet retries them, then gives up) and recorded as
-`webhook_rejections`, as are array items that are not events; bodies over `max_body_bytes` get 413;
-requests without the `[mailjet.webhooks]` credentials get 401.
+Malformed deliveries, and those the spool cannot store, are answered 400 (Mailjet retries them, then gives
+up) and recorded as `webhook_rejections`, as are array items that are not events; bodies over
+`max_body_bytes` and deliveries of over `max_events` events get 413; a request whose length could be read
+two ways (`framing.py`) is refused unread and its connection closed; requests without the
+`[mailjet.webhooks]` credentials get 401.
 
 The standard library's threading HTTP server rather than a web framework: two routes, and each answer
 waits on an fsync of the spool; a framework would add a dependency and an event loop and change neither."""
@@ -19,11 +21,12 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Protocol
 
-import orjson
-
 from sources.mailjet_webhooks.config import WebhooksConfiguration
+from sources.mailjet_webhooks.delivery import read_delivery
+from sources.mailjet_webhooks.exceptions import DeliveryRefused
+from sources.mailjet_webhooks.framing import body_length
 from sources.mailjet_webhooks.settings import BODY_KEPT
-from sources.mailjet_webhooks.spool import Spool
+from sources.mailjet_webhooks.spool import Spool, events_line
 
 # The command's console logger: the receiver's messages reach whoever runs `webhooks serve`.
 log = logging.getLogger("mailjet_elt.console")
@@ -88,13 +91,11 @@ class Handler(BaseHTTPRequestHandler):
         if not receiver.authorized(self.headers.get("Authorization")):
             self._refuse(401, "unauthorized", {"WWW-Authenticate": self.AUTH_REALM})
             return
-        if self.headers.get("Transfer-Encoding") is not None:
-            self._refuse(411, "send the body with a Content-Length (no Transfer-Encoding)")
-            return
-        length_header = (self.headers.get("Content-Length") or "").strip()
-        length = int(length_header) if length_header.isdigit() else -1
-        if length < 0:
-            self._refuse(411, "a Content-Length is required")
+        try:
+            length = body_length(self.headers)
+        except DeliveryRefused as refused:
+            receiver.reject(refused.reason, refused.detail, "", self.client_address[0])
+            self._refuse(refused.status, refused.answer)
             return
         if length > receiver.config.max_body_bytes:
             receiver.reject(
@@ -169,35 +170,25 @@ class Receiver(ThreadingHTTPServer):
     def receive(self, body: bytes, remote: str) -> tuple[int, str]:
         """Spool a delivery; the status and text to answer."""
         try:
-            parsed = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            self.reject("malformed_json", str(exc), body.decode("utf-8", "replace"), remote)
-            return 400, "the body is not JSON"
-        items = parsed if isinstance(parsed, list) else [parsed]
-        events = [e for e in items if isinstance(e, dict)]
-        if not events and items:
-            self.reject(
-                "not_events",
-                "neither an event object nor an array of them",
-                body.decode("utf-8", "replace"),
-                remote,
-            )
+            delivery = read_delivery(body, self.config.max_events)
+        except DeliveryRefused as refused:
+            self.reject(refused.reason, refused.detail, _kept(body), remote)
+            return refused.status, refused.answer
+        events = delivery.count
+        if not events and delivery.strays:
+            self.reject("not_events", "neither an event object nor an array of them", _kept(body), remote)
             return 400, "expected an event object or an array of event objects"
-        for item in items:
-            if not isinstance(item, dict):
-                self.reject(
-                    "not_an_event", "an array item that is not an object", orjson.dumps(item).decode(), remote
-                )
+        for stray in delivery.strays:
+            self.reject("not_an_event", "an array item that is not an object", stray, remote)
         if events:
             try:
-                self.spool.append(
-                    {"kind": "events", "at": datetime.now(UTC).isoformat(), "events": events}, len(events)
-                )
+                line = events_line(datetime.now(UTC).isoformat(), delivery.events)
+                self.spool.append_line(line, events)
             except OSError as exc:  # not on disk for sure: Mailjet keeps it and retries
                 log.error(f"mailjet-elt webhooks: cannot spool a delivery ({exc}); answered 503")
                 return 503, "cannot store the events now; retry later"
             with self._count_lock:
-                self.received += len(events)
+                self.received += events
             if self.spool.pending_events >= self.config.flush_events:
                 # Files of a bounded size: a burst faster than the loads waits on disk, not in memory.
                 try:
@@ -206,3 +197,8 @@ class Receiver(ThreadingHTTPServer):
                     log.error(f"mailjet-elt webhooks: could not seal the spool file ({exc})")
                 self.loader.nudge()
         return 200, "OK"
+
+
+def _kept(body: bytes) -> str:
+    """The start of a refused body, as text, for `webhook_rejections` (its first BODY_KEPT characters)."""
+    return body[: 4 * BODY_KEPT].decode("utf-8", "replace")[:BODY_KEPT]

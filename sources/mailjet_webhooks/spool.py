@@ -85,7 +85,10 @@ class Spool:
 
     def append(self, record: dict[str, Any], events: int) -> None:
         """Write one record and return once it is on disk; raises OSError when that cannot be vouched for."""
-        line = orjson.dumps(record) + b"\n"
+        self.append_line(orjson.dumps(record) + b"\n", events)
+
+    def append_line(self, line: bytes, events: int) -> None:
+        """Write one serialized record (a line of JSON) and return once it is on disk, as `append`."""
         with self._lock:
             self._check()
             if self._file is None:  # a seal could not start the next file: try again
@@ -164,6 +167,11 @@ class Spool:
     def sealed(self) -> list[Path]:
         """The sealed files, oldest first."""
         return sorted(p for p in self.folder.glob("sealed-*.jsonl") if NUMBERED.fullmatch(p.name))
+
+
+def events_line(at: str, events: bytearray) -> bytes:
+    """The spool's record of one delivery, from its events serialized and separated by commas."""
+    return b"".join((b'{"kind":"events","at":', orjson.dumps(at), b',"events":[', events, b"]}\n"))
 
 
 def fsync_dir(folder: Path) -> None:
