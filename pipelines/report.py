@@ -153,6 +153,10 @@ REASON_WORDS = {
     "missing_email": "no email",
     "invalid_email": "invalid email",
     "duplicate_email": "duplicate email",
+    "no_permission": "no permission",
+    "no_date": "no date",
+    "no_granted": "granted left empty",
+    "unknown_permission": "a withdrawal of a permission no audience declares",
 }
 
 
@@ -208,6 +212,12 @@ def _audience_lines(item: AudiencePlan) -> list[str]:
     if item.held_back:
         lines.append(
             f"  {'held back (not added)':<24}{sum(item.held_back.values()):>9,}  {_reasons(item.held_back)}"
+        )
+    if item.consent_rejected:
+        n = sum(item.consent_rejected.values())
+        lines.append(
+            f"  CRM consent row{_s(n)} not used: {n:,} ({_reasons(item.consent_rejected)}; "
+            "mailjet_sync.sync_rejections, stage consent)"
         )
     for guard in item.guards:
         mark = {"ok": "ok", "held": "HELD", "stop": "STOP"}.get(guard.verdict, guard.verdict)

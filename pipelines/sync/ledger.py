@@ -18,7 +18,8 @@ putting sqlglot expressions in the place of the tables and columns of the statem
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from sqlglot import exp
 
 from pipelines.models import Relation, empty_relation, render, replace_tables, statement, to_sql
 from pipelines.sync.audiences import AudienceError
+from pipelines.sync.datatests import EMAIL_PATTERN
 from pipelines.warehouse.datasets import API_DATASET, CRM_DATASET
 
 CONSENT_EVENTS = "consent_events"
@@ -221,4 +223,57 @@ def check_future(client: SqlClientBase[Any], dialect: str, now: datetime) -> Non
         f"(after {now:%Y-%m-%d %H:%M} UTC): {shown}{'; ...' if n > len(rows) else ''}. A future date would "
         "outrank every later event, so nothing is planned. Fix the dates at their source (for the CRM: "
         f"the file loaded into {CRM_DATASET}.{CONSENT_EVENTS}, then load it again)"
+    )
+
+
+def known_permissions_relation(permissions: Sequence[str]) -> exp.Expression:
+    """The permissions the audiences file declares, as a relation (permission)."""
+    if not permissions:
+        return empty_relation({"permission": "varchar"})
+    rows: list[exp.Select] = [
+        exp.select(exp.cast(exp.Literal.string(p), "varchar").as_("permission"))
+        for p in sorted(set(permissions))
+    ]
+    union: exp.Expression = rows[0]
+    for row in rows[1:]:
+        union = exp.union(union, row, distinct=False)
+    return exp.select("*").from_(exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("k"))))
+
+
+@dataclass(frozen=True)
+class ConsentRun:
+    """The audience run the CRM's unusable consent rows are written with."""
+
+    run_id: int
+    audience: str
+    list_id: int | None
+    permission: str | None
+    takes_rest: bool  # also the rows of no audience's permission (the plan's first run)
+    known: tuple[str, ...]  # every permission the audiences file declares
+
+
+def insert_consent_rejections(
+    client: SqlClientBase[Any], run: ConsentRun, dialect: str, now: datetime
+) -> None:
+    """Write to `sync_rejections` (stage consent) the CRM consent rows of the run's permission (or, for
+    the first run, of none) that the ledger cannot use, each with its reason."""
+    crm = columns_of(client, CRM_DATASET, CONSENT_EVENTS)
+    if not crm:
+        return
+    client.execute_sql(
+        render(
+            "consent_rejections",
+            dialect,
+            {
+                "crm_consent_events": crm_events(crm),
+                "known_permissions": known_permissions_relation(run.known),
+            },
+        ),
+        run.run_id,
+        run.audience,
+        run.list_id,
+        run.permission,
+        run.takes_rest,
+        EMAIL_PATTERN,
+        now.isoformat(),
     )

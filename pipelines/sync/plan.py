@@ -24,7 +24,7 @@ from pipelines.sync.config import SyncConfiguration
 from pipelines.sync.datatests import run_data_tests
 from pipelines.sync.diff import DiffInput, build_inputs, drop_sql, insert_held, insert_plan
 from pipelines.sync.guards import Guard, PlanFigures, judge, stopped
-from pipelines.sync.ledger import create_ledger
+from pipelines.sync.ledger import ConsentRun, create_ledger, insert_consent_rejections
 from pipelines.sync.lists import ListTarget, list_permissions, resolve_lists
 from pipelines.sync.tables import create_tables
 from pipelines.sync.views import create_view, first_line, view_columns, where
@@ -53,6 +53,7 @@ class AudiencePlan:
     actions: dict[str, dict[str, int]]  # action -> reason -> count
     rejected: dict[str, int]  # failed a data test: reason -> count
     held_back: dict[str, int]  # in the audience, not added: reason -> count
+    consent_rejected: dict[str, int]  # the CRM's consent rows the ledger cannot use: reason -> count
     samples: dict[str, list[str]]  # action -> a few of its emails
     guards: list[Guard]
     data_as_of: str | None
@@ -84,11 +85,15 @@ def plan_with(
     for item in chosen:
         create_view(client, item, source, dialect)
     as_of = data_as_of(client)
+    known = tuple(sorted({a.permission for a in defined if a.permission}))
     plans = []
-    for item in chosen:
+    for i, item in enumerate(chosen):
         if stop is not None:
             stop.check()
-        plans.append(plan_audience(client, item, source, lists[item.list_ref], as_of, config, dialect, now))
+        target = lists[item.list_ref]
+        plans.append(
+            plan_audience(client, item, source, target, as_of, config, dialect, now, (i == 0, known))
+        )
     return plans
 
 
@@ -137,9 +142,11 @@ def plan_audience(
     config: SyncConfiguration,
     dialect: str,
     now: datetime,
+    consent: tuple[bool, tuple[str, ...]] = (True, ()),
 ) -> AudiencePlan:
     """Build, test and diff one audience (its view created by `create_view`); write its run in one
-    transaction."""
+    transaction, with the CRM's unusable consent rows of its permission (`consent`: whether it also takes
+    those of no audience's permission, and every permission the file declares)."""
     columns = view_columns(client, item.view)
     with client.begin_transaction():
         run_id = next_run_id(client, now, dialect)
@@ -164,6 +171,9 @@ def plan_audience(
         build_inputs(client, diff)
         insert_plan(client, diff)
         insert_held(client, diff, now)
+        takes_rest, known = consent
+        run = ConsentRun(run_id, item.name, target.list_id, item.permission, takes_rest, known)
+        insert_consent_rejections(client, run, dialect, now)
         result = summarize(client, item, target, diff, audience_rows, as_of)
         result = replace(result, guards=judge(figures(client, result, diff, target, as_of), config, now))
         record_run(client, result, item, source, dialect, now)
@@ -293,6 +303,7 @@ def summarize(
         actions=actions,
         rejected={str(r): int(n) for s, r, n in left_out if s == "data_test"},
         held_back={str(r): int(n) for s, r, n in left_out if s == "plan"},
+        consent_rejected={str(r): int(n) for s, r, n in left_out if s == "consent"},
         samples=samples,
         guards=[],
         data_as_of=as_of.isoformat() if as_of else None,

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.plan import plan
+from pipelines.report import text
 from pipelines.sync.audiences import SHIPPED_AUDIENCES
 from pipelines.sync.config import SyncConfiguration
 from tests.sync.world import PERMISSION, Person, World, audiences_file, planned
@@ -93,3 +94,40 @@ def test_the_shipped_audiences_match_profiles_whatever_blanks_surround_the_addre
         ("newsletter", "news@x.com", "addnoforce", '{"firstname":"Ann","country":"FR"}'),
         ("service", "svc@x.com", "addnoforce", '{"firstname":"Ann"}'),
     ]
+
+
+def test_crm_consent_rows_the_ledger_cannot_use_are_rejected_with_a_reason(tmp_path: Path) -> None:
+    db = tmp_path / "sync.duckdb"
+    World([Person("ann@x.com", member="subscribed", subscribed=1)]).build(db)
+    bad = [
+        ("not-an-email", PERMISSION, False, "2026-02-01", "invalid_email"),
+        (f"{NBSP}{TAB}", PERMISSION, False, "2026-02-01", "missing_email"),
+        ("ann@x.com", "email_newsleter", False, "2026-02-01", "unknown_permission"),
+        ("ann@x.com", f" {TAB}", False, "2026-02-01", "no_permission"),
+        ("ann@x.com", PERMISSION, False, None, "no_date"),
+        ("ann@x.com", PERMISSION, None, "2026-02-01", "no_granted"),
+    ]
+    with duckdb.connect(str(db)) as con:
+        for email, permission, granted, at, _ in bad:
+            con.execute(
+                "insert into crm.consent_events values (?, ?, ?, ?, 'crm')", [email, permission, granted, at]
+            )
+        con.execute(  # a grant of a permission nobody declares is harmless: not rejected
+            "insert into crm.consent_events values ('ann@x.com', 'sms', true, '2026-02-01', 'crm')"
+        )
+    source = tmp_path / "audiences.sql"
+    source.write_text(audiences_file(), encoding="utf-8")
+    result = plan(db=str(db), audiences=str(source), config=SyncConfiguration())
+    [news] = result.plans
+    assert news.consent_rejected == {reason: 1 for *_, reason in bad}
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "select email, reason, detail from mailjet_sync.sync_rejections where stage = 'consent'"
+        ).fetchall()
+    assert sorted((str(e), str(r)) for e, r, _ in rows) == sorted((str(e), r) for e, *_, r in bad)
+    assert (
+        "ann@x.com",
+        "unknown_permission",
+        "crm.consent_events: permission email_newsleter, granted false, at 2026-02-01 00:00:00+00",
+    ) in rows
+    assert "CRM consent rows not used: 6" in text(result)
