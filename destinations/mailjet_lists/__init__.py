@@ -59,9 +59,10 @@ from destinations.mailjet_lists.outcomes import (
     judge,
     kept_changes,
     refused_batch,
+    shown_changes,
 )
 from destinations.mailjet_lists.payloads import CONTACT_JOBS, MAILJET_ACTIONS, Row, batch_key, split_kept
-from destinations.mailjet_lists.verify import Mismatch, mismatches, touched
+from destinations.mailjet_lists.verify import Mismatch, mismatches, shows, touched
 from sources.mailjet.client import MailjetHttp
 from sources.mailjet.config import resolve_mailjet_config
 from sources.mailjet.exceptions import (
@@ -121,6 +122,10 @@ class JobLog(Protocol):
     def find(self, key: str) -> tuple[int, str] | None:
         """The job (ID, resource) started earlier for the batch `key`, if any."""
 
+    def intend(self, key: str, list_id: int, action: str, rows: Sequence[Row]) -> bool:
+        """Write down (durably) that the batch `key` is about to be sent, before it is; whether it was
+        written down before (an earlier attempt may have sent it without its job being known)."""
+
     def started(
         self, key: str, resource: str, job_id: int, list_id: int, action: str, rows: Sequence[Row]
     ) -> None:
@@ -153,6 +158,15 @@ def send(
     if known is not None:
         job_id, resource = known
     else:
+        if jobs is not None and jobs.intend(key, list_id, action, sending):
+            # Sent before, its job unknown (stopped between Mailjet's answer and the journal): only the
+            # changes the list does not show yet go out again.
+            state = read_list_state(http, list_id)
+            shown = [r for r in sending if shows(state, str(r["email"]).strip().lower(), action)]
+            changes += shown_changes(shown, list_id, action)
+            sending = [r for r in sending if r not in shown]
+            if not sending:
+                return Batch(list_id, action, 0, "skipped", changes)
         resource, job_id = start_job(http, list_id, action, sending)
         if jobs is not None:
             jobs.started(key, resource, job_id, list_id, action, sending)

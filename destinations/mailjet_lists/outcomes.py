@@ -13,6 +13,7 @@ Action = Literal["addnoforce", "unsub", "remove", "update"]
 Outcome = Literal["done", "refused", "failed", "skipped", "unknown"]
 ACTIONS: tuple[Action, ...] = get_args(Action)
 KEPT = "unsubscribed since the plan: kept, with their unsubscription"
+SHOWN = "sent again after a stop: the list already showed it, so it was not sent twice"
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,11 @@ def kept_changes(
         )
         for r in rows
     ]
+
+
+def shown_changes(rows: Sequence[Mapping[str, Any]], list_id: int, action: Action) -> list[Change]:
+    """The changes of a batch sent again after a stop that the list already showed: not sent again."""
+    return [change(r, list_id, action, None, "skipped", SHOWN) for r in rows]
 
 
 def refused_batch(rows: Sequence[Mapping[str, Any]], list_id: int, action: Action, error: str) -> Batch:

@@ -23,6 +23,17 @@ def list_state(
     return {emails.get(int(r["ContactID"]), ""): bool(r.get("IsUnsubscribed")) for r in recipients}
 
 
+def shows(state: Mapping[str, bool], email: str, action: str) -> bool:
+    """Whether the list's `state` shows the change: an add as a member (in any state), an unsubscribe as
+    unsubscribed, a removal as no member; never an update (properties are not in the state)."""
+    member = email in state
+    return (
+        (action == "addnoforce" and member)
+        or (action == "unsub" and member and state[email])
+        or (action == "remove" and not member)
+    )
+
+
 def mismatches(state: Mapping[str, bool], changes: Sequence[tuple[str, str]]) -> list[Mismatch]:
     """The confirmed (email, action) changes the list's `state` does not show: an add that is not a
     member, an unsubscribe still subscribed, a removal still a member; updates are not checked."""
@@ -30,10 +41,6 @@ def mismatches(state: Mapping[str, bool], changes: Sequence[tuple[str, str]]) ->
     for email, action in touched(changes):
         member, unsubscribed = email in state, state.get(email)
         found = "not a member" if not member else "unsubscribed" if unsubscribed else "subscribed"
-        if (
-            (action == "addnoforce" and not member)
-            or (action == "unsub" and not unsubscribed)
-            or (action == "remove" and member)
-        ):
+        if not shows(state, email, action):
             wrong.append({"email": email, "action": action, "found": found})
     return wrong

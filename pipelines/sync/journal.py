@@ -70,6 +70,29 @@ class JobJournal:
         console().info(f"mailjet-elt apply: job {job_id} was started before the stop: waiting for it")
         return int(job_id), str(resource)
 
+    def intend(self, key: str, list_id: int, action: str, rows: Sequence[Mapping[str, Any]]) -> bool:
+        with self.warehouse.pipeline.sql_client() as client, client.begin_transaction():
+            found = client.execute_sql(
+                f"select count(*) from {table('sync_intents')} where batch_key = %s", key
+            )
+            if found and int(found[0][0]):
+                console().info(
+                    f"mailjet-elt apply: a batch of {action} for list {list_id} was sent before the stop, "
+                    "its job unknown: reading the list to send only what it does not show yet"
+                )
+                return True
+            client.execute_sql(
+                f"insert into {table('sync_intents')} (batch_key, run_id, list_id, action, contacts, "
+                "intended_at) values (%s, %s, %s, %s, %s, %s)",
+                key,
+                int(rows[0]["run_id"]),
+                list_id,
+                action,
+                len(rows),
+                datetime.now(UTC),
+            )
+        return False
+
     def started(
         self,
         key: str,

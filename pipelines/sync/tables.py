@@ -10,6 +10,9 @@ Postgres), written by `plan` (and `apply`) in one transaction per audience run, 
 - `sync_jobs`: every bulk job apply started, written before it waits for the job: an apply stopped while
   Mailjet ran a job finds it again (by its batch of changes) and records how it ended instead of
   sending the batch twice, even when a newer plan has superseded the run.
+- `sync_intents`: each batch apply is about to send, written before the request: a batch sent again after
+  a stop that finds its intent but no job (stopped between Mailjet's answer and the journal) sends only
+  the changes the list does not show yet.
 - `sync_unsubscriptions`: every unsubscription the sync has seen, never deleted: Mailjet's unsubscribed
   members (extracts and imported files), webhook `unsub` events, the CRM's withdrawals (recorded by
   `plan`), and the members a removal batch passed over (recorded by `apply`). Nobody in it is added to the
@@ -106,6 +109,14 @@ TABLES: dict[str, dict[str, str]] = {
         "action": "varchar not null",
         "contacts": "bigint not null",
         "started_at": f"{TS} not null",
+    },
+    "sync_intents": {
+        "batch_key": "varchar not null",  # as in sync_jobs
+        "run_id": "bigint not null",
+        "list_id": "bigint not null",
+        "action": "varchar not null",
+        "contacts": "bigint not null",
+        "intended_at": f"{TS} not null",
     },
     "sync_unsubscriptions": {
         "email": "varchar not null",  # as mailjet_sync.norm writes it
