@@ -1,7 +1,7 @@
-"""`load` killed at moments found by watching it (its record of the load, its package, the package loaded):
-readers then see the table it replaces or the whole new one, never an empty or partial one; a `plan` in
-between finishes the load whose rows were read and plans from them, or refuses and says to load again, and
-loading again ends it."""
+"""`load` killed at moments found by watching it (reading its file, loading its package, its rows going
+in place): readers then see the table it replaces or the whole new one, never an empty or partial one; a
+`plan` in between finishes the load whose rows were read and plans from them, or refuses and says to load
+again, and loading again ends it."""
 
 from __future__ import annotations
 
@@ -55,13 +55,16 @@ def loading(db: Path) -> bool:
     return bool(journaled(db).get("load_id"))
 
 
-def loaded(db: Path) -> bool:
-    """The package reached the database: the rows go in place now."""
+def copying(db: Path) -> bool:
+    """The file's rows go into place of the table's: once its package is loaded, or as a copy job runs
+    (how dlt's `insert-from-staging` copies them: a `.sql` job)."""
     package = journaled(db).get("load_id")
-    return bool(package) and (working(db) / "load" / "loaded" / str(package)).is_dir()
+    if package and (working(db) / "load" / "loaded" / str(package)).is_dir():
+        return True
+    return any((working(db) / "load" / "normalized").glob("*/started_jobs/*.sql"))
 
 
-MOMENTS: dict[str, Callable[[Path], bool]] = {"reading": reading, "loading": loading, "loaded": loaded}
+MOMENTS: dict[str, Callable[[Path], bool]] = {"reading": reading, "loading": loading, "copying": copying}
 
 
 def emails(db: Path) -> tuple[int, set[str]]:
