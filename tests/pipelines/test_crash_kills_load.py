@@ -55,16 +55,33 @@ def loading(db: Path) -> bool:
     return bool(journaled(db).get("load_id"))
 
 
-def copying(db: Path) -> bool:
-    """The file's rows go into place of the table's: once its package is loaded, or as a copy job runs
-    (how dlt's `insert-from-staging` copies them: a `.sql` job)."""
-    package = journaled(db).get("load_id")
-    if package and (working(db) / "load" / "loaded" / str(package)).is_dir():
-        return True
-    return any((working(db) / "load" / "normalized").glob("*/started_jobs/*.sql"))
+class Copying:
+    """The file's rows go into place of the table's: once its package is loaded, or once a copy job (how
+    dlt's `insert-from-staging` copies them: a `.sql` job) has committed its first write (DuckDB's log
+    changed since the job started)."""
+
+    def __init__(self) -> None:
+        self.log_at_start: int | None = None
+
+    def __call__(self, db: Path) -> bool:
+        package = journaled(db).get("load_id")
+        if package and (working(db) / "load" / "loaded" / str(package)).is_dir():
+            return True
+        if not any((working(db) / "load" / "normalized").glob("*/started_jobs/*.sql")):
+            return False
+        log = db.with_name(f"{db.name}.wal")
+        size = log.stat().st_size if log.exists() else 0
+        if self.log_at_start is None:
+            self.log_at_start = size
+        return size != self.log_at_start
 
 
-MOMENTS: dict[str, Callable[[Path], bool]] = {"reading": reading, "loading": loading, "copying": copying}
+# Each moment, as a new watcher for each run.
+MOMENTS: dict[str, Callable[[], Callable[[Path], bool]]] = {
+    "reading": lambda: reading,
+    "loading": lambda: loading,
+    "copying": Copying,
+}
 
 
 def emails(db: Path) -> tuple[int, set[str]]:
@@ -120,7 +137,7 @@ def test_a_killed_load_leaves_the_old_table_or_the_new_one_and_plan_never_reads_
     base, new = files
     for attempt in range(3):  # a busy machine may let the load finish between the look and the kill
         db = copy_db(base, tmp_path / f"attempt{attempt}")
-        if kill_when(db, MOMENTS[moment], new):
+        if kill_when(db, MOMENTS[moment](), new):
             break
     else:
         pytest.fail(f"the load could not be killed at {moment}")

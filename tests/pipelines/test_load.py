@@ -13,12 +13,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from dlt.common.schema.typing import TTableSchemaColumns
 
 from pipelines.errors import CommandError
 from pipelines.load import load
 from pipelines.plan import plan
 from pipelines.report import text
 from pipelines.warehouse import open_pipeline
+from pipelines.warehouse.incoming import type_changes
 from tests.conftest import run_cli
 from tests.csv_import.conftest import rows
 from tests.sync.world import World, audiences_file
@@ -275,3 +277,21 @@ def test_the_recovery_hint_for_a_package_that_cannot_load_works_without_a_termin
     works = run_cli(["--db", str(db), "load", str(tmp_path / "iso.csv"), "--table", "profiles"], {}, tmp_path)
     assert works.returncode == 0, works.stderr
     assert rows(db, "select count(*) from crm.profiles") == [(2,)]
+
+
+@pytest.mark.unit
+def test_type_changes_name_the_columns_both_have_with_other_types() -> None:
+    table: TTableSchemaColumns = {
+        "email": {"name": "email", "data_type": "text"},
+        "at": {"name": "at", "data_type": "timestamp"},
+        "gone": {"name": "gone", "data_type": "bigint"},
+        "_dlt_id": {"name": "_dlt_id", "data_type": "text"},
+    }
+    incoming: TTableSchemaColumns = {
+        "email": {"name": "email", "data_type": "text"},
+        "at": {"name": "at", "data_type": "bigint"},
+        "new": {"name": "new", "data_type": "bool"},
+        "_dlt_id": {"name": "_dlt_id", "data_type": "bigint"},
+    }
+    assert [str(c) for c in type_changes(table, incoming)] == ["at (timestamp -> bigint)"]
+    assert type_changes({}, incoming) == []
