@@ -7,6 +7,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
+
+from dlt.destinations.sql_client import SqlClientBase
 
 from pipelines.errors import EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler
@@ -16,7 +19,8 @@ from pipelines.sync.audiences import audiences_path, choose, read_audiences
 from pipelines.sync.config import SyncConfiguration, resolve_sync_config
 from pipelines.sync.plan import AudiencePlan, plan_with
 from pipelines.warehouse import duckdb_path, pipelines_dir, writing
-from pipelines.warehouse.datasets import API_DATASET
+from pipelines.warehouse.datasets import API_DATASET, CRM_DATASET
+from pipelines.warehouse.incoming import unfinished_loads
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ def plan(
         db, destination, "plan", API_DATASET, lock_wait, _say, interrupts=stop, loads=False
     ) as warehouse:
         with warehouse.pipeline.sql_client() as client:
+            refuse_unfinished_loads(client)
             plans = plan_with(client, defined, chosen, source, config, now or datetime.now(UTC), stop)
         resumed = warehouse.resumed
     return PlanResult(
@@ -68,6 +73,25 @@ def plan(
         seconds=time.monotonic() - started,
         database=db if destination in (None, "duckdb") else None,
         resumed=resumed,
+    )
+
+
+def refuse_unfinished_loads(client: SqlClientBase[Any]) -> None:
+    """Raise CommandError (exit 2) when a `load` into `crm` started and did not put its rows in place:
+    the table still holds what the load before it left, which the user meant to replace."""
+    unfinished = unfinished_loads(client)
+    if not unfinished:
+        return
+    first = unfinished[0]
+    name = f"{CRM_DATASET}.{first.table}"
+    again = f"mailjet-elt load {first.file} --table {first.table}{' --append' if first.append else ''}"
+    others = ", ".join(f"{CRM_DATASET}.{u.table}" for u in unfinished[1:])
+    raise CommandError(
+        f"{name}: the load of {first.file} started at {first.started_at:%Y-%m-%d %H:%M:%S} and did not "
+        f"finish, so {name} still holds the rows of the load before it; planning from them could undo "
+        f"what that file says. Nothing was planned. Load it again: {again}"
+        + (f" (and the same for {others})" if others else ""),
+        EXIT_USAGE,
     )
 
 

@@ -129,6 +129,8 @@ def _(result: LoadResult) -> str:
         f"Loaded {result.rows:,} rows ({len(result.columns)} columns) from {result.file} into {result.table} "
         f"({how}) in {result.seconds:.1f} s"
     )
+    if result.retyped:
+        lines.append(f"Columns whose type the file changed: {', '.join(result.retyped)}")
     if result.database is not None:
         lines.append(f"Query it: {sql_hint(result.database, f'select * from {result.table} limit 10')}")
     return "\n".join(lines)

@@ -25,6 +25,11 @@ def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
         help="the table in dataset crm, e.g. profiles, consent_events",
     )
     load.add_argument("--append", action="store_true", help="add the rows (default: replace the table)")
+    load.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="let a file of no rows (a header alone) replace the table, leaving it empty",
+    )
     add_format(load)
 
 
@@ -37,6 +42,7 @@ def handle(args: argparse.Namespace, stop: InterruptHandler) -> object:
         file=args.file,
         table=args.table,
         append=args.append,
+        allow_empty=args.allow_empty,
         interrupts=stop,
         lock_wait=args.lock_wait,
     )

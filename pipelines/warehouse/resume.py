@@ -18,6 +18,7 @@ from dlt.pipeline.pipeline import Pipeline
 from pipelines.interrupts import reraise_if_interrupted
 from pipelines.settings import CSV_STAGING_FOLDER
 from pipelines.warehouse.errors import ResumeFailed, raise_if_busy
+from pipelines.warehouse.incoming import put_in_place
 from pipelines.warehouse.superseded import ImportKey, finish_interrupted_import
 
 JOURNAL = "interrupted_run.json"  # in the pipeline's working folder while a command loads
@@ -60,8 +61,8 @@ def resume(pipeline: Pipeline) -> list[str]:
             raise ResumeFailed(
                 f"{what} was interrupted and what it had read cannot be loaded ({exc.step}: "
                 f"{exc.exception}). Fix the cause and run again; to give that data up instead, run "
-                f"`dlt pipeline --pipelines-dir {pipeline.pipelines_dir} {pipeline.pipeline_name} "
-                "abort-packages` (an extract reads that data again; an import must be run again)"
+                f"`{abort_command(pipeline)}` (an extract reads that data again; an import or a load "
+                "must be run again)"
             ) from None
         notes.append(
             f"resumed: {what} was interrupted; completed its load ({packages} package"
@@ -75,10 +76,22 @@ def resume(pipeline: Pipeline) -> list[str]:
         ]
         finished = finish_interrupted_import(pipeline, imports) if entry.get("command") == "import-csv" else 0
         package = entry.get("load_id")
+        target = entry.get("target")
+        if isinstance(target, dict) and isinstance(package, str) and _loaded(pipeline, package):
+            # A `load` whose rows reached its incoming table: they go in place now.
+            finished += put_in_place(pipeline, str(target.get("table")), bool(target.get("append")))
         if not notes and (finished or (isinstance(package, str) and _loaded(pipeline, package))):
             notes.append(f"resumed: {what} was interrupted after its load; finished its last steps")
         journal_path.unlink(missing_ok=True)
     return notes
+
+
+def abort_command(pipeline: Pipeline) -> str:
+    """The dlt command that gives up the pipeline's pending packages, without asking (`--yes`: it runs
+    from a script or a scheduler, where no one answers a prompt)."""
+    return (
+        f"dlt --yes pipeline --pipelines-dir {pipeline.pipelines_dir} {pipeline.pipeline_name} abort-packages"
+    )
 
 
 def _loaded(pipeline: Pipeline, load_id: str) -> bool:

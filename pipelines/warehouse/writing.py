@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,13 +49,25 @@ class Warehouse:
     pipeline: Pipeline
     resumed: list[str] = field(default_factory=list)  # what was done about an interrupted run
 
-    def journal(self, command: str, load_id: str | None, imports: Sequence[ImportKey] = ()) -> None:
-        """Record the load about to start, with the follow-up it needs, for a run that resumes it."""
-        entry = {"command": command, "load_id": load_id, "imports": [list(i) for i in imports]}
-        target = Path(self.pipeline.working_dir) / JOURNAL
-        temporary = target.with_suffix(".tmp")
+    def journal(
+        self,
+        command: str,
+        load_id: str | None,
+        imports: Sequence[ImportKey] = (),
+        target: Mapping[str, object] | None = None,
+    ) -> None:
+        """Record the load about to start, with the follow-up it needs, for a run that resumes it
+        (`imports` of `import-csv`; the `target` table of `load`)."""
+        entry = {
+            "command": command,
+            "load_id": load_id,
+            "imports": [list(i) for i in imports],
+            **({"target": dict(target)} if target else {}),
+        }
+        path = Path(self.pipeline.working_dir) / JOURNAL
+        temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(entry), encoding="utf-8")
-        os.replace(temporary, target)
+        os.replace(temporary, path)
 
     def close_journal(self) -> None:
         """The journaled load and its follow-up are done."""
@@ -63,14 +75,19 @@ class Warehouse:
             (Path(self.pipeline.working_dir) / JOURNAL).unlink()
 
     def load(
-        self, command: str, data: Any, stop: InterruptHandler, imports: Sequence[ImportKey] = ()
+        self,
+        command: str,
+        data: Any,
+        stop: InterruptHandler,
+        imports: Sequence[ImportKey] = (),
+        target: Mapping[str, object] | None = None,
     ) -> LoadInfo:
         """Extract `data` (stopped at once by a signal: nothing is written yet), normalize and load it,
         journaled before the extract and again once its package exists. Raises PipelineStepFailed."""
-        self.journal(command, None, imports)  # in case it is killed as its package commits
+        self.journal(command, None, imports, target)  # in case it is killed as its package commits
         with stop.immediate():
             extracted = self.pipeline.extract(data)
-        self.journal(command, extracted.loads_ids[-1], imports)
+        self.journal(command, extracted.loads_ids[-1], imports, target)
         stop.check()
         self.pipeline.normalize()
         return self.pipeline.load()

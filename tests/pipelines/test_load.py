@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from dlt.common.schema.typing import TTableSchemaColumns
 
 from pipelines.errors import CommandError
 from pipelines.load import load
+from pipelines.plan import plan
 from pipelines.report import text
 from pipelines.warehouse import open_pipeline
+from pipelines.warehouse.incoming import type_changes
 from tests.conftest import run_cli
 from tests.csv_import.conftest import rows
+from tests.sync.world import World, audiences_file
 
 EVENTS = [
     {
@@ -144,3 +153,145 @@ def test_a_file_that_breaks_off_past_its_start_stops_with_exit_2_and_writes_noth
         load(db=str(db), file=str(late), table="profiles")
     assert caught.value.exit_code == 2
     assert rows(db, "select count(*) from crm.profiles") == [(2,)]
+
+
+def consent_file(path: Path, at: str, rows_: int = 2) -> Path:
+    """Consent events whose `at` is ISO 8601 text (`iso`) or Unix seconds (`unix`), both documented."""
+    stamps = {"iso": "2026-01-02T03:04:05Z", "unix": "1767323045"}
+    lines = ["email,permission,granted,at,source"]
+    lines += [f"p{i}@example.com,email_newsletter,true,{stamps[at]},crm" for i in range(rows_)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def column_type(db: Path, table: str, column: str) -> str:
+    found = rows(
+        db,
+        "select data_type from information_schema.columns where table_schema = 'crm' "
+        f"and table_name = '{table}' and column_name = '{column}'",
+    )
+    return str(found[0][0])
+
+
+def nothing_pending(db: Path) -> bool:
+    pipeline = open_pipeline(str(db), dataset="crm")
+    return not pipeline.has_pending_data
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "then_type"),
+    [
+        pytest.param("iso", "unix", "BIGINT", id="iso-text-then-unix-seconds"),
+        pytest.param("unix", "iso", "TIMESTAMP WITH TIME ZONE", id="unix-seconds-then-iso-text"),
+    ],
+)
+def test_a_replace_with_other_types_takes_the_files_types_and_blocks_nothing(
+    tmp_path: Path, first: str, then: str, then_type: str
+) -> None:
+    db = tmp_path / "t.duckdb"
+    World([]).build(db)  # Mailjet's tables and a list, for the plan below
+    load(db=str(db), file=str(consent_file(tmp_path / "first.csv", first)), table="consent_events")
+    result = load(db=str(db), file=str(consent_file(tmp_path / "then.csv", then, 3)), table="consent_events")
+    assert result.rows == 3 and result.retyped and result.retyped[0].startswith("at (")
+    assert column_type(db, "consent_events", "at") == then_type
+    assert rows(db, "select count(*) from crm.consent_events") == [(3,)]
+    assert nothing_pending(db)
+    # Every later command works: another load, an import, a plan.
+    again = load(db=str(db), file=str(consent_file(tmp_path / "again.csv", then, 4)), table="consent_events")
+    assert again.rows == 4 and not again.retyped
+    export = tmp_path / "e.csv"
+    export.write_text("email\nann@example.com\n", encoding="utf-8")
+    imported = run_cli(["--db", str(db), "import-csv", str(export)], {}, tmp_path)
+    assert imported.returncode == 0 and "Traceback" not in imported.stderr, imported.stderr
+    source = tmp_path / "audiences.sql"
+    source.write_text(audiences_file(), encoding="utf-8")
+    (planned_,) = plan(db=str(db), audiences=str(source)).plans
+    assert planned_.audience == "news"
+
+
+def test_an_append_of_other_types_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    load(db=str(db), file=str(consent_file(tmp_path / "iso.csv", "iso")), table="consent_events")
+    unix = consent_file(tmp_path / "unix.csv", "unix")
+    with pytest.raises(CommandError) as caught:
+        load(db=str(db), file=str(unix), table="consent_events", append=True)
+    assert caught.value.exit_code == 2
+    message = str(caught.value)
+    assert "unix.csv" in message and "crm.consent_events" in message
+    assert "at (timestamp -> bigint)" in message and "without --append" in message
+    assert rows(db, "select count(*) from crm.consent_events") == [(2,)]
+    assert column_type(db, "consent_events", "at") == "TIMESTAMP WITH TIME ZONE"
+    assert nothing_pending(db)
+
+
+def test_a_header_only_file_replaces_a_table_only_with_allow_empty(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    load(db=str(db), file=str(write(tmp_path / "events.csv", EVENTS)), table="consent_events")
+    header = tmp_path / "export.csv"
+    header.write_text("email,permission,granted,at,source\n", encoding="utf-8")
+    refused = run_cli(["--db", str(db), "load", str(header), "--table", "consent_events"], {}, tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    assert "export.csv has no rows" in refused.stderr and "crm.consent_events" in refused.stderr
+    assert "--allow-empty" in refused.stderr and "Nothing was changed" in refused.stderr
+    assert rows(db, "select count(*) from crm.consent_events") == [(2,)]
+    assert nothing_pending(db)
+    # An append of no rows changes nothing either way; a replace by none is what --allow-empty asks for.
+    assert (
+        run_cli(
+            ["--db", str(db), "load", str(header), "--table", "consent_events", "--append"], {}, tmp_path
+        ).returncode
+        == 0
+    )
+    assert rows(db, "select count(*) from crm.consent_events") == [(2,)]
+    emptied = run_cli(
+        ["--db", str(db), "load", str(header), "--table", "consent_events", "--allow-empty"], {}, tmp_path
+    )
+    assert emptied.returncode == 0, emptied.stderr
+    assert rows(db, "select count(*) from crm.consent_events") == [(0,)]
+
+
+def test_the_recovery_hint_for_a_package_that_cannot_load_works_without_a_terminal(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    load(db=str(db), file=str(consent_file(tmp_path / "iso.csv", "iso")), table="consent_events")
+    # Another dlt pipeline's package that cannot load: text that is no date, into a timestamp column.
+    pipeline = open_pipeline(str(db), dataset="crm")
+    pipeline.extract(
+        pa.table({"email": ["x@example.com"], "at": ["not a date"]}), table_name="consent_events"
+    )
+    stuck = run_cli(["--db", str(db), "load", str(tmp_path / "iso.csv"), "--table", "profiles"], {}, tmp_path)
+    assert stuck.returncode == 1, stuck.stderr
+    hint = re.search(r"`(dlt [^`]+)`", stuck.stderr)
+    assert hint is not None, stuck.stderr
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    aborted = subprocess.run(  # as a scheduler runs it: no terminal, nothing on stdin
+        shlex.split(hint.group(1)),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": path},
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert aborted.returncode == 0, aborted.stdout + aborted.stderr
+    works = run_cli(["--db", str(db), "load", str(tmp_path / "iso.csv"), "--table", "profiles"], {}, tmp_path)
+    assert works.returncode == 0, works.stderr
+    assert rows(db, "select count(*) from crm.profiles") == [(2,)]
+
+
+@pytest.mark.unit
+def test_type_changes_name_the_columns_both_have_with_other_types() -> None:
+    table: TTableSchemaColumns = {
+        "email": {"name": "email", "data_type": "text"},
+        "at": {"name": "at", "data_type": "timestamp"},
+        "gone": {"name": "gone", "data_type": "bigint"},
+        "_dlt_id": {"name": "_dlt_id", "data_type": "text"},
+    }
+    incoming: TTableSchemaColumns = {
+        "email": {"name": "email", "data_type": "text"},
+        "at": {"name": "at", "data_type": "bigint"},
+        "new": {"name": "new", "data_type": "bool"},
+        "_dlt_id": {"name": "_dlt_id", "data_type": "bigint"},
+    }
+    assert [str(c) for c in type_changes(table, incoming)] == ["at (timestamp -> bigint)"]
+    assert type_changes({}, incoming) == []
