@@ -32,6 +32,7 @@ NAMES = sorted(p.stem for p in SYNC_FOLDER.glob("*.sql"))
 DIALECTS = ("duckdb", "postgres")
 PARAMETERS = {  # the statements taking bind parameters, and how many
     "consent_future": 1,
+    "consent_rejections": 7,
     "data_test_rejections": 4,
     "diff_consent": 1,
     "diff_managed": 2,
@@ -46,6 +47,8 @@ PARAMETERS = {  # the statements taking bind parameters, and how many
     "record_kept": 1,
     "record_unsubscriptions": 1,
     "run_record": 21,
+    "snapshot_observe": 3,
+    "snapshot_release": 3,
     "unmatched_members": 1,
 }
 
