@@ -42,6 +42,7 @@ PARAMETERS = {  # the statements taking bind parameters, and how many
     "plan_left_out": 1,
     "plan_samples": 2,
     "plan_updates": 3,
+    "removed_within": 2,
     "run_record": 21,
     "unmatched_members": 1,
 }
