@@ -36,6 +36,7 @@ PARAMETERS = {  # the statements taking bind parameters, and how many
     "diff_managed": 2,
     "diff_members": 1,
     "diff_state": 1,
+    "list_applied_at": 3,
     "plan_actions": 1,
     "plan_changes": 6,
     "plan_held": 5,
@@ -44,6 +45,7 @@ PARAMETERS = {  # the statements taking bind parameters, and how many
     "plan_updates": 3,
     "removed_within": 2,
     "run_record": 21,
+    "run_supersede": 1,
     "unmatched_members": 1,
 }
 
