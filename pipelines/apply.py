@@ -11,6 +11,7 @@ is recorded are not sent again."""
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -128,7 +129,8 @@ def apply(
         _load(lambda: resumed.extend(resume(lists)))
         with warehouse.pipeline.sql_client() as client:
             resumed.extend(supersede_interrupted(client))
-        runs, already = _pending(warehouse, audience, defined, force)
+        forcing = "apply --force" + ("" if audiences is None else f" --audiences {shlex.quote(str(source))}")
+        runs, already = _pending(warehouse, audience, defined, force, forcing)
         total = sum(run.pending for run in runs)
         if total and not yes:
             _confirm(runs, total, confirm or _ask)
@@ -197,14 +199,14 @@ def _load(step: Callable[[], Any]) -> None:
 
 
 def _pending(
-    warehouse: Warehouse, audience: str | None, defined: set[str], force: bool
+    warehouse: Warehouse, audience: str | None, defined: set[str], force: bool, forcing: str
 ) -> tuple[list[PendingRun], list[str]]:
-    """The runs to apply (of the audiences `defined` by the file), past the guards, with their changes
-    still to send; the audiences applied already."""
+    """The runs to apply (of the audiences `defined` by the file), past the guards (`forcing`: the command
+    that sends a stopped run anyway), with their changes still to send; the audiences applied already."""
     with warehouse.pipeline.sql_client() as client:
         create_tables(client)
         runs, already = latest_runs(client, audience, defined)
-        check_guards(runs, data_as_of(client), force)
+        check_guards(runs, data_as_of(client), force, forcing)
         for run in runs:
             run.counts = pending_counts(client, run.run_id)
     return runs, already

@@ -20,9 +20,12 @@ class GuardStop(CommandError):
         super().__init__(message, EXIT_GUARD)
 
 
-def check_guards(runs: Sequence[PendingRun], newest: datetime | None, force: bool) -> None:
-    """GuardStop when a run must not be sent: a guard stopped it (unless `force`), or its data is older
-    than the newest extract or than another apply to its list (never)."""
+def check_guards(
+    runs: Sequence[PendingRun], newest: datetime | None, force: bool, forcing: str = "apply --force"
+) -> None:
+    """GuardStop when a run must not be sent: a guard stopped it (unless `force`; `forcing` is the command
+    that sends it anyway), or its data is older than the newest extract or than another apply to its list
+    (never)."""
     old = [r for r in runs if stale(r.data_as_of, newest)]
     if old:
         raise GuardStop(
@@ -51,7 +54,7 @@ def check_guards(runs: Sequence[PendingRun], newest: datetime | None, force: boo
             )
             for r in stopped
         )
-        raise GuardStop(f"stopped by a guard: {said}. Nothing was sent; to send it anyway, apply --force")
+        raise GuardStop(f"stopped by a guard: {said}. Nothing was sent; to send it anyway, {forcing}")
 
 
 def _at(when: datetime | None) -> str:

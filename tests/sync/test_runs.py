@@ -195,3 +195,20 @@ def memberships(api: Api, list_id: int) -> dict[str, bool]:
         emails[int(str(r["ContactID"]))]: bool(r["IsUnsubscribed"])
         for r in api.data("listrecipient", ContactsList=list_id, Limit=1000)
     }
+
+
+def test_a_guards_stop_of_a_run_names_the_apply_that_sends_it(
+    world: tuple[Api, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.run import run
+
+    _, db = world
+    source = tmp_path / "my audiences.sql"
+    source.write_text(SHIPPED.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("SYNC__MAX_REMOVAL_PCT", "0")  # any unsubscribe stops the newsletter
+    with pytest.raises(CommandError, match="stopped by a guard: newsletter") as caught:
+        run(db=str(db), audiences=str(source), yes=True)
+    assert str(caught.value).endswith(f"to send it anyway, apply --force --audiences '{source}'")
+    # What it says clears it: that file's plans are sent.
+    forced = apply(db=str(db), audiences=str(source), yes=True, force=True)
+    assert forced.exit_code == 0 and {r.audience for r in forced.runs} == {"newsletter", "service"}
