@@ -139,10 +139,7 @@ def apply(
             mark_applying(client, runs)
         if total:
             progress.begin(total)
-            ids = [r.run_id for r in runs]
-            _load(
-                lambda: lists.run(plan_resources({a: plan_rows(warehouse, ids, a) for a in ACTIONS})),
-            )
+            _send(lists, warehouse, [r.run_id for r in runs])
         applied = _verify_and_close(warehouse, http, runs, created)
     return ApplyResult(
         runs=applied,
@@ -182,6 +179,11 @@ def _lists_pipeline(
     )
     lists.config.runtime.intercept_signals = False  # a second Ctrl-C stops at once
     return lists
+
+
+def _send(lists: dlt.Pipeline, warehouse: Warehouse, run_ids: list[int]) -> None:
+    """Load the unsent plan rows of the runs to the lists."""
+    _load(lambda: lists.run(plan_resources({a: plan_rows(warehouse, run_ids, a) for a in ACTIONS})))
 
 
 def _load(step: Callable[[], Any]) -> None:

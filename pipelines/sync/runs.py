@@ -175,8 +175,9 @@ def supersede_removed(client: Client, defined: Collection[str]) -> list[str]:
 
     Its unsent changes are never sent: the runs an apply may send are those of the file's audiences. A run
     that was being applied when it stopped had started jobs: the next apply still waits for each of them
-    and records how it ended (`sync_jobs` finds them by their batch; the destination sends no new batch of
-    a run that is not sendable), so the changelog and the snapshot tell what Mailjet did."""
+    and records how it ended (the resumed package goes through the destination, which finds each started
+    job in `sync_jobs` by its batch, the same only with the same batch size, and sends no new batch of a
+    run that is not sendable), so the changelog and the snapshot tell what Mailjet did."""
     pending = client.execute_sql(render("pending_removed", dialect_of(client))) or []
     gone: dict[str, list[tuple[int, str]]] = {}
     for run_id, name, status in pending:

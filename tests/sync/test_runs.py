@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -212,3 +213,50 @@ def test_a_guards_stop_of_a_run_names_the_apply_that_sends_it(
     # What it says clears it: that file's plans are sent.
     forced = apply(db=str(db), audiences=str(source), yes=True, force=True)
     assert forced.exit_code == 0 and {r.audience for r in forced.runs} == {"newsletter", "service"}
+
+
+APPLY = (
+    "import sys; from pipelines.apply import apply; "
+    "apply(db=sys.argv[1], audiences=sys.argv[2], yes=True, batch_size=7)"
+)
+
+
+def test_a_half_applied_plan_of_a_removed_audience_sends_no_more_and_its_jobs_are_recorded(
+    world: tuple[Api, Path], tmp_path: Path
+) -> None:
+    api, db = world
+    source = tmp_path / "audiences.sql"
+    text = SHIPPED.read_text(encoding="utf-8")
+    source.write_text(text, encoding="utf-8")
+    plan(db=str(db), audiences=str(source), config=SyncConfiguration())
+    (news,) = rows(db, "select run_id from mailjet_sync.sync_runs where audience = 'newsletter'")[0]
+    child = subprocess.Popen(
+        [sys.executable, "-c", APPLY, str(db), str(source)],
+        cwd=ROOT,
+        env={**os.environ, **creds(api)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    before = int(api.admin("GET", "requests").json()["total"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and int(api.admin("GET", "requests").json()["total"]) < before + 25:
+        time.sleep(0.1)  # a few of the newsletter's jobs sent and polled (its list comes first)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=60)
+    assert rows(db, f"select status from mailjet_sync.sync_runs where run_id = {news}") == [("applying",)]
+    started = rows(db, f"select count(*) from mailjet_sync.sync_jobs where run_id = {news}")[0][0]
+    assert started, "no job of the newsletter was started before the kill"
+
+    source.write_text(
+        text[: text.index("-- audience: newsletter")] + text[text.index("-- audience: service") :]
+    )
+    replanned = plan(db=str(db), audiences=str(source), config=SyncConfiguration())
+    (said,) = replanned.superseded
+    assert said.startswith("newsletter: no longer in the audiences file") and f"the jobs run {news}" in said
+    result = apply(db=str(db), audiences=str(source), yes=True, batch_size=7)  # as the stopped one
+    assert [r.audience for r in result.runs] == ["service"] and result.exit_code == 0
+    assert rows(db, f"select status from mailjet_sync.sync_runs where run_id = {news}") == [("superseded",)]
+    # No job of it was started since, and every one it had started is recorded, change by change.
+    jobs = rows(db, f"select count(*), sum(contacts) from mailjet_sync.sync_jobs where run_id = {news}")
+    logged = rows(db, f"select count(*) from mailjet_sync.sync_changelog where run_id = {news}")
+    assert jobs[0][0] == started and logged[0][0] == jobs[0][1]
