@@ -2,12 +2,16 @@
 destination, record how every change went (`sync_changelog`, `sync_rejections`, `sync_snapshot`) and
 close the run (`sync_runs.status`: applied, or partial when Mailjet refused or failed some changes).
 
-Guards first: a plan a guard stopped is not sent without --force (exit 3); a plan read from Mailjet data
-older than the newest extract is never sent (plan again). A stopped apply resumes where it was: dlt keeps
-the package of plan rows and how far its batches got; rows whose outcome is recorded are not sent again."""
+Only the audiences of the audiences file (the one given, else the one `plan` reads by default) are sent:
+the plan of an audience the file no longer defines is never sent. Guards first: a plan a guard stopped is
+not sent without --force (exit 3); a plan read from Mailjet data older than the newest extract, or
+extracted before another apply changed its list, is never sent (extract and plan again). A stopped apply
+resumes where it was: dlt keeps the package of plan rows and how far its batches got; rows whose outcome
+is recorded are not sent again."""
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -36,6 +40,7 @@ from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.logs import console
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.sync.apply_guards import GuardStop, check_guards
+from pipelines.sync.audiences import audiences_path, choose, read_audiences
 from pipelines.sync.config import resolve_sync_config
 from pipelines.sync.journal import ApplyProgress, JobJournal, Recorder
 from pipelines.sync.plan import data_as_of
@@ -54,6 +59,7 @@ from pipelines.sync.runs import (
 from pipelines.sync.tables import create_tables
 from pipelines.warehouse import Warehouse, pipelines_dir, resume, writing
 from pipelines.warehouse.datasets import API_DATASET
+from pipelines.warehouse.lock import WriterLock
 from sources.mailjet.client import MailjetHttp
 from sources.mailjet.config import MailjetConfiguration, resolve_mailjet_config
 from sources.mailjet.exceptions import MailjetConfigError, MailjetError
@@ -84,6 +90,7 @@ def apply(
     db: str,
     destination: str | None = None,
     audience: str | None = None,
+    audiences: str | None = None,
     yes: bool = False,
     force: bool = False,
     confirm: Callable[[str], bool] | None = None,
@@ -91,31 +98,39 @@ def apply(
     batch_size: int | None = None,
     interrupts: InterruptHandler | None = None,
     lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
+    held: WriterLock | None = None,
 ) -> ApplyResult:
-    """Apply the latest plan of `audience` (default: every audience); what it did, or CommandError
+    """Apply the latest plan of `audience` (default: every audience of the file `audiences`, resolved as
+    `plan` resolves it); what it did, or CommandError
     (GuardStop, exit 3, when a guard stops it). Without `yes`, `confirm` (default: a question on the
-    terminal) must agree. `batch_size` defaults to `[sync] batch_size`."""
+    terminal) must agree. `batch_size` defaults to `[sync] batch_size`. `held`: the writer lock, taken
+    already by the caller (`run`)."""
     try:
         config = config or resolve_mailjet_config()
     except MailjetConfigError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     batch_size = batch_size or resolve_sync_config().batch_size
+    source = audiences_path(audiences)
+    in_file = read_audiences(source)
+    choose(in_file, audience, source)  # an audience the file defines
+    defined = {a.name for a in in_file}
     http = MailjetHttp.from_config(config)
     stop = interrupts or InterruptHandler("apply")
     started = time.monotonic()
     jobs: list[int] = []
     with writing(
-        db, destination, "apply", API_DATASET, lock_wait, _say, interrupts=stop, loads=False
+        db, destination, "apply", API_DATASET, lock_wait, _say, interrupts=stop, loads=False, held=held
     ) as warehouse:
         progress = ApplyProgress()
-        lists = _lists_pipeline(warehouse, db, destination, http, batch_size, jobs, progress)
+        lists = _lists_pipeline(warehouse, db, destination, http, batch_size, jobs, progress, defined)
         resumed = list(warehouse.resumed)
         # An apply stopped while sending: finish the batches it had started, from where they were; the
         # rows of a run a newer plan has superseded are not sent.
         _load(lambda: resumed.extend(resume(lists)))
         with warehouse.pipeline.sql_client() as client:
             resumed.extend(supersede_interrupted(client))
-        runs, already = _pending(warehouse, audience, force)
+        forcing = "apply --force" + ("" if audiences is None else f" --audiences {shlex.quote(str(source))}")
+        runs, already = _pending(warehouse, audience, defined, force, forcing)
         total = sum(run.pending for run in runs)
         if total and not yes:
             _confirm(runs, total, confirm or _ask)
@@ -124,10 +139,7 @@ def apply(
             mark_applying(client, runs)
         if total:
             progress.begin(total)
-            ids = [r.run_id for r in runs]
-            _load(
-                lambda: lists.run(plan_resources({a: plan_rows(warehouse, ids, a) for a in ACTIONS})),
-            )
+            _send(lists, warehouse, [r.run_id for r in runs])
         applied = _verify_and_close(warehouse, http, runs, created)
     return ApplyResult(
         runs=applied,
@@ -148,13 +160,15 @@ def _lists_pipeline(
     batch_size: int,
     jobs: list[int],
     progress: ApplyProgress,
+    defined: set[str],
 ) -> dlt.Pipeline:
-    """The dlt pipeline to the `mailjet_lists` destination, sending the runs an apply may send."""
+    """The dlt pipeline to the `mailjet_lists` destination, sending the runs an apply may send (of the
+    audiences `defined` by the file)."""
     recorder = Recorder(warehouse, jobs, progress)
     journal = JobJournal(warehouse, progress)
     with warehouse.pipeline.sql_client() as client:
         create_tables(client)
-        live = latest_unfinished(client)
+        live = latest_unfinished(client, defined)
     lists = dlt.pipeline(
         pipeline_name=LISTS_PIPELINE,
         pipelines_dir=str(pipelines_dir(db, destination) or get_dlt_pipelines_dir()),
@@ -165,6 +179,11 @@ def _lists_pipeline(
     )
     lists.config.runtime.intercept_signals = False  # a second Ctrl-C stops at once
     return lists
+
+
+def _send(lists: dlt.Pipeline, warehouse: Warehouse, run_ids: list[int]) -> None:
+    """Load the unsent plan rows of the runs to the lists."""
+    _load(lambda: lists.run(plan_resources({a: plan_rows(warehouse, run_ids, a) for a in ACTIONS})))
 
 
 def _load(step: Callable[[], Any]) -> None:
@@ -181,13 +200,15 @@ def _load(step: Callable[[], Any]) -> None:
         ) from None
 
 
-def _pending(warehouse: Warehouse, audience: str | None, force: bool) -> tuple[list[PendingRun], list[str]]:
-    """The runs to apply, past the guards, with their changes still to send; the audiences applied
-    already."""
+def _pending(
+    warehouse: Warehouse, audience: str | None, defined: set[str], force: bool, forcing: str
+) -> tuple[list[PendingRun], list[str]]:
+    """The runs to apply (of the audiences `defined` by the file), past the guards (`forcing`: the command
+    that sends a stopped run anyway), with their changes still to send; the audiences applied already."""
     with warehouse.pipeline.sql_client() as client:
         create_tables(client)
-        runs, already = latest_runs(client, audience)
-        check_guards(runs, data_as_of(client), force)
+        runs, already = latest_runs(client, audience, defined)
+        check_guards(runs, data_as_of(client), force, forcing)
         for run in runs:
             run.counts = pending_counts(client, run.run_id)
     return runs, already

@@ -126,7 +126,7 @@ def _loop(sandbox: SandboxApp, config: MailjetConfiguration, db: Path, started: 
     print(text(plan(db=str(db), audiences=str(SHIPPED_AUDIENCES))))
 
     _step(5, "apply the plan to the sandbox's lists", f"{program()} --db {db} apply --yes")
-    applied = apply(db=str(db), yes=True, config=config)
+    applied = apply(db=str(db), audiences=str(SHIPPED_AUDIENCES), yes=True, config=config)
     print(text(applied))
 
     _step(6, "extract again: Mailjet's lists as they are now", f"{program()} --db {db} extract")

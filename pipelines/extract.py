@@ -24,6 +24,7 @@ from pipelines.warehouse import (
     writing,
 )
 from pipelines.warehouse.datasets import API_DATASET
+from pipelines.warehouse.lock import WriterLock
 from pipelines.warehouse.retype import RetypeError, retype_columns
 from sources.mailjet import (
     DERIVED_RESOURCES,
@@ -146,10 +147,11 @@ def extract(
     config: MailjetConfiguration | None = None,
     interrupts: InterruptHandler | None = None,
     lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
+    held: WriterLock | None = None,
 ) -> ExtractResult:
     """Run the extract; returns what it did, or raises CommandError (or the signal's exception
     when `interrupts` says the user stopped it). `config` defaults to the `[mailjet]` settings resolved
-    through dlt's providers."""
+    through dlt's providers. `held`: the writer lock, taken already by the caller (`run`)."""
     try:
         config = config or resolve_mailjet_config()
     except MailjetConfigError as exc:
@@ -169,7 +171,9 @@ def extract(
         ).with_resources(*selected)
 
     stop = interrupts or InterruptHandler("extract")
-    with writing(db, destination, "extract", API_DATASET, lock_wait, _say, interrupts=stop) as warehouse:
+    with writing(
+        db, destination, "extract", API_DATASET, lock_wait, _say, interrupts=stop, held=held
+    ) as warehouse:
         pipeline = warehouse.pipeline
         started = time.monotonic()
         # Stamped once the lock is held: an import that ran meanwhile is older than this listing.

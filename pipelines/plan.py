@@ -1,6 +1,8 @@
 """`mailjet-elt plan`: build each audience, test its data, diff it against its Mailjet list and write the
 plan to `mailjet_sync` (one `sync_runs` row per audience, its `sync_plan` and `sync_rejections` rows, in
-one transaction per audience). Nothing is sent to Mailjet. The engine is `pipelines/sync/plan.py`."""
+one transaction per audience). The unapplied plans of audiences the file no longer defines (removed or
+renamed) are marked superseded: they are never sent. Nothing is sent to Mailjet. The engine is
+`pipelines/sync/plan.py`."""
 
 from __future__ import annotations
 
@@ -18,9 +20,11 @@ from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.sync.audiences import audiences_path, choose, read_audiences
 from pipelines.sync.config import SyncConfiguration, resolve_sync_config
 from pipelines.sync.plan import AudiencePlan, plan_with
+from pipelines.sync.runs import supersede_removed
 from pipelines.warehouse import duckdb_path, pipelines_dir, writing
 from pipelines.warehouse.datasets import API_DATASET, CRM_DATASET
 from pipelines.warehouse.incoming import unfinished_loads
+from pipelines.warehouse.lock import WriterLock
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class PlanResult:
     seconds: float
     database: str | None
     resumed: list[str] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)  # plans of audiences no longer in the file
 
 
 def plan(
@@ -44,9 +49,11 @@ def plan(
     interrupts: InterruptHandler | None = None,
     lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
     now: datetime | None = None,
+    held: WriterLock | None = None,
 ) -> PlanResult:
     """Plan the sync of `audience` (default: every audience of the file); what it planned, or
-    CommandError. `now` stands for the clock (tests)."""
+    CommandError. `now` stands for the clock (tests); `held`: the writer lock, taken already by the caller
+    (`run`)."""
     source = audiences_path(audiences)
     defined = read_audiences(source)
     chosen = choose(defined, audience, source)
@@ -61,11 +68,13 @@ def plan(
     started = time.monotonic()
     stop = interrupts or InterruptHandler("plan")
     with writing(
-        db, destination, "plan", API_DATASET, lock_wait, _say, interrupts=stop, loads=False
+        db, destination, "plan", API_DATASET, lock_wait, _say, interrupts=stop, loads=False, held=held
     ) as warehouse:
         with warehouse.pipeline.sql_client() as client:
             refuse_unfinished_loads(client)
             plans = plan_with(client, defined, chosen, source, config, now or datetime.now(UTC), stop)
+            with client.begin_transaction():
+                superseded = supersede_removed(client, {a.name for a in defined})
         resumed = warehouse.resumed
     return PlanResult(
         audiences_file=str(source),
@@ -73,6 +82,7 @@ def plan(
         seconds=time.monotonic() - started,
         database=db if destination in (None, "duckdb") else None,
         resumed=resumed,
+        superseded=superseded,
     )
 
 

@@ -165,6 +165,7 @@ REASON_WORDS = {
 @text.register
 def _(result: PlanResult) -> str:
     lines = [*result.resumed, f"Plan from {result.audiences_file}: nothing has been sent to Mailjet."]
+    lines += result.superseded
     for item in result.plans:
         lines += ["", *_audience_lines(item)]
     stopped = [p.audience for p in result.plans if p.stopped]

@@ -19,6 +19,13 @@ def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
     )
     apply.add_argument("--audience", default=None, metavar="NAME", help="apply only this audience's plan")
     apply.add_argument(
+        "--audiences",
+        default=None,
+        metavar="PATH",
+        help="the audiences file: only its audiences are sent (default ./audiences.sql when present, else "
+        "the shipped one)",
+    )
+    apply.add_argument(
         "--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)"
     )
     apply.add_argument("--force", action="store_true", help="send a plan a guard stopped (never a stale one)")
@@ -32,6 +39,7 @@ def handle(args: argparse.Namespace, stop: InterruptHandler) -> object:
         db=args.db,
         destination=args.destination,
         audience=args.audience,
+        audiences=args.audiences,
         yes=args.yes,
         force=args.force,
         interrupts=stop,

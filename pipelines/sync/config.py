@@ -20,7 +20,14 @@ class SyncConfiguration(BaseConfiguration):
 
     max_removal_pct: float = 10.0
     """Removals plus unsubscribes above this share of a list's subscribed members stop `apply` (exit 3)
-    unless it is given --force."""
+    unless it is given --force: the planned ones together with those applied to the list within the last
+    `removal_window_days`, against the members the list had before them."""
+    removal_window_days: float = 7.0
+    """The window of `max_removal_pct`, in days: removals applied within it count with the planned ones
+    (0: only the run's own)."""
+    max_update_pct: float = 50.0
+    """Property updates above this share of a list's subscribed members stop `apply` (exit 3) unless it is
+    given --force."""
     max_rejected_pct: float = 5.0
     """An audience with more of its rows failing the data tests than this share removes nobody from its
     list (and unsubscribes nobody on leaving) until they are fixed."""
@@ -30,7 +37,13 @@ class SyncConfiguration(BaseConfiguration):
     """Contacts per bulk job of `apply` (one `managemanycontacts` request each); 1 to 10,000."""
 
     def check(self) -> None:
-        for name in ("max_removal_pct", "max_rejected_pct", "max_data_age_hours"):
+        for name in (
+            "max_removal_pct",
+            "removal_window_days",
+            "max_update_pct",
+            "max_rejected_pct",
+            "max_data_age_hours",
+        ):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise CommandError(

@@ -2,7 +2,10 @@
 
 - `empty_audience`: an audience without a usable row is held (nobody leaves it);
 - `data_tests`: too large a share of rows failing the data tests is held the same way;
-- `removal_share`: more unsubs and removals than `max_removal_pct` of the list's members stops apply;
+- `removal_share`: more unsubs and removals than `max_removal_pct` of the list's members stops apply,
+  counting with the planned ones those applied within `removal_window_days` (cumulative: several small
+  runs cannot remove together what one run may not);
+- `update_share`: property updates for more than `max_update_pct` of the list's members stop apply;
 - `data_age`: Mailjet data older than `max_data_age_hours` (or none at all) stops apply;
 - `unmatched_members`: memberships naming a contact the extract did not list stop apply."""
 
@@ -41,6 +44,8 @@ class PlanFigures:
     managed_kept: int  # members the audience added that stay because exits are held
     unmatched: int  # memberships naming a contact the extract did not list
     as_of: datetime | None  # when the Mailjet data was extracted
+    removed_recently: int = 0  # unsubs and removals applied to the list within the removal window
+    updates: int = 0  # planned property updates
 
 
 def judge(figures: PlanFigures, config: SyncConfiguration, now: datetime) -> list[Guard]:
@@ -48,7 +53,8 @@ def judge(figures: PlanFigures, config: SyncConfiguration, now: datetime) -> lis
     return [
         empty_audience(figures),
         data_tests(figures, config.max_rejected_pct),
-        removal_share(figures, config.max_removal_pct),
+        removal_share(figures, config.max_removal_pct, config.removal_window_days),
+        update_share(figures, config.max_update_pct),
         data_age(figures.as_of, config.max_data_age_hours, now),
         *unmatched_members(figures.unmatched),
     ]
@@ -94,17 +100,38 @@ def data_tests(figures: PlanFigures, limit: float) -> Guard:
     return Guard("data_tests", "ok", said)
 
 
-def removal_share(figures: PlanFigures, limit: float) -> Guard:
-    """Stop when unsubs and removals exceed `limit` % of the list's subscribed members (any, of none)."""
-    leaving, members = figures.leaving, figures.list_members
+def removal_share(figures: PlanFigures, limit: float, window_days: float = 0.0) -> Guard:
+    """Stop when the planned unsubs and removals, with those applied within the window, exceed `limit` %
+    of the list's subscribed members before the window's removals (any, of none)."""
+    recent = figures.removed_recently
+    leaving, members = figures.leaving + recent, figures.list_members + recent
     share = 100.0 * leaving / members if members else (100.0 if leaving else 0.0)
+    window = (
+        f" ({figures.leaving:,} planned, {recent:,} applied in the last {window_days:g} days)"
+        if recent
+        else ""
+    )
     said = (
         f"{leaving:,} of {members:,} subscribed members would leave the list (unsubscribed or "
-        f"removed): {share:.1f} %, limit {limit:g} %"
+        f"removed){window}: {share:.1f} %, limit {limit:g} %"
     )
     if share > limit:
         return Guard("removal_share", "stop", f"{said}: apply stops unless --force")
     return Guard("removal_share", "ok", said)
+
+
+def update_share(figures: PlanFigures, limit: float) -> Guard:
+    """Stop when property updates are planned for more than `limit` % of the list's subscribed members
+    (any, of none): a mass rewrite of properties is a mistake more often than a wish."""
+    updates, members = figures.updates, figures.list_members
+    share = 100.0 * updates / members if members else (100.0 if updates else 0.0)
+    said = (
+        f"{updates:,} of {members:,} subscribed members would have their properties updated: "
+        f"{share:.1f} %, limit {limit:g} %"
+    )
+    if share > limit:
+        return Guard("update_share", "stop", f"{said}: apply stops unless --force")
+    return Guard("update_share", "ok", said)
 
 
 def data_age(as_of: datetime | None, limit_h: float, now: datetime) -> Guard:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +175,8 @@ def plan_audience(
         run = ConsentRun(run_id, item.name, target.list_id, item.permission, takes_rest, known)
         insert_consent_rejections(client, run, dialect, now)
         result = summarize(client, item, target, diff, audience_rows, as_of)
-        result = replace(result, guards=judge(figures(client, result, diff, target, as_of), config, now))
+        seen = figures(client, result, diff, target, as_of, now - timedelta(days=config.removal_window_days))
+        result = replace(result, guards=judge(seen, config, now))
         record_run(client, result, item, source, dialect, now)
     return result
 
@@ -316,14 +317,18 @@ def figures(
     diff: DiffInput,
     target: ListTarget,
     as_of: datetime | None,
+    window_start: datetime,
 ) -> PlanFigures:
-    """What the guards read of a run: its counts, and the members exits would concern."""
+    """What the guards read of a run: its counts, the members exits would concern, and the removals
+    applied to its list since `window_start`."""
     managed_kept = 0
     if not diff.exits_allowed and result.on_exit != "keep":
         managed_kept = count(client, render("managed_kept", diff.dialect))
-    unmatched = 0
+    unmatched = removed = 0
     if target.member_list_id is not None:
         unmatched = count(client, render("unmatched_members", diff.dialect), target.member_list_id)
+    if target.list_id is not None:
+        removed = count(client, render("removed_within", diff.dialect), target.list_id, window_start)
     return PlanFigures(
         audience_rows=result.audience_rows,
         rejected=sum(result.rejected.values()),
@@ -333,6 +338,8 @@ def figures(
         managed_kept=managed_kept,
         unmatched=unmatched,
         as_of=as_of,
+        removed_recently=removed,
+        updates=result.count("update"),
     )
 
 

@@ -1,11 +1,12 @@
 """The runs an apply sends, read and closed in `mailjet_sync` (SQL only, no HTTP): each audience's latest
 run and its pending changes, the plan rows still to send, the changes Mailjet confirmed, the runs a newer
-plan superseded, and a run's outcomes counted when it is closed."""
+plan superseded or whose audience left the audiences file, and a run's outcomes counted when it is
+closed. An apply only ever sends runs of audiences its audiences file defines."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -14,13 +15,14 @@ from dlt.destinations.sql_client import SqlClientBase
 
 from destinations.mailjet_lists import Action, Mismatch
 from pipelines.errors import EXIT_USAGE, CommandError
+from pipelines.models import dialect_of, render
 from pipelines.sync.plan import data_as_of
 from pipelines.sync.tables import table
 from pipelines.warehouse import Warehouse
 from pipelines.warehouse.arrow import fetch_arrow
 
-# planned (by plan) -> applying -> applied | partial; an interrupted apply a newer plan came after:
-# superseded.
+# planned (by plan) -> applying -> applied | partial; superseded: a run that will not be sent (a newer plan
+# of its audience came while an apply of it was interrupted, or its audience left the audiences file).
 Status = Literal["planned", "applying", "applied", "partial", "superseded"]
 Client = SqlClientBase[Any]
 
@@ -40,6 +42,7 @@ class PendingRun:
     data_as_of: datetime | None
     properties: list[str]
     counts: dict[str, int] = field(default_factory=dict)
+    list_applied_at: datetime | None = None  # when another run's apply last changed the list
 
     @property
     def pending(self) -> int:
@@ -79,9 +82,17 @@ def stale(as_of: datetime | None, newest: datetime | None) -> bool:
     return newest is not None and (as_of is None or as_of < newest)
 
 
-def latest_runs(client: Client, audience: str | None) -> tuple[list[PendingRun], list[str]]:
-    """The latest run of each audience still to apply (planned, or applying when a stop interrupted it),
-    and the audiences whose latest run was applied already."""
+def stale_for_list(as_of: datetime | None, list_applied_at: datetime | None) -> bool:
+    """Whether a plan made from data `as_of` was extracted before another apply to its list ended."""
+    return list_applied_at is not None and (as_of is None or as_of < list_applied_at)
+
+
+def latest_runs(
+    client: Client, audience: str | None, defined: Collection[str]
+) -> tuple[list[PendingRun], list[str]]:
+    """The latest run of each audience of the file (`defined`) still to apply (planned, or applying when a
+    stop interrupted it), with when another apply last changed its list; and the audiences whose latest
+    run was applied already. Runs of audiences the file no longer defines are never sent."""
     where = "" if audience is None else "and r.audience = %s"
     args = () if audience is None else (audience,)
     found = client.execute_sql(
@@ -90,10 +101,11 @@ def latest_runs(client: Client, audience: str | None) -> tuple[list[PendingRun],
         f"{table('sync_runs')} l where l.audience = r.audience) {where} order by audience",
         *args,
     )
+    found = [row for row in found or [] if row[1] in defined and row[5] != "superseded"]
     if not found:
         raise CommandError(
             "no plan to apply"
-            + (f" for audience {audience!r}" if audience else "")
+            + (f" for audience {audience!r}" if audience else " for the audiences of the file")
             + ": run `mailjet-elt plan` first",
             EXIT_USAGE,
         )
@@ -102,32 +114,41 @@ def latest_runs(client: Client, audience: str | None) -> tuple[list[PendingRun],
         if status in ("applied", "partial"):
             already.append(str(name))
             continue
-        runs.append(
-            PendingRun(
-                int(run_id),
-                str(name),
-                str(ref),
-                None if list_id is None else int(list_id),
-                None if list_name is None else str(list_name),
-                status,
-                str(guard),
-                str(detail),
-                as_of,
-                [p for p in str(props or "").split(",") if p],
-            )
+        run = PendingRun(
+            int(run_id),
+            str(name),
+            str(ref),
+            None if list_id is None else int(list_id),
+            None if list_name is None else str(list_name),
+            status,
+            str(guard),
+            str(detail),
+            as_of,
+            [p for p in str(props or "").split(",") if p],
         )
+        run.list_applied_at = list_applied_at(client, run)
+        runs.append(run)
     return runs, already
 
 
-def latest_unfinished(client: Client) -> set[int]:
-    """The runs an apply may send: each audience's latest, while it is planned or being applied, made
-    from the newest extract."""
+def list_applied_at(client: Client, run: PendingRun) -> datetime | None:
+    """When the latest apply of another run that sent changes to the run's list ended."""
+    rows = client.execute_sql(
+        render("list_applied_at", dialect_of(client)), run.run_id, run.list_id, run.list_ref
+    )
+    return rows[0][0] if rows and isinstance(rows[0][0], datetime) else None
+
+
+def latest_unfinished(client: Client, defined: Collection[str]) -> set[int]:
+    """The runs an apply may send: each audience's latest, for the audiences of the file (`defined`),
+    while it is planned or being applied, made from the newest extract."""
     newest = data_as_of(client)
     found = client.execute_sql(
-        f"select run_id, data_as_of from {table('sync_runs')} r where status in ('planned', 'applying') "
-        f"and run_id = (select max(run_id) from {table('sync_runs')} l where l.audience = r.audience)"
+        f"select run_id, data_as_of, audience from {table('sync_runs')} r where status in ('planned', "
+        f"'applying') and run_id = (select max(run_id) from {table('sync_runs')} l where "
+        "l.audience = r.audience)"
     )
-    return {int(r[0]) for r in found or [] if not stale(r[1], newest)}
+    return {int(r[0]) for r in found or [] if r[2] in defined and not stale(r[1], newest)}
 
 
 def supersede_interrupted(client: Client) -> list[str]:
@@ -139,13 +160,43 @@ def supersede_interrupted(client: Client) -> list[str]:
     )
     said = []
     for name, run_id in superseded or []:
-        client.execute_sql(
-            f"update {table('sync_runs')} set status = 'superseded' where run_id = {int(run_id)}"
-        )
+        client.execute_sql(render("run_supersede", dialect_of(client)), int(run_id))
         said.append(
             f"the interrupted apply of {name}'s run {run_id} was superseded by a newer plan: its "
             "unsent changes were dropped; the jobs it had started were waited for, and what "
             "Mailjet did is in sync_changelog"
+        )
+    return said
+
+
+def supersede_removed(client: Client, defined: Collection[str]) -> list[str]:
+    """Mark superseded every run still to apply (planned, or being applied) of an audience the file no
+    longer defines (removed, or renamed); what was done, one sentence per audience.
+
+    Its unsent changes are never sent: the runs an apply may send are those of the file's audiences. A run
+    that was being applied when it stopped had started jobs: the next apply still waits for each of them
+    and records how it ended (the resumed package goes through the destination, which finds each started
+    job in `sync_jobs` by its batch, the same only with the same batch size, and sends no new batch of a
+    run that is not sendable), so the changelog and the snapshot tell what Mailjet did."""
+    pending = client.execute_sql(render("pending_removed", dialect_of(client))) or []
+    gone: dict[str, list[tuple[int, str]]] = {}
+    for run_id, name, status in pending:
+        if name not in defined:
+            gone.setdefault(str(name), []).append((int(run_id), str(status)))
+    said = []
+    for name, runs in gone.items():
+        for run_id, _ in runs:
+            client.execute_sql(render("run_supersede", dialect_of(client)), run_id)
+        started = [run_id for run_id, status in runs if status == "applying"]
+        said.append(
+            f"{name}: no longer in the audiences file; its unapplied plan{'s' if len(runs) > 1 else ''} "
+            f"(run {', '.join(str(r) for r, _ in runs)}) marked superseded: never sent"
+            + (
+                f"; the jobs run {', '.join(str(r) for r in started)} had started are waited for and "
+                "recorded by the next apply (mailjet_sync.sync_changelog)"
+                if started
+                else ""
+            )
         )
     return said
 

@@ -26,7 +26,7 @@ from pipelines.warehouse.errors import (
 )
 from pipelines.warehouse.publish import publish_views
 from pipelines.warehouse.resume import resume
-from pipelines.warehouse.writing import Warehouse, writing
+from pipelines.warehouse.writing import Warehouse, holding, writing
 
 __all__ = [
     "API_DATASET",
@@ -41,6 +41,7 @@ __all__ = [
     "WarehouseError",
     "check_existing_duckdb",
     "duckdb_path",
+    "holding",
     "lock_holder",
     "open_pipeline",
     "pipelines_dir",

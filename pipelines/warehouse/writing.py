@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,22 +110,16 @@ class Warehouse:
 
 
 @contextmanager
-def writing(
+def holding(
     db: str,
     destination: str | None,
     command: str,
-    dataset: str = API_DATASET,
     wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
     on_wait: Callable[[str], None] | None = None,
-    interrupts: InterruptHandler | None = None,
-    loads: bool = True,
-) -> Iterator[Warehouse]:
-    """The pipeline of `dataset`, for one loading command at a time. Raises WarehouseError (bad --db or
-    destination, a database of an earlier layout), WarehouseBusy (held by another process) or
-    ResumeFailed. Waiting for the lock can be interrupted at once; once it is held, signals are
-    `deferred` to the command's safe points. The views are published once the command's work is done
-    (or has failed, after loading part of it); for a command that `loads` nothing, only when an
-    interrupted run was resumed."""
+) -> Iterator[WriterLock]:
+    """The one-writer lock of the database, held until the block exits: for a command made of several
+    loading steps (`run`), which pass it to `writing()` so that no other writer gets in between them.
+    Raises WarehouseError (a lock that cannot be created) or WarehouseBusy (held by another process)."""
     tell = on_wait or (lambda text: None)
     folder = pipelines_dir(db, destination)
     if folder is not None:
@@ -138,13 +132,57 @@ def writing(
         lambda holder: tell(f"the database is in use by {holder}; waiting up to {wait_seconds:g} s"),
     )
     try:
-        try:
-            lock.acquire()
-        except LockUnavailable as exc:
-            raise WarehouseError(f"--db {db}: {exc}; choose a writable location") from None
-        except LockTimeout as exc:
-            raise WarehouseBusy(str(exc)) from None
-        if folder is not None:
+        lock.acquire()
+    except LockUnavailable as exc:
+        raise WarehouseError(f"--db {db}: {exc}; choose a writable location") from None
+    except LockTimeout as exc:
+        raise WarehouseBusy(str(exc)) from None
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+@contextmanager
+def writing(
+    db: str,
+    destination: str | None,
+    command: str,
+    dataset: str = API_DATASET,
+    wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
+    on_wait: Callable[[str], None] | None = None,
+    interrupts: InterruptHandler | None = None,
+    loads: bool = True,
+    held: WriterLock | None = None,
+) -> Iterator[Warehouse]:
+    """The pipeline of `dataset`, for one loading command at a time. Raises WarehouseError (bad --db or
+    destination, a database of an earlier layout), WarehouseBusy (held by another process) or
+    ResumeFailed. Waiting for the lock can be interrupted at once; once it is held, signals are
+    `deferred` to the command's safe points. The views are published once the command's work is done
+    (or has failed, after loading part of it); for a command that `loads` nothing, only when an
+    interrupted run was resumed. `held`: the lock, taken already by the caller with `holding()`."""
+    with ExitStack() as stack:
+        if held is None:
+            stack.enter_context(holding(db, destination, command, wait_seconds, on_wait))
+        tell = on_wait or (lambda text: None)
+        with _settled(db, destination, command, dataset, wait_seconds, tell, interrupts, loads) as warehouse:
+            yield warehouse
+
+
+@contextmanager
+def _settled(
+    db: str,
+    destination: str | None,
+    command: str,
+    dataset: str,
+    wait_seconds: float,
+    tell: Callable[[str], None],
+    interrupts: InterruptHandler | None,
+    loads: bool,
+) -> Iterator[Warehouse]:
+    """The pipeline of `dataset`, the lock held, once what an interrupted run left behind is finished."""
+    try:
+        if pipelines_dir(db, destination) is not None:
             probe_duckdb(duckdb_path(db), db, wait_seconds, tell)
         stop = interrupts or InterruptHandler("")
         with stop.deferred():
@@ -170,5 +208,3 @@ def writing(
     except (DestinationConnectionError, DatabaseException) as exc:
         raise_if_busy(exc, f"`{command}`")
         raise
-    finally:
-        lock.release()

@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +21,9 @@ import pytest
 from pipelines.apply import apply
 from pipelines.errors import CommandError
 from pipelines.extract import extract
-from pipelines.load import load
 from pipelines.plan import plan
 from pipelines.sync.config import SyncConfiguration
 from tests.conftest import Api, creds, start
-
-SANDBOX_CONTACTS = 400
 
 
 def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
@@ -52,50 +47,6 @@ def page(api: Api, resource: str, **params: object) -> list[dict[str, object]]:
         out += got
         if len(got) < 1000:
             return out
-
-
-@pytest.fixture(scope="module")
-def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A warehouse extracted from a seeded sandbox, with CRM profiles and consent for 150 of its
-    contacts. Every sandbox started with the same settings holds the same data, so each test copies it
-    and pairs it with a sandbox of its own."""
-    app = start(contacts=SANDBOX_CONTACTS)
-    tmp_path = tmp_path_factory.mktemp("apply")
-    db = tmp_path / "w.duckdb"
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in creds(Api(app)).items():
-            env.setenv(name, value)
-        extract(db=str(db))
-    app.stop()
-    emails = [str(r[0]) for r in rows(db, "select email from mailjet.contacts order by id limit 150")]
-    (tmp_path / "profiles.csv").write_text(
-        "email,firstname,country\n"
-        + "".join(f"{e},Name{i},{'DE' if i % 3 else 'FR'}\n" for i, e in enumerate(emails)),
-        encoding="utf-8",
-    )
-    events = "".join(
-        f"{e},email_newsletter,{'no' if i % 10 == 0 else 'yes'},2026-06-14T10:00:00Z,crm\n"
-        f"{e},email_service,yes,2026-06-01T10:00:00Z,crm\n"
-        for i, e in enumerate(emails)
-    )
-    (tmp_path / "consent.csv").write_text("email,permission,granted,at,source\n" + events, encoding="utf-8")
-    load(db=str(db), file=str(tmp_path / "profiles.csv"), table="profiles")
-    load(db=str(db), file=str(tmp_path / "consent.csv"), table="consent_events")
-    yield db
-
-
-@pytest.fixture
-def world(baseline: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, Path]]:
-    """A fresh sandbox and a copy of the baseline warehouse extracted from an identical one."""
-    app = start(contacts=SANDBOX_CONTACTS)
-    api = Api(app)
-    for name, value in creds(api).items():
-        monkeypatch.setenv(name, value)
-    db = tmp_path / baseline.name
-    shutil.copy(baseline, db)
-    shutil.copytree(baseline.parent / f".{baseline.name}.dlt", tmp_path / f".{baseline.name}.dlt")
-    yield api, db
-    app.stop()
 
 
 def planned(db: Path, audience: str) -> dict[str, str]:
@@ -202,7 +153,7 @@ def test_a_list_mailjet_lacks_is_created(world: tuple[Api, Path], tmp_path: Path
     [fans] = plan(db=str(db), audiences=str(source), config=SyncConfiguration()).plans
     adds = fans.count("addnoforce")
     assert fans.list_id is None and adds + sum(fans.held_back.values()) == 150
-    [applied] = apply(db=str(db), yes=True).runs
+    [applied] = apply(db=str(db), audiences=str(source), yes=True).runs
     assert applied.list_created and applied.done == {"addnoforce": adds}
     made = [r for r in api.data("contactslist") if r["Name"] == "Fans"]
     assert len(made) == 1 and int(made[0]["ID"]) == applied.list_id
@@ -360,7 +311,7 @@ def test_between_plan_and_apply_mailjet_changes_win(world: tuple[Api, Path], tmp
     source = tmp_path / "audiences.sql"
     source.write_text(FANS, encoding="utf-8")
     plan(db=str(db), audiences=str(source), config=SyncConfiguration())
-    [first] = apply(db=str(db), yes=True).runs
+    [first] = apply(db=str(db), audiences=str(source), yes=True).runs
     fans = first.list_id
     members = sorted(memberships(api, fans))
     leaving, unsubscribing, moving = members[0], members[1], members[2]
@@ -379,7 +330,7 @@ def test_between_plan_and_apply_mailjet_changes_win(world: tuple[Api, Path], tmp
         == 200
     )
     assert api.delete(f"listrecipient/{recipients[ids[moving]]}").status_code == 204
-    [applied] = apply(db=str(db), yes=True).runs
+    [applied] = apply(db=str(db), audiences=str(source), yes=True).runs
     now = memberships(api, fans)
     assert leaving not in now
     assert now[unsubscribing] is True  # still on the list, unsubscribed: the record of it stays
@@ -426,7 +377,7 @@ def test_a_list_mailjet_has_with_members_the_extract_did_not_see_stops(
     with pytest.raises(
         CommandError, match="exists in Mailjet with members, but the extract did not see it"
     ) as caught:
-        apply(db=str(db), yes=True)
+        apply(db=str(db), audiences=str(source), yes=True)
     assert caught.value.exit_code == 3
     assert rows(db, "select count(*) from mailjet_sync.sync_snapshot") == [(0,)]
 

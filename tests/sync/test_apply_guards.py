@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from pipelines.errors import EXIT_GUARD
 from pipelines.sync.apply_guards import GuardStop, check_guards
-from pipelines.sync.runs import PendingRun, Status, Tally, stale, tally
+from pipelines.sync.runs import PendingRun, Status, Tally, stale, stale_for_list, tally
 
 pytestmark = pytest.mark.unit
 
@@ -47,6 +47,28 @@ def test_a_stale_plan_is_never_sent_even_with_force(force: bool, as_of: datetime
         check_guards([run(), run("service", as_of=as_of)], EXTRACT, force)
     assert caught.value.exit_code == EXIT_GUARD == 3
     assert "run `mailjet-elt plan` again" in str(caught.value)
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_plan_from_data_extracted_before_another_apply_changed_its_list_is_never_sent(force: bool) -> None:
+    overtaken = run("service", as_of=EARLIER)
+    overtaken.list_applied_at = EARLIER + timedelta(minutes=5)
+    with pytest.raises(GuardStop) as caught:
+        check_guards([run(), overtaken], EARLIER, force=force)
+    assert caught.value.exit_code == EXIT_GUARD
+    assert str(caught.value) == (
+        "the plan of service (data extracted 2026-06-14T12:00:00+00:00, list Newsletter changed by an apply "
+        "that ended 2026-06-14T12:05:00+00:00) read Mailjet data from before another apply changed its "
+        "list, and would send those changes again. Nothing was sent: run `mailjet-elt run` (or `extract`, "
+        "`plan`, then `apply`)"
+    )
+
+
+def test_staleness_against_the_lists_latest_apply() -> None:
+    assert not stale_for_list(EARLIER, None)  # the list was never changed by an apply
+    assert not stale_for_list(EXTRACT, EARLIER)  # extracted after the apply ended
+    assert stale_for_list(EARLIER, EXTRACT)
+    assert stale_for_list(None, EARLIER)
 
 
 def test_a_guards_stop_needs_force_and_names_the_audience_and_detail() -> None:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from pipelines.errors import CommandError
 from pipelines.sync.config import SyncConfiguration
-from pipelines.sync.guards import PlanFigures, ago, judge, stopped
+from pipelines.sync.guards import PlanFigures, ago, judge, removal_share, stopped, update_share
 
 pytestmark = pytest.mark.unit
 
@@ -35,11 +36,12 @@ def test_a_healthy_plan_passes_every_guard() -> None:
         ("empty_audience", "ok"),
         ("data_tests", "ok"),
         ("removal_share", "ok"),
+        ("update_share", "ok"),
         ("data_age", "ok"),
     ]
     assert not stopped(guards)
     assert guards[0].detail == "100 usable rows"
-    assert guards[3].detail == "Mailjet data extracted 30 minutes ago (limit 24 h)"
+    assert guards[4].detail == "Mailjet data extracted 30 minutes ago (limit 24 h)"
 
 
 @pytest.mark.parametrize(
@@ -106,6 +108,62 @@ def test_the_removal_limit_is_the_configured_one() -> None:
     figures = replace(FRESH, leaving=30)
     assert verdicts(figures)["removal_share"] == "stop"
     assert verdicts(figures, SyncConfiguration(max_removal_pct=30.0))["removal_share"] == "ok"
+
+
+def test_removals_applied_within_the_window_count_with_the_planned_ones() -> None:
+    # Three runs of 9 % each: the third plans 8 of the 82 left, after 18 removed this week.
+    third = replace(FRESH, leaving=8, list_members=82, removed_recently=18)
+    assert removal_share(replace(third, removed_recently=0), 10.0, 7).verdict == "ok"  # alone: 9.8 %
+    guard = removal_share(third, 10.0, 7)
+    assert guard.verdict == "stop"
+    assert guard.detail == (
+        "26 of 100 subscribed members would leave the list (unsubscribed or removed) (8 planned, 18 applied "
+        "in the last 7 days): 26.0 %, limit 10 %: apply stops unless --force"
+    )
+    second = replace(FRESH, leaving=9, list_members=91, removed_recently=9)
+    assert verdicts(second)["removal_share"] == "stop"  # 18 of 100
+    assert verdicts(replace(second, leaving=1))["removal_share"] == "ok"  # 10 of 100: at the limit
+
+
+@pytest.mark.parametrize(
+    ("updates", "members", "verdict"),
+    [
+        pytest.param(50, 100, "ok", id="at-the-limit"),
+        pytest.param(51, 100, "stop", id="over-the-limit"),
+        pytest.param(1, 0, "stop", id="any-update-of-an-empty-list"),
+        pytest.param(0, 0, "ok", id="no-update"),
+    ],
+)
+def test_mass_property_updates_stop_apply_over_max_update_pct(
+    updates: int, members: int, verdict: str
+) -> None:
+    figures = replace(FRESH, updates=updates, list_members=members)
+    assert verdicts(figures)["update_share"] == verdict
+    assert stopped(judge(figures, SyncConfiguration(), NOW)) == (verdict == "stop")
+
+
+def test_the_update_limit_is_the_configured_one() -> None:
+    figures = replace(FRESH, updates=80)
+    assert update_share(figures, 50.0).detail == (
+        "80 of 100 subscribed members would have their properties updated: 80.0 %, limit 50 %: apply stops "
+        "unless --force"
+    )
+    assert verdicts(figures, SyncConfiguration(max_update_pct=80.0))["update_share"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        pytest.param("removal_window_days", -1.0, id="negative-window"),
+        pytest.param("max_update_pct", float("nan"), id="update-limit-not-a-number"),
+    ],
+)
+def test_the_new_limits_are_checked_like_the_others(name: str, value: float) -> None:
+    config = SyncConfiguration()
+    setattr(config, name, value)
+    with pytest.raises(CommandError, match=rf"\[sync\] {name}=.*give a number, 0 or more") as caught:
+        config.check()
+    assert caught.value.exit_code == 2
 
 
 @pytest.mark.parametrize(
