@@ -111,7 +111,7 @@ def synced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Ap
     load(db=str(db), file=str(tmp_path / "profiles.csv"), table="profiles")
     (tmp_path / "audiences.sql").write_text(FANS, encoding="utf-8")
     plan(db=str(db), audiences=str(tmp_path / "audiences.sql"), config=SyncConfiguration())
-    [run] = apply(db=str(db), yes=True).runs
+    [run] = apply(db=str(db), yes=True, audiences=str(tmp_path / "audiences.sql")).runs
     assert set(memberships(api, run.list_id)) == set(people)
     yield api, db, run.list_id, people
     app.stop()

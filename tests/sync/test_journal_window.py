@@ -25,7 +25,7 @@ KILLED_AFTER_THE_POST = textwrap.dedent(
     from pipelines.sync.journal import JobJournal
     JobJournal.started = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
     from pipelines.apply import apply
-    apply(db=sys.argv[1], yes=True, batch_size=4)
+    apply(db=sys.argv[1], yes=True, batch_size=4, audiences=sys.argv[2])
     """
 )
 
@@ -42,7 +42,7 @@ def test_a_batch_whose_job_was_not_written_down_is_not_sent_twice(
     jobs_before = len(api.app.store.jobs)
 
     child = subprocess.run(
-        [sys.executable, "-c", KILLED_AFTER_THE_POST, str(db)],
+        [sys.executable, "-c", KILLED_AFTER_THE_POST, str(db), str(tmp_path / "audiences.sql")],
         cwd=Path(__file__).parents[2],
         env={**os.environ, **creds(api)},
         capture_output=True,
@@ -56,7 +56,7 @@ def test_a_batch_whose_job_was_not_written_down_is_not_sent_twice(
     sent_first = {str(c["Email"]).lower() for c in first.contacts}
     assert len(sent_first) == 4
 
-    [applied] = apply(db=str(db), yes=True, batch_size=4).runs
+    [applied] = apply(db=str(db), yes=True, batch_size=4, audiences=str(tmp_path / "audiences.sql")).runs
     assert applied.status == "applied"
     later = [j for j in api.app.store.jobs.values()][jobs_before + 1 :]
     resent = [str(c["Email"]).lower() for j in later for c in j.contacts]

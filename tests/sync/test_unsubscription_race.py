@@ -52,7 +52,7 @@ def test_an_unsubscription_during_removal_batches_is_kept_and_never_undone(
         return started
 
     monkeypatch.setattr(lists_destination, "start_job", start_and_unsubscribe)
-    [applied] = apply(db=str(db), yes=True, batch_size=3).runs
+    [applied] = apply(db=str(db), yes=True, batch_size=3, audiences=source).runs
     unsubscriber = first[-1]
     assert len(first) == 4  # three removed in the first job; the fourth unsubscribed meanwhile
 
@@ -73,7 +73,7 @@ def test_an_unsubscription_during_removal_batches_is_kept_and_never_undone(
     for _ in range(2):
         extract(db=str(db))
         plan(db=str(db), audiences=source, config=config)
-        apply(db=str(db), yes=True)
+        apply(db=str(db), yes=True, audiences=source)
         assert memberships(api, fans).get(unsubscriber) is True
     assert not rows(
         db,
@@ -125,7 +125,7 @@ def test_an_unsubscription_in_a_jobs_own_window_is_never_undone(
         return real_start(http, list_id, action, batch)
 
     monkeypatch.setattr(lists_destination, "start_job", click_then_start)
-    apply(db=str(db), yes=True, lock_wait=120)
+    apply(db=str(db), yes=True, lock_wait=120, audiences=str(source))
     monkeypatch.setattr(lists_destination, "start_job", real_start)
     if receiver is not None:
         assert api.admin("POST", "webhooks/flush").status_code == 200
@@ -136,5 +136,5 @@ def test_an_unsubscription_in_a_jobs_own_window_is_never_undone(
     load(db=str(db), file=str(tmp_path / "profiles.csv"), table="profiles")
     extract(db=str(db))
     plan(db=str(db), audiences=str(source), config=config)
-    apply(db=str(db), yes=True)
+    apply(db=str(db), yes=True, audiences=str(source))
     assert memberships(api, fans).get(clicker, True) is True, "subscribed again after they unsubscribed"
