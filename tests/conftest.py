@@ -129,6 +129,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: next(i for i, tier in enumerate(started) if item.get_closest_marker(tier)))
 
 
+def worker_scope(nodeid: str) -> str:
+    """What goes to one worker whole: the test's module, or its SHARED_WORKER group."""
+    module = nodeid.split("::", 1)[0]
+    return next((prefix for prefix in SHARED_WORKER if module.startswith(prefix)), module)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`--dist loadfile` as pytest-xdist does it (whole modules to a worker), except that the modules of
     SHARED_WORKER go to one worker together, and that modules are handed out in the order the collection
@@ -140,8 +146,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class Scheduling(LoadFileScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            module = str(super()._split_scope(nodeid))
-            return next((prefix for prefix in SHARED_WORKER if module.startswith(prefix)), module)
+            return worker_scope(nodeid)
 
     config.option.loadscopereorder = False
     return Scheduling(config, log)
