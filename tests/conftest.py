@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -106,6 +107,9 @@ def api() -> Iterator[Api]:
 
 
 TIERS = ("unit", "integration", "e2e")
+# Modules whose names start so share one session fixture (the crash world, built in ~15 s of CPU): they
+# run on one worker, which builds it once, instead of one world per module on each worker.
+SHARED_WORKER = ("tests/pipelines/test_crash_",)
 # Whole commands killed and rerun a dozen times take minutes on a busy machine; the other tiers keep the
 # suite's timeout (pyproject.toml). A test's own timeout mark wins.
 E2E_TIMEOUT_SECONDS = 900
@@ -114,13 +118,38 @@ E2E_TIMEOUT_SECONDS = 900
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test in no tier is an integration test; an e2e test has a timeout of its own. The e2e tests come
     first: they are the longest, and started last they would keep one worker busy long after the other
-    has finished (`-n 2 --dist loadfile` hands out whole modules in this order)."""
+    has finished (`-n 2 --dist loadfile` hands out whole modules in this order, see below); the unit
+    tests, milliseconds each, come last."""
     for item in items:
         if not any(item.get_closest_marker(tier) for tier in TIERS):
             item.add_marker(pytest.mark.integration)
         if item.get_closest_marker("e2e") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_SECONDS))
-    items.sort(key=lambda item: 0 if item.get_closest_marker("e2e") else 1)
+    started = ("e2e", "integration", "unit")
+    items.sort(key=lambda item: next(i for i, tier in enumerate(started) if item.get_closest_marker(tier)))
+
+
+def worker_scope(nodeid: str) -> str:
+    """What goes to one worker whole: the test's module, or its SHARED_WORKER group."""
+    module = nodeid.split("::", 1)[0]
+    return next((prefix for prefix in SHARED_WORKER if module.startswith(prefix)), module)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile` as pytest-xdist does it (whole modules to a worker), except that the modules of
+    SHARED_WORKER go to one worker together, and that modules are handed out in the order the collection
+    gives them (the e2e tier first, see above) rather than by their number of tests, which would leave the
+    longest modules, those with few tests, for the end."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_scope(nodeid)
+
+    config.option.loadscopereorder = False
+    return Scheduling(config, log)
 
 
 @pytest.fixture(autouse=True)

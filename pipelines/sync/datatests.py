@@ -4,12 +4,18 @@ fails is left out of the sync and recorded, with its reason, in `mailjet_sync.sy
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
+from importlib.abc import MetaPathFinder
+from importlib.machinery import ModuleSpec, PathFinder
+from importlib.util import LazyLoader
 from itertools import count
+from types import ModuleType
 from typing import Any
 
 import pandas as pd
@@ -23,6 +29,10 @@ EXPECTATIONS = {
     "expect_column_values_to_match_regex": INVALID,
     "expect_column_values_to_be_unique": DUPLICATE,
 }
+
+# great-expectations imports these for expectations and charts the data tests never use: about a second of
+# CPU in every process that plans. They are loaded when first used instead (stdlib's LazyLoader).
+DEFERRED = ("scipy.stats", "altair")
 
 
 _RUNS = count()
@@ -47,12 +57,38 @@ class DataTestResult:
     missing_properties: list[str]
 
 
+class _Deferred(MetaPathFinder):
+    """Finds the DEFERRED modules where the path finder does, with a loader that runs them on first use."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname not in DEFERRED:
+            return None
+        spec = PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = LazyLoader(spec.loader)
+        return spec
+
+
+@contextlib.contextmanager
+def _deferred_imports() -> Iterator[None]:
+    finder = _Deferred()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
 @cache
 def _context() -> Any:
     """An in-memory great-expectations context that sends nothing anywhere and draws no progress bars
     (one per process: each validation adds its own data source to it)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx
+    with _deferred_imports():
+        import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,
@@ -72,6 +108,7 @@ def _context() -> Any:
 def run_data_tests(frame: pd.DataFrame, properties: Sequence[str], name: str) -> DataTestResult:
     """Validate `frame` (an `email` column, already trimmed and lowercased, None when absent or empty;
     and the audience's other columns) with great-expectations."""
+    context = _context()  # first: it imports great-expectations
     import great_expectations as gx
     from great_expectations.expectations.core.expect_column_to_exist import ExpectColumnToExist
     from great_expectations.expectations.core.expect_column_values_to_be_unique import (
@@ -84,7 +121,6 @@ def run_data_tests(frame: pd.DataFrame, properties: Sequence[str], name: str) ->
         ExpectColumnValuesToNotBeNull,
     )
 
-    context = _context()
     source = context.data_sources.add_pandas(f"audience_{name}_{next(_RUNS)}")
     asset = source.add_dataframe_asset(name)
     batch = asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": frame})

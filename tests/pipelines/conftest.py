@@ -1,5 +1,6 @@
-"""The crash-safety tests' world, built once per module that asks for it (so that the modules can run on
-separate workers): see crash_world."""
+"""The crash-safety tests' world (see crash_world), built once per session: the test_crash_* modules run
+on one worker together (tests/conftest.py, SHARED_WORKER), and none of their tests changes the sandbox or
+the world's databases (each works on copies, in a folder of its own)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def requests(api: Api) -> int:
     return int(api.admin("GET", "requests").json()["total"])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     app = start(contacts=CONTACTS)
     api = Api(app)

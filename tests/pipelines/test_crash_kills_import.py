@@ -1,6 +1,5 @@
 """Imports killed at eight moments and once in their load, each resumed by a plain rerun to the database
-a clean import gives; an extract after a killed import loads both (see crash_world). A module of its own,
-so that it runs beside the other crash-safety tests."""
+a clean import gives; an extract after a killed import loads both (see crash_world)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Killed and concurrent runs: a plain rerun always gives the database a clean run gives (see crash_world
-for the world they share). Killed imports: test_crash_kills_import; signals: test_crash_signals. Modules
-of their own, so that they run side by side."""
+for the world they share). Killed imports: test_crash_kills_import; signals: test_crash_signals, which
+share the world and the worker of this module."""
 
 from __future__ import annotations
 
