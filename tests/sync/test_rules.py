@@ -154,10 +154,10 @@ CASES = [
         {("plan", "no_consent")},
     ),
     (
-        "invalid email -> rejected",
+        "invalid email -> rejected (its CRM consent row too)",
         Person("not-an-address", in_mailjet=False),
         set(),
-        {("data_test", "invalid_email")},
+        {("data_test", "invalid_email"), ("consent", "invalid_email")},
     ),
     (
         "duplicate email -> every row rejected",

@@ -82,14 +82,25 @@ recorded as (
     where u.unsubscribed_at is not null and coalesce(u.permission, p.permission) is not null
 ),
 
-final as (
+live as (
     select * from crm_events
     union all
     select * from list_state
     union all
     select * from webhook_unsubs
-    union all
+),
+
+-- What the record adds: the unsubscriptions the sources no longer show (those they still show are there).
+forgotten as (
     select * from recorded
+    except
+    select * from live
+),
+
+final as (
+    select * from live
+    union all
+    select * from forgotten
 )
 
 select * from final

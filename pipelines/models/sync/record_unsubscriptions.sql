@@ -25,7 +25,7 @@ crm_withdrawals as (
         cast(null as bigint) as list_id,
         mailjet_sync.norm(permission) as permission,
         "at" as unsubscribed_at,
-        'crm' as source
+        source
     from crm_consent_events
     where granted = false and "at" is not null
 ),
