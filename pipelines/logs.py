@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 CONSOLE = "mailjet_elt.console"  # messages and progress for the person or scheduler running the command
 OWN_LOGGERS = ("pipelines", "sources", "destinations", "sandbox")  # the project's packages
@@ -44,6 +45,19 @@ class _ToRoot(logging.Handler):
         logging.getLogger().handle(record)
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a line is logged, not to the one there when logging was
+    configured (a test harness, or anything else, may have replaced and closed that one since)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        return None
+
+
 def json_mode() -> bool:
     """Whether the console writes JSON lines (the signal handler formats its last words by hand)."""
     return any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger(CONSOLE).handlers)
@@ -56,7 +70,7 @@ def configure(verbosity: int, fmt: str) -> None:
     root = logging.getLogger()
     for handler in root.handlers[:]:
         root.removeHandler(handler)
-    stderr = logging.StreamHandler(sys.stderr)
+    stderr = _Stderr()
     stderr.setFormatter(
         JsonFormatter() if as_json else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
@@ -69,7 +83,7 @@ def configure(verbosity: int, fmt: str) -> None:
     console.setLevel(logging.INFO)
     for handler in console.handlers[:]:
         console.removeHandler(handler)
-    plain = logging.StreamHandler(sys.stderr)
+    plain = _Stderr()
     plain.setFormatter(JsonFormatter() if as_json else logging.Formatter("%(message)s"))
     console.addHandler(plain)
     dlt_logger = logging.getLogger("dlt")

@@ -94,9 +94,11 @@ def test_a_reader_holding_the_file_is_waited_for_then_named(world: World) -> Non
 
 
 def test_a_reader_opening_the_file_during_the_extract_fails_it_and_the_rerun_resumes(world: World) -> None:
+    """A reader that keeps the file open past `--lock-wait` fails the extract (it waits that long for each
+    open first); the rerun resumes."""
     db = copy_db(world.baseline, world.root / "reader-during")
     before = requests_made(world)
-    process = spawn(db, "extract", env=world.env)
+    process = spawn(db, "--lock-wait", "2", "extract", env=world.env)
     wait_until(lambda: requests_made(world) > before, "the extract reads Mailjet")  # past the lock
     try:
         with duckdb.connect(str(db), read_only=True):

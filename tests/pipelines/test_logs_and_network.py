@@ -3,11 +3,17 @@ library's; no command reaches beyond loopback."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
+from pipelines.logs import configure, console
 from tests.conftest import BIN, Api, creds, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,3 +159,21 @@ def test_plan_vv_prints_no_library_debug(api: Api, tmp_path: Path) -> None:
     planned = run_cli(["--db", db, "-vv", "plan", "--audiences", audiences], {}, tmp_path)
     assert planned.returncode == 0, planned.stderr[-2000:]
     assert "great_expectations" not in planned.stderr and len(planned.stderr) < 20_000
+
+
+@pytest.mark.unit
+def test_log_lines_go_to_the_stderr_of_the_moment_not_to_a_replaced_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stream that was stderr when logging was configured may be closed since (a test harness does
+    that): lines go to the current stderr, and nothing fails."""
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure(0, "text")
+    first.close()
+    monkeypatch.setattr(sys, "stderr", second)
+    console().info("to the current stderr")
+    logging.getLogger("sandbox").warning("a library line")
+    assert "to the current stderr" in second.getvalue()
+    assert "a library line" in second.getvalue()
+    assert "Logging error" not in second.getvalue()
