@@ -1,13 +1,16 @@
-"""Helpers shared by the benchmarks: a sandbox in its own process, and peak memory of a process."""
+"""Helpers shared by the benchmarks: a sandbox in its own process, peak memory of a process, a free loopback
+port, and the webhook event the webhook benchmarks post."""
 
 from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 AUTH = ("sandbox-api-key", "sandbox-api-secret")
 
@@ -65,3 +68,27 @@ def measured_cli(env: dict[str, str], db: Path, *args: str) -> tuple[float, floa
     if proc.returncode != 0:
         raise SystemExit(f"mailjet-elt {' '.join(args)} failed ({proc.returncode}):\n{err[-3000:]}")
     return seconds, usage.ru_maxrss / 1024, out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def event(n: int) -> dict[str, Any]:
+    return {
+        "event": "open",
+        "time": 1_760_000_000 + n // 1000,
+        "MessageID": n,
+        "Message_GUID": f"guid-{n}",
+        "email": f"person{n}@example.com",
+        "mj_campaign_id": 7,
+        "mj_contact_id": n,
+        "customcampaign": "",
+        "CustomID": "",
+        "Payload": "",
+        "ip": "127.0.0.1",
+        "geo": "FR",
+        "agent": "Mozilla/5.0",
+    }

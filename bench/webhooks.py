@@ -21,7 +21,6 @@ import json
 import multiprocessing
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,33 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from common import event, free_port
 
 AUTH = ("bench", "bench-secret")
 GOAL = 2000  # events/s
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def event(n: int) -> dict[str, Any]:
-    return {
-        "event": "open",
-        "time": 1_760_000_000 + n // 1000,
-        "MessageID": n,
-        "Message_GUID": f"guid-{n}",
-        "email": f"person{n}@example.com",
-        "mj_campaign_id": 7,
-        "mj_contact_id": n,
-        "customcampaign": "",
-        "CustomID": "",
-        "Payload": "",
-        "ip": "127.0.0.1",
-        "geo": "FR",
-        "agent": "Mozilla/5.0",
-    }
 
 
 def client(port: int, seconds: float, batch: int, first: int, results: Any) -> None:

@@ -19,7 +19,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,36 +27,14 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import duckdb
+from common import event, free_port
 
 AUTH = ("bench", "bench-secret")
 MAX_BODY_BYTES = 4_194_304  # the receiver's default body limit
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def real_event(n: int) -> str:
-    return json.dumps(
-        {
-            "event": "open",
-            "time": 1_760_000_000 + n // 1000,
-            "MessageID": n,
-            "Message_GUID": f"guid-{n}",
-            "email": f"person{n}@example.com",
-            "mj_campaign_id": 7,
-            "mj_contact_id": n,
-            "customcampaign": "",
-            "CustomID": "",
-            "Payload": "",
-            "ip": "127.0.0.1",
-            "geo": "FR",
-            "agent": "Mozilla/5.0",
-        },
-        separators=(",", ":"),
-    )
+    return json.dumps(event(n), separators=(",", ":"))
 
 
 def measure(body: bytes) -> tuple[int, str, int, float]:
