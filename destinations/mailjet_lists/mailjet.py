@@ -5,6 +5,7 @@ through the source's pager."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from destinations.mailjet_lists.exceptions import ListNotEmpty, ListNotFound
@@ -42,7 +43,7 @@ def unsubscribed_among(http: MailjetHttp, list_id: int, rows: Sequence[Row]) -> 
             for member in _all(http, "listrecipient", {"ContactsList": list_id, "Unsub": "true"}):
                 email = by_id.get(int(member.get("ContactID") or 0))
                 if email is not None and member.get("IsUnsubscribed"):
-                    found[email] = _when(member.get("UnsubscribedAt"))
+                    found[email] = unsubscription_date(member.get("UnsubscribedAt"))
         else:
             lookups += list(by_id.values())
     for email in lookups:
@@ -50,13 +51,17 @@ def unsubscribed_among(http: MailjetHttp, list_id: int, rows: Sequence[Row]) -> 
             "listrecipient", {"ContactsList": list_id, "ContactEmail": email, "Limit": 10}
         ):
             if member.get("IsUnsubscribed") and int(member.get("ListID") or list_id) == list_id:
-                found[email] = _when(member.get("UnsubscribedAt"))
+                found[email] = unsubscription_date(member.get("UnsubscribedAt"))
     return found
 
 
-def _when(value: Any) -> str | None:
-    """Mailjet's timestamp, or None for its empty string."""
-    return str(value) if value else None
+def unsubscription_date(value: Any) -> str | None:
+    """Mailjet's timestamp in ISO form, or None for its empty string or anything that is not a time (an
+    undated unsubscription is still one)."""
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).isoformat() if value else None
+    except ValueError:
+        return None
 
 
 def create_list(http: MailjetHttp, ref: str) -> tuple[int, str, bool]:

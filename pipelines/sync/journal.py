@@ -170,7 +170,7 @@ class Recorder:
                 "detail, \"at\") select run_id, audience, list_id, email, 'apply', "
                 "case when outcome = 'refused' then 'refused_by_mailjet' else 'job_failed' end, "
                 'error, "at" '
-                "from _changes ch where outcome <> 'done' and not exists (select 1 from "
+                "from _changes ch where outcome not in ('done', 'skipped') and not exists (select 1 from "
                 f"{table('sync_rejections')} r where r.run_id = ch.run_id and r.email = ch.email and "
                 "r.stage = 'apply')"
             )

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from destinations.mailjet_lists import log_batch
+from destinations.mailjet_lists.mailjet import unsubscription_date
 from destinations.mailjet_lists.outcomes import Batch, Change, judge, kept_changes, refused_batch
 
 pytestmark = pytest.mark.unit
@@ -112,3 +113,17 @@ def test_the_default_record_logs_each_batchs_outcomes(caplog: pytest.LogCaptureF
         "mailjet_lists: job 55 Completed: addnoforce on list 10: 2 done, 1 skipped",
         "mailjet_lists: no job: remove on list 10: 1 skipped",
     ]
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        pytest.param("2026-06-01T10:00:00Z", "2026-06-01T10:00:00+00:00", id="mailjet-utc"),
+        pytest.param("", None, id="empty"),
+        pytest.param(None, None, id="missing"),
+        pytest.param("not a time", None, id="strange"),
+    ],
+)
+def test_an_unsubscription_date_is_kept_only_when_it_is_a_time(given: object, kept: str | None) -> None:
+    """What the durable record is dated with: a strange value never breaks recording a finished job."""
+    assert unsubscription_date(given) == kept
