@@ -11,7 +11,7 @@ from sandbox import settings
 from sandbox.clock import format_ts
 from sandbox.exceptions import ApiError, BadRequest, MethodNotAllowed, NotFound, NotModified
 from sandbox.http_types import Reply, Request, envelope
-from sandbox.jobs import check_action
+from sandbox.jobs import check_action, json_error_report
 from sandbox.models import (
     BounceStatistics,
     Campaign,
@@ -237,7 +237,10 @@ def _bulk_contacts(body: dict[str, Any]) -> list[dict[str, Any]]:
                 "Email": low.get("email"),
                 "Name": low.get("name"),
                 "Properties": low.get("properties"),
-                "IsExcludedFromCampaigns": low.get("isexcludedfromcampaigns"),
+                # "true"/"false" strings are booleans here as in every other body (a wrong type is a 400)
+                "IsExcludedFromCampaigns": coerce(
+                    low.get("isexcludedfromcampaigns"), BOOL, "IsExcludedFromCampaigns", "TContact"
+                ),
             }
         )
     return out
@@ -1333,7 +1336,7 @@ def data_namespace(store: Store, req: Request) -> Reply:
             if job.kind != "csv":
                 raise NotFound()
             return Reply(raw=job.error_csv, content_type="text/csv")
-        return Reply(payload={"JobID": job.ID, "Errors": job.errors})
+        return json_error_report(store, job)
     raise BadRequest(f'Unknown resource: "{"/".join(req.parts)}"', info="Bad Request")
 
 

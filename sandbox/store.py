@@ -32,6 +32,7 @@ from sandbox.models import (
     OpenInformation,
     Sms,
 )
+from sandbox.quirks import Quirks
 from sandbox.tables import ResultCache, Table
 
 EMAIL_RE = re.compile(r"^[^@\s\"'<>,;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
@@ -126,7 +127,7 @@ class Store:
         self.next_message_id = settings.MESSAGE_ID_BASE
         self.job_seconds = settings.DEFAULT_JOB_SECONDS
         self.faults: Any = None
-        self.quirks: frozenset[str] = frozenset()  # sandbox/quirks.py
+        self.quirks = Quirks()  # sandbox/quirks.py
         self.base_url = ""
 
     def wallclock(self) -> float:
@@ -481,6 +482,8 @@ class Store:
         """A running job's intermediate status, by elapsed share of its duration."""
         if job.Status in (settings.JOB_DONE, settings.JOB_ERROR, "Abort"):
             return job.Status
+        if "job-status-in-progress" in self.quirks:  # a quirk: the Node SDK's one word for a running job
+            return settings.JOB_IN_PROGRESS
         span = max(job.due - job.created, 1e-9)
         step = int((now - job.created) / span * len(settings.JOB_STATUSES))
         return settings.JOB_STATUSES[min(max(step, 0), len(settings.JOB_STATUSES) - 1)]
