@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox import settings
-from sandbox.exceptions import ApiError, NotFound
+from sandbox.exceptions import ApiError, BadRequest, NotFound
 from sandbox.http_types import Reply
 from sandbox.store import is_valid_email
 
@@ -203,6 +203,19 @@ def _finish_csv(store: Store, job: Job) -> None:
             writer.writerow([*row, reason])
         job.error_csv = out.getvalue().encode()
         job.ErrorFile = error_file_url(store, job)
+
+
+def check_emails(store: Store, contacts: list[dict[str, Any]]) -> None:
+    """Under the quirk `bulk-invalid-email-400`, a 400 naming the first invalid address of a bulk POST
+    (nothing is applied); by default such a contact is refused in the job's error report."""
+    if "bulk-invalid-email-400" not in store.quirks:
+        return
+    for position, item in enumerate(contacts, start=1):
+        if not is_valid_email(item["Email"]):
+            raise BadRequest(
+                f'Invalid email address: "{item["Email"]}" (item {position} of "Contacts"); nothing was '
+                "applied: correct or drop that contact and send the request again"
+            )
 
 
 def check_action(action: Any, allowed: tuple[str, ...] = settings.ACTIONS) -> str:

@@ -182,3 +182,29 @@ def test_the_quirks_split_into_reads_and_writes() -> None:
 def test_bad_quirk_values_are_refused_by_name(spec: str, message: str) -> None:
     with pytest.raises(SandboxConfigError, match=message):
         parse_quirks(spec)
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [f"contactslist/{LIST}/managemanycontacts", "contact/managemanycontacts"],
+    ids=["list", "contact"],
+)
+def test_one_invalid_address_refuses_the_whole_post(api: Api, resource: str) -> None:
+    def body(tag: str) -> dict[str, Any]:
+        emails = [f"whole-{tag}-1@example.com", "not-an-address", f"whole-{tag}-2@example.com"]
+        lists = {"ContactsLists": [{"ListID": LIST, "Action": "addnoforce"}]}
+        action = lists if resource.startswith("contact/") else {"Action": "addnoforce"}
+        return {**action, "Contacts": [{"Email": e} for e in emails]}
+
+    default = api.post(resource, body("d"))
+    assert default.status_code == 201
+    api.finish_jobs()
+    assert membership(api, "whole-d-1@example.com") is False  # the job refuses that contact alone
+    with quirk(api, "bulk-invalid-email-400"):
+        refused = api.post(resource, body("q"))
+        api.finish_jobs()
+    assert refused.status_code == 400
+    error = refused.json()
+    assert set(error) == {"ErrorInfo", "ErrorMessage", "StatusCode"} and error["StatusCode"] == 400
+    assert '"not-an-address"' in error["ErrorMessage"] and "item 2" in error["ErrorMessage"]
+    assert api.get("contact/whole-q-1@example.com").status_code == 404  # nothing applied
