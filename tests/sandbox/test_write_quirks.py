@@ -208,3 +208,32 @@ def test_one_invalid_address_refuses_the_whole_post(api: Api, resource: str) -> 
     assert set(error) == {"ErrorInfo", "ErrorMessage", "StatusCode"} and error["StatusCode"] == 400
     assert '"not-an-address"' in error["ErrorMessage"] and "item 2" in error["ErrorMessage"]
     assert api.get("contact/whole-q-1@example.com").status_code == 404  # nothing applied
+
+
+def test_unsub_of_a_non_member(api: Api) -> None:
+    finished(api, ["outsider-1@example.com"], action="unsub")
+    assert membership(api, "outsider-1@example.com") is True  # default: an unsubscribed member
+    with quirk(api, "unsub-nonmember-noop"):
+        finished(api, ["outsider-2@example.com"], action="unsub")
+        assert membership(api, "outsider-2@example.com") is None
+        assert (
+            api.get("contact/outsider-2@example.com").status_code == 200
+        )  # the contact is made all the same
+
+
+def test_remove_keeps_or_erases_an_unsubscription(api: Api) -> None:
+    def remove_then_add(email: str) -> bool | None:
+        for action in ("addnoforce", "unsub", "remove"):
+            finished(api, [email], action=action)
+        assert membership(api, email) is None
+        finished(api, [email], action="addnoforce")
+        return membership(api, email)
+
+    assert remove_then_add("comeback-1@example.com") is False  # default: removal erased it
+    with quirk(api, "remove-keeps-unsub"):
+        assert remove_then_add("comeback-2@example.com") is True
+        for action in ("remove", "addforce"):  # addforce re-subscribes, and the record is gone
+            finished(api, ["comeback-2@example.com"], action=action)
+        for action in ("remove", "addnoforce"):
+            finished(api, ["comeback-2@example.com"], action=action)
+        assert membership(api, "comeback-2@example.com") is False
