@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -365,3 +366,15 @@ def test_a_failing_webhook_is_retried_ten_times_ten_minutes_apart_then_suspended
     assert [d["attempt"] for d in older] == list(range(1, 12)) and dead == "dead"  # no twelfth
     assert [d.get("retry_in") for d in older] == [600.0] * 10 + [None]
     assert older[-1]["gave_up"] is True
+
+
+@pytest.mark.unit
+def test_every_write_quirk_is_documented_with_its_default() -> None:
+    import sandbox.quirks
+
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for name in WRITE_QUIRKS:
+        shown = "listing-lag=SECONDS" if name == "listing-lag" else name
+        assert f"`{shown}`:" in readme, f"README: no paragraph on {shown}"
+        assert f"- `{shown}`:" in (sandbox.quirks.__doc__ or ""), f"sandbox/quirks.py: no entry for {shown}"
