@@ -26,7 +26,18 @@ joined with commas, or `all` for every one. The default is none: the sandbox ans
 - `sms-page-cap-21`: `/v4/sms` answers at most 21 rows per call, whatever `Limit` asks for (one guide's
   "maximum of 21 items per call").
 - `draft-axtesting-object`: a draft's `AXTesting` is an object (as the Go and Node SDKs type it), where
-  the default sends an integer."""
+  the default sends an integer.
+
+Write quirks (what the sync sends; the extract matrix leaves them out: they change no read):
+- `property-names-lowercased`: a property definition is stored with its name lower-cased (a user report:
+  one created as `Name` comes back as `name`), and a write (a bulk job's `Properties`, `managecontact`,
+  a `contactdata` PUT) looks names up with their exact case: a contact naming `FirstName` where the
+  definition is `firstname` is refused (`Property not defined`), the harsher of the two plausible
+  readings (the other drops the value silently), where the default matches names whatever their case.
+- `strict-property-types`: no text is coerced to a property's datatype: an `int` takes only a JSON
+  integer (not `"42"`, `"42.0"` or `42.5`), a `float` only a JSON number, a `bool` only `true`/`false`,
+  a `datetime` only RFC 3339 text or Unix seconds (a number), a `str` only text; anything else refuses
+  that contact. The default coerces text (`"42"` to 42, `"true"` to true, most timestamp spellings)."""
 
 from __future__ import annotations
 
@@ -44,7 +55,11 @@ KNOWN: dict[str, str] = {
     "sms-uuid-ids": "SMS MessageId is a UUID string",
     "sms-page-cap-21": "/v4/sms answers at most 21 rows per call",
     "draft-axtesting-object": "a draft's AXTesting is an object",
+    "property-names-lowercased": "property definitions are stored lower-cased; writes match names exactly",
+    "strict-property-types": "property values are not coerced from text to their datatype",
 }
+# The quirks of what the sync writes (the extract's matrix reads under the others).
+WRITE_QUIRKS = frozenset({"property-names-lowercased", "strict-property-types"})
 # Pairs that exclude each other: `all` takes the first (the harsher).
 EXCLUSIVE = (("sort-unknown-400", "sort-unknown-ignored"),)
 # Sort fields the reference never names, per resource (refused under `sort-unknown-400`).

@@ -12,12 +12,12 @@ import pytest
 import requests
 
 from pipelines.extract import extract
-from sandbox.quirks import KNOWN
+from sandbox.quirks import KNOWN, WRITE_QUIRKS
 from tests.conftest import Api, start
 from tests.sources.conftest import campaign_stats, every_row, point_at, query, send_sms
 
-# Each quirk alone, and all at once.
-READINGS = [*KNOWN, "all"]
+# Each read quirk alone, and all at once (the write quirks change nothing the extract reads).
+READINGS = [*(name for name in KNOWN if name not in WRITE_QUIRKS), "all"]
 Truth = dict[str, Counter[tuple[Any, ...]]]
 
 

@@ -24,7 +24,9 @@ select
             || '( |)(Z|[-+][0-9][0-9]((:|)[0-9][0-9]|))$'
         )
             then cast(cast(floor(epoch(cast(trim(p_0) as timestamp with time zone))) as bigint) as varchar)
-        when regexp_matches(trim(p_0), '^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' || '([T ][0-9][0-9]:[0-9][0-9](:[0-9][0-9]([.][0-9]+|)|)|)$')
+        when regexp_matches(
+            trim(p_0), '^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]([T ][0-9][0-9]:[0-9][0-9](:[0-9][0-9]([.][0-9]+|)|)|)$'
+        )
             then cast(cast(floor(epoch(cast(trim(p_0) as timestamp))) as bigint) as varchar)
         else p_0
     end as datetime
