@@ -101,17 +101,18 @@ def ensure_properties(
     """Create the contact property definitions Mailjet lacks (matched by name whatever its case), each with
     the datatype `datatypes` gives for it (by lowercase name; `str` without one), so their values are
     accepted; `created` is told each name as soon as it is created. The definitions, keyed by lowercase
-    name, as Mailjet lists them (a created one read back: Mailjet may have changed its name's case)."""
+    name, as Mailjet lists them (a created one as Mailjet's answer names it: it may change its case)."""
     if not names:
         return {}
     known = read_definitions(http)
     types = {k.lower(): v for k, v in (datatypes or {}).items()}
-    missing = [name for name in names if name.lower() not in known]
-    for name in missing:
-        datatype = types.get(name.lower(), "str")
-        http.post("contactmetadata", {"Name": name, "Datatype": datatype, "NameSpace": "static"})
-        created(name)
-    return read_definitions(http) if missing else known
+    for name in names:
+        if name.lower() not in known:
+            datatype = types.get(name.lower(), "str")
+            made = http.post("contactmetadata", {"Name": name, "Datatype": datatype, "NameSpace": "static"})
+            known.update(definitions_by_name(made) or {name.lower(): Definition(name, datatype)})
+            created(name)
+    return known
 
 
 def read_list_state(http: MailjetHttp, list_id: int) -> dict[str, bool]:
