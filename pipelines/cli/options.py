@@ -42,6 +42,8 @@ QUIRKS = (
     "sms-uuid-ids",
     "sms-page-cap-21",
     "draft-axtesting-object",
+    "property-names-lowercased",
+    "strict-property-types",
 )
 
 
