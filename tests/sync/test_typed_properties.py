@@ -127,11 +127,13 @@ def test_typed_properties_reach_mailjet_as_their_types_and_are_updated_once(
     # The one value a definition cannot take is that contact's rejection, with its reason; the rest apply.
     assert members(api, run.list_id) == set(people) - {people[BAD]}
     with duckdb.connect(str(db), read_only=True) as con:
-        [(email, detail)] = con.execute(
-            "select email, detail from mailjet_sync.sync_rejections where run_id = ? and stage = 'apply'",
+        [(email, reason, detail)] = con.execute(
+            "select email, reason, detail from mailjet_sync.sync_rejections "
+            "where run_id = ? and stage = 'apply'",
             [run.run_id],
         ).fetchall()
-    assert str(email).lower() == people[BAD] and "'level'" in str(detail) and "'abc'" in str(detail)
+    assert (str(email).lower(), reason) == (people[BAD], "property_value_invalid")
+    assert "'level'" in str(detail) and "'abc'" in str(detail)
 
     # Mailjet says 42.0 where the audience says 42, one instant in its own spelling, true for true: no
     # update. A value changed in Mailjet since is one update, and once applied (under both quirks), none.
