@@ -23,7 +23,7 @@ import duckdb
 from tests.conftest import BIN, Api, run_cli
 
 CONTACTS = 12_000
-KILL_MOMENTS = 8  # timed kills per killed-run test, spread over the run, plus one in its load
+KILL_MOMENTS = 4  # timed kills at 1/4, 2/4 and 3/4 of a clean run, then at 95 % and once in its load
 HANG_GUARD_SECONDS = 120
 
 

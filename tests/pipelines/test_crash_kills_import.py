@@ -1,4 +1,4 @@
-"""Imports killed at eight moments and once in their load, each resumed by a plain rerun to the database
+"""Imports killed at four moments and once in their load, each resumed by a plain rerun to the database
 a clean import gives; an extract after a killed import loads both (see crash_world)."""
 
 from __future__ import annotations
