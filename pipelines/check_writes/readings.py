@@ -96,9 +96,10 @@ def read_all(seen: Observations, stopped: str | None = None) -> dict[str, Readin
             "need; the two plausible policies: every 30 s for 24 h, or 10 times 10 minutes apart",
         ),
     }
+    cut = {n for n, r in readings.items() if r.reading == NOT_OBSERVED and n != "webhook_retry"}
     return {
-        name: Reading(r.reading, f"{r.detail}; {why}" if r.reading == NOT_OBSERVED and stopped else r.detail)
-        for name, r in readings.items()
+        n: Reading(r.reading, f"{r.detail}; {why}") if n in cut and stopped else r
+        for n, r in readings.items()
     }
 
 

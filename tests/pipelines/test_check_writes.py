@@ -79,19 +79,23 @@ def sandbox_pacer(api: Api) -> Pacer:
     return Pacer(now=lambda: elapsed[0], wait=wait)
 
 
-def check(api: Api, spec: str) -> dict[str, Any]:
+def check(api: Api, spec: str, pacer: Pacer | None = None) -> dict[str, Any]:
     """`check --writes --format json` run in-process against the sandbox under `spec`, as a document."""
+    document: dict[str, Any] = json.loads(render(checked(api, spec, pacer), "json"))
+    return document
+
+
+def checked(api: Api, spec: str, pacer: Pacer | None = None) -> WritesCheckResult:
+    """The write check run in-process against the sandbox under `spec`."""
     assert api.admin("PUT", "quirks", {"spec": spec}).status_code == 200
     auth = HttpBasicAuth(api.app.config.api_key, api.app.config.api_secret)
     http = MailjetHttp(api.base, auth, HttpSettings(max_attempts=1))
     try:
-        result = check_writes(http, sandbox_pacer(api), scratch_now())
+        result = check_writes(http, pacer or sandbox_pacer(api), scratch_now())
     finally:
         http.close()
         api.admin("PUT", "quirks", {"spec": ""})
-    assert isinstance(result, WritesCheckResult)
-    document: dict[str, Any] = json.loads(render(result, "json"))
-    return document
+    return result
 
 
 def readings(document: dict[str, Any]) -> dict[str, str]:
@@ -123,6 +127,29 @@ def test_all_quirks_read_every_other_way(api: Api) -> None:
     for changed in QUIRKS.values():
         expected.update(changed)
     assert readings(document) == expected
+
+
+def test_a_probe_failing_midway_exits_1_and_still_cleans_up(api: Api) -> None:
+    paced = sandbox_pacer(api)
+
+    def wait(seconds: float) -> None:  # once the first job runs, Mailjet answers every POST with a 500
+        assert api.admin("PUT", "faults", {"spec": "error_rate=1,methods=POST"}).status_code == 200
+        paced.wait(seconds)
+
+    try:
+        result = checked(api, "", Pacer(now=paced.now, wait=wait))
+    finally:
+        api.admin("PUT", "faults", {"spec": ""})
+    assert result.exit_code == 1
+    document = json.loads(render(result, "json"))
+    assert document["failed"].startswith("the addnoforce job with refusals: ")
+    assert readings(document)["running_status"] == "guide"  # seen before the failure
+    count = document["readings"]["count"]
+    assert count["reading"] == NOT_OBSERVED and "the check stopped before it" in count["detail"]
+    cleaned = [c.split(" (ID")[0] for c in document["cleaned"]]
+    assert cleaned[0] == f"list {document['scratch_list']}" and len(cleaned) == 2
+    assert cleaned[1].startswith("contact property MjeltCheck_")
+    assert not api.data("contactslist", Name=document["scratch_list"], IsDeleted="false")
 
 
 def test_the_cli_asks_first_and_runs_with_yes(api: Api, tmp_path: Path) -> None:
