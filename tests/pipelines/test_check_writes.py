@@ -6,6 +6,8 @@ sandbox's clock instead of sleeping."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from pipelines.check_writes import Pacer, WritesCheckResult, check_writes, scrat
 from pipelines.check_writes.readings import NOT_OBSERVED
 from pipelines.report import render
 from sources.mailjet.client import HttpSettings, MailjetHttp
-from tests.conftest import Api, creds, run_cli, start
+from tests.conftest import BIN, Api, creds, run_cli, start
 
 # Each behaviour's reading under no quirk, and the quirk that gives it its other reading.
 DEFAULT = {
@@ -153,9 +155,18 @@ def test_a_probe_failing_midway_exits_1_and_still_cleans_up(api: Api) -> None:
 
 
 def test_the_cli_asks_first_and_runs_with_yes(api: Api, tmp_path: Path) -> None:
-    api.app.store.job_seconds = 0.05  # the CLI waits in real time
+    api.app.store.job_seconds = 0  # the CLI waits in real time: each job has ended by its first poll
     try:
-        refused = run_cli(["check", "--writes"], creds(api), tmp_path)
+        refused = subprocess.run(  # as a scheduler runs it: no terminal, nothing on stdin
+            [str(BIN), "check", "--writes"],
+            stdin=subprocess.DEVNULL,
+            env={**{k: v for k, v in os.environ.items() if not k.startswith("MAILJET__")}, **creds(api)},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert refused.returncode == 2
         assert "pass --yes" in refused.stderr and api.base in refused.stderr
         assert api.app.config.api_secret not in refused.stderr
