@@ -79,11 +79,12 @@ class Probes:
         self.update_with_text()
 
     def setup(self) -> None:
-        made = self.http.post("contactslist", {"Name": self.scratch.list_name})
-        self.made.list_id = int(made[0]["ID"])
+        made = self._created("contactslist", {"Name": self.scratch.list_name})
+        self.made.list_id = int(made["ID"])
         self.seen.property_sent = self.prop
-        body = {"Name": self.prop, "Datatype": "int", "NameSpace": "static"}
-        defined = self.http.post("contactmetadata", body)[0]
+        defined = self._created(
+            "contactmetadata", {"Name": self.prop, "Datatype": "int", "NameSpace": "static"}
+        )
         self.made.property_id = int(defined["ID"])
         self.prop = self.seen.property_listed = str(defined.get("Name") or self.prop)
 
@@ -178,6 +179,16 @@ class Probes:
         if self.settle:
             self.pacer.wait(self.settle)
         return self.membership(email)
+
+    def _created(self, resource: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST `body` to create one object: Mailjet's row for it, with its numeric ID."""
+        rows = self.http.post(resource, body)
+        row = rows[0] if rows and isinstance(rows[0], dict) else {}
+        if isinstance(row.get("ID"), bool) or not isinstance(row.get("ID"), int):
+            raise self.http.unexpected(
+                "POST", f"/v3/REST/{resource}", {"Data": rows}, "Data: the row created"
+            )
+        return row
 
     def _contact(self, tag: str) -> str:
         email = self.scratch.email(tag)

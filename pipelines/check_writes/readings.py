@@ -125,6 +125,8 @@ def count(seen: Observations) -> Reading:
     if isinstance(value, bool) or not isinstance(value, int):
         return Reading("other", f"Count is {value!r}, not a number")
     said = f"Count {value} for {sent} contacts sent, {applied} applied as the list shows"
+    if applied == sent:
+        return Reading(NOT_OBSERVED, f"{said}: no contact was refused, so Count cannot tell")
     if value == applied:
         return Reading("applied", f"{said}: the contacts applied")
     if value > applied:

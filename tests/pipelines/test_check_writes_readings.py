@@ -44,6 +44,7 @@ def test_the_running_status_word(statuses: list[str], expected: str) -> None:
         pytest.param(4, 2, "processed", id="refusals-counted"),
         pytest.param(1, 2, "other", id="fewer-than-applied"),
         pytest.param("2", 2, "other", id="not-a-number"),
+        pytest.param(4, 4, NOT_OBSERVED, id="nothing-refused"),
     ],
 )
 def test_what_count_counts(value: object, applied: int, expected: str) -> None:
