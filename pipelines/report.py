@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pipelines.api import ApiResult, CheckResult
 from pipelines.apply import ApplyResult
+from pipelines.check_writes import BEHAVIOURS, WritesCheckResult
 from pipelines.extract import ExtractResult
 from pipelines.import_csv import FileImport, ImportResult
 from pipelines.load import LoadResult
@@ -297,6 +298,25 @@ def _(result: CheckResult) -> str:
 
 
 @text.register
+def _(result: WritesCheckResult) -> str:
+    lines = [f"Write check on {result.base_url} (scratch list {result.scratch_list}):"]
+    for name, about in BEHAVIOURS.items():
+        reading = result.readings.get(name)
+        if reading is not None:
+            lines.append(f"  {about:<40} {reading.reading}: {reading.detail}")
+    if result.failed:
+        lines.append(f"FAILED midway: {result.failed}")
+    lines.extend(f"Cleaned up: {item}" for item in result.cleaned)
+    lines.extend(f"Left behind: {item}" for item in result.left_behind)
+    if not result.left_behind:
+        lines.append("Left behind: nothing")
+    elif any(item.startswith("contact ") for item in result.left_behind):
+        lines.append(f"  (the contacts stay: {result.note})")
+    lines.append(f"{result.requests:,} request{_s(result.requests)}.")
+    return "\n".join(lines)
+
+
+@text.register
 def _(result: ApiResult) -> str:
     if result.answer is None:
         return "(no content)"
@@ -315,5 +335,6 @@ KINDS: dict[type, str] = {
     ApplyResult: "apply",
     RunResult: "run",
     CheckResult: "check",
+    WritesCheckResult: "check --writes",
     RegisterResult: "webhooks register",
 }
