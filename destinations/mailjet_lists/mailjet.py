@@ -1,6 +1,6 @@
-"""Every Mailjet call of the write path: bulk jobs started and waited for, the members unsubscribed from a
-list, a list created, contact properties defined, a list read again for verification. Listings are read
-through the source's pager."""
+"""Every Mailjet call of the write path: bulk jobs started and waited for, their error reports, the members
+unsubscribed from a list, a list created, contact properties defined, the touched contacts read back after
+a job. Listings are read through the source's pager."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from destinations.mailjet_lists.outcomes import Action
 from destinations.mailjet_lists.payloads import Row, job_request
 from destinations.mailjet_lists.verify import list_state
 from sources.mailjet.client import JobResult, MailjetHttp
+from sources.mailjet.exceptions import MailjetAuthError, MailjetError
 from sources.mailjet.paging import PageReader
-from sources.mailjet.settings import PAGE_SIZE_MAX
+from sources.mailjet.settings import DATA_PREFIX, JOB_JSON_ERRORS, PAGE_SIZE_MAX
 
 
 def start_job(http: MailjetHttp, list_id: int, action: Action, rows: Sequence[Row]) -> tuple[str, int]:
@@ -24,8 +25,55 @@ def start_job(http: MailjetHttp, list_id: int, action: Action, rows: Sequence[Ro
 
 
 def wait_for_job(http: MailjetHttp, resource: str, job_id: int) -> JobResult:
-    """Poll the job until it ends: its final status object and its error report."""
-    return http.wait_for_job(resource, job_id)
+    """Poll the job until it ends: its final status object (its error report is read apart, when the list
+    does not show a change: `job_report`)."""
+    return http.wait_for_job(resource, job_id, report=False)
+
+
+def job_report(http: MailjetHttp, job_id: int) -> Any:
+    """The body of a bulk job's JSON error report as Mailjet answers it, or None when it cannot be read (a
+    404, an answer that is not JSON, a server error past the retries): the report only gives error text,
+    so not reading it never changes an outcome. Bad credentials still stop the load."""
+    try:
+        return http.request("GET", DATA_PREFIX + JOB_JSON_ERRORS.format(job_id=job_id))
+    except MailjetAuthError:
+        raise
+    except MailjetError:
+        return None
+
+
+def read_back(http: MailjetHttp, list_id: int, action: Action, emails: Sequence[str]) -> dict[str, bool]:
+    """Of `emails` (lowercase), those the list has as members now -> whether unsubscribed, read with
+    whichever costs fewer requests: one `listrecipient` look-up per contact, or the list's pages (one
+    `countOnly` says how many): its contacts (members in any state), with its unsubscribed members for an
+    unsubscribe (the only action whose outcome needs them; the others' members read as subscribed)."""
+    wanted = set(emails)
+    if len(wanted) > 1:
+        members = http.count("listrecipient", {"ContactsList": list_id})
+        pages = -(-members // PAGE_SIZE_MAX)
+        if pages * (2 if action == "unsub" else 1) < len(wanted):
+            return {e: u for e, u in _list_members(http, list_id, action == "unsub").items() if e in wanted}
+    state: dict[str, bool] = {}
+    for email in sorted(wanted):
+        for member in http.get(
+            "listrecipient", {"ContactsList": list_id, "ContactEmail": email, "Limit": 10}
+        ):
+            if int(member.get("ListID") or list_id) == list_id:
+                state[email] = bool(member.get("IsUnsubscribed"))
+    return state
+
+
+def _list_members(http: MailjetHttp, list_id: int, unsubscribed: bool) -> dict[str, bool]:
+    """email -> unsubscribed for each member of the list, from its contacts' pages; whether they are
+    unsubscribed only when asked (the pages of its unsubscribed members), else False."""
+    contacts = _all(http, "contact", {"ContactsList": list_id})
+    if not unsubscribed:
+        return {str(c["Email"]).lower(): False for c in contacts}
+    recipients = _all(http, "listrecipient", {"ContactsList": list_id, "Unsub": "true"})
+    state = {str(c["Email"]).lower(): False for c in contacts}
+    state.update(list_state(contacts, recipients))
+    state.pop("", None)  # an unsubscribed member the contact pages did not list
+    return state
 
 
 def unsubscribed_among(http: MailjetHttp, list_id: int, rows: Sequence[Row]) -> dict[str, str | None]:

@@ -391,31 +391,36 @@ def test_a_list_mailjet_has_with_members_the_extract_did_not_see_stops(
 def test_a_change_the_list_does_not_show_afterwards_is_reported_and_exits_1(
     world: tuple[Api, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipelines.apply as flow
+    import destinations.mailjet_lists.readback as readback
 
     api, db = world
     plan(db=str(db), audience="newsletter", config=SyncConfiguration())
     added = sorted(e for e, a in planned(db, "newsletter").items() if a == "addnoforce")[0]
-    real = flow.read_list_state
+    real = readback.read_back
 
-    def undone_then_read(http: object, list_id: int) -> dict[str, bool]:
-        # Someone takes the new member off the list before it is read again.
+    def undone_then_read(http: Any, list_id: int, action: Any, emails: Any) -> dict[str, bool]:
+        # Someone takes the new member off the list before it is read back.
         ids = {str(c["Email"]).lower(): int(c["ID"]) for c in page(api, "contact")}
-        member = [
-            r for r in page(api, "listrecipient", ContactsList=list_id) if int(r["ContactID"]) == ids[added]
-        ]
-        assert api.delete(f"listrecipient/{member[0]['ID']}").status_code == 204
-        return real(http, list_id)  # type: ignore[arg-type]
+        for member in page(api, "listrecipient", ContactsList=list_id):
+            if int(member["ContactID"]) == ids[added]:
+                assert api.delete(f"listrecipient/{member['ID']}").status_code == 204
+        return real(http, list_id, action, emails)
 
-    monkeypatch.setattr(flow, "read_list_state", undone_then_read)
-    result = apply(db=str(db), yes=True)
+    monkeypatch.setattr(readback, "read_back", undone_then_read)
+    monkeypatch.setenv("SYNC__READ_BACK_SECONDS", "3")
+    waited: list[float] = []
+    result = apply(db=str(db), yes=True, sleep=waited.append)
     [run] = result.runs
     assert run.status == "partial" and result.exit_code == 1
     assert run.mismatches == [{"email": added, "action": "addnoforce", "found": "not a member"}]
+    assert waited == [0.5, 1.0, 1.5]  # read again before it was called a mismatch, no longer than allowed
     stored = rows(
         db, "select mismatches, mismatch_detail from mailjet_sync.sync_runs where status = 'partial'"
     )
     assert stored[0][0] == 1 and added in str(stored[0][1])
+    assert rows(db, f"select outcome from mailjet_sync.sync_changelog where email = '{added}'") == [
+        ("failed",)
+    ]
 
 
 def test_a_list_read_again_for_verification_shows_each_member_and_whether_unsubscribed() -> None:
