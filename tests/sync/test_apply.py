@@ -391,7 +391,7 @@ def test_a_list_mailjet_has_with_members_the_extract_did_not_see_stops(
 def test_a_change_the_list_does_not_show_afterwards_is_reported_and_exits_1(
     world: tuple[Api, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import destinations.mailjet_lists.readback as readback
+    from destinations.mailjet_lists import readback
 
     api, db = world
     plan(db=str(db), audience="newsletter", config=SyncConfiguration())
@@ -526,14 +526,13 @@ def test_with_rate_limits_server_errors_and_failing_jobs_reruns_converge(
         plan(db=str(db), config=SyncConfiguration())
     assert outcomes[-1] == 0, f"no convergence with faults on: exit statuses {outcomes}"
     assert 1 in outcomes, "no fault reached the apply: make them harsher"
-    # The failing jobs' contacts were reported with Mailjet's error, and planned again.
+    # The failing jobs' contacts were reported with the text their report gives each of them (the list
+    # did not show them), and planned again.
     failed = rows(
         db,
         "select distinct j.reason, j.detail from mailjet_sync.sync_rejections j where j.stage = 'apply'",
     )
-    assert failed == [
-        ("job_failed", "Job failed: internal processing error (injected fault); nothing was applied")
-    ]
+    assert failed == [("refused_by_mailjet", "job aborted")]
     # Mailjet ends as the first plan said (read with the faults off), and one more run with them on has
     # nothing to do.
     api.admin("PUT", "faults", {"spec": ""})
