@@ -137,7 +137,7 @@ class Admin:
                 app.store.quirks = chosen
                 with app.store.lock:
                     app.store.cache.clear()
-            return Reply(payload={"quirks": sorted(app.quirks)})
+            return Reply(payload={"quirks": app.quirks.spec()})
         if path == "events" and method == "POST":
             return self.event(self._json(body))
         if path == "engagement" and method == "POST":

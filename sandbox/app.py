@@ -16,7 +16,7 @@ from sandbox.admin import Admin
 from sandbox.clock import Clock
 from sandbox.exceptions import SandboxConfigError
 from sandbox.faults import Faults
-from sandbox.quirks import parse_quirks
+from sandbox.quirks import Quirks, parse_quirks
 from sandbox.seed import SeedSize, seed_store
 from sandbox.server import Dispatcher, Handler, SandboxHTTPServer
 from sandbox.store import Store
@@ -101,7 +101,7 @@ class SandboxApp:
         gc.freeze()
         store.job_seconds = self.config.job_seconds
         store.faults = self.faults
-        store.quirks = getattr(self, "quirks", frozenset())
+        store.quirks = getattr(self, "quirks", Quirks())
         self.seconds_to_seed = time.perf_counter() - started
         return store
 

@@ -8,7 +8,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox import settings
-from sandbox.exceptions import ApiError
+from sandbox.exceptions import ApiError, BadRequest, NotFound
+from sandbox.http_types import Reply
 from sandbox.store import is_valid_email
 
 if TYPE_CHECKING:
@@ -33,25 +34,51 @@ def finish_job(store: Store, job: Job) -> None:
 
 
 def error_file_url(store: Store, job: Job) -> str:
-    """Where a job's error report is served."""
-    base = getattr(store, "base_url", "")
+    """Where a job's error report is served: an absolute URL, or (quirk `errorfile-relative`) the path
+    under the API's `/v3/`."""
     if job.kind == "csv":
-        return f"{base}/v3/DATA/batchjob/{job.ID}/CSVError/text:csv"
-    return f"{base}/v3/DATA/batchjob/{job.ID}/JSONError/application:json/LAST"
+        path = f"DATA/batchjob/{job.ID}/CSVError/text:csv"
+    else:
+        path = f"DATA/batchjob/{job.ID}/JSONError/application:json/LAST"
+    if "errorfile-relative" in store.quirks:
+        return path
+    return f"{getattr(store, 'base_url', '')}/v3/{path}"
+
+
+def json_error_report(store: Store, job: Job) -> Reply:
+    """A job's JSON error report: `{"JobID", "Errors": [{"Email", "Error"}]}`, or as the quirks that are
+    on shape it (a bare list, lower-cased keys, or for a bulk job under `job-report-empty` a 404 for an
+    even job ID and `{}` for an odd one)."""
+    quirks = store.quirks
+    if "job-report-empty" in quirks and job.kind != "csv":
+        if job.ID % 2 == 0:
+            raise NotFound()
+        return Reply(payload={})
+    rows = job.errors
+    if "job-report-lowercase-keys" in quirks:
+        rows = [{key.lower(): value for key, value in row.items()} for row in rows]
+    if "job-report-bare-list" in quirks:
+        return Reply(payload=rows)
+    return Reply(payload={"JobID": job.ID, "Errors": rows})
 
 
 def _finish_bulk(store: Store, job: Job) -> None:
     """Apply a completing bulk subscription job contact by contact. Contacts Mailjet would refuse (a bad
     address or property value, or a refusal injected by the `job_refuse_rate` fault) are not applied and go
-    to the error report; the job still ends `Completed`, with `Count` the contacts applied."""
+    to the error report; the job still ends `Completed`, with `Count` the contacts applied. The write
+    quirks (sandbox/quirks.py) change `Count`, `ErrorFile` and the end: see `_end_bulk`."""
     faults = getattr(store, "faults", None)
+    quirks = store.quirks
+    contacts = job.contacts
+    if "job-error-partial" in quirks:
+        contacts = contacts[: (len(contacts) + 1) // 2]
     targets: list[tuple[Any, str]] = []
     if job.kind == "list":
         targets.append((store.lists.get(job.list_id), job.Method))
     else:
         for item in job.ContactsLists:
             targets.append((store.lookup_list(item["ListID"]), item["Action"]))
-    for contact_in in job.contacts:
+    for contact_in in contacts:
         email = contact_in.get("Email")
         job.Current += 1
         if not is_valid_email(email):
@@ -78,10 +105,23 @@ def _finish_bulk(store: Store, job: Job) -> None:
                 continue
             store.apply_action(contact, target, action)
         job.Count += 1
+    _end_bulk(store, job, len(contacts))
+
+
+def _end_bulk(store: Store, job: Job, processed: int) -> None:
+    """A bulk job's end: `Completed`, or `Error` having applied only its first `processed` contacts (quirk
+    `job-error-partial`); `Count` the contacts applied, or processed (quirk `job-count-processed`);
+    `ErrorFile` when there are errors, or always (quirk `job-report-empty`)."""
+    quirks = store.quirks
     job.Errcount = len(job.errors)
-    if job.errors:
+    if "job-count-processed" in quirks:
+        job.Count = job.Current
+    if job.errors or "job-report-empty" in quirks:
         job.ErrorFile = error_file_url(store, job)
     job.Status = settings.JOB_DONE
+    if processed < len(job.contacts) or "job-error-partial" in quirks:
+        job.Status = settings.JOB_ERROR
+        job.Error = f"Job failed after {processed} of {len(job.contacts)} contacts: internal processing error"
 
 
 def _csv_rows(store: Store, job: Job) -> tuple[list[str], list[list[str]]]:
@@ -163,6 +203,19 @@ def _finish_csv(store: Store, job: Job) -> None:
             writer.writerow([*row, reason])
         job.error_csv = out.getvalue().encode()
         job.ErrorFile = error_file_url(store, job)
+
+
+def check_emails(store: Store, contacts: list[dict[str, Any]]) -> None:
+    """Under the quirk `bulk-invalid-email-400`, a 400 naming the first invalid address of a bulk POST
+    (nothing is applied); by default such a contact is refused in the job's error report."""
+    if "bulk-invalid-email-400" not in store.quirks:
+        return
+    for position, item in enumerate(contacts, start=1):
+        if not is_valid_email(item["Email"]):
+            raise BadRequest(
+                f'Invalid email address: "{item["Email"]}" (item {position} of "Contacts"); nothing was '
+                "applied: correct or drop that contact and send the request again"
+            )
 
 
 def check_action(action: Any, allowed: tuple[str, ...] = settings.ACTIONS) -> str:

@@ -1,10 +1,12 @@
 """Quirks: other plausible readings of Mailjet's API where its documentation is ambiguous, each behind a
-name, so that the extract is tested against every reading and not only against our own guess.
+name, so that the extract and `apply` are tested against every reading and not only against our own guess.
 
 Spec syntax (flag `--quirks`, `SandboxConfig.quirks` and `PUT /_sandbox/quirks {"spec": ...}`): names
-joined with commas, or `all` for every one. The default is none: the sandbox answers as
-`mailjet-api.md` reads the documentation.
+joined with commas, or `all` for every one. `listing-lag` takes a value, `listing-lag=SECONDS` (bare, or
+under `all`, it is LISTING_LAG_DEFAULT seconds; `all,listing-lag=5` sets it). The default is none: the
+sandbox answers as `mailjet-api.md` reads the documentation.
 
+Reads (READ_QUIRKS):
 - `fromts-exclusive`: `FromTS` and `ToTS` exclude their own second (the reference says messages sent
   "after FromTS" and "before ToTS"; a widely used tap reads FromTS as exclusive), where the default reads
   both as inclusive.
@@ -26,13 +28,50 @@ joined with commas, or `all` for every one. The default is none: the sandbox ans
 - `sms-page-cap-21`: `/v4/sms` answers at most 21 rows per call, whatever `Limit` asks for (one guide's
   "maximum of 21 items per call").
 - `draft-axtesting-object`: a draft's `AXTesting` is an object (as the Go and Node SDKs type it), where
-  the default sends an integer."""
+  the default sends an integer.
+
+Writes (WRITE_QUIRKS): bulk subscription jobs (`managemanycontacts`), their requests, the readings of the
+subscription actions, and webhook retries.
+- `job-status-in-progress`: a running job's `Status` is `In Progress` (the Node SDK's word), where the
+  default moves through the guide's `Allocated`, `Upload`, `Prepare`, `Importing`.
+- `job-count-processed`: a finished bulk job's `Count` is every contact it processed, refusals included,
+  where the default counts the contacts applied.
+- `job-report-bare-list`: the JSON error report is a bare list of rows, where the default is the object
+  `{"JobID", "Errors": [rows]}`.
+- `job-report-lowercase-keys`: the report's rows are keyed `email`/`error` (every key lower-cased), where
+  the default keys them `Email`/`Error`.
+- `job-report-empty`: every finished bulk job has an `ErrorFile`, errors or not, and its JSON report
+  answers a 404 (even job IDs) or `{}` (odd job IDs); the default sets `ErrorFile` only on a job with
+  errors, and the report lists them.
+- `errorfile-relative`: `ErrorFile` is a path relative to the API's `/v3/` (`DATA/batchjob/...`, as a
+  Mailjet maintainer describes it), where the default gives an absolute URL.
+- `job-error-partial`: a bulk job ends `Error` after applying the first half of its contacts (rounded up:
+  a one-contact job is applied, and still ends `Error`); the rest are not applied and not in the report,
+  which lists only the refusals among the applied half; `Error` says how far it got. The default ends a
+  job `Error` only under the `job_fail_rate` fault, with nothing applied.
+- `bulk-invalid-email-400`: one invalid address in a bulk POST refuses the whole POST with a 400 naming
+  the address, nothing applied, where the default starts the job and refuses that contact alone in the
+  job's error report.
+- `listing-lag=SECONDS`: for SECONDS of the sandbox clock after a job ends, listings of memberships
+  (`listrecipient`, `contact?ContactsList=`, `contact/{id}/getcontactslists`) and the lists'
+  `SubscriberCount` still show each membership the job touched as it was before the job (the contacts
+  the job created do appear); the default shows a job's changes as soon as it ends.
+- `unsub-nonmember-noop`: `unsub` of a contact that is not a member of the list does nothing, where the
+  default adds it as an unsubscribed member.
+- `remove-keeps-unsub`: `remove` of an unsubscribed member keeps a record of the unsubscription, so that a
+  later `addnoforce` makes the contact an unsubscribed member again (`addforce` and `unsub` clear the
+  record); the default's `remove` erases the unsubscription, and `addnoforce` then subscribes.
+- `webhook-retry-10x10min`: a failed webhook delivery is retried 10 times, 10 minutes apart, then the
+  callback is suspended (`Status: dead`), where the default retries every 30 s and gives up (suspending the
+  callback) 24 h after the first failure."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sandbox.exceptions import SandboxConfigError
 
-KNOWN: dict[str, str] = {
+READ_QUIRKS: dict[str, str] = {
     "fromts-exclusive": "FromTS and ToTS exclude their own second",
     "statcounters-no-countonly": "statcounters ignores countOnly and answers a page",
     "sort-unknown-400": "a Sort on a field the reference never names is refused (400)",
@@ -45,6 +84,23 @@ KNOWN: dict[str, str] = {
     "sms-page-cap-21": "/v4/sms answers at most 21 rows per call",
     "draft-axtesting-object": "a draft's AXTesting is an object",
 }
+WRITE_QUIRKS: dict[str, str] = {
+    "job-status-in-progress": "a running job's Status is In Progress",
+    "job-count-processed": "a finished job's Count counts refusals too",
+    "job-report-bare-list": "the JSON error report is a bare list of rows",
+    "job-report-lowercase-keys": "the error report's rows are keyed email/error",
+    "job-report-empty": "ErrorFile is always set; the report is a 404 or {}",
+    "errorfile-relative": "ErrorFile is a path relative to /v3/",
+    "job-error-partial": "a job ends Error after applying the first half of its contacts",
+    "bulk-invalid-email-400": "one invalid address refuses a whole bulk POST (400)",
+    "listing-lag": "listings show memberships as before a job for SECONDS after it ends",
+    "unsub-nonmember-noop": "unsub of a non-member does nothing",
+    "remove-keeps-unsub": "remove keeps an unsubscription, which addnoforce finds again",
+    "webhook-retry-10x10min": "a failed delivery is retried 10 times 10 minutes apart, then suspended",
+}
+KNOWN: dict[str, str] = {**READ_QUIRKS, **WRITE_QUIRKS}
+# Quirks that take a value (`name=VALUE`), with the value `all` or a bare name gives them.
+LISTING_LAG_DEFAULT = 2.0
 # Pairs that exclude each other: `all` takes the first (the harsher).
 EXCLUSIVE = (("sort-unknown-400", "sort-unknown-ignored"),)
 # Sort fields the reference never names, per resource (refused under `sort-unknown-400`).
@@ -57,11 +113,55 @@ UNDOCUMENTED_SORTS: dict[str, frozenset[str]] = {
 }
 
 
-def parse_quirks(spec: str | None) -> frozenset[str]:
+class Quirks(frozenset[str]):
+    """The names of the quirks that are on (a frozenset, so `name in quirks` reads as before), with the
+    value of `listing-lag` (seconds; 0 when it is off)."""
+
+    lag_seconds: float
+
+    def __new__(cls, names: Iterable[str] = (), lag_seconds: float = 0.0) -> Quirks:
+        made = super().__new__(cls, names)
+        made.lag_seconds = lag_seconds if "listing-lag" in made else 0.0
+        return made
+
+    def spec(self) -> list[str]:
+        """The names, sorted, with `listing-lag` as `listing-lag=SECONDS`: a spec that gives these back."""
+        return sorted(f"listing-lag={self.lag_seconds:g}" if n == "listing-lag" else n for n in self)
+
+
+def _lag(value: str) -> float:
+    """The seconds of `listing-lag=SECONDS`; SandboxConfigError naming a bad value."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86400:
+        raise SandboxConfigError(
+            f"--quirks listing-lag={value}: SECONDS must be a number from 0 to 86400, e.g. listing-lag=2"
+        )
+    return seconds
+
+
+def parse_quirks(spec: str | None) -> Quirks:
     """The quirks a spec names; SandboxConfigError naming an unknown one."""
-    names = {part.strip().lower() for part in (spec or "").split(",") if part.strip()}
+    names: set[str] = set()
+    lag = LISTING_LAG_DEFAULT
+    for part in (spec or "").split(","):
+        name, has_value, value = (s.strip() for s in part.strip().lower().partition("="))
+        if not name:
+            continue
+        if has_value and name != "listing-lag":
+            raise SandboxConfigError(f"--quirks {part.strip()}: {name} takes no value; give it as {name}")
+        if has_value:
+            lag = _lag(value)
+        names.add(name)
     if "all" in names:
-        return frozenset(KNOWN) - {gentler for _, gentler in EXCLUSIVE}
+        explicit = names - {"all"} - set(KNOWN)
+        if explicit:
+            raise SandboxConfigError(
+                f"--quirks {', '.join(sorted(explicit))}: no such quirk; known: {', '.join(KNOWN)} (or all)"
+            )
+        return Quirks(set(KNOWN) - {gentler for _, gentler in EXCLUSIVE}, lag)
     unknown = sorted(names - set(KNOWN))
     if unknown:
         raise SandboxConfigError(
@@ -70,4 +170,4 @@ def parse_quirks(spec: str | None) -> frozenset[str]:
     for harsher, gentler in EXCLUSIVE:
         if {harsher, gentler} <= names:
             raise SandboxConfigError(f"--quirks {harsher} and {gentler} exclude each other: choose one")
-    return frozenset(names)
+    return Quirks(names, lag)

@@ -11,7 +11,7 @@ from sandbox import settings
 from sandbox.clock import format_ts
 from sandbox.exceptions import ApiError, BadRequest, MethodNotAllowed, NotFound, NotModified
 from sandbox.http_types import Reply, Request, envelope
-from sandbox.jobs import check_action
+from sandbox.jobs import check_action, check_emails, json_error_report
 from sandbox.models import (
     BounceStatistics,
     Campaign,
@@ -237,7 +237,10 @@ def _bulk_contacts(body: dict[str, Any]) -> list[dict[str, Any]]:
                 "Email": low.get("email"),
                 "Name": low.get("name"),
                 "Properties": low.get("properties"),
-                "IsExcludedFromCampaigns": low.get("isexcludedfromcampaigns"),
+                # "true"/"false" strings are booleans here as in every other body (a wrong type is a 400)
+                "IsExcludedFromCampaigns": coerce(
+                    low.get("isexcludedfromcampaigns"), BOOL, "IsExcludedFromCampaigns", "TContact"
+                ),
             }
         )
     return out
@@ -273,6 +276,7 @@ def contact_bulk(store: Store, req: Request) -> Reply:
         raise MethodNotAllowed(req.method, "contact/managemanycontacts")
     body = req.json_object()
     contacts = _bulk_contacts(body)
+    check_emails(store, contacts)
     lists_raw: Any = next((v for k, v in body.items() if k.lower() == "contactslists"), [])
     if not isinstance(lists_raw, list):
         raise BadRequest('Invalid json input: "ContactsLists" must be an array')
@@ -384,6 +388,7 @@ def contactslist(store: Store, req: Request) -> Reply:
         body = req.json_object()
         action_value = check_action(next((v for k, v in body.items() if k.lower() == "action"), None))
         contacts = _bulk_contacts(body)
+        check_emails(store, contacts)
         job = new_job(store, "list")
         job.list_id = row.ID
         job.Method = action_value
@@ -1333,7 +1338,7 @@ def data_namespace(store: Store, req: Request) -> Reply:
             if job.kind != "csv":
                 raise NotFound()
             return Reply(raw=job.error_csv, content_type="text/csv")
-        return Reply(payload={"JobID": job.ID, "Errors": job.errors})
+        return json_error_report(store, job)
     raise BadRequest(f'Unknown resource: "{"/".join(req.parts)}"', info="Bad Request")
 
 

@@ -30,6 +30,7 @@ DEFAULT_JOB_SECONDS: Final = 0.5
 JOB_STATUSES: Final = ("Allocated", "Upload", "Prepare", "Importing")
 JOB_DONE: Final = "Completed"
 JOB_ERROR: Final = "Error"
+JOB_IN_PROGRESS: Final = "In Progress"  # a running job's one status under the quirk job-status-in-progress
 
 # Webhook delivery: retry interval and how long after the first failure delivery is abandoned.
 DEFAULT_WEBHOOK_RETRY_SECONDS: Final = 30.0

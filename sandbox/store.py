@@ -32,6 +32,7 @@ from sandbox.models import (
     OpenInformation,
     Sms,
 )
+from sandbox.quirks import Quirks
 from sandbox.tables import ResultCache, Table
 
 EMAIL_RE = re.compile(r"^[^@\s\"'<>,;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
@@ -108,6 +109,8 @@ class Store:
         self.recipients: Table[ListRecipient] = Table()
         self.recipients_by_list: dict[int, dict[int, ListRecipient]] = {}
         self.recipients_by_contact: dict[int, list[ListRecipient]] = {}
+        # (ContactID, ListID) -> UnsubscribedAt of unsubscribed members removed (quirk remove-keeps-unsub).
+        self.removed_unsubs: dict[tuple[int, int], str] = {}
         self.metadata: Table[ContactMetadata] = Table()
         self.property_slots: dict[str, int] = {}
         self.campaigns: Table[Campaign] = Table()
@@ -126,7 +129,7 @@ class Store:
         self.next_message_id = settings.MESSAGE_ID_BASE
         self.job_seconds = settings.DEFAULT_JOB_SECONDS
         self.faults: Any = None
-        self.quirks: frozenset[str] = frozenset()  # sandbox/quirks.py
+        self.quirks = Quirks()  # sandbox/quirks.py
         self.base_url = ""
 
     def wallclock(self) -> float:
@@ -437,26 +440,36 @@ class Store:
 
         addforce: add and (re)subscribe, clearing an unsubscription. addnoforce: add when missing, keep
         the existing state (an unsubscribed member stays unsubscribed). unsub: keep or create the
-        membership, unsubscribed. remove: delete the membership."""
+        membership, unsubscribed. remove: delete the membership, and with it the unsubscription.
+        Two quirks read the undocumented cases otherwise: `unsub-nonmember-noop` (an unsub of a non-member
+        does nothing) and `remove-keeps-unsub` (a removed unsubscribed member is found unsubscribed again by
+        a later addnoforce)."""
         rec = self.recipient(contact.ID, row.ID)
+        key = (contact.ID, row.ID)
+        if action not in settings.ACTIONS:
+            raise BadRequest(f'Invalid action "{action}"')
+        # An add ends the record of a removed unsubscription (then applied, or overridden by addforce).
+        forgotten = self.removed_unsubs.pop(key, None) if action in ("addforce", "addnoforce") else None
         if action == "addforce":
             if rec is None:
                 self.add_recipient(contact, row)
             else:
                 self.set_unsubscribed(rec, False)
         elif action == "addnoforce":
-            if rec is None:
+            if rec is None and forgotten is not None and "remove-keeps-unsub" in self.quirks:
+                self.add_recipient(contact, row, unsubscribed=True, unsubscribed_at=forgotten)
+            elif rec is None:
                 self.add_recipient(contact, row)
         elif action == "unsub":
-            if rec is None:
+            if rec is None and "unsub-nonmember-noop" not in self.quirks:
+                self.removed_unsubs.pop(key, None)
                 self.add_recipient(contact, row, unsubscribed=True)
-            else:
+            elif rec is not None:
                 self.set_unsubscribed(rec, True)
-        elif action == "remove":
-            if rec is not None:
-                self.remove_recipient(rec)
-        else:
-            raise BadRequest(f'Invalid action "{action}"')
+        elif rec is not None:
+            if rec.IsUnsubscribed and "remove-keeps-unsub" in self.quirks:
+                self.removed_unsubs[key] = rec.UnsubscribedAt
+            self.remove_recipient(rec)
 
     # ---------------------------------------------------------------- jobs
 
@@ -481,6 +494,8 @@ class Store:
         """A running job's intermediate status, by elapsed share of its duration."""
         if job.Status in (settings.JOB_DONE, settings.JOB_ERROR, "Abort"):
             return job.Status
+        if "job-status-in-progress" in self.quirks:  # a quirk: the Node SDK's one word for a running job
+            return settings.JOB_IN_PROGRESS
         span = max(job.due - job.created, 1e-9)
         step = int((now - job.created) / span * len(settings.JOB_STATUSES))
         return settings.JOB_STATUSES[min(max(step, 0), len(settings.JOB_STATUSES) - 1)]

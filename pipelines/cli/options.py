@@ -42,6 +42,18 @@ QUIRKS = (
     "sms-uuid-ids",
     "sms-page-cap-21",
     "draft-axtesting-object",
+    "job-status-in-progress",
+    "job-count-processed",
+    "job-report-bare-list",
+    "job-report-lowercase-keys",
+    "job-report-empty",
+    "errorfile-relative",
+    "job-error-partial",
+    "bulk-invalid-email-400",
+    "listing-lag",
+    "unsub-nonmember-noop",
+    "remove-keeps-unsub",
+    "webhook-retry-10x10min",
 )
 
 
