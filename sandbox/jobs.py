@@ -29,8 +29,11 @@ def finish_job(store: Store, job: Job) -> None:
         return
     if job.kind == "csv":
         _finish_csv(store, job)
-    else:
-        _finish_bulk(store, job)
+        return
+    before = store.lag.before_job(store, job)  # quirk listing-lag: what listings show for a while
+    _finish_bulk(store, job)
+    if before is not None:
+        store.lag.after_job(store, before)
 
 
 def error_file_url(store: Store, job: Job) -> str:

@@ -12,6 +12,7 @@ from sandbox.clock import format_ts
 from sandbox.exceptions import ApiError, BadRequest, MethodNotAllowed, NotFound, NotModified
 from sandbox.http_types import Reply, Request, envelope
 from sandbox.jobs import check_action, check_emails, json_error_report
+from sandbox.lag import lagged, lagged_recipient, subscriber_count
 from sandbox.models import (
     BounceStatistics,
     Campaign,
@@ -140,7 +141,9 @@ def contact(store: Store, req: Request) -> Reply:
         raise MethodNotAllowed(method, "contact")
     action = parts[2].lower()
     if action == "getcontactslists" and method == "GET":
-        recs = sorted(store.recipients_by_contact.get(row.ID, []), key=lambda r: r.ListID)
+        _, shown, _ = store.lag.shown(store)  # quirk listing-lag
+        recs = lagged(list(store.recipients_by_contact.get(row.ID, [])), shown, row.ID)
+        recs.sort(key=lambda r: r.ListID)
         return envelope(
             [
                 {
@@ -164,13 +167,14 @@ def contact_list(store: Store, req: Request) -> Reply:
     list_id = int_param(req, "ContactsList")
     campaign_id = int_param(req, "Campaign")
     excluded = bool_param(req, "IsExcludedFromCampaigns")
+    token, shown, _ = store.lag.shown(store)  # quirk listing-lag: memberships as before a recent job
 
     def build() -> Iterable[Contact]:
         rows: Iterable[Contact]
         if list_id is not None:
-            members = store.recipients_by_list.get(list_id, {})
-            ids = sorted(r.ContactID for r in members.values())
-            rows = [store.contacts.rows[i] for i in ids]
+            members = lagged(list(store.recipients_by_list.get(list_id, {}).values()), shown, None, list_id)
+            ids = sorted(r.ContactID for r in members)
+            rows = [store.contacts.rows[i] for i in ids if i in store.contacts.rows]
         elif campaign_id is not None:
             ids = sorted({m.ContactID for m in store.messages if m.CampaignID == campaign_id})
             rows = [store.contacts.rows[i] for i in ids if i in store.contacts.rows]
@@ -180,7 +184,9 @@ def contact_list(store: Store, req: Request) -> Reply:
             rows = [c for c in rows if c.IsExcludedFromCampaigns == excluded]
         return rows
 
-    return listing(store, req, "contact", Contact.FIELDS, build, (store.contacts, store.recipients))
+    return listing(
+        store, req, "contact", Contact.FIELDS, build, (store.contacts, store.recipients), key_extra=token
+    )
 
 
 def manage_contacts_lists(store: Store, req: Request, row: Contact) -> Reply:
@@ -319,6 +325,7 @@ def job_reply(store: Store, job: Job) -> Reply:
 # ------------------------------------------------------------------ contactslist
 
 LIST_POST = {"Name": STR, "Address": STR, "IsDeleted": BOOL}
+LIST_ROW = projector(ContactsList.FIELDS)
 
 
 def contactslist(store: Store, req: Request) -> Reply:
@@ -341,7 +348,17 @@ def contactslist(store: Store, req: Request) -> Reply:
                     and (exclude is None or exclude != row.ID)
                 ]
 
-            return listing(store, req, "contactslist", ContactsList.FIELDS, build, (store.lists,))
+            token, _, counts = store.lag.shown(store)  # quirk listing-lag: counts as before a recent job
+            return listing(
+                store,
+                req,
+                "contactslist",
+                ContactsList.FIELDS,
+                build,
+                (store.lists,),
+                project=lambda r: {**LIST_ROW(r), "SubscriberCount": subscriber_count(r, counts)},
+                key_extra=token,
+            )
         if method == "POST":
             body = read_body(req, LIST_POST, "TContactsList")
             if not body.get("Name"):
@@ -351,7 +368,8 @@ def contactslist(store: Store, req: Request) -> Reply:
     row = store.find_list(int_key(parts[1]))
     if len(parts) == 2:
         if method == "GET":
-            return one(row, ContactsList.FIELDS)
+            _, _, counts = store.lag.shown(store)
+            return envelope([{**LIST_ROW(row), "SubscriberCount": subscriber_count(row, counts)}])
         if method == "PUT":
             body = read_body(req, LIST_POST, "TContactsList")
             changed = False
@@ -458,7 +476,11 @@ def listrecipient(store: Store, req: Request) -> Reply:
             created = store.add_recipient(who, target, unsubscribed=bool(body.get("IsUnsubscribed")))
             return one(created, ListRecipient.FIELDS, 201)
         raise MethodNotAllowed(method, "listrecipient")
-    rec = store.recipients.get(int_key(parts[1]))
+    recipient_id = int_key(parts[1])
+    rec = store.recipients.get(recipient_id)
+    if method == "GET":
+        _, shown, _ = store.lag.shown(store)  # quirk listing-lag
+        rec = lagged_recipient(rec, recipient_id, shown)
     if rec is None:
         raise NotFound()
     if method == "GET":
@@ -497,6 +519,7 @@ def recipient_list(store: Store, req: Request) -> Reply:
     if list_name is not None:
         named = store.lists_by_name.get(list_name.lower())
         list_id = named.ID if named is not None and (list_id in (None, named.ID)) else -1
+    token, shown, _ = store.lag.shown(store)  # quirk listing-lag: memberships as before a recent job
 
     def build() -> list[ListRecipient]:
         rows: list[ListRecipient]
@@ -508,6 +531,7 @@ def recipient_list(store: Store, req: Request) -> Reply:
             rows = list(store.recipients_by_list.get(list_id, {}).values())
         else:
             rows = store.recipients.ordered()
+        rows = lagged(rows, shown, contact_id, list_id)
         if unsub is not None:
             rows = [r for r in rows if r.IsUnsubscribed == unsub]
         if active is not None:
@@ -525,6 +549,7 @@ def recipient_list(store: Store, req: Request) -> Reply:
         ListRecipient.FIELDS,
         build,
         (store.recipients, store.contacts, store.lists),
+        key_extra=token,
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sandbox import settings
 from sandbox.clock import Clock, format_ts, parse_ts
 from sandbox.exceptions import BadRequest, NotFound
+from sandbox.lag import ListingLag
 from sandbox.models import (
     BounceStatistics,
     Campaign,
@@ -130,6 +131,7 @@ class Store:
         self.job_seconds = settings.DEFAULT_JOB_SECONDS
         self.faults: Any = None
         self.quirks = Quirks()  # sandbox/quirks.py
+        self.lag = ListingLag()  # quirk listing-lag
         self.base_url = ""
 
     def wallclock(self) -> float:

@@ -46,7 +46,8 @@ def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
         "--quirks",
         default="",
         help="other readings of the API's ambiguities, comma-separated, or all (see the README): "
-        + ", ".join(QUIRKS),
+        + ", ".join("listing-lag=SECONDS" if q == "listing-lag" else q for q in QUIRKS)
+        + " (SECONDS: 2 when bare or under all)",
     )
     sandbox.add_argument(
         "--api-key", default="sandbox-api-key", help="API key clients must send (default %(default)s)"

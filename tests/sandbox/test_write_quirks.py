@@ -11,9 +11,14 @@ from typing import Any
 import pytest
 
 from sandbox import settings
+from sandbox.clock import Clock
 from sandbox.exceptions import SandboxConfigError
+from sandbox.jobs import finish_job
+from sandbox.lag import lagged, subscriber_count
+from sandbox.models import Job
 from sandbox.quirks import KNOWN, LISTING_LAG_DEFAULT, READ_QUIRKS, WRITE_QUIRKS, parse_quirks
-from tests.conftest import Api, start
+from sandbox.store import Store
+from tests.conftest import FIXED_NOW, Api, start
 
 LIST = 1001
 
@@ -237,3 +242,90 @@ def test_remove_keeps_or_erases_an_unsubscription(api: Api) -> None:
         for action in ("remove", "addnoforce"):
             finished(api, ["comeback-2@example.com"], action=action)
         assert membership(api, "comeback-2@example.com") is False
+
+
+def lag_views(api: Api, list_id: int, removed_id: int) -> dict[str, Any]:
+    """What the listings show of a list, and one removed membership by its ID."""
+    counts = {int(str(r["ID"])): r["SubscriberCount"] for r in api.data("contactslist", Limit=0)}
+    return {
+        "listrecipient": sorted(
+            (int(str(r["ContactID"])), bool(r["IsUnsubscribed"]))
+            for r in api.data("listrecipient", ContactsList=list_id, Limit=0)
+        ),
+        "contact": sorted(str(c["Email"]) for c in api.data("contact", ContactsList=list_id, Limit=0)),
+        "getcontactslists": [
+            bool(m["IsUnsub"])
+            for m in api.data("contact/lag-a@example.com/getcontactslists")
+            if m["ListID"] == list_id
+        ],
+        "count": api.data(f"contactslist/{list_id}")[0]["SubscriberCount"],
+        "counts": counts[list_id],
+        "removed": api.get(f"listrecipient/{removed_id}").status_code,
+    }
+
+
+def lag_run(api: Api, spec: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The listings of a fresh list of two members before three jobs (an unsub, a remove, an add), right
+    after them, and a minute later on the sandbox clock, under `spec`."""
+    list_id = int(api.post("contactslist", {"Name": f"Lag {spec or 'none'}"}).json()["Data"][0]["ID"])
+    finished(api, ["lag-a@example.com", "lag-b@example.com"], "addforce", list_id)
+    rows = api.data("listrecipient", ContactsList=list_id, ContactEmail="lag-b@example.com")
+    removed_id = int(str(rows[0]["ID"]))
+    with quirk(api, spec):
+        before = lag_views(api, list_id, removed_id)
+        finished(api, ["lag-a@example.com"], "unsub", list_id)
+        finished(api, ["lag-b@example.com"], "remove", list_id)
+        finished(api, [f"lag-c-{list_id}@example.com"], "addnoforce", list_id)
+        right_after = lag_views(api, list_id, removed_id)
+        api.admin("POST", "clock", {"advance": 60})
+        later = lag_views(api, list_id, removed_id)
+    assert before["count"] == before["counts"] == 2 and before["removed"] == 200
+    assert later["contact"] == ["lag-a@example.com", f"lag-c-{list_id}@example.com"]
+    assert later["getcontactslists"] == [True]
+    assert (later["count"], later["counts"], later["removed"]) == (1, 1, 404)
+    return before, right_after, later
+
+
+def test_listings_lag_behind_a_finished_job(api: Api) -> None:
+    _, right_after, later = lag_run(api, "")
+    assert right_after == later  # default: a job's changes show as soon as it ends
+    before, right_after, _ = lag_run(api, "listing-lag=60")
+    assert right_after == before
+
+
+@pytest.mark.unit
+def test_overlapping_lags_show_the_oldest_pending_state() -> None:
+    store = Store(Clock(FIXED_NOW, frozen=True))
+    store.quirks = parse_quirks("listing-lag=10")
+    target = store.create_list("Overlaps")
+
+    def run(action: str) -> None:
+        contacts = [{"Email": "overlap@example.com"}]
+        finish_job(
+            store,
+            Job(
+                ID=store.new_id("job"),
+                kind="list",
+                RequestAt="",
+                created=0,
+                due=0,
+                will_fail=False,
+                list_id=target.ID,
+                Method=action,
+                contacts=contacts,
+            ),
+        )
+
+    def shown() -> tuple[list[bool], int]:
+        _, memberships, counts = store.lag.shown(store)
+        rows = lagged(list(store.recipients_by_list[target.ID].values()), memberships, None, target.ID)
+        return [r.IsUnsubscribed for r in rows], subscriber_count(target, counts)
+
+    run("addforce")  # at 0: subscribes; shown as not a member until 10
+    store.clock.advance(5)
+    run("unsub")  # at 5: unsubscribes; shown as subscribed until 15
+    assert shown() == ([], 0)
+    store.clock.advance(6)
+    assert shown() == ([False], 1)
+    store.clock.advance(5)
+    assert shown() == ([True], 0)
