@@ -168,3 +168,29 @@ def test_a_post_refused_whole_for_one_address_rejects_it_alone(env: Api, tmp_pat
         if r["method"] == "POST" and r["path"].endswith("managemanycontacts")
     ]
     assert len(posts) == 1 + 2 * 5  # 21 contacts halved 5 times down to the bad one, two POSTs a halving
+
+
+def test_listings_that_lag_behind_a_job_are_read_again_until_they_show_it(
+    env: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under `listing-lag=5`, the list shows a completed job's changes 5 s (of the sandbox clock) after
+    it: apply reads again, waiting on the sandbox clock, and records every change done, no mismatch."""
+    api = env
+    monkeypatch.setenv("SYNC__READ_BACK_SECONDS", "30")
+    api.admin("PUT", "quirks", {"spec": "listing-lag=5"})
+    people = {e: "N" for e in sorted(str(c["Email"]).lower() for c in api.data("contact", Limit=1000))[:6]}
+    db = tmp_path / "w.duckdb"
+    load(db=str(db), file=str(audience(tmp_path, "lag", people)), table="profiles")
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        api.admin("POST", "clock", {"advance": seconds})
+
+    result = run(db=str(db), audiences=str(tmp_path / "audiences.sql"), yes=True, sleep=sleep)
+    [applied] = result.apply.runs
+    assert (result.exit_code, applied.status, applied.mismatches) == (0, "applied", [])
+    assert 5 <= sum(waited) < 30  # read again until the lag had passed, not for the whole limit
+    assert set(members(api, "Q lag")) == set(people)
+    again = run(db=str(db), audiences=str(tmp_path / "audiences.sql"), yes=True, sleep=sleep)
+    assert again.exit_code == 0 and again.apply.jobs == 0
