@@ -70,7 +70,9 @@ def phase(
     plan = json.loads(planned)
     changes = sum(n for p in plan["plans"] for reasons in p["actions"].values() for n in reasons.values())
     session.delete(f"{base}/_sandbox/requests", timeout=30).raise_for_status()
-    seconds, rss, out = measured_cli(env, db, "apply", "--yes", "--format", "json")
+    seconds, rss, out = measured_cli(
+        env, db, "apply", "--yes", "--audiences", str(audiences), "--format", "json"
+    )
     result = json.loads(out)
     counts = session.get(f"{base}/_sandbox/requests", timeout=30).json()["by_endpoint"]
     kinds: Counter[str] = Counter()
@@ -112,7 +114,17 @@ def killed_phase(
     )
     session.delete(f"{base}/_sandbox/requests", timeout=30).raise_for_status()
     rng = random.Random(3)
-    cmd = [sys.executable, "-m", "pipelines.cli", "--db", str(db), "apply", "--yes"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        "--db",
+        str(db),
+        "apply",
+        "--yes",
+        "--audiences",
+        str(audiences),
+    ]
     landed = 0
     for _ in range(kills):
         child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -122,7 +134,9 @@ def killed_phase(
             child.send_signal(signal.SIGKILL)
             landed += 1
         child.wait()
-    seconds, rss, _ = measured_cli(env, db, "apply", "--yes", "--format", "json")
+    seconds, rss, _ = measured_cli(
+        env, db, "apply", "--yes", "--audiences", str(audiences), "--format", "json"
+    )
     counts = session.get(f"{base}/_sandbox/requests", timeout=30).json()["by_endpoint"]
     started = sum(n for e, n in counts.items() if kind(e) == "job started")
     with duckdb.connect(str(db), read_only=True) as con:

@@ -13,9 +13,9 @@ from destinations.mailjet_lists.outcomes import Action
 from destinations.mailjet_lists.payloads import Row, job_request
 from destinations.mailjet_lists.verify import list_state
 from sources.mailjet.client import JobResult, MailjetHttp
-from sources.mailjet.exceptions import MailjetAuthError, MailjetError
-from sources.mailjet.paging import PageReader
-from sources.mailjet.settings import DATA_PREFIX, JOB_JSON_ERRORS, PAGE_SIZE_MAX
+from sources.mailjet.exceptions import MailjetAuthError, MailjetError, MailjetNotFound
+from sources.mailjet.paging import Listing, PageReader
+from sources.mailjet.settings import DATA_PREFIX, JOB_JSON_ERRORS, PAGE_SIZE_MAX, REST_PREFIX
 
 
 def start_job(http: MailjetHttp, list_id: int, action: Action, rows: Sequence[Row]) -> tuple[str, int]:
@@ -49,30 +49,32 @@ def read_back(http: MailjetHttp, list_id: int, action: Action, emails: Sequence[
     unsubscribe (the only action whose outcome needs them; the others' members read as subscribed)."""
     wanted = set(emails)
     if len(wanted) > 1:
-        members = http.count("listrecipient", {"ContactsList": list_id})
+        members = http.count("contact", {"ContactsList": list_id})
         pages = -(-members // PAGE_SIZE_MAX)
-        if pages * (2 if action == "unsub" else 1) < len(wanted):
-            return {e: u for e, u in _list_members(http, list_id, action == "unsub").items() if e in wanted}
-    state: dict[str, bool] = {}
+        if (2 * pages + 1 if action == "unsub" else pages) < len(wanted):
+            state = _list_members(http, list_id, members, action == "unsub")
+            return {e: u for e, u in state.items() if e in wanted}
+    state = {}
     for email in sorted(wanted):
-        for member in http.get(
-            "listrecipient", {"ContactsList": list_id, "ContactEmail": email, "Limit": 10}
-        ):
+        try:
+            found = http.get("listrecipient", {"ContactsList": list_id, "ContactEmail": email, "Limit": 10})
+        except MailjetNotFound:  # a contact Mailjet does not have (one it refused): no member
+            continue
+        for member in found:
             if int(member.get("ListID") or list_id) == list_id:
                 state[email] = bool(member.get("IsUnsubscribed"))
     return state
 
 
-def _list_members(http: MailjetHttp, list_id: int, unsubscribed: bool) -> dict[str, bool]:
-    """email -> unsubscribed for each member of the list, from its contacts' pages; whether they are
-    unsubscribed only when asked (the pages of its unsubscribed members), else False."""
-    contacts = _all(http, "contact", {"ContactsList": list_id})
-    if not unsubscribed:
-        return {str(c["Email"]).lower(): False for c in contacts}
-    recipients = _all(http, "listrecipient", {"ContactsList": list_id, "Unsub": "true"})
+def _list_members(http: MailjetHttp, list_id: int, members: int, unsubscribed: bool) -> dict[str, bool]:
+    """email -> unsubscribed for each of the list's `members` (counted already), from its contacts' pages;
+    whether they are unsubscribed only when asked (the pages of its unsubscribed members), else False."""
+    contacts = _listing(http, "contact", {"ContactsList": list_id}, members)
     state = {str(c["Email"]).lower(): False for c in contacts}
-    state.update(list_state(contacts, recipients))
-    state.pop("", None)  # an unsubscribed member the contact pages did not list
+    if unsubscribed:
+        recipients = _all(http, "listrecipient", {"ContactsList": list_id, "Unsub": "true"})
+        state.update(list_state(contacts, recipients))
+        state.pop("", None)  # an unsubscribed member the contact pages did not list
     return state
 
 
@@ -157,3 +159,12 @@ def read_list_state(http: MailjetHttp, list_id: int) -> dict[str, bool]:
 def _all(http: MailjetHttp, resource: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Every row of a listing, through the source's pager."""
     return PageReader(http, PAGE_SIZE_MAX, 1).rows(resource, params)
+
+
+def _listing(http: MailjetHttp, resource: str, params: dict[str, Any], total: int) -> list[dict[str, Any]]:
+    """Every row of a listing whose `total` is counted already, through the source's pager."""
+    found: list[dict[str, Any]] = []
+    listing = Listing(f"{REST_PREFIX}/{resource}", params, total)
+    for page in PageReader(http, PAGE_SIZE_MAX, 1).read([listing], lambda page: page):
+        found.extend(page)
+    return found
