@@ -208,6 +208,8 @@ def log_batch(batch: Batch) -> None:
     counts = Counter(c.outcome for c in batch.changes)
     what = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
     job = f"job {batch.job_id} {batch.status}" if batch.job_id else "no job"
+    if batch.split_requests:  # refused whole for one contact: sent in parts
+        what += f" (in {len(batch.more_jobs) + 1} jobs, {batch.split_requests} more requests)"
     log.info("mailjet_lists: %s: %s on list %s: %s", job, batch.action, batch.list_id, what)
 
 

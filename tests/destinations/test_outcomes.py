@@ -188,9 +188,11 @@ def test_the_default_record_logs_each_batchs_outcomes(caplog: pytest.LogCaptureF
     with caplog.at_level(logging.INFO, logger="destinations.mailjet_lists"):
         log_batch(Batch(10, "addnoforce", 55, "Completed", changes))
         log_batch(Batch(10, "remove", 0, "skipped", kept_changes(plan_rows("dan@x.com"), 10, "remove")))
+        log_batch(Batch(10, "addnoforce", 57, "Completed", changes[:2], more_jobs=(56,), split_requests=4))
     assert caplog.messages == [
         "mailjet_lists: job 55 Completed: addnoforce on list 10: 2 done, 1 skipped",
         "mailjet_lists: no job: remove on list 10: 1 skipped",
+        "mailjet_lists: job 57 Completed: addnoforce on list 10: 2 done (in 2 jobs, 4 more requests)",
     ]
 
 
