@@ -50,7 +50,6 @@ from destinations.mailjet_lists.mailjet import (
     create_list,
     ensure_properties,
     read_back,
-    read_list_state,
     start_job,
     unsubscribed_among,
 )
@@ -105,7 +104,6 @@ __all__ = [
     "mailjet_lists",
     "mismatches",
     "plan_resources",
-    "read_list_state",
     "recorded_mismatches",
     "send",
     "touched",

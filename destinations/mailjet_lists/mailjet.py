@@ -150,12 +150,6 @@ def ensure_properties(
             created(name)
 
 
-def read_list_state(http: MailjetHttp, list_id: int) -> dict[str, bool]:
-    """email -> is unsubscribed, for each member of the list, as Mailjet shows it now."""
-    contacts = _all(http, "contact", {"ContactsList": list_id})
-    return list_state(contacts, _all(http, "listrecipient", {"ContactsList": list_id}))
-
-
 def _all(http: MailjetHttp, resource: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Every row of a listing, through the source's pager."""
     return PageReader(http, PAGE_SIZE_MAX, 1).rows(resource, params)

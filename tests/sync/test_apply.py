@@ -24,7 +24,7 @@ from pipelines.errors import CommandError
 from pipelines.extract import extract
 from pipelines.plan import plan
 from pipelines.sync.config import SyncConfiguration
-from tests.conftest import Api, creds, start
+from tests.conftest import Api, creds
 
 
 def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
@@ -421,29 +421,6 @@ def test_a_change_the_list_does_not_show_afterwards_is_reported_and_exits_1(
     assert rows(db, f"select outcome from mailjet_sync.sync_changelog where email = '{added}'") == [
         ("failed",)
     ]
-
-
-def test_a_list_read_again_for_verification_shows_each_member_and_whether_unsubscribed() -> None:
-    """Verification reads the list's members and their unsubscriptions as Mailjet states them (what it
-    then compares is tested with plain data in tests/destinations/test_verify.py)."""
-    from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
-
-    from destinations.mailjet_lists import read_list_state
-    from sources.mailjet.client import HttpSettings, MailjetHttp
-
-    app = start(contacts=300)
-    try:
-        api = Api(app)
-        emails = {int(c["ID"]): str(c["Email"]).lower() for c in page(api, "contact")}
-        state = {
-            emails[int(r["ContactID"])]: bool(r["IsUnsubscribed"])
-            for r in page(api, "listrecipient", ContactsList=1001)
-        }
-        assert any(state.values()) and not all(state.values())  # both kinds of member
-        http = MailjetHttp(api.base, HttpBasicAuth(app.config.api_key, app.config.api_secret), HttpSettings())
-        assert read_list_state(http, 1001) == state
-    finally:
-        app.stop()
 
 
 def test_a_batch_recorded_twice_logs_each_change_once(
