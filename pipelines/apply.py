@@ -254,7 +254,7 @@ def _prepare_lists(http: MailjetHttp, runs: list[PendingRun]) -> set[int]:
                     )
                 created.add(run.run_id)
             if run.pending > 0:
-                ensure_properties(http, run.properties, _property_created)
+                ensure_properties(http, run.properties, _property_created, run.property_types)
     except ListNotFound as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     except ListNotEmpty as exc:

@@ -18,7 +18,7 @@ POST /_sandbox/engagement             {"opens", "clicks", "bounces", "unsubs", "
 POST /_sandbox/campaigns              {"list": name-or-id, "subject"?} -> a campaign sent now to the list
 POST /_sandbox/jobs/finish            finish every pending async job now
 GET  /_sandbox/webhooks               webhook delivery attempts
-POST /_sandbox/webhooks/flush         deliver everything queued now and wait for it
+POST /_sandbox/webhooks/flush         attempt every queued delivery (retries too) now, once, and wait for it
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ Reads (READ_QUIRKS):
   the default sends an integer.
 
 Writes (WRITE_QUIRKS): bulk subscription jobs (`managemanycontacts`), their requests, the readings of the
-subscription actions, and webhook retries.
+subscription actions, webhook retries, and contact properties.
 - `job-status-in-progress`: a running job's `Status` is `In Progress` (the Node SDK's word), where the
   default moves through the guide's `Allocated`, `Upload`, `Prepare`, `Importing`.
 - `job-count-processed`: a finished bulk job's `Count` is every contact it processed, refusals included,
@@ -63,7 +63,16 @@ subscription actions, and webhook retries.
   record); the default's `remove` erases the unsubscription, and `addnoforce` then subscribes.
 - `webhook-retry-10x10min`: a failed webhook delivery is retried 10 times, 10 minutes apart, then the
   callback is suspended (`Status: dead`), where the default retries every 30 s and gives up (suspending the
-  callback) 24 h after the first failure."""
+  callback) 24 h after the first failure.
+- `property-names-lowercased`: a property definition is stored with its name lower-cased (a user report:
+  one created as `Name` comes back as `name`), and a write (a bulk job's `Properties`, `managecontact`,
+  a `contactdata` PUT) looks names up with their exact case: a contact naming `FirstName` where the
+  definition is `firstname` is refused (`Property not defined`), the harsher of the two plausible
+  readings (the other drops the value silently), where the default matches names whatever their case.
+- `strict-property-types`: no text is coerced to a property's datatype: an `int` takes only a JSON
+  integer (not `"42"`, `"42.0"` or `42.5`), a `float` only a JSON number, a `bool` only `true`/`false`,
+  a `datetime` only RFC 3339 text or Unix seconds (a number), a `str` only text; anything else refuses
+  that contact. The default coerces text (`"42"` to 42, `"true"` to true, most timestamp spellings)."""
 
 from __future__ import annotations
 
@@ -97,6 +106,8 @@ WRITE_QUIRKS: dict[str, str] = {
     "unsub-nonmember-noop": "unsub of a non-member does nothing",
     "remove-keeps-unsub": "remove keeps an unsubscription, which addnoforce finds again",
     "webhook-retry-10x10min": "a failed delivery is retried 10 times 10 minutes apart, then suspended",
+    "property-names-lowercased": "property definitions are stored lower-cased; writes match names exactly",
+    "strict-property-types": "property values are not coerced from text to their datatype",
 }
 KNOWN: dict[str, str] = {**READ_QUIRKS, **WRITE_QUIRKS}
 # Quirks that take a value (`name=VALUE`), with the value `all` or a bare name gives them.

@@ -36,6 +36,9 @@ JOB_IN_PROGRESS: Final = "In Progress"  # a running job's one status under the q
 DEFAULT_WEBHOOK_RETRY_SECONDS: Final = 30.0
 DEFAULT_WEBHOOK_GIVE_UP_SECONDS: Final = 24 * 3600.0
 WEBHOOK_TIMEOUT_SECONDS: Final = 5.0
+# The older policy (quirk webhook-retry-10x10min): this many retries, this far apart, then suspended.
+WEBHOOK_OLD_RETRIES: Final = 10
+WEBHOOK_OLD_RETRY_SECONDS: Final = 600.0
 
 # Message IDs are 64-bit: start above 2**53 so any client that parses them as floats breaks visibly.
 MESSAGE_ID_BASE: Final = 576460752303423488

@@ -38,6 +38,8 @@ from sandbox.tables import ResultCache, Table
 
 EMAIL_RE = re.compile(r"^[^@\s\"'<>,;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 
+RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
 EventSink = Callable[[dict[str, Any]], None]
 
 
@@ -46,10 +48,13 @@ def is_valid_email(value: object) -> bool:
     return isinstance(value, str) and len(value) <= settings.MAX_EMAIL_LENGTH and bool(EMAIL_RE.match(value))
 
 
-def coerce_property(datatype: str, value: Any) -> Any:
-    """A property value checked against its declared datatype; raises ValueError on a mismatch."""
+def coerce_property(datatype: str, value: Any, strict: bool = False) -> Any:
+    """A property value checked against its declared datatype; raises ValueError on a mismatch. `strict`
+    (the `strict-property-types` quirk): no text is coerced."""
     if value is None:
         return None
+    if strict:
+        return _strict_property(datatype, value)
     if datatype == "str":
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise ValueError("Property type does not match definition")
@@ -86,6 +91,27 @@ def coerce_property(datatype: str, value: Any) -> Any:
         except (ValueError, OverflowError, OSError) as exc:
             raise ValueError("Property type does not match definition") from exc
     raise ValueError(f"Unknown datatype {datatype!r}")
+
+
+def _strict_property(datatype: str, value: Any) -> Any:
+    """`coerce_property` with no coercion from text: each datatype takes its JSON type only (`datetime`:
+    RFC 3339 text or Unix seconds)."""
+    wrong = ValueError(f"Property type does not match definition ({datatype})")
+    if isinstance(value, bool):
+        if datatype == "bool":
+            return value
+        raise wrong
+    if datatype == "str" and isinstance(value, str):
+        return coerce_property("str", value)
+    if datatype == "int" and isinstance(value, int):
+        return value
+    if datatype == "float" and isinstance(value, int | float):
+        return float(value)
+    if datatype == "datetime" and isinstance(value, int | float):
+        return coerce_property("datetime", value)
+    if datatype == "datetime" and isinstance(value, str) and RFC3339_RE.match(value):
+        return coerce_property("datetime", value)
+    raise wrong
 
 
 def property_text(value: Any) -> str:
@@ -248,6 +274,8 @@ class Store:
             raise BadRequest(f'Invalid value for property "NameSpace": "{namespace}"')
         if name.lower() in self.property_slots:
             raise BadRequest(f'MJ18 A ContactMetadata resource with value "{name}" for Name already exists.')
+        if "property-names-lowercased" in self.quirks:
+            name = name.lower()
         meta = ContactMetadata(ID=self.new_id("metadata"), Name=name, Datatype=datatype, NameSpace=namespace)
         self.metadata.add(meta.ID, meta)
         self.property_slots[name.lower()] = len(self.property_slots)
@@ -278,13 +306,17 @@ class Store:
             raise ValueError([{"Properties": "must be an object"}])
         out: dict[int, Any] = {}
         problems: list[dict[str, str]] = []
+        exact = "property-names-lowercased" in self.quirks
         for name, value in props.items():
             meta = self.metadata_by_name(str(name))
+            if meta is not None and exact and meta.Name != name:
+                meta = None  # writes look names up with their exact case
             if meta is None or meta.NameSpace != "static":
                 problems.append({str(name): "Property not defined"})
                 continue
             try:
-                out[self.property_slots[meta.Name.lower()]] = coerce_property(meta.Datatype, value)
+                strict = "strict-property-types" in self.quirks
+                out[self.property_slots[meta.Name.lower()]] = coerce_property(meta.Datatype, value, strict)
             except ValueError as exc:
                 problems.append({str(name): str(exc)})
         if problems:

@@ -1,5 +1,7 @@
 """Event API delivery: POSTs events to the URLs registered in `eventcallbackurl` — Version 1 one object
-per request, Version 2 arrays grouping a second's events — and retries anything but a 200."""
+per request, Version 2 arrays grouping a second's events — and retries anything but a 200: every
+`retry_seconds` until `give_up_seconds` after the first failure, or under the quirk `webhook-retry-10x10min`
+10 times 10 minutes apart; then the callback is suspended (`Status: dead`)."""
 
 from __future__ import annotations
 
@@ -114,17 +116,23 @@ class WebhookDispatcher:
             return len(self._queue) + self._busy
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Make every queued delivery due now and wait until none is queued (retries re-queue)."""
+        """Make every queued delivery due now, retries included, and wait until each has been attempted
+        once more (a failed one is queued again for its next retry)."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            for item in self._queue:
+            due = [(item, item.attempts) for item in self._queue]
+            for item, _ in due:
                 item.due = 0.0
             heapq.heapify(self._queue)
             self._groups.clear()
             self._cond.notify_all()
-            while (any(i.attempts == 0 for i in self._queue) or self._busy) and time.monotonic() < deadline:
+
+            def waiting() -> bool:
+                return any(item.attempts == attempts for item, attempts in due) or self._busy > 0
+
+            while waiting() and time.monotonic() < deadline:
                 self._cond.wait(0.05)
-            return not any(i.attempts == 0 for i in self._queue) and not self._busy
+            return not waiting()
 
     def _run(self) -> None:
         while True:
@@ -178,11 +186,17 @@ class WebhookDispatcher:
             if status == 200:
                 return
             item.first_failure = item.first_failure if item.first_failure is not None else now
-            give_up = now - item.first_failure >= self.give_up_seconds
+            if "webhook-retry-10x10min" in self.store.quirks:  # a quirk: the older policy
+                give_up = item.attempts > settings.WEBHOOK_OLD_RETRIES
+                retry = settings.WEBHOOK_OLD_RETRY_SECONDS
+            else:
+                give_up = now - item.first_failure >= self.give_up_seconds
+                retry = self.retry_seconds
             if give_up:
                 entry["gave_up"] = True
             else:
-                item.due = now + self.retry_seconds
+                entry["retry_in"] = retry
+                item.due = now + retry
                 item.seq = next(self._seq)
                 heapq.heappush(self._queue, item)
         if give_up:

@@ -26,14 +26,21 @@ The client classifies failures: bad credentials, a forbidden call, an invalid pa
 stop the load (terminal, not retried); rate limits, server errors and a job that does not finish in time
 leave the batch to be resumed (transient).
 
-The parts: `payloads` (what is sent), `outcomes` (how a job went), `verify` (what a list read back shows),
-`readback` (read-after-write), `split` (a batch refused whole), `mailjet` (every call), `exceptions`."""
+Properties go out under the names `contactmetadata` lists for them (matched whatever their case), each
+value formatted for its definition's datatype (read once per load, again when a batch names a property
+not seen yet); a contact with a value its definition's type cannot take is refused with the reason, the
+rest of its batch sent.
+
+The parts: `payloads` (what is sent), `properties` (typed values and their names), `outcomes` (how a job
+went), `verify` (what a list read back shows), `readback` (read-after-write), `split` (a batch refused
+whole), `mailjet` (every call), `exceptions`."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import groupby
 from typing import Any, Protocol
 
@@ -50,6 +57,7 @@ from destinations.mailjet_lists.mailjet import (
     create_list,
     ensure_properties,
     read_back,
+    read_definitions,
     start_job,
     unsubscribed_among,
 )
@@ -65,6 +73,7 @@ from destinations.mailjet_lists.outcomes import (
     shown_changes,
 )
 from destinations.mailjet_lists.payloads import CONTACT_JOBS, MAILJET_ACTIONS, Row, batch_key, split_kept
+from destinations.mailjet_lists.properties import Datatype, Definition, split_typed
 from destinations.mailjet_lists.readback import DEFAULT_READ_BACK_SECONDS, Patience, job_outcomes
 from destinations.mailjet_lists.split import Parts, start_parts
 from destinations.mailjet_lists.verify import Mismatch, mismatches, recorded_mismatches, shows, touched
@@ -90,6 +99,8 @@ __all__ = [
     "Action",
     "Batch",
     "Change",
+    "Datatype",
+    "Definition",
     "JobLog",
     "ListNotEmpty",
     "ListNotFound",
@@ -104,6 +115,7 @@ __all__ = [
     "mailjet_lists",
     "mismatches",
     "plan_resources",
+    "read_definitions",
     "recorded_mismatches",
     "send",
     "touched",
@@ -147,6 +159,7 @@ def send(
     rows: Sequence[Row],
     jobs: JobLog | None = None,
     live: bool = True,
+    definitions: Mapping[str, Definition] | None = None,
     patience: Patience = PATIENCE,
 ) -> Batch | None:
     """One bulk job for `rows` (one list, one action), waited for; how each change went, as the list
@@ -155,7 +168,9 @@ def send(
     Mailjet shows unsubscribed, immediately before the job, and passes over them: removing them would
     erase their unsubscription. A batch Mailjet refuses whole with a 400 is sent in parts (`split`). A
     job `jobs` knows for this batch is waited for, not started again. Rows no longer `live` start no job:
-    None, unless a job was started for them before."""
+    None, unless a job was started for them before. Properties go out under the names of their
+    `definitions` (by lowercase name), each value formatted for its datatype; a contact with a value its
+    definition cannot take is refused, with the reason, and the rest are sent."""
     key = batch_key(list_id, action, rows)
     known = jobs.find(key) if jobs is not None else None
     if known is None and not live:
@@ -163,6 +178,9 @@ def send(
     kept = unsubscribed_among(http, list_id, rows) if action == "remove" else {}
     sending, skipped = split_kept(action, rows, kept)
     changes = kept_changes(skipped, list_id, action, kept)
+    if action in ("addnoforce", "update"):
+        sending, rejected = split_typed(sending, definitions or {})
+        changes += [change(r, list_id, action, None, "refused", why) for r, why in rejected]
     if not sending and known is None:
         return Batch(list_id, action, 0, "skipped", changes)
     if known is not None:
@@ -227,6 +245,15 @@ def mailjet_lists(
 
     client: list[MailjetHttp] = [] if http is None else [http]
     recorder = record or log_batch
+    definitions: dict[str, Definition] = {}
+
+    def defined(http: MailjetHttp, rows: Sequence[Row]) -> dict[str, Definition]:
+        # Read once, and again when a batch names a property not seen yet (created since).
+        names = {n.lower() for r in rows if r.get("properties") for n in json.loads(r["properties"])}
+        if names - definitions.keys():
+            definitions.clear()
+            definitions.update(read_definitions(http))
+        return definitions
 
     def connect() -> MailjetHttp:
         if not client:
@@ -254,7 +281,7 @@ def mailjet_lists(
     def _send(list_id: int, action: Action, rows: list[Row], live: bool) -> Batch | None:
         http = connect()
         try:
-            return send(http, list_id, action, rows, jobs, live, patience)
+            return send(http, list_id, action, rows, jobs, live, defined(http, rows), patience)
         except (
             MailjetJobTimeout,
             MailjetRateLimited,

@@ -1,16 +1,17 @@
 """Every Mailjet call of the write path: bulk jobs started and waited for, their error reports, the members
-unsubscribed from a list, a list created, contact properties defined, the touched contacts read back after
-a job. Listings are read through the source's pager."""
+unsubscribed from a list, a list created, contact properties defined and read, the touched contacts read
+back after a job. Listings are read through the source's pager."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from destinations.mailjet_lists.exceptions import ListNotEmpty, ListNotFound
 from destinations.mailjet_lists.outcomes import Action
 from destinations.mailjet_lists.payloads import Row, job_request
+from destinations.mailjet_lists.properties import Datatype, Definition, definitions_by_name
 from destinations.mailjet_lists.verify import list_state
 from sources.mailjet.client import JobResult, MailjetHttp
 from sources.mailjet.exceptions import MailjetAuthError, MailjetError, MailjetNotFound
@@ -136,18 +137,32 @@ def create_list(http: MailjetHttp, ref: str) -> tuple[int, str, bool]:
     return int(made[0]["ID"]), ref, True
 
 
+def read_definitions(http: MailjetHttp) -> dict[str, Definition]:
+    """The contact property definitions Mailjet has, keyed by their lowercase name."""
+    return definitions_by_name(_all(http, "contactmetadata", {}))
+
+
 def ensure_properties(
-    http: MailjetHttp, names: list[str], created: Callable[[str], None] = lambda name: None
-) -> None:
-    """Create the contact property definitions Mailjet lacks (as text), so their values are accepted;
-    `created` is told each name as soon as it is created."""
+    http: MailjetHttp,
+    names: list[str],
+    created: Callable[[str], None] = lambda name: None,
+    datatypes: Mapping[str, Datatype] | None = None,
+) -> dict[str, Definition]:
+    """Create the contact property definitions Mailjet lacks (matched by name whatever its case), each with
+    the datatype `datatypes` gives for it (by lowercase name; `str` without one), so their values are
+    accepted; `created` is told each name as soon as it is created. The definitions, keyed by lowercase
+    name, as Mailjet lists them (a created one as Mailjet's answer names it: it may change its case)."""
     if not names:
-        return
-    known = {str(m.get("Name", "")).lower() for m in _all(http, "contactmetadata", {})}
+        return {}
+    known = read_definitions(http)
+    types = {k.lower(): v for k, v in (datatypes or {}).items()}
     for name in names:
         if name.lower() not in known:
-            http.post("contactmetadata", {"Name": name, "Datatype": "str", "NameSpace": "static"})
+            datatype = types.get(name.lower(), "str")
+            made = http.post("contactmetadata", {"Name": name, "Datatype": datatype, "NameSpace": "static"})
+            known.update(definitions_by_name(made) or {name.lower(): Definition(name, datatype)})
             created(name)
+    return known
 
 
 def _all(http: MailjetHttp, resource: str, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -54,6 +54,8 @@ QUIRKS = (
     "unsub-nonmember-noop",
     "remove-keeps-unsub",
     "webhook-retry-10x10min",
+    "property-names-lowercased",
+    "strict-property-types",
 )
 
 

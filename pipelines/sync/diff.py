@@ -22,7 +22,9 @@ The rules (design §7), the rows of `sync_plan`:
   audience added (`sync_snapshot`), still subscribed, no longer in it with consent intact; never when the
   audience is empty, never for a row that failed a data test (that person's state is unknown).
 - `update` (properties_changed): subscribed members in the audience whose declared properties differ
-  from Mailjet's; a null value is never pushed (nothing in Mailjet is erased by accident).
+  from Mailjet's, compared as the property's Mailjet datatype reads them (`42.0` and `42`, `true` and
+  `True`, one instant in two spellings are equal: pipelines/sync/properties.py); a null value is never
+  pushed (nothing in Mailjet is erased by accident).
 
 The per-property terms (`p_0`..`p_n`) are written once in the files, for `p_0`, and repeated here for
 each declared property as sqlglot expressions."""
@@ -37,9 +39,11 @@ from typing import Any
 from dlt.destinations.sql_client import SqlClientBase
 from sqlglot import exp
 
+from destinations.mailjet_lists.properties import Datatype
 from pipelines.models import Relation, empty_relation, render, statement, to_sql
 from pipelines.sync.audiences import OnExit
 from pipelines.sync.ledger import columns_of
+from pipelines.sync.properties import typed_comparison
 from pipelines.warehouse.datasets import API_DATASET
 
 TEMP_TABLES = ("_consent", "_members", "_managed", "_suppressed", "_current", "_state", "_presence")
@@ -60,6 +64,11 @@ class DiffInput:
     exits_allowed: bool  # False when the audience is empty: nobody leaves an empty audience
     dialect: str = "duckdb"
     as_of: datetime | None = None  # when the Mailjet data was extracted (memberships it shows are that old)
+    datatypes: tuple[Datatype, ...] = ()  # what each property is compared as (default: text)
+
+    def datatype(self, index: int) -> Datatype:
+        """The Mailjet datatype the `index`-th property is compared as."""
+        return self.datatypes[index] if index < len(self.datatypes) else "str"
 
     @property
     def plans_exits(self) -> bool:
@@ -201,7 +210,7 @@ def updates_sql(d: DiffInput) -> str:
     changed = where.expression  # the last condition: the first property changed
     evidence = _projection(final, "evidence").this
     terms = [(i, p) for i, p in enumerate(d.properties)]
-    flags = [for_property(changed, i, p) for i, p in terms]
+    flags = [typed_comparison(for_property(changed, i, p), d.datatype(i)) for i, p in terms]
     parts = [for_property(evidence, i, p) for i, p in terms]
     joined: exp.Expression = parts[0]
     for part in parts[1:]:

@@ -177,7 +177,9 @@ class Recorder:
             client.execute_sql(
                 f"insert into {table('sync_rejections')} (run_id, audience, list_id, email, stage, reason, "
                 "detail, \"at\") select run_id, audience, list_id, email, 'apply', "
-                "case when outcome = 'refused' then 'refused_by_mailjet' else 'job_failed' end, "
+                # A contact refused with no job was never sent: a property value its definition cannot take.
+                "case when outcome = 'refused' and job_id is null then 'property_value_invalid' "
+                "when outcome = 'refused' then 'refused_by_mailjet' else 'job_failed' end, "
                 'error, "at" '
                 "from _changes ch where outcome not in ('done', 'skipped') and not exists (select 1 from "
                 f"{table('sync_rejections')} r where r.run_id = ch.run_id and r.email = ch.email and "

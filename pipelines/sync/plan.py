@@ -6,7 +6,7 @@ flow (lock, resume, result) is `pipelines/plan.py`."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,9 +24,10 @@ from pipelines.sync.config import SyncConfiguration
 from pipelines.sync.datatests import run_data_tests
 from pipelines.sync.diff import DiffInput, build_inputs, drop_sql, insert_held, insert_plan
 from pipelines.sync.guards import Guard, PlanFigures, judge, stopped
-from pipelines.sync.ledger import ConsentRun, create_ledger, insert_consent_rejections
+from pipelines.sync.ledger import ConsentRun, columns_of, create_ledger, insert_consent_rejections
 from pipelines.sync.lists import ListTarget, list_permissions, resolve_lists
-from pipelines.sync.tables import create_tables
+from pipelines.sync.properties import column_datatypes, compared_as, mailjet_datatypes, value_text
+from pipelines.sync.tables import SYNC_DATASET, create_tables
 from pipelines.sync.views import create_view, first_line, view_columns, where
 from pipelines.warehouse.arrow import fetch_arrow, insert_arrow
 from pipelines.warehouse.datasets import API_DATASET
@@ -148,9 +149,12 @@ def plan_audience(
     transaction, with the CRM's unusable consent rows of its permission (`consent`: whether it also takes
     those of no audience's permission, and every permission the file declares)."""
     columns = view_columns(client, item.view)
+    types = columns_of(client, SYNC_DATASET, item.view)
+    created_as = column_datatypes(item.properties, types)
+    defined = mailjet_datatypes(client, dialect) if item.properties else {}
     with client.begin_transaction():
         run_id = next_run_id(client, now, dialect)
-        present = build_audience(client, item, source, columns, dialect)
+        present = build_audience(client, item, source, columns, dialect, types)
         audience_rows, failed = test_audience(client, item, source, columns, present, dialect)
         if failed:
             reject_rows(client, failed, run_id, item.name, target.list_id, dialect, now)
@@ -167,6 +171,7 @@ def plan_audience(
             exits_allowed=usable > 0 and rejected_pct <= config.max_rejected_pct,
             dialect=dialect,
             as_of=as_of,
+            datatypes=compared_as(item.properties, created_as, defined),
         )
         build_inputs(client, diff)
         insert_plan(client, diff)
@@ -177,7 +182,7 @@ def plan_audience(
         result = summarize(client, item, target, diff, audience_rows, as_of)
         seen = figures(client, result, diff, target, as_of, now - timedelta(days=config.removal_window_days))
         result = replace(result, guards=judge(seen, config, now))
-        record_run(client, result, item, source, dialect, now)
+        record_run(client, result, item, source, dialect, now, created_as)
     return result
 
 
@@ -187,8 +192,11 @@ def present_properties(item: Audience, columns: Sequence[str]) -> list[tuple[int
     return [(i, by_lower[p.lower()]) for i, p in enumerate(item.properties) if p.lower() in by_lower]
 
 
-def audience_sql(item: Audience, columns: Sequence[str], dialect: str) -> str:
-    """The `create temporary table _aud` of an audience whose view yields `columns`."""
+def audience_sql(
+    item: Audience, columns: Sequence[str], dialect: str, types: Mapping[str, str] | None = None
+) -> str:
+    """The `create temporary table _aud` of an audience whose view yields `columns` (of `types`: lowercase
+    column -> SQL type; a date-and-time property's value as RFC 3339 in UTC, any other as text)."""
     email = next(c for c in columns if c.lower() == "email")
     tree = replace_tables(statement("audience_rows"), {"mailjet_sync.audience": f"mailjet_sync.{item.view}"})
     select = tree.expression
@@ -202,6 +210,9 @@ def audience_sql(item: Audience, columns: Sequence[str], dialect: str) -> str:
         pick = template.copy()
         for column in pick.find_all(exp.Column):
             column.set("this", exp.to_identifier(name, quoted=True))
+        typed = value_text((types or {}).get(name.lower(), "varchar"), exp.column(name, quoted=True))
+        if typed is not None:
+            pick.set("this", typed)
         pick.set("alias", exp.to_identifier(f"p_{i}"))
         picks.append(pick)
     select.set("expressions", [*fixed, *picks])
@@ -224,13 +235,19 @@ def frame_sql(item: Audience, columns: Sequence[str], dialect: str) -> str:
 
 
 def build_audience(
-    client: SqlClientBase[Any], item: Audience, source: Path, columns: Sequence[str], dialect: str
+    client: SqlClientBase[Any],
+    item: Audience,
+    source: Path,
+    columns: Sequence[str],
+    dialect: str,
+    types: Mapping[str, str] | None = None,
 ) -> list[tuple[int, str]]:
-    """Create `_aud` (and an empty `_rejected`) from the audience's view; the properties it yields."""
+    """Create `_aud` (and an empty `_rejected`) from the audience's view (its columns of `types`); the
+    properties it yields."""
     client.execute_sql(drop_sql("_aud", dialect))
     client.execute_sql(drop_sql("_rejected", dialect))
     try:
-        client.execute_sql(audience_sql(item, columns, dialect))
+        client.execute_sql(audience_sql(item, columns, dialect, types))
     except DatabaseException as exc:
         raise AudienceError(
             f"{where(item, source)}: the view cannot be read ({first_line(exc)}); fix its SQL"
@@ -350,8 +367,10 @@ def record_run(
     source: Path,
     dialect: str,
     now: datetime,
+    datatypes: Mapping[str, str] | None = None,
 ) -> None:
-    """Write the run's `sync_runs` row."""
+    """Write the run's `sync_runs` row (`datatypes`: each property's, from its column, as apply creates a
+    missing definition)."""
     counts = {a: result.count(a) for a in ACTIONS}
     client.execute_sql(
         render("run_record", dialect),
@@ -376,4 +395,5 @@ def record_run(
         "stop" if result.stopped else "ok",
         json.dumps([g.__dict__ for g in result.guards]),
         ",".join(item.properties),
+        json.dumps(dict(datatypes or {})),
     )

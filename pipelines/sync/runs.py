@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from dlt.destinations.sql_client import SqlClientBase
 
-from destinations.mailjet_lists import Action, Mismatch
+from destinations.mailjet_lists import Action, Datatype, Mismatch
 from pipelines.errors import EXIT_USAGE, CommandError
 from pipelines.models import dialect_of, render
 from pipelines.sync.plan import data_as_of
@@ -42,6 +42,7 @@ class PendingRun:
     data_as_of: datetime | None
     properties: list[str]
     counts: dict[str, int] = field(default_factory=dict)
+    property_types: dict[str, Datatype] = field(default_factory=dict)  # from the audience's columns
     list_applied_at: datetime | None = None  # when another run's apply last changed the list
 
     @property
@@ -97,7 +98,7 @@ def latest_runs(
     args = () if audience is None else (audience,)
     found = client.execute_sql(
         "select run_id, audience, list_ref, list_id, list_name, status, guard, guard_detail, data_as_of, "
-        f"properties from {table('sync_runs')} r where run_id = (select max(run_id) from "
+        f"properties, property_types from {table('sync_runs')} r where run_id = (select max(run_id) from "
         f"{table('sync_runs')} l where l.audience = r.audience) {where} order by audience",
         *args,
     )
@@ -110,7 +111,7 @@ def latest_runs(
             EXIT_USAGE,
         )
     runs, already = [], []
-    for run_id, name, ref, list_id, list_name, status, guard, detail, as_of, props in found:
+    for run_id, name, ref, list_id, list_name, status, guard, detail, as_of, props, types in found:
         if status in ("applied", "partial"):
             already.append(str(name))
             continue
@@ -125,6 +126,7 @@ def latest_runs(
             str(detail),
             as_of,
             [p for p in str(props or "").split(",") if p],
+            property_types=json.loads(types) if types else {},
         )
         run.list_applied_at = list_applied_at(client, run)
         runs.append(run)

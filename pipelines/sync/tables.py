@@ -59,6 +59,7 @@ TABLES: dict[str, dict[str, str]] = {
         "guard": "varchar not null",  # ok | stop: what apply will do without --force
         "guard_detail": "varchar not null",  # JSON: one {guard, verdict, detail} per guard
         "properties": "varchar",  # the audience's declared properties, comma-separated
+        "property_types": "varchar",  # JSON: each property's Mailjet datatype, from its column's SQL type
         # Written by apply (status: applying, then applied or partial):
         "applied_at": TS,
         "done": "bigint",  # changes Mailjet confirmed

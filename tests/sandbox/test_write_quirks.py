@@ -4,8 +4,10 @@ with its quirk off and the other reading with it on. One sandbox for the module,
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -329,3 +331,50 @@ def test_overlapping_lags_show_the_oldest_pending_state() -> None:
     assert shown() == ([False], 1)
     store.clock.advance(5)
     assert shown() == ([True], 0)
+
+
+def failed_deliveries(api: Api, spec: str) -> tuple[list[dict[str, Any]], str]:
+    """Attempts at delivering one event to a closed port under `spec`, flushed one by one until eleven are
+    made, then one flush more: the log entries of that URL, and the callback's status then."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/{spec or 'default'}"
+    callback = api.post("eventcallbackurl", {"EventType": "spam", "Url": url}).json()["Data"][0]
+
+    def flush() -> list[dict[str, Any]]:
+        assert api.admin("POST", "webhooks/flush").json()["flushed"] is True
+        return [d for d in api.admin("GET", "webhooks").json()["deliveries"] if d["url"] == url]
+
+    message_id = next(iter(api.app.store.messages.rows))
+    with quirk(api, spec):
+        assert api.admin("POST", "events", {"event": "spam", "message_id": message_id}).status_code == 200
+        for _ in range(20):  # a flush makes one attempt more (the first attempt may come before it)
+            if len(flush()) >= 11:
+                break
+        entries = flush()
+    status = api.data(f"eventcallbackurl/{callback['ID']}")[0]["Status"]
+    assert api.delete(f"eventcallbackurl/{callback['ID']}").status_code == 204
+    return entries, str(status)
+
+
+def test_a_failing_webhook_is_retried_ten_times_ten_minutes_apart_then_suspended(api: Api) -> None:
+    default, alive = failed_deliveries(api, "")
+    assert [d["attempt"] for d in default] == list(range(1, 13)) and alive == "alive"
+    assert {d.get("retry_in") for d in default} == {30.0} and not any(d.get("gave_up") for d in default)
+    older, dead = failed_deliveries(api, "webhook-retry-10x10min")
+    assert [d["attempt"] for d in older] == list(range(1, 12)) and dead == "dead"  # no twelfth
+    assert [d.get("retry_in") for d in older] == [600.0] * 10 + [None]
+    assert older[-1]["gave_up"] is True
+
+
+@pytest.mark.unit
+def test_every_write_quirk_is_documented_with_its_default() -> None:
+    import sandbox.quirks
+
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for name in WRITE_QUIRKS:
+        shown = "listing-lag=SECONDS" if name == "listing-lag" else name
+        assert f"`{shown}`:" in readme, f"README: no paragraph on {shown}"
+        assert f"- `{shown}`:" in (sandbox.quirks.__doc__ or ""), f"sandbox/quirks.py: no entry for {shown}"

@@ -48,7 +48,7 @@ PARAMETERS = {  # the statements taking bind parameters, and how many
     "record_kept": 1,
     "record_unsubscriptions": 1,
     "removed_within": 2,
-    "run_record": 21,
+    "run_record": 22,
     "run_supersede": 1,
     "snapshot_observe": 3,
     "snapshot_release": 3,
