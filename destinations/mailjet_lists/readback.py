@@ -1,13 +1,15 @@
 """Read-after-write: what the list shows of a job's changes once the job ended. Whether Mailjet's listings
 show a completed job's changes at once is undocumented (mailjet-api.md §5), so the changes a completed job
 does not show yet are read again, alone, with backoff, for up to `Patience.seconds`, before the list is taken
-at its word."""
+at its word; so are those of a job that ended `Error` while the list shows fewer than its `Count` says it
+processed."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from destinations.mailjet_lists.mailjet import job_report, read_back, wait_for_job
 from destinations.mailjet_lists.outcomes import Action, Change, judge, report_errors
@@ -50,22 +52,22 @@ def settled_state(
     list_id: int,
     action: Action,
     emails: Sequence[str],
-    completed: bool,
+    expected: int,
     refused: Callable[[], Collection[str]],
     patience: Patience,
 ) -> tuple[dict[str, bool], int]:
     """The list's state (lowercase email -> unsubscribed, members only) for `emails` (lowercase) after their
-    job, and how many times it was read again. When the job `completed`, the changes it does not show yet
-    and the error report does not refuse (`refused`: read only if one is not shown) are read again after
-    each wait of `patience`, until shown or the waits run out."""
+    job, and how many times it was read again. While the list shows fewer than `expected` of the changes
+    (`expected_shown`), those it does not show and the error report does not refuse (`refused`: read only
+    if one is not shown) are read again after each wait of `patience`, until shown or the waits run out."""
     state = read_back(http, list_id, action, emails)
     reads = 0
-    if not completed or all(shows(state, e, action) for e in emails):
+    if sum(shows(state, e, action) for e in emails) >= expected:
         return state, reads
     named = refused()
     for wait in waits(patience.seconds):
         pending = [e for e in emails if not shows(state, e, action) and e not in named]
-        if not pending:
+        if not pending or len(emails) - len(pending) >= expected:
             break
         patience.sleep(wait)
         again = read_back(http, list_id, action, pending)
@@ -74,6 +76,17 @@ def settled_state(
             state.pop(email, None)
         state.update(again)
     return state, reads
+
+
+def expected_shown(job: Mapping[str, Any], changes: int) -> int:
+    """How many of a job's `changes` the list should show once its listings caught up: all of them when it
+    completed; when it did not, as many as its `Count` says it processed (a job that ends `Error` may have
+    applied part of its batch). Only how long to read again depends on it, never an outcome; a `Count`
+    that is not a number waits for nothing."""
+    if str(job.get("Status") or "") in JOB_DONE:
+        return changes
+    count = job.get("Count")
+    return min(count, changes) if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 0
 
 
 def job_outcomes(
@@ -103,8 +116,8 @@ def job_outcomes(
     if action == "update":
         return result.status, judge(rows, list_id, action, job_id, result.job, refused(), None)
     emails = [str(r["email"]).strip().lower() for r in rows]
-    completed = result.status in JOB_DONE
-    state, _ = settled_state(http, list_id, action, emails, completed, refused, patience)
+    expected = expected_shown(result.job, len(emails))
+    state, _ = settled_state(http, list_id, action, emails, expected, refused, patience)
     if not all(shows(state, e, action) for e in emails):
         refused()
     return result.status, judge(rows, list_id, action, job_id, result.job, report, state)
