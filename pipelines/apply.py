@@ -26,14 +26,12 @@ from destinations.mailjet_lists import (
     ACTIONS,
     ListNotEmpty,
     ListNotFound,
-    Mismatch,
+    Patience,
     create_list,
     ensure_properties,
     mailjet_lists,
-    mismatches,
     plan_resources,
-    read_list_state,
-    touched,
+    recorded_mismatches,
 )
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
@@ -48,7 +46,7 @@ from pipelines.sync.runs import (
     AppliedRun,
     PendingRun,
     close_run,
-    confirmed_changes,
+    failed_changes,
     latest_runs,
     latest_unfinished,
     mark_applying,
@@ -99,17 +97,21 @@ def apply(
     interrupts: InterruptHandler | None = None,
     lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
     held: WriterLock | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> ApplyResult:
     """Apply the latest plan of `audience` (default: every audience of the file `audiences`, resolved as
     `plan` resolves it); what it did, or CommandError
     (GuardStop, exit 3, when a guard stops it). Without `yes`, `confirm` (default: a question on the
     terminal) must agree. `batch_size` defaults to `[sync] batch_size`. `held`: the writer lock, taken
-    already by the caller (`run`)."""
+    already by the caller (`run`). `sleep` makes the waits between the reads of a list that does not
+    show a completed job's changes yet (for up to `[sync] read_back_seconds`)."""
     try:
         config = config or resolve_mailjet_config()
     except MailjetConfigError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
-    batch_size = batch_size or resolve_sync_config().batch_size
+    sync = resolve_sync_config()
+    batch_size = batch_size or sync.batch_size
+    patience = Patience(sync.read_back_seconds, sleep)
     source = audiences_path(audiences)
     in_file = read_audiences(source)
     choose(in_file, audience, source)  # an audience the file defines
@@ -122,7 +124,9 @@ def apply(
         db, destination, "apply", API_DATASET, lock_wait, _say, interrupts=stop, loads=False, held=held
     ) as warehouse:
         progress = ApplyProgress()
-        lists = _lists_pipeline(warehouse, db, destination, http, batch_size, jobs, progress, defined)
+        lists = _lists_pipeline(
+            warehouse, db, destination, http, (batch_size, patience), jobs, progress, defined
+        )
         resumed = list(warehouse.resumed)
         # An apply stopped while sending: finish the batches it had started, from where they were; the
         # rows of a run a newer plan has superseded are not sent.
@@ -140,7 +144,7 @@ def apply(
         if total:
             progress.begin(total)
             _send(lists, warehouse, [r.run_id for r in runs])
-        applied = _verify_and_close(warehouse, http, runs, created)
+        applied = _verify_and_close(warehouse, runs, created)
     return ApplyResult(
         runs=applied,
         jobs=len(jobs),
@@ -157,13 +161,15 @@ def _lists_pipeline(
     db: str,
     destination: str | None,
     http: MailjetHttp,
-    batch_size: int,
+    sending: tuple[int, Patience],
     jobs: list[int],
     progress: ApplyProgress,
     defined: set[str],
 ) -> dlt.Pipeline:
     """The dlt pipeline to the `mailjet_lists` destination, sending the runs an apply may send (of the
-    audiences `defined` by the file)."""
+    audiences `defined` by the file) in batches of `sending` (its size, and how long a job's changes are
+    read back)."""
+    batch_size, patience = sending
     recorder = Recorder(warehouse, jobs, progress)
     journal = JobJournal(warehouse, progress)
     with warehouse.pipeline.sql_client() as client:
@@ -173,7 +179,12 @@ def _lists_pipeline(
         pipeline_name=LISTS_PIPELINE,
         pipelines_dir=str(pipelines_dir(db, destination) or get_dlt_pipelines_dir()),
         destination=mailjet_lists(
-            http, recorder, batch_size, sendable=lambda run_id: run_id in live, jobs=journal
+            http,
+            recorder,
+            batch_size,
+            sendable=lambda run_id: run_id in live,
+            jobs=journal,
+            patience=patience,
         ),
         dataset_name=LISTS_PIPELINE,
     )
@@ -257,31 +268,16 @@ def _property_created(name: str) -> None:
     console().info(f"mailjet-elt apply: created the contact property {name!r} in Mailjet")
 
 
-def _verify_and_close(
-    warehouse: Warehouse, http: MailjetHttp, runs: list[PendingRun], created: set[int]
-) -> list[AppliedRun]:
-    """Read each list again, compare it with the changes Mailjet confirmed, and close the runs."""
-    with warehouse.pipeline.sql_client() as client:
-        confirmed = {run.run_id: confirmed_changes(client, run.run_id) for run in runs}
-    try:
-        checked = {run.run_id: _verify(http, int(run.list_id or 0), confirmed[run.run_id]) for run in runs}
-    except MailjetError as exc:
-        raise CommandError(
-            f"the changes were sent and recorded, but the lists could not be read again to verify them "
-            f"({exc}); run `mailjet-elt extract` and `plan`: a change that did not happen is planned "
-            "again",
-            EXIT_FAILURE,
-        ) from None
+def _verify_and_close(warehouse: Warehouse, runs: list[PendingRun], created: set[int]) -> list[AppliedRun]:
+    """Close the runs, with the changes their lists, read back after each job, did not show (no list is
+    read again: each job's read-back was its verification)."""
     with warehouse.pipeline.sql_client() as client, client.begin_transaction():
-        return [close_run(client, run, run.run_id in created, checked[run.run_id]) for run in runs]
-
-
-def _verify(http: MailjetHttp, list_id: int, changes: list[tuple[str, str]]) -> list[Mismatch]:
-    """The confirmed changes the list, read again, does not show; a list is read only when a change
-    touched its memberships."""
-    if not touched(changes):
-        return []
-    return mismatches(read_list_state(http, list_id), changes)
+        return [
+            close_run(
+                client, run, run.run_id in created, recorded_mismatches(failed_changes(client, run.run_id))
+            )
+            for run in runs
+        ]
 
 
 def _ask(question: str) -> bool:

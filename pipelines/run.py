@@ -7,6 +7,8 @@ the same name, with its resume and its guards; a step that fails stops the run w
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipelines.apply import ApplyResult, apply
@@ -41,9 +43,11 @@ def run(
     progress: ExtractProgress | None = None,
     interrupts: InterruptHandler | None = None,
     lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> RunResult:
     """Extract, plan and apply under one hold of the writer lock; what each step did, or the
-    CommandError of the step that failed."""
+    CommandError of the step that failed. `sleep`: apply's waits between the reads of a list that does not
+    show a job's changes yet."""
     stop = interrupts or InterruptHandler("run")
     with holding(db, destination, "run", lock_wait, _say) as held:
         extracted = extract(
@@ -65,6 +69,7 @@ def run(
             interrupts=stop,
             lock_wait=lock_wait,
             held=held,
+            sleep=sleep,
         )
     return RunResult(extracted, planned, applied)
 

@@ -6,8 +6,12 @@ over in batches (`batch_size`, default 5,000) and records, after each batch, how
 stopped at any point resumes from the batch it was in. Per (list, action) of a batch, one job:
 `POST /v3/REST/contactslist/{list}/managemanycontacts` with the contacts (their properties for an add), an
 update as a job on the contacts alone (`contact/managemanycontacts` without lists: it changes properties,
-never a membership), polled until it ends;
-its error report is read even when it completed, since a completed job can refuse single contacts. How
+never a membership), polled until it ends, whatever its status. Then the touched contacts are read back
+(per contact, or the list's pages, whichever costs fewer requests), and each change's outcome is what the
+list shows: done when shown, else refused with the error report's text for that contact, else failed; a
+completed job's changes not shown yet are read again with backoff first (`Patience`). The job's `Count`
+and the report's shape are documented nowhere: the report gives only text. A batch Mailjet refuses whole
+with a 400 is bisected until the contact that refuses it is alone; that one is refused, the rest sent. How
 each change went is handed to `record` before the batch counts as done. Each job is written to the job
 log (`jobs.started`) before it is waited for: a batch resent after a stop finds its job there
 (`jobs.find`, by the batch's list, action and changes) and waits for it instead of starting another; a
@@ -28,7 +32,8 @@ not seen yet); a contact with a value its definition's type cannot take is refus
 rest of its batch sent.
 
 The parts: `payloads` (what is sent), `properties` (typed values and their names), `outcomes` (how a job
-went), `verify` (what a list read again does not show), `mailjet` (every call), `exceptions`."""
+went), `verify` (what a list read back shows), `readback` (read-after-write), `split` (a batch refused
+whole), `mailjet` (every call), `exceptions`."""
 
 from __future__ import annotations
 
@@ -51,11 +56,10 @@ from destinations.mailjet_lists.exceptions import ListNotEmpty, ListNotFound, Ma
 from destinations.mailjet_lists.mailjet import (
     create_list,
     ensure_properties,
+    read_back,
     read_definitions,
-    read_list_state,
     start_job,
     unsubscribed_among,
-    wait_for_job,
 )
 from destinations.mailjet_lists.outcomes import (
     ACTIONS,
@@ -64,14 +68,15 @@ from destinations.mailjet_lists.outcomes import (
     Change,
     Outcome,
     change,
-    judge,
     kept_changes,
     refused_batch,
     shown_changes,
 )
 from destinations.mailjet_lists.payloads import CONTACT_JOBS, MAILJET_ACTIONS, Row, batch_key, split_kept
 from destinations.mailjet_lists.properties import Datatype, Definition, split_typed
-from destinations.mailjet_lists.verify import Mismatch, mismatches, shows, touched
+from destinations.mailjet_lists.readback import DEFAULT_READ_BACK_SECONDS, Patience, job_outcomes
+from destinations.mailjet_lists.split import Parts, start_parts
+from destinations.mailjet_lists.verify import Mismatch, mismatches, recorded_mismatches, shows, touched
 from sources.mailjet.client import MailjetHttp
 from sources.mailjet.config import resolve_mailjet_config
 from sources.mailjet.exceptions import (
@@ -89,6 +94,7 @@ __all__ = [
     "COLUMNS",
     "CONTACT_JOBS",
     "DEFAULT_BATCH_SIZE",
+    "DEFAULT_READ_BACK_SECONDS",
     "MAILJET_ACTIONS",
     "Action",
     "Batch",
@@ -101,6 +107,7 @@ __all__ = [
     "MailjetListsError",
     "Mismatch",
     "Outcome",
+    "Patience",
     "batch_key",
     "create_list",
     "ensure_properties",
@@ -109,13 +116,14 @@ __all__ = [
     "mismatches",
     "plan_resources",
     "read_definitions",
-    "read_list_state",
+    "recorded_mismatches",
     "send",
     "touched",
     "unsubscribed_among",
 ]
 
 DEFAULT_BATCH_SIZE = 5000
+PATIENCE = Patience()  # 60 s of read-after-write, with real sleeps
 COLUMNS: dict[str, TColumnSchema] = {
     "run_id": {"data_type": "bigint", "nullable": False},
     "audience": {"data_type": "text", "nullable": False},
@@ -152,15 +160,17 @@ def send(
     jobs: JobLog | None = None,
     live: bool = True,
     definitions: Mapping[str, Definition] | None = None,
+    patience: Patience = PATIENCE,
 ) -> Batch | None:
-    """One bulk job for `rows` (one list, one action), waited for; how each change went. An update only
-    changes properties (a contact job without lists: whoever left the list since stays off it). A remove
-    first reads which of its members Mailjet shows unsubscribed, immediately before the job, and passes
-    over them: removing them would erase their unsubscription. A job `jobs` knows for this batch is
-    waited for, not started again. Rows no longer `live` start no job: None, unless a job was started
-    for them before. Properties go out under the names of their `definitions` (by lowercase name), each
-    value formatted for its datatype; a contact with a value its definition cannot take is refused, with
-    the reason, and the rest are sent."""
+    """One bulk job for `rows` (one list, one action), waited for; how each change went, as the list
+    read back after the job shows it (`readback`). An update only changes properties (a contact job
+    without lists: whoever left the list since stays off it). A remove first reads which of its members
+    Mailjet shows unsubscribed, immediately before the job, and passes over them: removing them would
+    erase their unsubscription. A batch Mailjet refuses whole with a 400 is sent in parts (`split`). A
+    job `jobs` knows for this batch is waited for, not started again. Rows no longer `live` start no job:
+    None, unless a job was started for them before. Properties go out under the names of their
+    `definitions` (by lowercase name), each value formatted for its datatype; a contact with a value its
+    definition cannot take is refused, with the reason, and the rest are sent."""
     key = batch_key(list_id, action, rows)
     known = jobs.find(key) if jobs is not None else None
     if known is None and not live:
@@ -174,23 +184,39 @@ def send(
     if not sending and known is None:
         return Batch(list_id, action, 0, "skipped", changes)
     if known is not None:
-        job_id, resource = known
+        parts = Parts(jobs=[(known[1], known[0], list(sending))])
     else:
         if jobs is not None and jobs.intend(key, list_id, action, sending):
             # Sent before, its job unknown (stopped between Mailjet's answer and the journal): only the
             # changes the list does not show yet go out again.
-            state = read_list_state(http, list_id)
-            shown = [r for r in sending if shows(state, str(r["email"]).strip().lower(), action)]
+            shown = _shown_already(http, list_id, action, sending)
             changes += shown_changes(shown, list_id, action)
             sending = [r for r in sending if r not in shown]
             if not sending:
                 return Batch(list_id, action, 0, "skipped", changes)
-        resource, job_id = start_job(http, list_id, action, sending)
-        if jobs is not None:
-            jobs.started(key, resource, job_id, list_id, action, sending)
-    result = wait_for_job(http, resource, job_id)
-    changes += judge(sending, list_id, action, job_id, result.job, result.errors)
-    return Batch(list_id, action, job_id, result.status, changes)
+
+        def start(part: Sequence[Row]) -> tuple[str, int]:
+            resource, job_id = start_job(http, list_id, action, part)
+            if jobs is not None:
+                jobs.started(key, resource, job_id, list_id, action, part)
+            return resource, job_id
+
+        parts = start_parts(sending, start)
+    status = "refused"
+    for resource, job_id, part in parts.jobs:
+        status, judged = job_outcomes(http, list_id, action, resource, job_id, part, patience)
+        changes += judged
+    changes += [change(r, list_id, action, None, outcome, error) for r, outcome, error in parts.refused]
+    ids = [job_id for _, job_id, _ in parts.jobs] or [0]
+    return Batch(list_id, action, ids[-1], status, changes, tuple(ids[:-1]), parts.extra_requests)
+
+
+def _shown_already(http: MailjetHttp, list_id: int, action: Action, rows: Sequence[Row]) -> list[Row]:
+    """The rows whose change the list shows now (never an update's)."""
+    if action == "update":
+        return []
+    state = read_back(http, list_id, action, [str(r["email"]).strip().lower() for r in rows])
+    return [r for r in rows if shows(state, str(r["email"]).strip().lower(), action)]
 
 
 def log_batch(batch: Batch) -> None:
@@ -198,6 +224,8 @@ def log_batch(batch: Batch) -> None:
     counts = Counter(c.outcome for c in batch.changes)
     what = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
     job = f"job {batch.job_id} {batch.status}" if batch.job_id else "no job"
+    if batch.split_requests:  # refused whole for one contact: sent in parts
+        what += f" (in {len(batch.more_jobs) + 1} jobs, {batch.split_requests} more requests)"
     log.info("mailjet_lists: %s: %s on list %s: %s", job, batch.action, batch.list_id, what)
 
 
@@ -207,11 +235,13 @@ def mailjet_lists(
     batch_size: int = DEFAULT_BATCH_SIZE,
     sendable: Callable[[int], bool] = lambda run_id: True,
     jobs: JobLog | None = None,
+    patience: Patience = PATIENCE,
 ) -> Any:
     """The destination. `http` defaults to a client built from the `[mailjet]` settings when the first
     batch arrives; `record` (default: a log line) is called with each job's outcome before its batch
     counts as done. Rows of a run `sendable` refuses (a plan made since superseded it) start no job; a
-    job `jobs` says was started for them is still waited for and recorded."""
+    job `jobs` says was started for them is still waited for and recorded. `patience`: how long a
+    completed job's changes the list does not show yet are read again."""
 
     client: list[MailjetHttp] = [] if http is None else [http]
     recorder = record or log_batch
@@ -251,7 +281,7 @@ def mailjet_lists(
     def _send(list_id: int, action: Action, rows: list[Row], live: bool) -> Batch | None:
         http = connect()
         try:
-            return send(http, list_id, action, rows, jobs, live, defined(http, rows))
+            return send(http, list_id, action, rows, jobs, live, defined(http, rows), patience)
         except (
             MailjetJobTimeout,
             MailjetRateLimited,

@@ -1,6 +1,6 @@
-"""Every Mailjet call of the write path: bulk jobs started and waited for, the members unsubscribed from a
-list, a list created, contact properties defined and read, a list read again for verification. Listings
-are read through the source's pager."""
+"""Every Mailjet call of the write path: bulk jobs started and waited for, their error reports, the members
+unsubscribed from a list, a list created, contact properties defined and read, the touched contacts read
+back after a job. Listings are read through the source's pager."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from destinations.mailjet_lists.payloads import Row, job_request
 from destinations.mailjet_lists.properties import Datatype, Definition, definitions_by_name
 from destinations.mailjet_lists.verify import list_state
 from sources.mailjet.client import JobResult, MailjetHttp
-from sources.mailjet.paging import PageReader
-from sources.mailjet.settings import PAGE_SIZE_MAX
+from sources.mailjet.exceptions import MailjetAuthError, MailjetError, MailjetNotFound
+from sources.mailjet.paging import Listing, PageReader
+from sources.mailjet.settings import DATA_PREFIX, JOB_JSON_ERRORS, PAGE_SIZE_MAX, REST_PREFIX
 
 
 def start_job(http: MailjetHttp, list_id: int, action: Action, rows: Sequence[Row]) -> tuple[str, int]:
@@ -25,8 +26,57 @@ def start_job(http: MailjetHttp, list_id: int, action: Action, rows: Sequence[Ro
 
 
 def wait_for_job(http: MailjetHttp, resource: str, job_id: int) -> JobResult:
-    """Poll the job until it ends: its final status object and its error report."""
-    return http.wait_for_job(resource, job_id)
+    """Poll the job until it ends: its final status object (its error report is read apart, when the list
+    does not show a change: `job_report`)."""
+    return http.wait_for_job(resource, job_id, report=False)
+
+
+def job_report(http: MailjetHttp, job_id: int) -> Any:
+    """The body of a bulk job's JSON error report as Mailjet answers it, or None when it cannot be read (a
+    404, an answer that is not JSON, a server error past the retries): the report only gives error text,
+    so not reading it never changes an outcome. Bad credentials still stop the load."""
+    try:
+        return http.request("GET", DATA_PREFIX + JOB_JSON_ERRORS.format(job_id=job_id))
+    except MailjetAuthError:
+        raise
+    except MailjetError:
+        return None
+
+
+def read_back(http: MailjetHttp, list_id: int, action: Action, emails: Sequence[str]) -> dict[str, bool]:
+    """Of `emails` (lowercase), those the list has as members now -> whether unsubscribed, read with
+    whichever costs fewer requests: one `listrecipient` look-up per contact, or the list's pages (one
+    `countOnly` says how many): its contacts (members in any state), with its unsubscribed members for an
+    unsubscribe (the only action whose outcome needs them; the others' members read as subscribed)."""
+    wanted = set(emails)
+    if len(wanted) > 1:
+        members = http.count("contact", {"ContactsList": list_id})
+        pages = -(-members // PAGE_SIZE_MAX)
+        if (2 * pages + 1 if action == "unsub" else pages) < len(wanted):
+            state = _list_members(http, list_id, members, action == "unsub")
+            return {e: u for e, u in state.items() if e in wanted}
+    state = {}
+    for email in sorted(wanted):
+        try:
+            found = http.get("listrecipient", {"ContactsList": list_id, "ContactEmail": email, "Limit": 10})
+        except MailjetNotFound:  # a contact Mailjet does not have (one it refused): no member
+            continue
+        for member in found:
+            if int(member.get("ListID") or list_id) == list_id:
+                state[email] = bool(member.get("IsUnsubscribed"))
+    return state
+
+
+def _list_members(http: MailjetHttp, list_id: int, members: int, unsubscribed: bool) -> dict[str, bool]:
+    """email -> unsubscribed for each of the list's `members` (counted already), from its contacts' pages;
+    whether they are unsubscribed only when asked (the pages of its unsubscribed members), else False."""
+    contacts = _listing(http, "contact", {"ContactsList": list_id}, members)
+    state = {str(c["Email"]).lower(): False for c in contacts}
+    if unsubscribed:
+        recipients = _all(http, "listrecipient", {"ContactsList": list_id, "Unsub": "true"})
+        state.update(list_state(contacts, recipients))
+        state.pop("", None)  # an unsubscribed member the contact pages did not list
+    return state
 
 
 def unsubscribed_among(http: MailjetHttp, list_id: int, rows: Sequence[Row]) -> dict[str, str | None]:
@@ -115,12 +165,15 @@ def ensure_properties(
     return known
 
 
-def read_list_state(http: MailjetHttp, list_id: int) -> dict[str, bool]:
-    """email -> is unsubscribed, for each member of the list, as Mailjet shows it now."""
-    contacts = _all(http, "contact", {"ContactsList": list_id})
-    return list_state(contacts, _all(http, "listrecipient", {"ContactsList": list_id}))
-
-
 def _all(http: MailjetHttp, resource: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Every row of a listing, through the source's pager."""
     return PageReader(http, PAGE_SIZE_MAX, 1).rows(resource, params)
+
+
+def _listing(http: MailjetHttp, resource: str, params: dict[str, Any], total: int) -> list[dict[str, Any]]:
+    """Every row of a listing whose `total` is counted already, through the source's pager."""
+    found: list[dict[str, Any]] = []
+    listing = Listing(f"{REST_PREFIX}/{resource}", params, total)
+    for page in PageReader(http, PAGE_SIZE_MAX, 1).read([listing], lambda page: page):
+        found.extend(page)
+    return found

@@ -1,5 +1,6 @@
-"""How a batch went: the planned actions, the outcomes of a change, and the judging of a finished job
-(its status, its `Count` and its error report) into one outcome per change. Pure: no I/O."""
+"""How a batch went: the planned actions, the outcomes of a change, and the judging of a finished job into
+one outcome per change: what the list shows after it, with the error report's text for what it does not.
+Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
-from sources.mailjet.settings import JOB_FAILED
+from destinations.mailjet_lists.verify import not_shown, shows
+from sources.mailjet.settings import JOB_DONE
 
 Action = Literal["addnoforce", "unsub", "remove", "update"]
 Outcome = Literal["done", "refused", "failed", "skipped", "unknown"]
@@ -34,13 +36,15 @@ class Change:
 
 @dataclass(frozen=True)
 class Batch:
-    """One job's changes."""
+    """One job's changes (a batch Mailjet refused whole for one contact is sent in parts: several jobs)."""
 
     list_id: int
     action: Action
     job_id: int
     status: str  # the job's (Completed, Error, Abort), or skipped / refused when no job ran
     changes: list[Change]
+    more_jobs: tuple[int, ...] = ()  # the other jobs of a batch sent in parts
+    split_requests: int = 0  # the POSTs beyond the first spent finding the contacts that refused it whole
 
 
 def change(
@@ -95,38 +99,58 @@ def refused_batch(rows: Sequence[Mapping[str, Any]], list_id: int, action: Actio
     )
 
 
+def report_errors(report: Any) -> dict[str, str]:
+    """lowercase email -> Mailjet's error text, from a job's error report in whichever shape it comes: an
+    object holding its rows under `Errors` (or `Data`), or a bare list of rows, keys matched whatever their
+    case. Its shape is documented nowhere (mailjet-api.md §5), so anything else names nobody: an
+    unreadable report costs the message, never the outcome."""
+    if isinstance(report, Mapping):
+        keyed = _lowered(report)
+        report = keyed.get("errors", keyed.get("data"))
+    if not isinstance(report, list):
+        return {}
+    errors: dict[str, str] = {}
+    for row in report:
+        keyed = _lowered(row) if isinstance(row, Mapping) else {}
+        email = str(keyed.get("email") or "").strip().lower()
+        if email:
+            errors[email] = str(keyed.get("error") or keyed.get("errormessage") or "refused")
+    return errors
+
+
+def _lowered(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {str(k).lower(): v for k, v in row.items()}
+
+
 def judge(
     rows: Sequence[Mapping[str, Any]],
     list_id: int,
     action: Action,
     job_id: int,
     job: Mapping[str, Any],
-    report: Sequence[Mapping[str, Any]],
+    report: Mapping[str, str],
+    state: Mapping[str, bool] | None,
 ) -> list[Change]:
-    """The outcome of each row sent in job `job_id`, from the job's final status object (`Status`,
-    `Error`, `Count`) and its error report (rows with `Email` and `Error`), which a completed job can
-    have too: a failed job fails every change; a contact the report names is refused; when `Count` does
-    not account for what the report names, the others are unknown, not done."""
-    status = str(job.get("Status"))
-    refused = {str(e.get("Email", "")).strip().lower(): str(e.get("Error") or "refused") for e in report}
-    failure = str(job.get("Error") or f"job ended {status}") if status in JOB_FAILED else None
-    matched = sum(1 for r in rows if str(r["email"]).lower() in refused)
-    applied = job.get("Count")
-    # The report's shape is not documented: when it does not account for what the job says it did, the
-    # contacts it does not name are not counted as done (nor as managed).
-    unaccounted = (
-        isinstance(applied, int) and not isinstance(applied, bool) and applied != len(rows) - matched
-    )
+    """The outcome of each row sent in job `job_id`, from what the list shows after the job ended (`state`:
+    lowercase email -> unsubscribed, for the members among the rows) whatever the job's status: shown,
+    done; not shown, refused with the error `report` gives for that contact (`report_errors`), else
+    failed with the job's error or, when the job completed, the list's word (`verify.not_shown`). The
+    job's `Count` is never read: whether it counts refusals is undocumented. An update changes properties,
+    which memberships do not show (`state` None): done when its job completed and the report does not name
+    it."""
+    status = str(job.get("Status") or "")
+    completed = status in JOB_DONE
+    failure = str(job.get("Error") or f"job ended {status or 'without a status'}")
     changes = []
     for row in rows:
-        email = str(row["email"])
-        if failure is not None:
-            changes.append(change(row, list_id, action, job_id, "failed", failure))
-        elif email.lower() in refused:
-            changes.append(change(row, list_id, action, job_id, "refused", refused[email.lower()]))
-        elif unaccounted:
-            note = f"the job applied {applied} of {len(rows)} contacts and its report names {matched}"
-            changes.append(change(row, list_id, action, job_id, "unknown", note))
-        else:
+        email = str(row["email"]).strip().lower()
+        shown = (completed and email not in report) if state is None else shows(state, email, action)
+        if shown:
             changes.append(change(row, list_id, action, job_id, "done", None))
+        elif email in report:
+            changes.append(change(row, list_id, action, job_id, "refused", report[email]))
+        elif completed and state is not None:
+            changes.append(change(row, list_id, action, job_id, "failed", not_shown(state, email)))
+        else:
+            changes.append(change(row, list_id, action, job_id, "failed", failure))
     return changes

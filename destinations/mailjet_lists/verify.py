@@ -1,5 +1,5 @@
-"""Verification: the confirmed changes a list read again does not show. Pure: the reads are in
-`mailjet.py`."""
+"""Verification: what the list read back after a job shows of each change, and the changes a completed job
+left unshown (mismatches). Pure: the reads are in `mailjet.py`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 Mismatch = dict[str, str]  # email, action, found
+# The error of a change whose job completed, the report silent, that the list never showed while it was
+# read again: it ends with what the list showed instead (`found`).
+NOT_SHOWN = "the job completed, but the list read back does not show the change; found: "
 
 
 def touched(changes: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -34,13 +37,31 @@ def shows(state: Mapping[str, bool], email: str, action: str) -> bool:
     )
 
 
+def found(state: Mapping[str, bool], email: str) -> str:
+    """What the list's `state` shows of `email`: not a member, unsubscribed or subscribed."""
+    return "not a member" if email not in state else "unsubscribed" if state[email] else "subscribed"
+
+
+def not_shown(state: Mapping[str, bool], email: str) -> str:
+    """The error of a change its completed job did not make (see NOT_SHOWN)."""
+    return NOT_SHOWN + found(state, email)
+
+
 def mismatches(state: Mapping[str, bool], changes: Sequence[tuple[str, str]]) -> list[Mismatch]:
-    """The confirmed (email, action) changes the list's `state` does not show: an add that is not a
-    member, an unsubscribe still subscribed, a removal still a member; updates are not checked."""
-    wrong = []
-    for email, action in touched(changes):
-        member, unsubscribed = email in state, state.get(email)
-        found = "not a member" if not member else "unsubscribed" if unsubscribed else "subscribed"
-        if not shows(state, email, action):
-            wrong.append({"email": email, "action": action, "found": found})
-    return wrong
+    """The (email, action) changes the list's `state` does not show: an add that is not a member, an
+    unsubscribe still subscribed, a removal still a member; updates are not checked."""
+    return [
+        {"email": email, "action": action, "found": found(state, email)}
+        for email, action in touched(changes)
+        if not shows(state, email, action)
+    ]
+
+
+def recorded_mismatches(failed: Iterable[tuple[str, str, str | None]]) -> list[Mismatch]:
+    """The mismatches among a run's failed changes (email, action, error), as the changelog records them:
+    those whose completed job the list read back did not show (NOT_SHOWN)."""
+    return [
+        {"email": email, "action": action, "found": error.removeprefix(NOT_SHOWN)}
+        for email, action, error in failed
+        if error and error.startswith(NOT_SHOWN)
+    ]

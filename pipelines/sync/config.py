@@ -35,6 +35,9 @@ class SyncConfiguration(BaseConfiguration):
     """A plan read from Mailjet data extracted longer ago than this is stale: `apply` refuses it."""
     batch_size: int = 5000
     """Contacts per bulk job of `apply` (one `managemanycontacts` request each); 1 to 10,000."""
+    read_back_seconds: float = 60.0
+    """How long `apply` reads again, with backoff, the changes of a completed job the list does not show
+    yet (Mailjet's listings may lag behind its jobs) before it reports them as not made (0: read once)."""
 
     def check(self) -> None:
         for name in (
@@ -43,6 +46,7 @@ class SyncConfiguration(BaseConfiguration):
             "max_update_pct",
             "max_rejected_pct",
             "max_data_age_hours",
+            "read_back_seconds",
         ):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:

@@ -46,7 +46,15 @@ class ApplyProgress:
         what = ", ".join(f"{n:,} {outcome}" for outcome, n in sorted(outcomes.items()))
         where = f"; {self.sent:,} of {self.total:,} changes sent" if self.total else ""
         name = f"job {batch.job_id} {batch.status} after {took:.1f} s" if batch.job_id else "no job"
-        console().info(f"mailjet-elt apply: {name}: {batch.action} on list {batch.list_id}: {what}{where}")
+        split = (
+            f"; refused whole by Mailjet, sent in {len(batch.more_jobs) + 1:,} parts with "
+            f"{batch.split_requests:,} more request{'' if batch.split_requests == 1 else 's'}"
+            if batch.split_requests
+            else ""
+        )
+        console().info(
+            f"mailjet-elt apply: {name}: {batch.action} on list {batch.list_id}: {what}{where}{split}"
+        )
 
 
 class JobJournal:
@@ -130,6 +138,7 @@ class Recorder:
     def __call__(self, batch: Batch) -> None:
         if batch.job_id:
             self.jobs.append(batch.job_id)
+        self.jobs.extend(batch.more_jobs)
         self._record(batch)
         if self.progress is not None:
             self.progress.ended(batch)

@@ -241,13 +241,13 @@ def plan_rows(warehouse: Warehouse, run_ids: list[int], action: Action) -> Itera
     yield from found.to_pylist()
 
 
-def confirmed_changes(client: Client, run_id: int) -> list[tuple[str, str]]:
-    """(email, action) of every change of the run Mailjet confirmed."""
+def failed_changes(client: Client, run_id: int) -> list[tuple[str, str, str | None]]:
+    """(email, action, error) of every change of the run that failed."""
     found = client.execute_sql(
-        f"select lower(email), action from {table('sync_changelog')} where run_id = {run_id} "
-        "and outcome = 'done'"
+        f"select lower(email), action, error from {table('sync_changelog')} where run_id = {run_id} "
+        "and outcome = 'failed' order by 1, 2"
     )
-    return [(str(e), str(a)) for e, a in found or []]
+    return [(str(e), str(a), None if m is None else str(m)) for e, a, m in found or []]
 
 
 def tally(counted: Iterable[Sequence[Any]]) -> Tally:

@@ -91,9 +91,16 @@ def start_job(http: MailjetHttp, resource: str, payload: Any) -> int:
 
 
 def wait_for_job(
-    http: MailjetHttp, resource: str, job_id: int, timeout: float, first_poll: float, max_poll: float
+    http: MailjetHttp,
+    resource: str,
+    job_id: int,
+    timeout: float,
+    first_poll: float,
+    max_poll: float,
+    report: bool = True,
 ) -> JobResult:
-    """Poll the job until it ends (see `MailjetHttp.wait_for_job`); how it ended, with its error report."""
+    """Poll the job until it ends (see `MailjetHttp.wait_for_job`); how it ended, with its error report
+    (none read without `report`)."""
     path = f"{resource}/{job_id}"
     seen: list[str] = []
 
@@ -126,7 +133,7 @@ def wait_for_job(
         stop=lambda state: time.monotonic() >= deadline,
         retry_error_callback=timed_out,
     )(poll)
-    errors = http.job_errors(resource, job_id) if has_error_report(job) else []
+    errors = http.job_errors(resource, job_id) if report and has_error_report(job) else []
     return JobResult(job_id, str(job.get("Status")), job, errors, seen)
 
 
