@@ -12,7 +12,13 @@ from destinations.mailjet_lists.exceptions import ListNotEmpty, ListNotFound
 from destinations.mailjet_lists.outcomes import Action
 from destinations.mailjet_lists.payloads import Row, job_request
 from destinations.mailjet_lists.properties import Datatype, Definition, definitions_by_name
-from destinations.mailjet_lists.readplan import newest_first, newest_pages, rest_reads, unsub_listing
+from destinations.mailjet_lists.readplan import (
+    newest_first,
+    newest_pages,
+    read_on,
+    rest_reads,
+    unsub_listing,
+)
 from destinations.mailjet_lists.verify import list_state
 from sources.mailjet.client import JobResult, MailjetHttp
 from sources.mailjet.exceptions import (
@@ -75,9 +81,9 @@ def _newest(
     http: MailjetHttp, resource: str, list_id: int, wanted: Mapping[Any, str], batch: int
 ) -> dict[str, bool]:
     """Of `wanted` (contact ID -> email on `listrecipient`, email -> email on `contact`), those found on the
-    list's newest pages of `resource` (`Sort=ID DESC`) -> whether unsubscribed; read until all are found,
-    `newest_pages(batch)` are read, the list ends, or the listing is not newest first (a Sort refused or
-    not honoured: what is read is the list's all the same, but not its newest)."""
+    list's newest pages of `resource` (`Sort=ID DESC`) -> whether unsubscribed; read while `read_on` says
+    so, `newest_pages(batch)` at most (a Sort refused or not honoured ends it: what is read is the list's
+    all the same, but not its newest)."""
     found: dict[str, bool] = {}
     last: int | None = None
     for number in range(newest_pages(batch) if wanted else 0):
@@ -86,12 +92,14 @@ def _newest(
             page = http.get(resource, {**params, "Offset": number * PAGE_SIZE_MAX})
         except MailjetBadRequest:  # a Sort refused
             break
+        before = len(found)
         for row in page:
             key = int(row.get("ContactID") or 0) if resource == "listrecipient" else str(row["Email"]).lower()
             if key in wanted:
                 found[wanted[key]] = bool(row.get("IsUnsubscribed"))
         row_ids = [int(row.get("ID") or 0) for row in page]
-        if len(found) == len(wanted) or len(page) < PAGE_SIZE_MAX or not newest_first(row_ids, last):
+        ordered = newest_first(row_ids, last)
+        if not read_on(len(wanted), len(found), len(found) - before, len(page), ordered):
             break
         last = row_ids[-1]
     return found

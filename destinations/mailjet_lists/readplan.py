@@ -54,3 +54,11 @@ def newest_first(ids: Sequence[int], after: int | None) -> bool:
             return False
         bound = current
     return True
+
+
+def read_on(wanted: int, found: int, hits: int, rows: int, ordered: bool) -> bool:
+    """Whether the newest pages of a list are read on after one that held `rows` rows (a full page or
+    not), `hits` of them contacts sought, `found` of the `wanted` found so far, in order (`newest_first`):
+    not once all are found, at the list's end, out of order, or after a page that found none (the list
+    does not show the batch yet, or others' changes came after it: what is missing is read otherwise)."""
+    return found < wanted and rows >= PAGE_SIZE_MAX and ordered and hits > 0

@@ -8,6 +8,7 @@ from destinations.mailjet_lists.readplan import (
     newest_first,
     newest_pages,
     pages,
+    read_on,
     rest_reads,
     unsub_listing,
     whole_list_cost,
@@ -55,3 +56,20 @@ def test_a_listing_that_is_not_newest_first_is_noticed(
     ids: list[int], after: int | None, ordered: bool
 ) -> None:
     assert newest_first(ids, after) is ordered
+
+
+@pytest.mark.parametrize(
+    ("found", "hits", "rows", "ordered", "more"),
+    [
+        (1000, 1000, 1000, True, True),  # a full page of the batch: the next holds more of it
+        (4000, 1, 1000, True, True),
+        (5000, 1000, 1000, True, False),  # all found
+        (700, 700, 700, True, False),  # the list's end
+        (1000, 1000, 1000, False, False),  # out of order: not the newest
+        (1000, 0, 1000, True, False),  # a page without any: not shown yet, or others came after
+    ],
+)
+def test_the_newest_pages_are_read_on_only_while_they_hold_the_batch(
+    found: int, hits: int, rows: int, ordered: bool, more: bool
+) -> None:
+    assert read_on(5000, found, hits, rows, ordered) is more
