@@ -215,7 +215,9 @@ def _shown_already(http: MailjetHttp, list_id: int, action: Action, rows: Sequen
     """The rows whose change the list shows now (never an update's)."""
     if action == "update":
         return []
-    state = read_back(http, list_id, action, [str(r["email"]).strip().lower() for r in rows])
+    state = read_back(
+        http, list_id, action, {str(r["email"]).strip().lower(): int(r.get("contact_id") or 0) for r in rows}
+    )
     return [r for r in rows if shows(state, str(r["email"]).strip().lower(), action)]
 
 

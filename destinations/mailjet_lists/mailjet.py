@@ -12,9 +12,21 @@ from destinations.mailjet_lists.exceptions import ListNotEmpty, ListNotFound
 from destinations.mailjet_lists.outcomes import Action
 from destinations.mailjet_lists.payloads import Row, job_request
 from destinations.mailjet_lists.properties import Datatype, Definition, definitions_by_name
+from destinations.mailjet_lists.readplan import (
+    newest_first,
+    newest_pages,
+    read_on,
+    rest_reads,
+    unsub_listing,
+)
 from destinations.mailjet_lists.verify import list_state
 from sources.mailjet.client import JobResult, MailjetHttp
-from sources.mailjet.exceptions import MailjetAuthError, MailjetError, MailjetNotFound
+from sources.mailjet.exceptions import (
+    MailjetAuthError,
+    MailjetBadRequest,
+    MailjetError,
+    MailjetNotFound,
+)
 from sources.mailjet.paging import Listing, PageReader
 from sources.mailjet.settings import DATA_PREFIX, JOB_JSON_ERRORS, PAGE_SIZE_MAX, REST_PREFIX
 
@@ -43,16 +55,77 @@ def job_report(http: MailjetHttp, job_id: int) -> Any:
         return None
 
 
-def read_back(http: MailjetHttp, list_id: int, action: Action, emails: Sequence[str]) -> dict[str, bool]:
-    """Of `emails` (lowercase), those the list has as members now -> whether unsubscribed, read with
-    whichever costs fewer requests: one `listrecipient` look-up per contact, or the list's pages (one
-    `countOnly` says how many): its contacts (members in any state), with its unsubscribed members for an
-    unsubscribe (the only action whose outcome needs them; the others' members read as subscribed)."""
+def read_back(
+    http: MailjetHttp, list_id: int, action: Action, emails: Mapping[str, int] | Sequence[str]
+) -> dict[str, bool]:
+    """Of `emails` (lowercase; or lowercase email -> contact ID, 0 when unknown), those the list has as
+    members now -> whether unsubscribed. An add is found first among the list's newest memberships (by
+    contact ID) and newest contacts (the others), a few pages bounded by the batch; an unsubscribe of
+    contacts whose IDs are known among the list's unsubscribed members, when their pages are fewer than
+    the contacts. Only what is found there is taken from there; the rest, and a removal, are read with
+    whichever costs fewer requests (`readplan`): one `listrecipient` look-up each, or the list whole."""
+    ids = dict(emails) if isinstance(emails, Mapping) else dict.fromkeys(emails, 0)
+    state: dict[str, bool] = {}
+    if action == "addnoforce" and newest_pages(len(ids)):
+        known = {i: e for e, i in ids.items() if i}
+        state.update(_newest(http, "listrecipient", list_id, known, len(ids)))
+        unknown = [e for e, i in ids.items() if not i]
+        state.update(_newest(http, "contact", list_id, {e: e for e in unknown}, len(unknown)))
+    elif action == "unsub" and len(ids) > 1 and any(ids.values()):
+        state.update(_unsubscribed_members(http, list_id, {i: e for e, i in ids.items() if i}))
+    state.update(_exact(http, list_id, action, sorted(set(ids) - set(state))))
+    return state
+
+
+def _newest(
+    http: MailjetHttp, resource: str, list_id: int, wanted: Mapping[Any, str], batch: int
+) -> dict[str, bool]:
+    """Of `wanted` (contact ID -> email on `listrecipient`, email -> email on `contact`), those found on the
+    list's newest pages of `resource` (`Sort=ID DESC`) -> whether unsubscribed; read while `read_on` says
+    so, `newest_pages(batch)` at most (a Sort refused or not honoured ends it: what is read is the list's
+    all the same, but not its newest)."""
+    found: dict[str, bool] = {}
+    last: int | None = None
+    for number in range(newest_pages(batch) if wanted else 0):
+        params = {"ContactsList": list_id, "Sort": "ID DESC", "Limit": PAGE_SIZE_MAX}
+        try:
+            page = http.get(resource, {**params, "Offset": number * PAGE_SIZE_MAX})
+        except MailjetBadRequest:  # a Sort refused
+            break
+        before = len(found)
+        for row in page:
+            key = int(row.get("ContactID") or 0) if resource == "listrecipient" else str(row["Email"]).lower()
+            if key in wanted:
+                found[wanted[key]] = bool(row.get("IsUnsubscribed"))
+        row_ids = [int(row.get("ID") or 0) for row in page]
+        ordered = newest_first(row_ids, last)
+        if not read_on(len(wanted), len(found), len(found) - before, len(page), ordered):
+            break
+        last = row_ids[-1]
+    return found
+
+
+def _unsubscribed_members(http: MailjetHttp, list_id: int, wanted: Mapping[int, str]) -> dict[str, bool]:
+    """Of `wanted` (contact ID -> email), those the list shows unsubscribed (-> True), from its
+    unsubscribed members' pages when fewer than the contacts (else none: they are looked up)."""
+    params = {"ContactsList": list_id, "Unsub": "true"}
+    unsubscribed = http.count("listrecipient", params)
+    if not unsub_listing(len(wanted), unsubscribed):
+        return {}
+    rows = _listing(http, "listrecipient", params, unsubscribed)
+    shown = [int(r.get("ContactID") or 0) for r in rows if r.get("IsUnsubscribed")]
+    return {wanted[contact_id]: True for contact_id in shown if contact_id in wanted}
+
+
+def _exact(http: MailjetHttp, list_id: int, action: Action, emails: Sequence[str]) -> dict[str, bool]:
+    """Of `emails`, those the list has as members -> whether unsubscribed, with whichever costs fewer
+    requests: one `listrecipient` look-up per contact, or the list's pages (one `countOnly` says how many):
+    its contacts (members in any state), with its unsubscribed members for an unsubscribe (the only action
+    whose outcome needs them; the others' members read as subscribed)."""
     wanted = set(emails)
     if len(wanted) > 1:
         members = http.count("contact", {"ContactsList": list_id})
-        pages = -(-members // PAGE_SIZE_MAX)
-        if (2 * pages + 1 if action == "unsub" else pages) < len(wanted):
+        if rest_reads(len(wanted), members, action == "unsub") == "list":
             state = _list_members(http, list_id, members, action == "unsub")
             return {e: u for e, u in state.items() if e in wanted}
     state = {}

@@ -51,15 +51,16 @@ def settled_state(
     http: MailjetHttp,
     list_id: int,
     action: Action,
-    emails: Sequence[str],
+    emails: Mapping[str, int],
     expected: int,
     refused: Callable[[], Collection[str]],
     patience: Patience,
 ) -> tuple[dict[str, bool], int]:
-    """The list's state (lowercase email -> unsubscribed, members only) for `emails` (lowercase) after their
-    job, and how many times it was read again. While the list shows fewer than `expected` of the changes
-    (`expected_shown`), those it does not show and the error report does not refuse (`refused`: read only
-    if one is not shown) are read again after each wait of `patience`, until shown or the waits run out."""
+    """The list's state (lowercase email -> unsubscribed, members only) for `emails` (lowercase email ->
+    contact ID, 0 when unknown) after their job, and how many times it was read again. While the list
+    shows fewer than `expected` of the changes (`expected_shown`), those it does not show and the error
+    report does not refuse (`refused`: read only if one is not shown) are read again, alone, after each
+    wait of `patience`, until shown or the waits run out."""
     state = read_back(http, list_id, action, emails)
     reads = 0
     if sum(shows(state, e, action) for e in emails) >= expected:
@@ -70,7 +71,7 @@ def settled_state(
         if not pending or len(emails) - len(pending) >= expected:
             break
         patience.sleep(wait)
-        again = read_back(http, list_id, action, pending)
+        again = read_back(http, list_id, action, {e: emails[e] for e in pending})
         reads += 1
         for email in pending:
             state.pop(email, None)
@@ -115,7 +116,7 @@ def job_outcomes(
 
     if action == "update":
         return result.status, judge(rows, list_id, action, job_id, result.job, refused(), None)
-    emails = [str(r["email"]).strip().lower() for r in rows]
+    emails = {str(r["email"]).strip().lower(): int(r.get("contact_id") or 0) for r in rows}
     expected = expected_shown(result.job, len(emails))
     state, _ = settled_state(http, list_id, action, emails, expected, refused, patience)
     if not all(shows(state, e, action) for e in emails):

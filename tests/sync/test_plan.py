@@ -184,6 +184,10 @@ def test_run_ids_grow_and_a_replan_of_the_same_state_plans_the_same(tmp_path: Pa
         "new@x.com": {("addnoforce", "joined_audience")},
         "moved@x.com": {("update", "properties_changed")},
     }
+    # An add carries the contact ID the extract saw: its read-back finds it among the newest memberships.
+    [(known,)] = rows(db, "select id from mailjet.contacts where email = 'new@x.com'")
+    adds = rows(db, "select distinct contact_id from mailjet_sync.sync_plan where action = 'addnoforce'")
+    assert adds == [(known,)]
 
 
 def test_the_consent_ledger_gathers_every_source(tmp_path: Path) -> None:

@@ -5,7 +5,9 @@
 -- consent event is a withdrawal no older than their subscription (any, for a member the sync added).
 -- on_exit (left_audience, or the suppression or missing consent that took them out): members this
 -- audience added, still subscribed, no longer eligible, none of whose rows failed a data test.
--- `properties`: the JSON object of the audience's property values (the engine builds it).
+-- An add carries the contact's ID when the extract saw the contact (the read-back finds it among the
+-- list's newest memberships by it). `properties`: the JSON object of the audience's property values (the
+-- engine builds it).
 insert into mailjet_sync.sync_plan (run_id, audience, list_id, email, contact_id, action, reason, evidence, properties)
 with
 
@@ -25,19 +27,27 @@ joined as (
     where not rejected and not is_member and suppressed is null and consent_ok
 ),
 
+known_contacts as (
+    select mailjet_sync.norm(c.email) as email, min(c.id) as contact_id
+    from mailjet.contacts as c
+    where c._source = 'api' and c.email is not null
+    group by mailjet_sync.norm(c.email)
+),
+
 adds as (
     select
         r.run_id,
         r.audience,
         r.list_id,
         a.email,
-        cast(null as bigint) as contact_id,
+        k.contact_id,
         'addnoforce' as action,
         'joined_audience' as reason,
         'consent granted ' || cast(a.consent_at as varchar) || ' (' || a.consent_source || ')' as evidence,
         cast(null as varchar) as properties
     from run_params as r
     cross join joined as a
+    left join known_contacts as k on k.email = a.email
 ),
 
 unsubs as (
