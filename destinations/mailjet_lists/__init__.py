@@ -11,7 +11,8 @@ never a membership), polled until it ends, whatever its status. Then the touched
 list shows: done when shown, else refused with the error report's text for that contact, else failed; a
 completed job's changes not shown yet are read again with backoff first (`Patience`). The job's `Count`
 and the report's shape are documented nowhere: the report gives only text. A batch Mailjet refuses whole
-with a 400 is bisected until the contact that refuses it is alone; that one is refused, the rest sent. How
+with a 400 loses the contacts its message names (refused), and the rest is sent again; one that names none
+is bisected until the contact that refuses it is alone. How
 each change went is handed to `record` before the batch counts as done. Each job is written to the job
 log (`jobs.started`) before it is waited for: a batch resent after a stop finds its job there
 (`jobs.find`, by the batch's list, action and changes) and waits for it instead of starting another; a
