@@ -6,21 +6,23 @@ import dataclasses
 import json
 import shlex
 import sys
-from functools import singledispatch
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pipelines.api import ApiResult, CheckResult
-from pipelines.apply import ApplyResult
-from pipelines.check_writes import BEHAVIOURS, WritesCheckResult
-from pipelines.extract import ExtractResult
-from pipelines.import_csv import FileImport, ImportResult
-from pipelines.load import LoadResult
-from pipelines.plan import PlanResult
-from pipelines.run import RunResult
 from pipelines.settings import DEFAULT_DB
-from pipelines.sync.plan import AudiencePlan
-from pipelines.webhooks import RegisterResult
+
+if TYPE_CHECKING:  # the renderers go by the result's class name: no flow is imported to print its result
+    from pipelines.api import ApiResult, CheckResult
+    from pipelines.apply import ApplyResult
+    from pipelines.check_writes import WritesCheckResult
+    from pipelines.extract import ExtractResult
+    from pipelines.import_csv import FileImport, ImportResult
+    from pipelines.load import LoadResult
+    from pipelines.plan import PlanResult
+    from pipelines.run import RunResult
+    from pipelines.sync.plan import AudiencePlan
+    from pipelines.webhooks import RegisterResult
 
 Format = Literal["text", "json"]
 
@@ -34,12 +36,13 @@ def render(result: Any, fmt: Format = "text") -> str:
 
 def as_json(result: Any) -> str:
     """One JSON document; an API answer is printed as Mailjet sent it."""
-    if isinstance(result, ApiResult):
+    kind = type(result).__name__
+    if kind == "ApiResult":
         return json.dumps(result.answer, ensure_ascii=False)
-    document: dict[str, Any] = {"result": KINDS[type(result)], **dataclasses.asdict(result)}
-    if isinstance(result, ExtractResult):
+    document: dict[str, Any] = {"result": KINDS[kind], **dataclasses.asdict(result)}
+    if kind == "ExtractResult":
         document["rows"] = result.rows
-    if isinstance(result, ImportResult):
+    if kind == "ImportResult":
         document["rejected"] = result.rejected
     return json.dumps(document, ensure_ascii=False)
 
@@ -57,14 +60,30 @@ def sql_hint(database: str, query: str) -> str:
     return " ".join([program(), *(shlex.quote(w) for w in words)])
 
 
-@singledispatch
+R = TypeVar("R")
+RENDERERS: dict[str, Callable[[Any], str]] = {}
+
+
+def renders(kind: str) -> Callable[[Callable[[R], str]], Callable[[R], str]]:
+    """Register the text rendering of the result class named `kind`."""
+
+    def register(render_: Callable[[R], str]) -> Callable[[R], str]:
+        RENDERERS[kind] = render_
+        return render_
+
+    return register
+
+
 def text(result: Any) -> str:
     """A result as the lines a person reads."""
-    raise TypeError(f"no text rendering for {type(result).__name__}")
+    render_ = RENDERERS.get(type(result).__name__)
+    if render_ is None:
+        raise TypeError(f"no text rendering for {type(result).__name__}")
+    return render_(result)
 
 
-@text.register
-def _(result: ExtractResult) -> str:
+@renders("ExtractResult")
+def _extract_result(result: ExtractResult) -> str:
     total, seconds = result.rows, result.seconds
     lines = [*result.resumed]
     lines.append(f"Extracted {total:,} rows in {seconds:.1f} s ({total / max(seconds, 1e-9):,.0f} rows/s)")
@@ -85,8 +104,8 @@ def _(result: ExtractResult) -> str:
     return "\n".join(lines)
 
 
-@text.register
-def _(result: ImportResult) -> str:
+@renders("ImportResult")
+def _import_result(result: ImportResult) -> str:
     lines = [*result.resumed, *(f"note: {n}" for n in result.notes)]
     for done in result.files:
         lines.extend(_file_lines(done))
@@ -122,8 +141,8 @@ def _file_lines(done: FileImport) -> list[str]:
     return out
 
 
-@text.register
-def _(result: LoadResult) -> str:
+@renders("LoadResult")
+def _load_result(result: LoadResult) -> str:
     how = "added to its rows" if result.appended else "the table replaced"
     lines = [*result.resumed]
     lines.append(
@@ -163,8 +182,8 @@ REASON_WORDS = {
 }
 
 
-@text.register
-def _(result: PlanResult) -> str:
+@renders("PlanResult")
+def _plan_result(result: PlanResult) -> str:
     lines = [*result.resumed, f"Plan from {result.audiences_file}: nothing has been sent to Mailjet."]
     lines += result.superseded
     for item in result.plans:
@@ -229,8 +248,8 @@ def _audience_lines(item: AudiencePlan) -> list[str]:
     return lines
 
 
-@text.register
-def _(result: ApplyResult) -> str:
+@renders("ApplyResult")
+def _apply_result(result: ApplyResult) -> str:
     lines = [*result.resumed]
     for run in result.runs:
         created = " (created)" if run.list_created else ""
@@ -267,8 +286,8 @@ def _(result: ApplyResult) -> str:
     return "\n".join(lines)
 
 
-@text.register
-def _(result: RunResult) -> str:
+@renders("RunResult")
+def _run_result(result: RunResult) -> str:
     return "\n\n".join(
         [
             f"== extract\n{text(result.extract)}",
@@ -278,8 +297,8 @@ def _(result: RunResult) -> str:
     )
 
 
-@text.register
-def _(result: RegisterResult) -> str:
+@renders("RegisterResult")
+def _register_result(result: RegisterResult) -> str:
     lines = [f"{'event':<9} {'action':<10} {'version':<8} {'status':<7} url"]
     for r in result.registrations:
         lines.append(f"{r.event:<9} {r.action:<10} {r.version:<8} {r.status:<7} {r.url}")
@@ -291,14 +310,16 @@ def _(result: RegisterResult) -> str:
     return "\n".join(lines)
 
 
-@text.register
-def _(result: CheckResult) -> str:
+@renders("CheckResult")
+def _check_result(result: CheckResult) -> str:
     sees = f"{result.contacts:,} contacts in {result.lists:,} lists"
     return f"OK: {result.base_url} answered; the key sees {sees}."
 
 
-@text.register
-def _(result: WritesCheckResult) -> str:
+@renders("WritesCheckResult")
+def _writes_check_result(result: WritesCheckResult) -> str:
+    from pipelines.check_writes.readings import BEHAVIOURS
+
     lines = [f"Write check on {result.base_url} (scratch list {result.scratch_list}):"]
     for name, about in BEHAVIOURS.items():
         reading = result.readings.get(name)
@@ -316,8 +337,8 @@ def _(result: WritesCheckResult) -> str:
     return "\n".join(lines)
 
 
-@text.register
-def _(result: ApiResult) -> str:
+@renders("ApiResult")
+def _api_result(result: ApiResult) -> str:
     if result.answer is None:
         return "(no content)"
     return json.dumps(result.answer, indent=2, ensure_ascii=False)
@@ -327,14 +348,14 @@ def _s(count: int) -> str:
     return "" if count == 1 else "s"
 
 
-KINDS: dict[type, str] = {
-    ExtractResult: "extract",
-    ImportResult: "import-csv",
-    LoadResult: "load",
-    PlanResult: "plan",
-    ApplyResult: "apply",
-    RunResult: "run",
-    CheckResult: "check",
-    WritesCheckResult: "check --writes",
-    RegisterResult: "webhooks register",
+KINDS: dict[str, str] = {
+    "ExtractResult": "extract",
+    "ImportResult": "import-csv",
+    "LoadResult": "load",
+    "PlanResult": "plan",
+    "ApplyResult": "apply",
+    "RunResult": "run",
+    "CheckResult": "check",
+    "WritesCheckResult": "check --writes",
+    "RegisterResult": "webhooks register",
 }

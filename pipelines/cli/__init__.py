@@ -117,16 +117,14 @@ def run_command(argv: Sequence[str] | None = None) -> int:
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: InterruptHandler) -> int:
     """Dispatch to the command's handler; print its result; the exit code."""
-    from dlt.destinations.exceptions import DatabaseException, DestinationConnectionError
-
-    from pipelines.report import render
-
     try:
         outcome = HANDLERS[args.command](args, stop) if args.command in HANDLERS else None
     except CommandError as exc:
         logs.console().error(f"mailjet-elt {args.command}: {exc}")
         return exc.exit_code
-    except (DestinationConnectionError, DatabaseException) as exc:
+    except Exception as exc:
+        if not _database_error(exc):
+            raise
         logs.console().error(
             f"mailjet-elt {args.command}: the database could not be used ({exc}); nothing was reported "
             f"done, rerun `{args.command}` to resume"
@@ -141,5 +139,16 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: Interru
         logs.console().warning(
             f"mailjet-elt {args.command}: finished before it could stop; nothing to resume"
         )
+    from pipelines.report import render
+
     write_out(render(outcome, getattr(args, "format", "text")) + "\n")
     return int(getattr(outcome, "exit_code", EXIT_OK))
+
+
+def _database_error(exc: Exception) -> bool:
+    """A failure of dlt's database layer (the connection, or a statement), which a command did not turn
+    into its own message. Only a command that used dlt can raise one: dlt is not imported to ask."""
+    exceptions = sys.modules.get("dlt.destinations.exceptions")
+    return exceptions is not None and isinstance(
+        exc, (exceptions.DestinationConnectionError, exceptions.DatabaseException)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -152,3 +153,26 @@ def test_verbose_says_what_each_resource_reads_and_what_it_cost(api: Api, tmp_pa
     # The second run: opens from the cursor, less the lag and the horizon; every request tallied.
     assert "opens: " in told.stderr and "from the cursor, minus the lag and 30 days" in told.stderr
     assert "GET /v3/REST/contact: 2 requests" in told.stderr  # a count and one page
+
+
+IMPORTED = """
+import sys
+from pipelines.cli import run_command
+code = run_command(sys.argv[1:])
+heavy = ("pandas", "great_expectations", "pipelines.sync", "pipelines.apply", "pipelines.extract")
+print(code, sorted(m for m in heavy if m in sys.modules))
+"""
+
+
+def test_check_imports_no_flow_and_no_data_library(api: Api, tmp_path: Path) -> None:
+    """A small command loads what it uses: printing its result imports no other command's flow."""
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTED, "check"],
+        env={**os.environ, **creds(api)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout.splitlines()[-1] == "0 []", (done.stdout, done.stderr)

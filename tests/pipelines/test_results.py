@@ -70,3 +70,23 @@ def test_format_json_prints_one_document_on_stdout(shared: Api, tmp_path: Path) 
         "contacts": 3000,
         "lists": 5,
     }
+
+
+@pytest.mark.unit
+def test_every_result_class_has_its_rendering_by_name() -> None:
+    """The renderers go by class name (so printing a result imports no flow): each name is a real class."""
+    from pipelines.api import ApiResult, CheckResult
+    from pipelines.apply import ApplyResult
+    from pipelines.check_writes import WritesCheckResult
+    from pipelines.extract import ExtractResult
+    from pipelines.import_csv import ImportResult
+    from pipelines.load import LoadResult
+    from pipelines.plan import PlanResult
+    from pipelines.report import KINDS, RENDERERS
+    from pipelines.run import RunResult
+    from pipelines.webhooks import RegisterResult
+
+    classes = [ExtractResult, ImportResult, LoadResult, PlanResult, ApplyResult, RunResult]
+    classes += [CheckResult, WritesCheckResult, RegisterResult]
+    assert sorted(KINDS) == sorted(c.__name__ for c in classes)
+    assert sorted(RENDERERS) == sorted(c.__name__ for c in [*classes, ApiResult])
