@@ -55,9 +55,11 @@ from pipelines.sync.runs import (
     supersede_interrupted,
 )
 from pipelines.sync.tables import create_tables
-from pipelines.warehouse import Warehouse, pipelines_dir, resume, writing
+from pipelines.warehouse import Warehouse, pipelines_dir
 from pipelines.warehouse.datasets import API_DATASET
 from pipelines.warehouse.lock import WriterLock
+from pipelines.warehouse.resume import resume
+from pipelines.warehouse.writing import writing
 from sources.mailjet.client import MailjetHttp
 from sources.mailjet.config import MailjetConfiguration, resolve_mailjet_config
 from sources.mailjet.exceptions import MailjetConfigError, MailjetError

@@ -19,13 +19,11 @@ from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.logs import console
 from pipelines.progress import ExtractProgress
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
-from pipelines.warehouse import (
-    raise_if_busy,
-    writing,
-)
+from pipelines.warehouse import raise_if_busy
 from pipelines.warehouse.datasets import API_DATASET
 from pipelines.warehouse.lock import WriterLock
 from pipelines.warehouse.retype import RetypeError, retype_columns
+from pipelines.warehouse.writing import writing
 from sources.mailjet import (
     DERIVED_RESOURCES,
     FULL_REFRESH_RESOURCES,

@@ -20,13 +20,10 @@ from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.logs import console
 from pipelines.settings import CSV_STAGING_FOLDER, DEFAULT_LOCK_WAIT_SECONDS
-from pipelines.warehouse import (
-    Warehouse,
-    raise_if_busy,
-    writing,
-)
+from pipelines.warehouse import Warehouse, raise_if_busy
 from pipelines.warehouse.datasets import API_DATASET, CSV_DATASET, VIEWS_DATASET
 from pipelines.warehouse.superseded import remove_superseded
+from pipelines.warehouse.writing import writing
 from sources.mailjet_csv import ImportRecord, StagedFile, TargetList, mailjet_csv_source
 from sources.mailjet_csv import settings as csv_settings
 from sources.mailjet_csv.dialect import Dialect, sniff

@@ -23,7 +23,7 @@ from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.logs import console
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
-from pipelines.warehouse import raise_if_busy, writing
+from pipelines.warehouse import raise_if_busy
 from pipelines.warehouse.datasets import CRM_DATASET
 from pipelines.warehouse.incoming import (
     INCOMING,
@@ -34,6 +34,7 @@ from pipelines.warehouse.incoming import (
     storage_columns,
     type_changes,
 )
+from pipelines.warehouse.writing import writing
 
 # How each kind of file is read (DuckDB's readers stream it, with typed columns).
 READERS = {

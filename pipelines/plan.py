@@ -21,10 +21,11 @@ from pipelines.sync.audiences import audiences_path, choose, read_audiences
 from pipelines.sync.config import SyncConfiguration, resolve_sync_config
 from pipelines.sync.plan import AudiencePlan, plan_with
 from pipelines.sync.runs import supersede_removed
-from pipelines.warehouse import duckdb_path, pipelines_dir, writing
+from pipelines.warehouse import duckdb_path, pipelines_dir
 from pipelines.warehouse.datasets import API_DATASET, CRM_DATASET
 from pipelines.warehouse.incoming import unfinished_loads
 from pipelines.warehouse.lock import WriterLock
+from pipelines.warehouse.writing import writing
 
 
 @dataclass(frozen=True)

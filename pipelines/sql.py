@@ -29,8 +29,8 @@ from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError, write_out
 from pipelines.interrupts import Interrupted, InterruptHandler
 from pipelines.logs import console
 from pipelines.sql_access import ALLOW_FILES, check_statement, explain, first_line, read_only
-from pipelines.warehouse import check_existing_duckdb, duckdb_path
-from pipelines.warehouse.datasets import API_DATASET
+from pipelines.warehouse.names import API_DATASET
+from pipelines.warehouse.paths import check_existing_duckdb, duckdb_path
 
 HISTORY_FILE = "~/.mailjet_elt_sql_history"
 HISTORY_LINES = 1000

@@ -19,7 +19,7 @@ import duckdb
 from pipelines import models
 from pipelines.errors import EXIT_FAILURE, CommandError
 from pipelines.logs import console
-from pipelines.warehouse import WarehouseBusy, lock_holder
+from pipelines.warehouse.errors import WarehouseBusy, lock_holder
 
 READER_FOLDER = models.MODELS_FOLDER / "reader"
 ALLOW_FILES = "--allow-files"

@@ -28,7 +28,8 @@ from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler
 from pipelines.logs import console
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
-from pipelines.warehouse import API_DATASET, WarehouseBusy, pipelines_dir, writing
+from pipelines.warehouse import API_DATASET, WarehouseBusy, pipelines_dir
+from pipelines.warehouse.writing import writing
 from sources.mailjet.client import MailjetHttp
 from sources.mailjet.config import resolve_mailjet_config
 from sources.mailjet.exceptions import MailjetConfigError, MailjetError

@@ -13,13 +13,9 @@ from dlt.common.destination.exceptions import UnknownDestinationModule
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
-from pipelines.warehouse.datasets import (
-    API_DATASET,
-    LAYERS,
-    MATCHED_DATASET,
-    VIEWS_DATASET,
-)
 from pipelines.warehouse.errors import WarehouseBusy, WarehouseError, lock_holder
+from pipelines.warehouse.names import API_DATASET
+from pipelines.warehouse.paths import duckdb_path, pipelines_dir
 from pipelines.warehouse.waiting import PatientCredentials
 
 # Merges of millions of rows: cap DuckDB's buffer memory (it spills to disk beyond it) so the extract's
@@ -29,38 +25,6 @@ DUCKDB_SETTINGS = {"memory_limit": "256MB", "preserve_insertion_order": False}
 
 # A replaced table changes in one transaction (readers never see it empty or half loaded).
 REPLACE_STRATEGY = "insert-from-staging"
-
-
-def duckdb_path(db: str) -> Path:
-    """The database file `--db` names; raises WarehouseError for a path that cannot be one."""
-    if not db.strip():
-        raise WarehouseError(f"--db is empty: name a database file, e.g. --db {DEFAULT_DB}")
-    path = Path(db).expanduser().resolve()
-    if path.is_dir():
-        raise WarehouseError(
-            f"--db {db} is a directory: name a database file in it, e.g. --db {path / DEFAULT_DB}"
-        )
-    if path.exists() and not path.is_file():
-        raise WarehouseError(
-            f"--db {db} is not a regular file (a device, pipe or socket): name a DuckDB database file, "
-            f"e.g. --db {DEFAULT_DB}"
-        )
-    if path.stem in (VIEWS_DATASET, MATCHED_DATASET, *LAYERS):
-        # DuckDB names the catalog after the file: `mailjet.contacts` would be ambiguous.
-        raise WarehouseError(
-            f"--db {db}: DuckDB names a database after its file, and `{path.stem}` is also a "
-            f"dataset's name, so `{path.stem}.contacts` would be ambiguous. Choose another file name, "
-            f"e.g. --db {path.with_name(DEFAULT_DB)}"
-        )
-    return path
-
-
-def pipelines_dir(db: str, destination: str | None) -> Path | None:
-    """Where the pipeline's working state lives: beside the DuckDB file, or dlt's default folder."""
-    if destination in (None, "duckdb"):
-        path = duckdb_path(db)
-        return path.parent / f".{path.name}.dlt"
-    return None
 
 
 def open_pipeline(
@@ -147,30 +111,6 @@ def probe_duckdb(path: Path, db: str, wait_seconds: float, on_wait: Callable[[st
             time.sleep(0.5)
         except duckdb.Error as exc:
             raise WarehouseError(_duckdb_problem(db, path, str(exc))) from None
-
-
-DUCKDB_MAGIC = (8, b"DUCK")  # where DuckDB's file header holds its magic bytes
-
-
-def check_existing_duckdb(path: Path, db: str) -> None:
-    """Refuse a file that exists and is not a DuckDB database, from its header alone: opening it, even
-    read-only, would make this process a reader that a running writer could trip over."""
-    if not path.is_file():
-        return
-    offset, magic = DUCKDB_MAGIC
-    try:
-        with path.open("rb") as head:
-            head.seek(offset)
-            found = head.read(len(magic))
-    except OSError as exc:
-        raise WarehouseError(
-            f"--db {db}: cannot read {path} ({exc.strerror}); check its permissions"
-        ) from None
-    if found != magic:
-        raise WarehouseError(
-            f"--db {db}: {path} is not a DuckDB database (its first bytes are not a DuckDB header). Point "
-            "--db at a DuckDB file, or at a new path to create one"
-        )
 
 
 def _duckdb_problem(db: str, path: Path, text: str) -> str:

@@ -22,19 +22,14 @@ from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.interrupts import InterruptHandler
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
-from pipelines.warehouse.database import (
-    check_existing_duckdb,
-    duckdb_path,
-    open_pipeline,
-    pipelines_dir,
-    probe_duckdb,
-)
+from pipelines.warehouse.database import open_pipeline, probe_duckdb
 from pipelines.warehouse.datasets import (
     API_DATASET,
     LAYERS,
 )
 from pipelines.warehouse.errors import WarehouseBusy, WarehouseError, raise_if_busy
 from pipelines.warehouse.lock import LockTimeout, LockUnavailable, WriterLock
+from pipelines.warehouse.paths import check_existing_duckdb, duckdb_path, pipelines_dir
 from pipelines.warehouse.publish import LayoutError, check_layout, publish_views
 from pipelines.warehouse.resume import JOURNAL, resume
 from pipelines.warehouse.superseded import ImportKey

@@ -156,23 +156,31 @@ def test_verbose_says_what_each_resource_reads_and_what_it_cost(api: Api, tmp_pa
 
 
 IMPORTED = """
-import sys
+import os, sys
 from pipelines.cli import run_command
 code = run_command(sys.argv[1:])
-heavy = ("pandas", "great_expectations", "pipelines.sync", "pipelines.apply", "pipelines.extract")
-print(code, sorted(m for m in heavy if m in sys.modules))
+print(code, sorted(m for m in os.environ["HEAVY"].split() if m in sys.modules))
 """
 
 
-def test_check_imports_no_flow_and_no_data_library(api: Api, tmp_path: Path) -> None:
-    """A small command loads what it uses: printing its result imports no other command's flow."""
+def imported(args: list[str], heavy: str, env: dict[str, str], cwd: Path) -> str:
+    """`mailjet-elt ARGS` in a fresh process: its exit status, and which modules of `heavy` it imported."""
     done = subprocess.run(
-        [sys.executable, "-c", IMPORTED, "check"],
-        env={**os.environ, **creds(api)},
-        cwd=tmp_path,
+        [sys.executable, "-c", IMPORTED, *args],
+        env={**os.environ, **env, "HEAVY": heavy},
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert done.stdout.splitlines()[-1] == "0 []", (done.stdout, done.stderr)
+    assert done.stdout, done.stderr
+    return done.stdout.splitlines()[-1]
+
+
+def test_small_commands_import_only_what_they_use(api: Api, tmp_path: Path) -> None:
+    """Printing a result imports no other command's flow; `sql` on a DuckDB file imports no dlt at all."""
+    flows = "pandas great_expectations pipelines.sync pipelines.apply pipelines.extract"
+    assert imported(["check"], flows, creds(api), tmp_path) == "0 []"
+    duckdb.connect(str(tmp_path / "w.duckdb")).close()
+    assert imported(["sql", "--db", "w.duckdb", "select 42"], f"dlt {flows}", {}, tmp_path) == "0 []"

@@ -370,7 +370,7 @@ HOLDER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from pipelines.warehouse import writing
+    from pipelines.warehouse.writing import writing
     with writing(sys.argv[1], None, "extract"):
         print("holding", flush=True)
         deadline = time.monotonic() + 120

@@ -1,0 +1,13 @@
+"""The names of the warehouse's datasets: one per raw layer, the user's own data, and the views over them
+(light to import: no dlt, no schema)."""
+
+from __future__ import annotations
+
+API_DATASET = "mailjet_api"
+CSV_DATASET = "mailjet_csv"
+CRM_DATASET = "crm"  # the user's own data (`mailjet-elt load`)
+VIEWS_DATASET = "mailjet"
+MATCHED_DATASET = "mailjet_matched"
+# The layers commands load, each by a dlt pipeline of the same name.
+LAYERS = (API_DATASET, CSV_DATASET, CRM_DATASET)
+LAYER_DATASETS = {"api": API_DATASET, "csv": CSV_DATASET}

@@ -1,0 +1,66 @@
+"""Where a command's DuckDB database and its working folder are, and whether a file can be one: plain path
+logic, light to import (no dlt), so that reading commands start fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines.settings import DEFAULT_DB
+from pipelines.warehouse.errors import WarehouseError
+from pipelines.warehouse.names import LAYERS, MATCHED_DATASET, VIEWS_DATASET
+
+
+def duckdb_path(db: str) -> Path:
+    """The database file `--db` names; raises WarehouseError for a path that cannot be one."""
+    if not db.strip():
+        raise WarehouseError(f"--db is empty: name a database file, e.g. --db {DEFAULT_DB}")
+    path = Path(db).expanduser().resolve()
+    if path.is_dir():
+        raise WarehouseError(
+            f"--db {db} is a directory: name a database file in it, e.g. --db {path / DEFAULT_DB}"
+        )
+    if path.exists() and not path.is_file():
+        raise WarehouseError(
+            f"--db {db} is not a regular file (a device, pipe or socket): name a DuckDB database file, "
+            f"e.g. --db {DEFAULT_DB}"
+        )
+    if path.stem in (VIEWS_DATASET, MATCHED_DATASET, *LAYERS):
+        # DuckDB names the catalog after the file: `mailjet.contacts` would be ambiguous.
+        raise WarehouseError(
+            f"--db {db}: DuckDB names a database after its file, and `{path.stem}` is also a "
+            f"dataset's name, so `{path.stem}.contacts` would be ambiguous. Choose another file name, "
+            f"e.g. --db {path.with_name(DEFAULT_DB)}"
+        )
+    return path
+
+
+def pipelines_dir(db: str, destination: str | None) -> Path | None:
+    """Where the pipeline's working state lives: beside the DuckDB file, or dlt's default folder."""
+    if destination in (None, "duckdb"):
+        path = duckdb_path(db)
+        return path.parent / f".{path.name}.dlt"
+    return None
+
+
+DUCKDB_MAGIC = (8, b"DUCK")  # where DuckDB's file header holds its magic bytes
+
+
+def check_existing_duckdb(path: Path, db: str) -> None:
+    """Refuse a file that exists and is not a DuckDB database, from its header alone: opening it, even
+    read-only, would make this process a reader that a running writer could trip over."""
+    if not path.is_file():
+        return
+    offset, magic = DUCKDB_MAGIC
+    try:
+        with path.open("rb") as head:
+            head.seek(offset)
+            found = head.read(len(magic))
+    except OSError as exc:
+        raise WarehouseError(
+            f"--db {db}: cannot read {path} ({exc.strerror}); check its permissions"
+        ) from None
+    if found != magic:
+        raise WarehouseError(
+            f"--db {db}: {path} is not a DuckDB database (its first bytes are not a DuckDB header). Point "
+            "--db at a DuckDB file, or at a new path to create one"
+        )
