@@ -77,6 +77,7 @@ class SandboxApp:
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.seconds_to_seed = 0.0
+        self._frozen = False
         self.store = self._new_store(
             config.seed, SeedSize(config.contacts, config.memberships, config.messages)
         )
@@ -96,9 +97,12 @@ class SandboxApp:
         store = Store(Clock(self.config.now, frozen=self.config.frozen_clock))
         seed_store(store, size, seed)
         # Seeded rows live as long as the store: keep the cyclic GC from rescanning them on every
-        # collection, which otherwise makes request latency grow with the account size.
-        gc.collect()
-        gc.freeze()
+        # collection, which otherwise makes request latency grow with the account size. A small account
+        # costs the collector nothing worth the full collection that freezing needs first.
+        if size.contacts >= settings.GC_FREEZE_CONTACTS:
+            gc.collect()
+            gc.freeze()
+            self._frozen = True
         store.job_seconds = self.config.job_seconds
         store.faults = self.faults
         store.quirks = getattr(self, "quirks", Quirks())
@@ -165,7 +169,9 @@ class SandboxApp:
         self.webhooks.stop()
         # Hand what seeding froze back to the collector, so an embedding process (the demo, tests) ends
         # with its objects released rather than reported leaked by extension modules at exit.
-        gc.unfreeze()
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
 
     def __enter__(self) -> SandboxApp:
         return self.start()

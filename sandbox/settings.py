@@ -25,6 +25,9 @@ MAX_NAME_LENGTH: Final = 255
 MAX_PROPERTY_VALUE_LENGTH: Final = 4096
 SEND_MAX_MESSAGES: Final = 50
 
+# Seeded accounts of at least this many contacts are frozen out of the cyclic GC's scans (sandbox/app.py).
+GC_FREEZE_CONTACTS: Final = 50_000
+
 # Seconds an async job (bulk subscription or CSV import) takes from creation to its end state.
 DEFAULT_JOB_SECONDS: Final = 0.5
 JOB_STATUSES: Final = ("Allocated", "Upload", "Prepare", "Importing")

@@ -80,7 +80,18 @@ def render(
     name: str, dialect: str, tables: Mapping[str, Relation] | None = None, folder: Path = SYNC_FOLDER
 ) -> str:
     """The statement of `folder/name.sql` in `dialect`, the tables of `tables` replaced."""
-    return to_sql(replace_tables(statement(name, folder), tables or {}), dialect)
+    tables = tables or {}
+    names = {key: relation for key, relation in tables.items() if isinstance(relation, str)}
+    if len(names) == len(tables):
+        return _render_named(name, dialect, tuple(sorted(names.items())), folder)
+    return to_sql(replace_tables(statement(name, folder), tables), dialect)
+
+
+@cache
+def _render_named(name: str, dialect: str, tables: tuple[tuple[str, str], ...], folder: Path) -> str:
+    """`render` with tables replaced by other tables' names only: the same text for the same input, made
+    once per process (the files are read once per process, see `statement`)."""
+    return to_sql(replace_tables(statement(name, folder), dict(tables)), dialect)
 
 
 def empty_relation(columns: Mapping[str, str]) -> exp.Select:

@@ -14,6 +14,7 @@ load on. The SQL is written in DuckDB's dialect and transpiled to the engine's b
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,15 @@ def view_sql(
 ) -> str:
     """The SELECT in `folder/name.sql` in `dialect`, its raw tables resolved: `(dataset, table)` pairs
     in `existing` are read where they are, the others stand in as empty relations of their columns."""
+    return _rendered(name, frozenset(existing), folder, dialect)
+
+
+@cache
+def _rendered(name: str, existing: frozenset[tuple[str, str]], folder: Path, dialect: str) -> str:
+    """`view_sql`, rendered once per process for each input: every load publishes the same views again,
+    and the files are read once per process (`statement`)."""
     tree = statement(name, folder)
-    return to_sql(replace_tables(tree, stand_ins(tree, existing)), dialect)
+    return to_sql(replace_tables(tree, stand_ins(tree, set(existing))), dialect)
 
 
 def existing_tables(client: SqlClientBase[Any]) -> set[tuple[str, str]]:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.extract import extract
+from pipelines.load import load
 from pipelines.logs import configure, console
 from tests.conftest import BIN, Api, creds, run_cli
 
@@ -142,12 +144,13 @@ def test_json_log_format_gives_only_json_lines(shared: Api, tmp_path: Path) -> N
     assert "is a directory" in str(entry["message"]) and entry["level"] == "ERROR"
 
 
-def test_plan_vv_prints_no_library_debug(api: Api, tmp_path: Path) -> None:
+def test_plan_vv_prints_no_library_debug(api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = str(tmp_path / "mj.duckdb")
-    assert run_cli(["--db", db, "extract"], creds(api), tmp_path).returncode == 0
-    for name, table in (("profiles.csv", "profiles"), ("consent.csv", "consent_events")):
-        loaded = run_cli(["--db", db, "load", str(ROOT / "examples" / name), "--table", table], {}, tmp_path)
-        assert loaded.returncode == 0, loaded.stderr
+    for name, value in creds(api).items():
+        monkeypatch.setenv(name, value)
+    extract(db=db)  # the setup in-process: the plans below are the commands under test
+    load(db=db, file=str(ROOT / "examples" / "profiles.csv"), table="profiles")
+    load(db=db, file=str(ROOT / "examples" / "consent.csv"), table="consent_events")
     audiences = str(ROOT / "audiences.sql")
     planned = run_cli(
         ["--db", db, "-vv", "--log-format", "json", "plan", "--audiences", audiences], {}, tmp_path

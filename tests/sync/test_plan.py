@@ -16,6 +16,8 @@ import duckdb
 import pytest
 
 from pipelines.errors import CommandError
+from pipelines.extract import extract
+from pipelines.load import load
 from pipelines.plan import plan
 from pipelines.sync.config import SyncConfiguration
 from pipelines.warehouse.datasets import RAW_TABLES
@@ -30,10 +32,14 @@ def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
         return con.sql(sql).fetchall()
 
 
-def test_plan_against_a_seeded_sandbox_reads_like_a_plan(api: Api, tmp_path: Path) -> None:
+def test_plan_against_a_seeded_sandbox_reads_like_a_plan(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = creds(api)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     db = str(tmp_path / "w.duckdb")
-    assert run_cli(["--db", db, "extract"], env, tmp_path).returncode == 0
+    extract(db=db)  # the setup in-process: the plan below is the command under test
     emails = [r[0] for r in rows(Path(db), "select email from mailjet.contacts order by id limit 120")]
     profiles = ["email,firstname,country"] + [
         f"{e},Name{i},{'DE' if i % 3 else 'FR'}" for i, e in enumerate(emails)
@@ -44,10 +50,8 @@ def test_plan_against_a_seeded_sandbox_reads_like_a_plan(api: Api, tmp_path: Pat
         events.append(f"{e},email_newsletter,{'no' if i % 10 == 0 else 'yes'},2026-06-14T10:00:00Z,crm")
         events.append(f"{e},email_service,yes,2026-06-01T10:00:00Z,crm")
     (tmp_path / "consent.csv").write_text("\n".join(events) + "\n", encoding="utf-8")
-    for name in ("profiles", "consent"):
-        table = "consent_events" if name == "consent" else name
-        loaded = run_cli(["--db", db, "load", str(tmp_path / f"{name}.csv"), "--table", table], env, tmp_path)
-        assert loaded.returncode == 0, loaded.stderr
+    load(db=db, file=str(tmp_path / "profiles.csv"), table="profiles")
+    load(db=db, file=str(tmp_path / "consent.csv"), table="consent_events")
     before = int(api.admin("GET", "requests").json()["total"])
 
     shown = run_cli(["--db", db, "plan"], env, tmp_path)
