@@ -96,10 +96,9 @@ def _render_named(name: str, dialect: str, tables: tuple[tuple[str, str], ...], 
 
 def empty_relation(columns: Mapping[str, str]) -> exp.Select:
     """A relation without rows of the given (name -> SQL type) columns."""
-    nulls = [
-        exp.cast(exp.null(), exp.DataType.build(kind, dialect=READ_DIALECT)).as_(name)
-        for name, kind in columns.items()
-    ]
+    # Portable type names, built in no dialect: in DuckDB's, `varchar` is text, and a Postgres view over
+    # a stand-in would change its columns' types (text to varchar) once the real table is loaded.
+    nulls = [exp.cast(exp.null(), exp.DataType.build(kind)).as_(name) for name, kind in columns.items()]
     return exp.select(*nulls).where("1 = 0")
 
 

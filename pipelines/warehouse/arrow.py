@@ -33,5 +33,7 @@ def fetch_arrow(client: SqlClientBase[Any], query: str) -> pa.Table:
     if hasattr(native, "to_arrow_table"):  # DuckDB hands its result over as Arrow
         return native.sql(query).to_arrow_table()
     with client.execute_query(query) as cursor:
-        names = [c[0] for c in cursor.description]
-        return pa.Table.from_pylist([dict(zip(names, row, strict=True)) for row in cursor.fetchall()])
+        names = [str(c[0]) for c in cursor.description]
+        rows = cursor.fetchall()
+        # By column, so that a result without rows still has its columns.
+        return pa.Table.from_pydict({name: [row[i] for row in rows] for i, name in enumerate(names)})

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from dlt.destinations.exceptions import DatabaseException
 from dlt.destinations.sql_client import SqlClientBase
 from sqlglot import exp
 
@@ -90,8 +91,13 @@ def view_sql(
 def _rendered(name: str, existing: frozenset[tuple[str, str]], folder: Path, dialect: str) -> str:
     """`view_sql`, rendered once per process for each input: every load publishes the same views again,
     and the files are read once per process (`statement`)."""
+    return to_sql(resolved(name, set(existing), folder), dialect)
+
+
+def resolved(name: str, existing: set[tuple[str, str]], folder: Path = VIEWS_FOLDER) -> exp.Expression:
+    """The SELECT in `folder/name.sql`, parsed, its missing raw tables standing in as empty relations."""
     tree = statement(name, folder)
-    return to_sql(replace_tables(tree, stand_ins(tree, set(existing))), dialect)
+    return replace_tables(tree, stand_ins(tree, existing))
 
 
 def existing_tables(client: SqlClientBase[Any]) -> set[tuple[str, str]]:
@@ -124,25 +130,131 @@ def check_layout(client: SqlClientBase[Any]) -> None:
         )
 
 
+Shape = list[tuple[str, str]]  # a relation's columns in order: (name, the engine's type)
+
+
+class ViewChangeError(LayoutError):
+    """A `mailjet` view changes its columns and other views the database keeps read it."""
+
+
+def shape(client: SqlClientBase[Any], relation: str, dialect: str) -> Shape:
+    """The columns (name, type as the engine states it) of a table or view, read without rows."""
+    query = to_sql(exp.select("*").from_(exp.to_table(relation)).limit(0), dialect)
+    return _described(client, query)
+
+
+def query_shape(client: SqlClientBase[Any], sql: str) -> Shape:
+    """The columns of a query (one of ours, rendered already), read without rows."""
+    return _described(client, f"select * from (\n{sql}\n) as q limit 0")
+
+
+def _described(client: SqlClientBase[Any], query: str) -> Shape:
+    with client.execute_query(query) as cursor:
+        return [(str(c[0]), str(c[1])) for c in cursor.description or []]
+
+
+def relations(client: SqlClientBase[Any], dataset: str) -> set[str]:
+    """The names of the tables and views of `dataset` in the database."""
+    rows = client.execute_sql(
+        "select table_name from information_schema.tables "
+        "where table_catalog = current_database() and table_schema = %s",
+        dataset,
+    )
+    return {str(r[0]) for r in rows or []}
+
+
 def publish_views(client: SqlClientBase[Any]) -> list[str]:
-    """Recompute `mailjet_matched` and (re)create every view of `mailjet`, in one transaction; returns
-    the views' names. Raises LayoutError when `mailjet` holds tables (a database written by an earlier
-    version)."""
+    """Recompute `mailjet_matched` and publish every view of `mailjet`, in one transaction; returns the
+    views' names. Views that other views read (the sync's, a user's own) keep working: a derived table
+    whose columns stay is emptied and filled again, and a view is replaced in place (`create or replace`),
+    which every engine allows while its columns stay (Postgres: or only grow at the end). Only a view
+    whose columns change is dropped first, and the engines that track what reads it refuse while a view
+    does: ViewChangeError then, never a drop of someone's view. Raises LayoutError when `mailjet` holds
+    tables (a database written by an earlier version)."""
     check_layout(client)
     dialect = dialect_of(client)
     existing = existing_tables(client)
     names = view_names()
+    views = {name: view_sql(name, existing, dialect=dialect) for name in names}
+    matched = {name: view_sql(name, existing, MATCHED_FOLDER, dialect) for name in matched_names()}
+    present = relations(client, MATCHED_DATASET)
+    kept = {
+        name
+        for name, sql in matched.items()
+        if name in present and shape(client, f"{MATCHED_DATASET}.{name}", dialect) == query_shape(client, sql)
+    }
+    if kept == set(matched):
+        try:
+            with client.begin_transaction():
+                _publish(client, matched, views, kept, replaced=set(names))
+            return names
+        except DatabaseException:
+            pass  # a view's columns change, and the engine refused to replace it in place: rolled back
+    readers = {name: _matched_read(name, existing) for name in names}
+    changed = set(matched) - kept
     with client.begin_transaction():
-        client.execute_sql(f"create schema if not exists {VIEWS_DATASET}")
-        for name in names:  # first: Postgres refuses to drop a table a view still reads
-            client.execute_sql(f"drop view if exists {VIEWS_DATASET}.{name}")
-        client.execute_sql(f"create schema if not exists {MATCHED_DATASET}")
-        for name in matched_names():
-            client.execute_sql(f"drop table if exists {MATCHED_DATASET}.{name}")
-            sql = view_sql(name, existing, MATCHED_FOLDER, dialect)
-            client.execute_sql(f"create table {MATCHED_DATASET}.{name} as\n{sql}")
-        for name in names:
-            client.execute_sql(
-                f"create view {VIEWS_DATASET}.{name} as\n{view_sql(name, existing, dialect=dialect)}"
-            )
+        replaced = set()
+        for name in sorted(relations(client, VIEWS_DATASET) & set(names)):
+            old = _readable(client, name, dialect)
+            if old is not None and not readers[name] & changed:
+                new = query_shape(client, views[name])
+                if new[: len(old)] == old:
+                    replaced.add(name)
+                    continue
+            _drop_view(client, name, old)
+        _publish(client, matched, views, kept, replaced)
     return names
+
+
+def _publish(
+    client: SqlClientBase[Any],
+    matched: dict[str, str],
+    views: dict[str, str],
+    kept: set[str],
+    replaced: set[str],
+) -> None:
+    """Fill the derived tables (emptied and filled again if `kept`, else created) and create the views
+    (replaced in place if in `replaced`)."""
+    client.execute_sql(f"create schema if not exists {VIEWS_DATASET}")
+    client.execute_sql(f"create schema if not exists {MATCHED_DATASET}")
+    for name, sql in matched.items():
+        if name in kept:
+            client.execute_sql(f"delete from {MATCHED_DATASET}.{name}")
+            client.execute_sql(f"insert into {MATCHED_DATASET}.{name}\n{sql}")
+        else:
+            client.execute_sql(f"drop table if exists {MATCHED_DATASET}.{name}")
+            client.execute_sql(f"create table {MATCHED_DATASET}.{name} as\n{sql}")
+    for name, sql in views.items():
+        replace = "or replace " if name in replaced else ""
+        client.execute_sql(f"create {replace}view {VIEWS_DATASET}.{name} as\n{sql}")
+
+
+def _matched_read(name: str, existing: set[tuple[str, str]]) -> set[str]:
+    """The `mailjet_matched` tables the view `name` reads."""
+    tree = resolved(name, existing)
+    return {t.name for t in tree.find_all(exp.Table) if t.db == MATCHED_DATASET}
+
+
+def _readable(client: SqlClientBase[Any], name: str, dialect: str) -> Shape | None:
+    """The columns of the `mailjet` view `name`; None when the database cannot read it any more (a table
+    it read was dropped by hand)."""
+    try:
+        return shape(client, f"{VIEWS_DATASET}.{name}", dialect)
+    except DatabaseException:
+        return None
+
+
+def _drop_view(client: SqlClientBase[Any], name: str, old: Shape | None) -> None:
+    """Drop a `mailjet` view whose columns change; ViewChangeError when other views read it (the engines
+    that track them refuse: their views are the user's to drop, never ours)."""
+    try:
+        client.execute_sql(f"drop view if exists {VIEWS_DATASET}.{name}")
+    except DatabaseException as exc:
+        told = " ".join(line.strip() for line in str(exc).strip().splitlines()[:4])
+        columns = ", ".join(c for c, _ in old or [])
+        raise ViewChangeError(
+            f"the view {VIEWS_DATASET}.{name} ({columns}) changes its columns in this version, and other "
+            f"views read it, so the database refuses to replace it ({told}). Drop the views that read "
+            f"{VIEWS_DATASET}.{name} (named above), run this command again, then create yours again; `plan` "
+            "creates the sync's own views again by itself"
+        ) from None
