@@ -190,17 +190,21 @@ def publish_views(client: SqlClientBase[Any]) -> list[str]:
             return names
         except DatabaseException:
             pass  # a view's columns change, and the engine refused to replace it in place: rolled back
-    readers = {name: _matched_read(name, existing) for name in names}
     changed = set(matched) - kept
+    dropped: dict[str, Shape | None] = {}  # the views that go first, with their columns
+    replaced = set()
+    for name in sorted(relations(client, VIEWS_DATASET) & set(names)):
+        old = _readable(client, name, dialect)
+        if (
+            old is not None
+            and not _matched_read(name, existing) & changed
+            and query_shape(client, views[name])[: len(old)] == old  # columns kept, or added at the end
+        ):
+            replaced.add(name)
+        else:
+            dropped[name] = old
     with client.begin_transaction():
-        replaced = set()
-        for name in sorted(relations(client, VIEWS_DATASET) & set(names)):
-            old = _readable(client, name, dialect)
-            if old is not None and not readers[name] & changed:
-                new = query_shape(client, views[name])
-                if new[: len(old)] == old:
-                    replaced.add(name)
-                    continue
+        for name, old in dropped.items():
             _drop_view(client, name, old)
         _publish(client, matched, views, kept, replaced)
     return names
