@@ -21,7 +21,9 @@ from pipelines.progress import ExtractProgress
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import raise_if_busy
 from pipelines.warehouse.datasets import API_DATASET
+from pipelines.warehouse.errors import WarehouseError
 from pipelines.warehouse.lock import WriterLock
+from pipelines.warehouse.publish import LayoutError
 from pipelines.warehouse.retype import RetypeError, retype_columns
 from pipelines.warehouse.writing import writing
 from sources.mailjet import (
@@ -218,6 +220,8 @@ def _prepare(pipeline: Pipeline, names: list[str], full_refresh: bool) -> tuple[
         retyped = retype_columns(pipeline)
     except RetypeError as exc:
         raise CommandError(str(exc), EXIT_FAILURE) from None
+    except LayoutError as exc:  # a view of the user's reads a view the retyping must drop
+        raise WarehouseError(str(exc)) from None
     cursors = [n for n in names if n in INCREMENTAL_RESOURCES]
     if full_refresh and cursors and pipeline.default_schema_name:
         pipeline_drop(pipeline, resources=cursors, state_only=True)()

@@ -197,7 +197,7 @@ def publish_views(client: SqlClientBase[Any]) -> list[str]:
         old = _readable(client, name, dialect)
         if (
             old is not None
-            and not _matched_read(name, existing) & changed
+            and not reads(name, existing) & {(MATCHED_DATASET, table) for table in changed}
             and query_shape(client, views[name])[: len(old)] == old  # columns kept, or added at the end
         ):
             replaced.add(name)
@@ -205,7 +205,7 @@ def publish_views(client: SqlClientBase[Any]) -> list[str]:
             dropped[name] = old
     with client.begin_transaction():
         for name, old in dropped.items():
-            _drop_view(client, name, old)
+            drop_view(client, name, old)
         _publish(client, matched, views, kept, replaced)
     return names
 
@@ -233,10 +233,9 @@ def _publish(
         client.execute_sql(f"create {replace}view {VIEWS_DATASET}.{name} as\n{sql}")
 
 
-def _matched_read(name: str, existing: set[tuple[str, str]]) -> set[str]:
-    """The `mailjet_matched` tables the view `name` reads."""
-    tree = resolved(name, existing)
-    return {t.name for t in tree.find_all(exp.Table) if t.db == MATCHED_DATASET}
+def reads(name: str, existing: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """(dataset, table) of every table the view `name` reads."""
+    return {(t.db, t.name) for t in resolved(name, existing).find_all(exp.Table) if t.db}
 
 
 def _readable(client: SqlClientBase[Any], name: str, dialect: str) -> Shape | None:
@@ -248,16 +247,16 @@ def _readable(client: SqlClientBase[Any], name: str, dialect: str) -> Shape | No
         return None
 
 
-def _drop_view(client: SqlClientBase[Any], name: str, old: Shape | None) -> None:
+def drop_view(client: SqlClientBase[Any], name: str, old: Shape | None = None) -> None:
     """Drop a `mailjet` view whose columns change; ViewChangeError when other views read it (the engines
     that track them refuse: their views are the user's to drop, never ours)."""
     try:
         client.execute_sql(f"drop view if exists {VIEWS_DATASET}.{name}")
     except DatabaseException as exc:
         told = " ".join(line.strip() for line in str(exc).strip().splitlines()[:4])
-        columns = ", ".join(c for c, _ in old or [])
+        columns = f" ({', '.join(c for c, _ in old)})" if old else ""
         raise ViewChangeError(
-            f"the view {VIEWS_DATASET}.{name} ({columns}) changes its columns in this version, and other "
+            f"the view {VIEWS_DATASET}.{name}{columns} changes its columns in this version, and other "
             f"views read it, so the database refuses to replace it ({told}). Drop the views that read "
             f"{VIEWS_DATASET}.{name} (named above), run this command again, then create yours again; `plan` "
             "creates the sync's own views again by itself"

@@ -19,8 +19,8 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.sql_client import SqlClientBase
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.warehouse.datasets import API_DATASET, VIEWS_DATASET
-from pipelines.warehouse.publish import existing_tables, publish_views, view_names
+from pipelines.warehouse.datasets import API_DATASET
+from pipelines.warehouse.publish import drop_view, existing_tables, publish_views, reads, view_names
 from sources.mailjet.schema import API_TABLES, DLT_TYPES, SQL_TYPES, Kind
 
 # Type changes the extract may apply by itself: every value of the old type reads the same in the new.
@@ -60,10 +60,12 @@ def retype_columns(pipeline: Pipeline) -> list[str]:
     with pipeline.sql_client() as client:
         existing = existing_tables(client)
         with client.begin_transaction():
-            # Postgres refuses to retype a column a view reads: the views go, and come back right after.
-            client.execute_sql(f"create schema if not exists {VIEWS_DATASET}")
+            # Postgres refuses to retype a column a view reads: the views that read the tables go, and
+            # come back right after; ViewChangeError when a view of the user's reads one of them.
+            retyped = {(API_DATASET, table_name) for table_name, _, _ in changes}
             for view in view_names():
-                client.execute_sql(f"drop view if exists {VIEWS_DATASET}.{view}")
+                if reads(view, existing) & retyped:
+                    drop_view(client, view)
             for table_name, column, kind in changes:
                 if (API_DATASET, table_name) in existing:  # else dlt creates it with the new type
                     client.execute_sql(_alter(client, table_name, column, kind))

@@ -5,9 +5,11 @@ on Postgres, which refuses to drop a view that another view reads)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import dlt
 import duckdb
 import pytest
 
@@ -17,9 +19,13 @@ from pipelines.import_csv import import_csv
 from pipelines.load import load
 from pipelines.plan import plan
 from pipelines.run import RunResult, run
+from pipelines.warehouse import open_pipeline
+from pipelines.warehouse.publish import publish_views
+from sources.mailjet import schema
 from tests.conftest import Api, start
 from tests.postgres.conftest import Database
 from tests.sources.conftest import point_at
+from tests.sources.test_retype import as_integer
 
 REPO = Path(__file__).resolve().parents[2]
 AUDIENCES = REPO / "audiences.sql"  # the shipped audiences: consent ledger, newsletter and service lists
@@ -150,6 +156,31 @@ def test_a_view_whose_columns_change_is_never_dropped_from_under_a_users_view(
     postgres.rows("drop view analytics.addresses")
     extract(resources="contacts", **where)
     assert postgres.rows("select count(email) from mailjet.contacts") == [(60,)]
+
+
+def test_retyping_a_column_drops_only_the_views_that_read_its_table(
+    postgres: Database, sandbox: Api, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    point_at(sandbox, monkeypatch)
+    where: dict[str, Any] = {"db": str(tmp_path / "unused.duckdb"), "destination": "postgres"}
+    sms = as_integer(schema.SMS_MESSAGES, "id")  # as an earlier version typed it, with one row
+    old_sms = sms.to_arrow(
+        [{"MessageId": "7", "From": "MJPilot", "CreationTS": 1767225600}], datetime.now(UTC)
+    )
+    pipeline = open_pipeline(**where)
+    pipeline.run([sms.resource(iter([old_sms]))], schema=dlt.Schema("mailjet"))
+    with pipeline.sql_client() as client:
+        publish_views(client)
+    postgres.rows("create schema analytics")
+    postgres.rows(USER_VIEW)
+
+    result = extract(resources="contacts", **where)
+    assert "sms_messages.id is text now (it was a number); every value was kept" in result.notes
+    assert postgres.rows("select id from mailjet.sms_messages") == [("7",)]
+    active = postgres.rows(
+        "select count(*) from mailjet.contacts where is_excluded_from_campaigns is not true"
+    )
+    assert postgres.rows("select count(*) from analytics.active_contacts") == active != [(0,)]
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
