@@ -123,6 +123,12 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: Interru
         logs.console().error(f"mailjet-elt {args.command}: {exc}")
         return exc.exit_code
     except Exception as exc:
+        from pipelines.warehouse.failures import destination_failure
+
+        failure = destination_failure(exc, getattr(args, "destination", None))
+        if failure is not None:
+            logs.console().error(f"mailjet-elt {args.command}: {failure}")
+            return failure.exit_code
         if not _database_error(exc):
             raise
         logs.console().error(
