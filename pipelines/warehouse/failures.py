@@ -46,7 +46,7 @@ def destination_failure(exc: BaseException, destination: str | None) -> CommandE
             f"[destination.{name}] in .dlt/secrets.toml",
             EXIT_USAGE,
         )
-    text = _driver_text(exc)
+    text = _driver_text(exc) if name != "duckdb" else None  # a DuckDB file has its own messages
     if text is None:
         return None
     said = text.lower()
