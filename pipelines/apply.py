@@ -137,6 +137,7 @@ def apply(
             resumed.extend(supersede_interrupted(client))
         forcing = "apply --force" + ("" if audiences is None else f" --audiences {shlex.quote(str(source))}")
         runs, already = _pending(warehouse, audience, defined, force, forcing)
+        warehouse.let_go()  # the rest asks, sends and waits: readers may open the file meanwhile
         total = sum(run.pending for run in runs)
         if total and not yes:
             _confirm(runs, total, confirm or _ask)

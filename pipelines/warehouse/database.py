@@ -1,19 +1,14 @@
-"""The database a command writes: the DuckDB file at `--db` (checked, probed, its working folder beside
-it) or another dlt destination, and the dlt pipeline of one raw layer that loads into it."""
+"""The database a command writes: the DuckDB file at `--db` (checked, its working folder beside it) or
+another dlt destination, and the dlt pipeline of one raw layer that loads into it."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from pathlib import Path
-
 import dlt
-import duckdb
 from dlt.common.destination.exceptions import UnknownDestinationModule
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
-from pipelines.warehouse.errors import WarehouseBusy, WarehouseError, lock_holder
+from pipelines.warehouse.errors import WarehouseError
 from pipelines.warehouse.names import API_DATASET
 from pipelines.warehouse.paths import duckdb_path, pipelines_dir
 from pipelines.warehouse.waiting import PatientCredentials
@@ -82,44 +77,3 @@ def open_pipeline(
     # for the normalize and load steps. Its steps still stop on the flag those handlers raise.
     pipeline.config.runtime.intercept_signals = False
     return pipeline
-
-
-def probe_duckdb(path: Path, db: str, wait_seconds: float, on_wait: Callable[[str], None]) -> None:
-    """Open the DuckDB file for writing once, so that a file that is not a database, a folder that
-    cannot be written or a reader holding the file is reported before any work starts. A reader is
-    waited for up to `wait_seconds`."""
-    deadline = time.monotonic() + wait_seconds
-    told = False
-    while True:
-        try:
-            duckdb.connect(str(path)).close()
-            return
-        except duckdb.IOException as exc:
-            text = str(exc)
-            if "lock" not in text.lower():
-                raise WarehouseError(_duckdb_problem(db, path, text)) from None
-            if time.monotonic() >= deadline:
-                holder = lock_holder(exc)
-                raise WarehouseBusy(
-                    f"the database {path} is open in another process ({holder}); waited {wait_seconds:g} s. "
-                    "Close that connection (a DuckDB shell or notebook has it open) and run this command "
-                    "again, or wait longer with --lock-wait SECONDS"
-                ) from None
-            if not told:
-                on_wait(f"the database file is open in another process; waiting up to {wait_seconds:g} s")
-                told = True
-            time.sleep(0.5)
-        except duckdb.Error as exc:
-            raise WarehouseError(_duckdb_problem(db, path, str(exc))) from None
-
-
-def _duckdb_problem(db: str, path: Path, text: str) -> str:
-    first = text.splitlines()[0] if text else "unknown error"
-    if "not a valid DuckDB database" in text or ("database file" in text.lower() and "valid" in text):
-        return (
-            f"--db {db}: {path} is not a DuckDB database ({first}). Point --db at a DuckDB file, or at a new "
-            "path to create one"
-        )
-    if "Read-only file system" in text or "Permission denied" in text or "Cannot open file" in text:
-        return f"--db {db}: cannot write {path} ({first}); choose a writable location"
-    return f"--db {db}: cannot open {path} as a DuckDB database ({first})"

@@ -22,12 +22,13 @@ from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.interrupts import InterruptHandler
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
-from pipelines.warehouse.database import open_pipeline, probe_duckdb
+from pipelines.warehouse.database import open_pipeline
 from pipelines.warehouse.datasets import (
     API_DATASET,
     LAYERS,
 )
 from pipelines.warehouse.errors import WarehouseBusy, WarehouseError, raise_if_busy
+from pipelines.warehouse.kept import KeptOpen
 from pipelines.warehouse.lock import LockTimeout, LockUnavailable, WriterLock
 from pipelines.warehouse.paths import check_existing_duckdb, duckdb_path, pipelines_dir
 from pipelines.warehouse.publish import LayoutError, check_layout, publish_views
@@ -43,6 +44,21 @@ class Warehouse:
 
     pipeline: Pipeline
     resumed: list[str] = field(default_factory=list)  # what was done about an interrupted run
+    kept: KeptOpen | None = None  # the DuckDB file, kept open while the command works in it
+
+    @contextmanager
+    def released(self, command: str) -> Iterator[None]:
+        """The DuckDB file let go for the block (reading Mailjet or a file), kept again after it."""
+        if self.kept is None:
+            yield
+            return
+        with self.kept.released(command):
+            yield
+
+    def let_go(self) -> None:
+        """The DuckDB file let go for the rest of the command (it sends to Mailjet and waits for it)."""
+        if self.kept is not None:
+            self.kept.close()
 
     def journal(
         self,
@@ -80,7 +96,7 @@ class Warehouse:
         """Extract `data` (stopped at once by a signal: nothing is written yet), normalize and load it,
         journaled before the extract and again once its package exists. Raises PipelineStepFailed."""
         self.journal(command, None, imports, target)  # in case it is killed as its package commits
-        with stop.immediate():
+        with self.released(command), stop.immediate():
             extracted = self.pipeline.extract(data)
         self.journal(command, extracted.loads_ids[-1], imports, target)
         stop.check()
@@ -175,17 +191,22 @@ def _settled(
     interrupts: InterruptHandler | None,
     loads: bool,
 ) -> Iterator[Warehouse]:
-    """The pipeline of `dataset`, the lock held, once what an interrupted run left behind is finished."""
+    """The pipeline of `dataset`, the lock held, once what an interrupted run left behind is finished. The
+    DuckDB file is opened first, so that a file that is not a database, a folder that cannot be written or
+    a reader holding the file is reported before any work starts, and kept open till the block exits."""
+    kept = None
+    if pipelines_dir(db, destination) is not None:
+        kept = KeptOpen(duckdb_path(db), db, wait_seconds, tell)
     try:
-        if pipelines_dir(db, destination) is not None:
-            probe_duckdb(duckdb_path(db), db, wait_seconds, tell)
+        if kept is not None:
+            kept.open()
         stop = interrupts or InterruptHandler("")
         with stop.deferred():
             resumed: list[str] = []
             pipelines = {name: open_pipeline(db, destination, name, wait_seconds) for name in LAYERS}
             for name in LAYERS:
                 resumed += resume(pipelines[name])
-            warehouse = Warehouse(pipelines[dataset], resumed)
+            warehouse = Warehouse(pipelines[dataset], resumed, kept)
             warehouse.check_layout()
             if resumed and not loads:
                 warehouse.publish()  # before the command reads the views
@@ -203,3 +224,6 @@ def _settled(
     except (DestinationConnectionError, DatabaseException) as exc:
         raise_if_busy(exc, f"`{command}`")
         raise
+    finally:
+        if kept is not None:
+            kept.close()

@@ -11,6 +11,7 @@ import shlex
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -269,6 +270,48 @@ def test_a_frequent_reader_never_makes_a_writer_fail(
     assert answered  # the reader did read while the writer ran
     for text in refused:  # and, when it could not, said why and what to do
         assert "is being written by another process" in text and "--lock-wait" in text, text
+
+
+def test_a_reader_reads_while_an_extract_reads_mailjet(api: Api, tmp_path: Path) -> None:
+    """A writing command keeps the file open only while it works in it: while an extract waits for Mailjet
+    (every answer slowed to 0.3 s here), a reader that will not wait at all gets in."""
+    db = tmp_path / "mj.duckdb"
+    with pytest.MonkeyPatch.context() as setup:
+        for name, value in creds(api).items():
+            setup.setenv(name, value)
+        extract_in_process(db=str(db))
+    api.admin("PUT", "faults", {"spec": "latency_ms=300"})
+    before = int(api.admin("GET", "requests").json()["total"])
+    writer = subprocess.Popen(
+        cli("--db", str(db), "extract", "--full-refresh"),
+        env={**os.environ, **creds(api)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def made() -> int:
+        return int(api.admin("GET", "requests").json()["total"])
+
+    answered_at: int | None = None  # the requests made when the reader got its answer
+    try:
+        while answered_at is None and writer.poll() is None:
+            if made() <= before:
+                continue  # not reading Mailjet yet
+            try:
+                run_sql(db=str(db), destination=None, query="select 1", output="csv", lock_wait=0)
+                answered_at = made()
+            except CommandError:
+                pass  # between two of its steps: try again
+        assert answered_at is not None, "no read got in while the extract ran"
+        deadline = time.monotonic() + 60
+        while made() == answered_at and writer.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert made() > answered_at, "the read got in only once the extract had read Mailjet"
+    finally:
+        api.admin("PUT", "faults", {"spec": ""})  # the rest at full speed
+        _, err = writer.communicate(timeout=120)
+    assert writer.returncode == 0, err
 
 
 @pytest.fixture
