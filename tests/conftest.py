@@ -115,18 +115,33 @@ SHARED_WORKER = ("tests/pipelines/test_crash_",)
 E2E_TIMEOUT_SECONDS = 900
 
 
+# The longest integration modules (over a minute of CPU each on a 2-core machine, most of it one test after
+# another on one worker): handed out first in their tier, for the same reason as the e2e tier.
+LONGEST = (
+    "tests/sync/test_write_quirks.py",
+    "tests/sync/test_apply.py",
+    "tests/sources/test_quirks.py",
+    "tests/sync/test_runs.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test in no tier is an integration test; an e2e test has a timeout of its own. The e2e tests come
     first: they are the longest, and started last they would keep one worker busy long after the other
     has finished (`-n 2 --dist loadfile` hands out whole modules in this order, see below); the unit
-    tests, milliseconds each, come last."""
+    tests, milliseconds each, come last. Within the integration tier, the LONGEST modules come first."""
     for item in items:
         if not any(item.get_closest_marker(tier) for tier in TIERS):
             item.add_marker(pytest.mark.integration)
         if item.get_closest_marker("e2e") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_SECONDS))
     started = ("e2e", "integration", "unit")
-    items.sort(key=lambda item: next(i for i, tier in enumerate(started) if item.get_closest_marker(tier)))
+    items.sort(
+        key=lambda item: (
+            next(i for i, tier in enumerate(started) if item.get_closest_marker(tier)),
+            item.nodeid.split("::", 1)[0] not in LONGEST,
+        )
+    )
 
 
 def worker_scope(nodeid: str) -> str:
