@@ -69,7 +69,7 @@ def open_pipeline(
         )
     else:
         dlt.config[f"destination.{destination}.replace_strategy"] = REPLACE_STRATEGY
-        dlt.config[f"destination.{destination}.credentials.session_timezone"] = SESSION_TIME_ZONE
+        dlt.secrets[f"destination.{destination}.credentials.session_timezone"] = SESSION_TIME_ZONE
         try:
             pipeline = dlt.pipeline(pipeline_name=dataset, destination=destination, dataset_name=dataset)
             pipeline.destination.client_class  # noqa: B018  # imports the destination's driver now
