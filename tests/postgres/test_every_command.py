@@ -95,7 +95,7 @@ def engines(postgres_server: Server, tmp_path_factory: pytest.TempPathFactory) -
                 members, member, other = people(api)
                 where: dict[str, Any] = {"db": str(folder / "w.duckdb"), "destination": engine}
                 (folder / engine).mkdir()
-                walked = walk(api, where, folder / engine, members, hook_events(api, member, other))
+                walked = walk(api, where, folder / engine, members, hook_events(member, other))
             finally:
                 app.stop()
             reader = duckdb_reader(where["db"]) if engine == "duckdb" else postgres_reader(database.url)

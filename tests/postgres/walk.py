@@ -142,7 +142,7 @@ def walk(
     )
 
 
-def hook_events(api: Api, newsletter_member: str, other: str) -> list[dict[str, Any]]:
+def hook_events(newsletter_member: str, other: str) -> list[dict[str, Any]]:
     """The admin events the sandbox delivers to the receiver: an open, a click and an unsubscribe by a
     newsletter member, a hard bounce of another contact."""
     return [
