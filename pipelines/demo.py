@@ -1,5 +1,6 @@
 """`mailjet-elt demo`: the whole loop against a seeded sandbox started in-process, each step the command of
-the same name: extract the account into DuckDB, import a CSV export beside it, load CRM data that overlaps
+the same name: extract the account into DuckDB (or the database of `--destination`), import a CSV export
+beside it, load CRM data that overlaps
 the sandbox's contacts, plan the shipped audiences, apply the plan to the sandbox's lists, extract again to
 see Mailjet's side, plan once more (nothing is left to do), and report what is where."""
 
@@ -10,11 +11,11 @@ import random
 import shutil
 import textwrap
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import duckdb
 
 from pipelines.apply import apply
 from pipelines.errors import CommandError
@@ -22,9 +23,10 @@ from pipelines.extract import extract
 from pipelines.import_csv import import_csv
 from pipelines.load import load
 from pipelines.plan import plan
-from pipelines.report import program, sql_hint, text
+from pipelines.report import program, text
 from pipelines.sql import table
 from pipelines.sync.audiences import SHIPPED_AUDIENCES
+from pipelines.warehouse import API_DATASET, open_pipeline, pipelines_dir
 from sandbox import SandboxApp, SandboxConfig
 from sources.mailjet.client import MailjetHttp
 from sources.mailjet.config import MailjetConfiguration
@@ -55,23 +57,31 @@ QUERIES = (
     (
         "What the sync changed in Mailjet, and why",
         "select audience, action, reason, outcome, count(*) as contacts\n"
-        "from mailjet_sync.sync_changelog group by all order by all",
+        "from mailjet_sync.sync_changelog group by 1, 2, 3, 4 order by 1, 2, 3, 4",
     ),
     (
         "Consent now, per permission and where it came from",
         "select permission, source, granted, count(*) as people\n"
-        "from mailjet_sync.consent_current group by all order by all",
+        "from mailjet_sync.consent_current group by 1, 2, 3 order by 1, 2, 3",
     ),
 )
 
 
-def run_demo(contacts: int = 2000) -> int:
-    """Start a sandbox and run the whole loop against it; 0 when every step worked."""
+Query = Callable[[str], tuple[list[str], list[tuple[Any, ...]]]]
+
+
+def run_demo(contacts: int = 2000, destination: str | None = None) -> int:
+    """Start a sandbox and run the whole loop against it, into the demo's DuckDB file or, with
+    `destination`, the database dlt is configured for; 0 when every step worked."""
     started = time.perf_counter()
+    destination = None if destination == "duckdb" else destination
     db = Path(DEMO_DB)
-    # The demo's database belongs to this sandbox only: start it afresh on every demo.
-    db.unlink(missing_ok=True)
-    shutil.rmtree(db.with_name(f".{db.name}.dlt"), ignore_errors=True)
+    working = pipelines_dir(str(db), destination)
+    if working is not None:
+        # The demo's DuckDB file belongs to this sandbox only: start it afresh on every demo. Another
+        # destination is the user's own database: nothing in it is ever deleted.
+        db.unlink(missing_ok=True)
+        shutil.rmtree(working, ignore_errors=True)
     with SandboxApp(SandboxConfig(contacts=contacts, job_seconds=0.5)) as sandbox:
         config = _config(sandbox)
         client = MailjetHttp.from_config(config)
@@ -83,7 +93,7 @@ def run_demo(contacts: int = 2000) -> int:
         finally:
             client.close()
         try:
-            return _loop(sandbox, config, db, started)
+            return _loop(sandbox, config, {"db": str(db), "destination": destination}, started)
         except CommandError as exc:
             print(f"demo failed: {exc}")
             return 1
@@ -102,62 +112,83 @@ def _intro(sandbox: SandboxApp, client: MailjetHttp) -> None:
         print(f"  {row['ID']:>6}  {row['Name']:<18} {row['SubscriberCount']:>6,} subscribed")
 
 
-def _loop(sandbox: SandboxApp, config: MailjetConfiguration, db: Path, started: float) -> int:
-    _step(1, "extract the whole account into DuckDB", f"{program()} --db {db} extract")
-    print(text(extract(db=str(db), config=config)))
+def _loop(sandbox: SandboxApp, config: MailjetConfiguration, where: dict[str, Any], started: float) -> int:
+    at = _flags(where)
+    into = "DuckDB" if where["destination"] is None else f"the {where['destination']} database"
+    _step(1, f"extract the whole account into {into}", f"{program()} {at} extract")
+    print(text(extract(config=config, **where)))
 
-    export = _write_export(db)
-    _step(2, "import a CSV export beside it", f"{program()} --db {db} import-csv {export} --list Newsletter")
-    print(text(import_csv(db=str(db), files=[str(export)], list_ref="Newsletter", progress=False)))
+    export = _write_export(where)
+    _step(2, "import a CSV export beside it", f"{program()} {at} import-csv {export} --list Newsletter")
+    print(text(import_csv(files=[str(export)], list_ref="Newsletter", progress=False, **where)))
     print(
         "  the export's first row is a Mailjet contact already, in capitals: its properties joined that\n"
         "  contact; the bad address and the duplicate are in mailjet.csv_rejections."
     )
 
-    profiles, consent, story = _write_crm(db)
-    loading = f"{program()} --db {db} load {profiles} --table profiles"
+    profiles, consent, story = _write_crm(where)
+    loading = f"{program()} {at} load {profiles} --table profiles"
     _step(3, "load CRM data: profiles and consent events", loading)
     print(story)
-    print(text(load(db=str(db), file=str(profiles), table="profiles")))
-    print(f"  (and: {program()} --db {db} load {consent} --table consent_events)")
-    print(text(load(db=str(db), file=str(consent), table="consent_events")))
+    print(text(load(file=str(profiles), table="profiles", **where)))
+    print(f"  (and: {program()} {at} load {consent} --table consent_events)")
+    print(text(load(file=str(consent), table="consent_events", **where)))
 
-    _step(4, "plan the audiences of the shipped audiences.sql", f"{program()} --db {db} plan")
-    print(text(plan(db=str(db), audiences=str(SHIPPED_AUDIENCES))))
+    _step(4, "plan the audiences of the shipped audiences.sql", f"{program()} {at} plan")
+    print(text(plan(audiences=str(SHIPPED_AUDIENCES), **where)))
 
-    _step(5, "apply the plan to the sandbox's lists", f"{program()} --db {db} apply --yes")
-    applied = apply(db=str(db), audiences=str(SHIPPED_AUDIENCES), yes=True, config=config)
+    _step(5, "apply the plan to the sandbox's lists", f"{program()} {at} apply --yes")
+    applied = apply(audiences=str(SHIPPED_AUDIENCES), yes=True, config=config, **where)
     print(text(applied))
 
-    _step(6, "extract again: Mailjet's lists as they are now", f"{program()} --db {db} extract")
-    again = extract(db=str(db), config=config)
+    _step(6, "extract again: Mailjet's lists as they are now", f"{program()} {at} extract")
+    again = extract(config=config, **where)
     print(
         f"{sum(t.rows for t in again.tables):,} rows read with {again.requests:,} requests in "
         f"{again.seconds:.1f} s (incremental where the API allows)"
     )
 
-    _step(7, "plan again: nothing should be left to do", f"{program()} --db {db} plan")
-    replanned = plan(db=str(db), audiences=str(SHIPPED_AUDIENCES))
+    _step(7, "plan again: nothing should be left to do", f"{program()} {at} plan")
+    replanned = plan(audiences=str(SHIPPED_AUDIENCES), **where)
     left = {p.audience: sum(sum(r.values()) for r in p.actions.values()) for p in replanned.plans}
     print(", ".join(f"{name}: {n:,} change{'' if n == 1 else 's'}" for name, n in left.items()))
 
-    _report(db, sandbox, started)
+    _report(where, sandbox, started)
     return 0 if applied.exit_code == 0 and not any(left.values()) else 1
+
+
+def _flags(where: dict[str, Any]) -> str:
+    """The global option that names the demo's database on a command line."""
+    return f"--db {where['db']}" if where["destination"] is None else f"--destination {where['destination']}"
+
+
+@contextmanager
+def _reading(where: dict[str, Any]) -> Iterator[Query]:
+    """Queries on the demo's database, through dlt's SQL client (DuckDB's file or any destination's)."""
+    pipeline = open_pipeline(where["db"], where["destination"], API_DATASET)
+    with pipeline.sql_client() as client:
+
+        def query(sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+            with client.execute_query(sql) as cursor:
+                description = cursor.native_cursor.description
+                return [str(d[0]) for d in description or []], [tuple(r) for r in cursor.fetchall()]
+
+        yield query
 
 
 def _step(number: int, what: str, command: str) -> None:
     print(f"\n== {number}/{STEPS} {what}\n$ {command}")
 
 
-def _write_export(db: Path) -> Path:
+def _write_export(where: dict[str, Any]) -> Path:
     """A small hand-made export, as a spreadsheet saves it: UTF-8 with a byte-order mark, semicolons, CRLF,
     TRUE/FALSE; one row is a Mailjet contact already, one address is bad, one row is a duplicate."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        member = con.sql(
+    with _reading(where) as query:
+        member = query(
             "select c.email from mailjet.list_recipients r join mailjet.contacts c on c.id = r.contact_id "
             "join mailjet.contact_lists l on l.id = r.list_id "
             "where l.name = 'Newsletter' and not r.is_unsubscribed order by c.id limit 1"
-        ).fetchall()[0][0]
+        )[1][0][0]
     export = Path(DEMO_EXPORT)
     export.write_text(
         "Email;First Name;Country;VIP;Status\r\n"
@@ -171,17 +202,17 @@ def _write_export(db: Path) -> Path:
     return export
 
 
-def _write_crm(db: Path) -> tuple[Path, Path, str]:
+def _write_crm(where: dict[str, Any]) -> tuple[Path, Path, str]:
     """CRM files made from the extracted contacts, the way a real CRM overlaps a Mailjet account: most
     contacts have a profile, some profiles are people Mailjet has never seen, most gave newsletter
     consent and a few withdrew it lately, some addresses are spelled differently, a few rows are bad."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        people = con.sql(
+    with _reading(where) as query:
+        _, people = query(
             "select c.email, max(p.value) filter (where p.name = 'firstname'), "
             "max(p.value) filter (where p.name = 'country') from mailjet.contacts c "
             "left join mailjet.contact_properties p on p.contact_id = c.id "
             "where c._source = 'api' group by c.id, c.email order by c.id"
-        ).fetchall()
+        )
     rng = random.Random(7)
     now = datetime.now(UTC).replace(microsecond=0)
     known = [p for p in people if rng.random() < IN_CRM]
@@ -240,31 +271,31 @@ def _write_crm(db: Path) -> tuple[Path, Path, str]:
     return profiles_file, consent_file, story
 
 
-def _report(db: Path, sandbox: SandboxApp, started: float) -> None:
-    with duckdb.connect(str(db), read_only=True) as con:
-        tables = con.sql(
+def _report(where: dict[str, Any], sandbox: SandboxApp, started: float) -> None:
+    with _reading(where) as query:
+        _, tables = query(
             "select table_schema, table_name from information_schema.tables where table_schema in "
             "('mailjet', 'crm', 'mailjet_sync') and table_name not like '\\_%' escape '\\' "
             "order by table_schema, table_name"
-        ).fetchall()
-        sizes = [(f"{s}.{t}", _count(con, f'"{s}"."{t}"')) for s, t in tables]
-        runs = con.sql(
+        )
+        sizes = [(f"{s}.{t}", int(query(f'select count(*) from "{s}"."{t}"')[1][0][0])) for s, t in tables]
+        _, runs = query(
             "select audience, run_id, status, list_name, mismatches from mailjet_sync.sync_runs r "
             "where run_id = (select max(run_id) from mailjet_sync.sync_runs x where x.audience = r.audience "
             "and x.applied_at is not null) order by audience"
-        ).fetchall()
-        planned = con.sql(
+        )
+        _, planned = query(
             "select p.audience, p.action, p.reason, count(*) from mailjet_sync.sync_plan p join "
-            "mailjet_sync.sync_runs r using (run_id) where r.applied_at is not null group by all order by all"
-        ).fetchall()
-        jobs = con.sql(
+            "mailjet_sync.sync_runs r using (run_id) where r.applied_at is not null "
+            "group by 1, 2, 3 order by 1, 2, 3"
+        )
+        jobs = query(
             "select count(distinct job_id), count(*) filter (where outcome = 'done'), "
             "count(*) filter (where outcome <> 'done') from mailjet_sync.sync_changelog"
-        ).fetchall()[0]
-        answers = [(title, sql, con.sql(sql)) for title, sql in QUERIES]
-        shown = [(title, sql, rel.columns, rel.fetchall()) for title, sql, rel in answers]
+        )[1][0]
+        shown = [(title, sql, *query(sql)) for title, sql in QUERIES]
     print("\n== Report")
-    print(f"The database: {db.resolve()}")
+    print(f"The database: {where_it_is(where)}")
     print("Rows per table (the mailjet views, your CRM tables, the sync's tables):")
     width = max(len(name) for name, _ in sizes)
     for name, n in sizes:
@@ -279,7 +310,7 @@ def _report(db: Path, sandbox: SandboxApp, started: float) -> None:
     for audience, run_id, status, list_name, mismatches in runs:
         verdict = "every confirmed change is there" if not mismatches else f"{mismatches:,} NOT as planned"
         print(f'Verification: {audience} (run {run_id}, {status}): list "{list_name}" read again: {verdict}.')
-    prompt = sql_hint(str(db), "QUERY").removesuffix(" QUERY")
+    prompt = f"{program()} {_flags(where)} sql"
     print(f'\nThree queries to try, each with {prompt} "QUERY" (or {prompt} alone, for a prompt):')
     for title, sql, columns, rows in shown:
         print(f"\n-- {title}\n{sql};")
@@ -293,8 +324,11 @@ def _report(db: Path, sandbox: SandboxApp, started: float) -> None:
     )
 
 
-def _count(con: Any, name: str) -> int:
-    return int(con.sql(f"select count(*) from {name}").fetchall()[0][0])
+def where_it_is(where: dict[str, Any]) -> str:
+    """The demo's database, as the report names it."""
+    if where["destination"] is None:
+        return str(Path(where["db"]).resolve())
+    return f"the {where['destination']} database dlt is configured for (--destination {where['destination']})"
 
 
 def _config(sandbox: SandboxApp) -> MailjetConfiguration:

@@ -19,4 +19,4 @@ def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
 def handle(args: argparse.Namespace, stop: InterruptHandler) -> int:
     from pipelines.demo import run_demo
 
-    return run_demo(contacts=args.contacts)
+    return run_demo(contacts=args.contacts, destination=args.destination)

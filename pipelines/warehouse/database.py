@@ -13,9 +13,15 @@ from pipelines.warehouse.names import API_DATASET
 from pipelines.warehouse.paths import duckdb_path, pipelines_dir
 from pipelines.warehouse.waiting import PatientCredentials
 
+# Every session of a command keeps time in UTC, whatever the zone of the machine (DuckDB) or of the server
+# (a Postgres configured for its office's zone): a time without a zone (a CRM file's) is read as UTC, and
+# a time written as text (a plan's evidence) is written in UTC, so that the same data plans the same on
+# every engine. dlt sets it on each connection of the destinations that have such a setting (Postgres).
+SESSION_TIME_ZONE = "UTC"
 # Merges of millions of rows: cap DuckDB's buffer memory (it spills to disk beyond it) so the extract's
-# memory stays flat as the account grows; insertion order is meaningless for these tables.
-DUCKDB_SETTINGS = {"memory_limit": "256MB", "preserve_insertion_order": False}
+# memory stays flat as the account grows; insertion order is meaningless for these tables. Sessions keep
+# time in UTC (SESSION_TIME_ZONE).
+DUCKDB_SETTINGS = {"memory_limit": "256MB", "preserve_insertion_order": False, "TimeZone": SESSION_TIME_ZONE}
 
 
 # A replaced table changes in one transaction (readers never see it empty or half loaded).
@@ -58,6 +64,7 @@ def open_pipeline(
         )
     else:
         dlt.config[f"destination.{destination}.replace_strategy"] = REPLACE_STRATEGY
+        dlt.secrets[f"destination.{destination}.credentials.session_timezone"] = SESSION_TIME_ZONE
         try:
             pipeline = dlt.pipeline(pipeline_name=dataset, destination=destination, dataset_name=dataset)
             pipeline.destination.client_class  # noqa: B018  # imports the destination's driver now

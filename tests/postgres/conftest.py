@@ -87,9 +87,14 @@ def postgres_server() -> Iterator[Server]:
 def postgres(postgres_server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
     """A fresh database for this test, set as `DESTINATION__POSTGRES__CREDENTIALS`; dlt's working state
     goes to the test's own folder (`DLT_DATA_DIR`), so no test resumes another's pipelines."""
-    name = f"test_{next(_databases)}"
-    postgres_server.execute("postgres", f"create database {name}")
-    database = Database(postgres_server, name)
+    database = new_database(postgres_server)
     monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", database.url)
     monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))
     return database
+
+
+def new_database(server: Server) -> Database:
+    """A fresh database on `server`, for a fixture that sets the environment itself."""
+    name = f"test_{next(_databases)}"
+    server.execute("postgres", f"create database {name}")
+    return Database(server, name)

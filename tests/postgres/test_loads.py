@@ -1,6 +1,6 @@
-"""Every command on a real PostgreSQL, repeatedly, and views that outlive every load: a user's own view over
-`mailjet.*`, and the sync's, keep working while the loads publish the `mailjet` views again (on DuckDB and
-on Postgres, which refuses to drop a view that another view reads)."""
+"""Views that outlive every load: a user's own view over `mailjet.*`, and the sync's, keep working while the
+loads publish the `mailjet` views again (on DuckDB and on Postgres, which refuses to drop a view that another
+view reads). Every command on Postgres, compared with DuckDB: test_every_command.py."""
 
 from __future__ import annotations
 
@@ -16,9 +16,6 @@ import pytest
 from pipelines.errors import EXIT_USAGE, CommandError
 from pipelines.extract import extract
 from pipelines.import_csv import import_csv
-from pipelines.load import load
-from pipelines.plan import plan
-from pipelines.run import RunResult, run
 from pipelines.warehouse import open_pipeline
 from pipelines.warehouse.publish import publish_views
 from sources.mailjet import schema
@@ -28,9 +25,7 @@ from tests.sources.conftest import point_at
 from tests.sources.test_retype import as_integer
 
 REPO = Path(__file__).resolve().parents[2]
-AUDIENCES = REPO / "audiences.sql"  # the shipped audiences: consent ledger, newsletter and service lists
 CONTACTS_CSV = REPO / "examples" / "contacts.csv"
-MEMBERS = 20  # contacts the CRM grants the newsletter to
 
 USER_VIEW = (
     "create view analytics.active_contacts as "
@@ -44,64 +39,6 @@ def sandbox() -> Iterator[Api]:
     app = start(contacts=60)
     yield Api(app)
     app.stop()
-
-
-def crm_files(tmp_path: Path, emails: list[str]) -> tuple[Path, Path]:
-    """CRM profiles of `emails`, and consent events granting them the newsletter and service messages."""
-    profiles = tmp_path / "profiles.csv"
-    profiles.write_text(
-        "email,firstname,country\n" + "".join(f"{e},Name{i},FR\n" for i, e in enumerate(emails)),
-        encoding="utf-8",
-    )
-    consent = tmp_path / "consent.csv"
-    consent.write_text(
-        "email,permission,granted,at,source\n"
-        + "".join(
-            f"{e},email_newsletter,yes,2026-06-14T10:00:00Z,crm\n{e},email_service,yes,2026-06-01T10:00:00Z,crm\n"
-            for e in emails
-        ),
-        encoding="utf-8",
-    )
-    return profiles, consent
-
-
-def sent(result: RunResult) -> int:
-    """The changes a run's apply had Mailjet make."""
-    return sum(sum(run.done.values()) for run in result.apply.runs)
-
-
-def test_every_command_runs_again_and_again_on_postgres(
-    postgres: Database, api: Api, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    point_at(api, monkeypatch)
-    where: dict[str, Any] = {"db": str(tmp_path / "unused.duckdb"), "destination": "postgres"}
-    assert {t.name: t.rows for t in extract(**where).tables}["contacts"] == 300
-    emails = [
-        str(r[0]) for r in postgres.rows(f"select email from mailjet.contacts order by id limit {MEMBERS}")
-    ]
-    profiles, consent = crm_files(tmp_path, emails)
-    load(file=str(profiles), table="profiles", **where)
-    load(file=str(consent), table="consent_events", **where)
-
-    planned = plan(audiences=str(AUDIENCES), **where)  # creates the sync's views over `mailjet.*`
-    assert {p.audience: p.actions.get("addnoforce", {}) for p in planned.plans}["newsletter"]
-    extract(**where)  # incremental: publishes the views the sync's views read
-    imported = import_csv(files=[str(CONTACTS_CSV)], progress=False, **where)
-    assert imported.files[0].contacts > 0
-    load(file=str(profiles), table="profiles", **where)
-
-    first = run(audiences=str(AUDIENCES), yes=True, sleep=lambda seconds: None, **where)
-    assert first.exit_code == 0
-    assert sent(first) >= MEMBERS  # the newsletter's members, the service list's
-    again = run(audiences=str(AUDIENCES), yes=True, sleep=lambda seconds: None, **where)
-    assert again.exit_code == 0
-    assert sent(again) == 0 and again.apply.jobs == 0
-    assert all(not p.actions for p in again.plan.plans)
-    granted = ", ".join(f"'{e.lower()}'" for e in emails)
-    newsletter = postgres.rows(
-        f"select count(*) from mailjet_sync.audience_newsletter where email in ({granted})"
-    )
-    assert newsletter == [(MEMBERS,)]
 
 
 def test_a_users_view_over_the_contacts_survives_ten_loads(
