@@ -302,19 +302,21 @@ class MailjetHttp:
         resource: str,
         job_id: int,
         timeout: float = settings.JOB_TIMEOUT_SECONDS,
-        first_poll: float = settings.JOB_FIRST_POLL_SECONDS,
+        first_poll: float | None = None,
         max_poll: float = settings.JOB_MAX_POLL_SECONDS,
         report: bool = True,
     ) -> JobResult:
         """Poll `GET /v3/REST/<resource>/<job_id>` until the job ends and return how it ended: its final
         status object and its per-contact error report, which a `Completed` job can have too (contacts
         Mailjet refused, such as invalid addresses); `Error` and `Abort` return as well (see
-        `JobResult.failed` and `raise_if_failed`). Polls wait `first_poll` seconds, then twice as long
+        `JobResult.failed` and `raise_if_failed`). Polls wait `first_poll` seconds (default: `[mailjet]
+        job_poll_seconds`), then twice as long
         each time (with jitter) up to `max_poll`; each poll is a request retried as the class says.
         Raises MailjetJobTimeout when the job is still running `timeout` seconds after polling began (the
         last poll is made at that deadline). Without `report`, the error report is left to the caller
         (`errors` is empty)."""
-        return jobs.wait_for_job(self, resource, job_id, timeout, first_poll, max_poll, report)
+        first = self.settings.job_poll_seconds if first_poll is None else first_poll
+        return jobs.wait_for_job(self, resource, job_id, timeout, first, max_poll, report)
 
     def job_errors(self, resource: str, job_id: int) -> list[dict[str, Any]]:
         """A job's error report, one row per contact in error: the JSON report of a bulk subscription job

@@ -71,11 +71,14 @@ class MailjetConfiguration(MailjetCredentials):
     timeout_seconds: float = settings.DEFAULT_TIMEOUT_SECONDS
     """How long one whole request (connect, headers and body) may take before it counts as failed
     (and is retried)."""
+    job_poll_seconds: float = settings.JOB_FIRST_POLL_SECONDS
+    """The wait before a bulk job's status is first read; each later wait doubles (with jitter), up to
+    30 s."""
 
     def check(self) -> None:
         """Raise MailjetConfigError naming a setting whose value cannot work."""
         super().check()
-        for name in ("timeout_seconds", "requests_per_second", "backoff_seconds"):
+        for name in ("timeout_seconds", "requests_per_second", "backoff_seconds", "job_poll_seconds"):
             if not math.isfinite(getattr(self, name)):
                 raise MailjetConfigError(
                     f"[mailjet] {name}={getattr(self, name)}: must be a finite number; set "
@@ -92,6 +95,11 @@ class MailjetConfiguration(MailjetCredentials):
             raise MailjetConfigError(
                 f"[mailjet] timeout_seconds={self.timeout_seconds}: must be positive and at most "
                 f"{settings.MAX_TIMEOUT_SECONDS:g}"
+            )
+        if not 0 < self.job_poll_seconds <= settings.JOB_MAX_POLL_SECONDS:
+            raise MailjetConfigError(
+                f"[mailjet] job_poll_seconds={self.job_poll_seconds}: must be positive and at most "
+                f"{settings.JOB_MAX_POLL_SECONDS:g}"
             )
         if not (math.isfinite(self.event_horizon_days) and 0 <= self.event_horizon_days <= 3660):
             raise MailjetConfigError(

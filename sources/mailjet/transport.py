@@ -246,6 +246,7 @@ class HttpSettings:
     max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS
     backoff_seconds: float = settings.DEFAULT_BACKOFF_SECONDS
     max_backoff_seconds: float = settings.DEFAULT_MAX_BACKOFF_SECONDS
+    job_poll_seconds: float = settings.JOB_FIRST_POLL_SECONDS  # the first wait before a job's status
 
     @classmethod
     def from_config(cls, config: MailjetConfiguration) -> HttpSettings:
@@ -256,6 +257,7 @@ class HttpSettings:
             timeout=config.timeout_seconds,
             max_attempts=config.max_attempts,
             backoff_seconds=config.backoff_seconds,
+            job_poll_seconds=config.job_poll_seconds,
         )
 
 

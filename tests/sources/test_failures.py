@@ -112,11 +112,21 @@ def test_cli_extract_usage_errors_exit_2(small: Api, tmp_path: Path, args: list[
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_bad_setting_names_the_setting(small: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    point_at(small, monkeypatch, concurrency="0")
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [
+        ("concurrency", "0", "concurrency=0"),
+        ("job_poll_seconds", "0", "job_poll_seconds=0.0: must be positive and at most 30"),
+        ("job_poll_seconds", "nan", "job_poll_seconds=nan: must be a finite number"),
+    ],
+)
+def test_bad_setting_names_the_setting(
+    small: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, value: str, named: str
+) -> None:
+    point_at(small, monkeypatch, **{setting: value})
     with pytest.raises(CommandError) as bad:
         extract(db=str(tmp_path / "mj.duckdb"))
-    assert bad.value.exit_code == 2 and "concurrency=0" in str(bad.value)
+    assert bad.value.exit_code == 2 and named in str(bad.value)
 
 
 def test_timeouts_are_retried_then_reported(

@@ -214,7 +214,9 @@ def test_apply_killed_at_random_points_converges_with_a_true_changelog(world: tu
         (str(e), str(a), int(lid))
         for e, a, lid in rows(db, "select email, action, list_id from mailjet_sync.sync_plan")
     }
-    env = {**os.environ, **creds(api)}
+    # Jobs that take Mailjet's time, polled at Mailjet's pace: the applies run long enough to be killed.
+    api.app.store.job_seconds = 0.2
+    env = {**os.environ, **creds(api), "MAILJET__JOB_POLL_SECONDS": "0.2"}
     rng = random.Random(7)
     kills = 0
     for _ in range(4):  # batches of 7: dozens of jobs, each killed somewhere new
