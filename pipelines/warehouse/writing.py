@@ -1,7 +1,8 @@
-"""`writing()`: one loading command at a time. It takes the one-writer lock, makes sure the DuckDB file
-can be written, takes the state of a pipeline that has none locally from the warehouse, and first finishes
-whatever an interrupted run of any layer left behind, so that the command's own work always starts from a
-settled database; the views are (re)created then, and again after the command's load."""
+"""`writing()`: one loading command at a time. It takes the one-writer lock (and, on a server that has
+one, the lock in the warehouse), makes sure the DuckDB file can be written, takes the state of a pipeline
+that has none locally from the warehouse, and first finishes whatever an interrupted run of any layer left
+behind, so that the command's own work always starts from a settled database; the views are (re)created
+then, and again after the command's load."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from pipelines.warehouse.lock import LockTimeout, LockUnavailable, WriterLock
 from pipelines.warehouse.paths import check_existing_duckdb, duckdb_path, is_duckdb_file, pipelines_dir
 from pipelines.warehouse.publish import LayoutError, check_layout, publish_views
 from pipelines.warehouse.resume import JOURNAL, resume
+from pipelines.warehouse.server_lock import ServerLock, has_server_lock
 from pipelines.warehouse.superseded import ImportKey
 
 LOCK_NAME = "mailjet_elt"  # the writer lock's file is `<pipelines folder>/mailjet_elt.lock`
@@ -129,8 +131,9 @@ def holding(
     on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[WriterLock]:
     """The one-writer lock of the database, held until the block exits: for a command made of several
-    loading steps (`run`), which pass it to `writing()` so that no other writer gets in between them.
-    Raises WarehouseError (a lock that cannot be created) or
+    loading steps (`run`), which pass it to `writing()` so that no other writer gets in between them. The
+    file lock in the database's working folder, then, on a server that has one, the lock in the warehouse,
+    which writers on other machines share. Raises WarehouseError (a lock that cannot be created) or
     WarehouseBusy (held by another process)."""
     tell = on_wait or (lambda text: None)
     if is_duckdb_file(destination):
@@ -148,7 +151,37 @@ def holding(
     except LockTimeout as exc:
         raise WarehouseBusy(str(exc)) from None
     try:
-        yield lock
+        with _in_the_server(db, destination, command, wait_seconds, tell):
+            yield lock
+    finally:
+        lock.release()
+
+
+@contextmanager
+def _in_the_server(
+    db: str, destination: str | None, command: str, wait_seconds: float, tell: Callable[[str], None]
+) -> Iterator[None]:
+    """The writer lock in the warehouse itself, held until the block exits, when its engine has one
+    (pipelines.warehouse.server_lock): writers on other machines, with folders of their own, wait for it."""
+    if is_duckdb_file(destination):
+        yield
+        return
+    pipeline = open_pipeline(db, destination, API_DATASET, wait_seconds)
+    if not has_server_lock(pipeline.destination.capabilities().sqlglot_dialect or ""):
+        yield
+        return
+    lock = ServerLock(
+        pipeline.sql_client(),
+        command,
+        wait_seconds,
+        lambda holder: tell(f"the database is in use by {holder}; waiting up to {wait_seconds:g} s"),
+    )
+    try:
+        lock.acquire()
+    except LockTimeout as exc:
+        raise WarehouseBusy(str(exc)) from None
+    try:
+        yield
     finally:
         lock.release()
 
