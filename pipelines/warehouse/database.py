@@ -4,6 +4,7 @@ another dlt destination, and the dlt pipeline of one raw layer that loads into i
 from __future__ import annotations
 
 import dlt
+from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
@@ -83,6 +84,10 @@ def restore_state(pipeline: Pipeline) -> None:
     """A pipeline without a local schema (its folder deleted, a fresh checkout, another machine) takes its
     state and schemas from the warehouse, where dlt keeps them, before any work: incremental cursors go on
     from where they were, and dlt knows what the warehouse holds (`load` drops and creates its incoming
-    table by the schema). Off when dlt's `restore_from_destination` is."""
+    table by the schema). Off when dlt's `restore_from_destination` is. A failure is the database's own
+    (dlt's wrapper taken off), so that the command reports it as any other."""
     if pipeline.config.restore_from_destination and not pipeline.schema_names:
-        pipeline.sync_destination()
+        try:
+            pipeline.sync_destination()
+        except PipelineStepFailed as exc:
+            raise exc.exception from None
