@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
-from dlt.common.pipeline import get_dlt_pipelines_dir
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from destinations.mailjet_lists import (
@@ -180,7 +179,7 @@ def _lists_pipeline(
         live = latest_unfinished(client, defined)
     lists = dlt.pipeline(
         pipeline_name=LISTS_PIPELINE,
-        pipelines_dir=str(pipelines_dir(db, destination) or get_dlt_pipelines_dir()),
+        pipelines_dir=str(pipelines_dir(db, destination)),
         destination=mailjet_lists(
             http,
             recorder,

@@ -27,6 +27,7 @@ from pipelines.report import program, text
 from pipelines.sql import table
 from pipelines.sync.audiences import SHIPPED_AUDIENCES
 from pipelines.warehouse import API_DATASET, open_pipeline, pipelines_dir
+from pipelines.warehouse.paths import is_duckdb_file
 from sandbox import SandboxApp, SandboxConfig
 from sources.mailjet.client import MailjetHttp
 from sources.mailjet.config import MailjetConfiguration
@@ -76,12 +77,11 @@ def run_demo(contacts: int = 2000, destination: str | None = None) -> int:
     started = time.perf_counter()
     destination = None if destination == "duckdb" else destination
     db = Path(DEMO_DB)
-    working = pipelines_dir(str(db), destination)
-    if working is not None:
+    if is_duckdb_file(destination):
         # The demo's DuckDB file belongs to this sandbox only: start it afresh on every demo. Another
         # destination is the user's own database: nothing in it is ever deleted.
         db.unlink(missing_ok=True)
-        shutil.rmtree(working, ignore_errors=True)
+        shutil.rmtree(pipelines_dir(str(db), destination), ignore_errors=True)
     with SandboxApp(SandboxConfig(contacts=contacts, job_seconds=0.5)) as sandbox:
         config = _config(sandbox)
         client = MailjetHttp.from_config(config)

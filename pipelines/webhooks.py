@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from dlt.common.pipeline import get_dlt_pipelines_dir
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
@@ -217,12 +216,9 @@ def _once(table: pa.Table) -> Callable[[], Iterator[pa.Table]]:
 
 
 def spool_folder(db: str, destination: str | None) -> Path:
-    """Where the receiver spools: beside the DuckDB file, or in dlt's pipelines folder, one per
-    destination."""
-    folder = pipelines_dir(db, destination)
-    if folder is not None:
-        return folder / "webhooks-spool"
-    return Path(get_dlt_pipelines_dir()) / f"webhooks-spool-{destination}"
+    """Where the receiver spools: in the working folder of the database (beside the DuckDB file, or the
+    project's folder of the warehouse)."""
+    return pipelines_dir(db, destination) / "webhooks-spool"
 
 
 def serve(

@@ -4,7 +4,7 @@ another dlt destination, and the dlt pipeline of one raw layer that loads into i
 from __future__ import annotations
 
 import dlt
-from dlt.common.destination.exceptions import UnknownDestinationModule
+from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
@@ -37,9 +37,10 @@ def open_pipeline(
     """The pipeline writing `dataset` (`mailjet_api` or `mailjet_csv`; the pipeline bears its name).
     With DuckDB its working state sits beside the database file (`.<file>.dlt/`), so two databases
     never share cursors; other destinations take their credentials from dlt's usual config (e.g.
-    DESTINATION__POSTGRES__CREDENTIALS). Full-refresh tables are replaced through the staging dataset,
-    in one transaction per table. Each opening of the DuckDB file waits up to `wait_seconds` for a
-    reader that holds it."""
+    DESTINATION__POSTGRES__CREDENTIALS), their working state the project's folder of that warehouse
+    (pipelines.warehouse.location), taken from the warehouse when missing (`restore_state`).
+    Full-refresh tables are replaced through the staging dataset, in one transaction per table. Each
+    opening of the DuckDB file waits up to `wait_seconds` for a reader that holds it."""
     # Scheduled runs must not grow the disk: drop each load's files once loaded, and empty the staging
     # tables merges go through (otherwise a second copy of every merged table stays in the database).
     dlt.config["load.delete_completed_jobs"] = True
@@ -65,22 +66,28 @@ def open_pipeline(
     else:
         dlt.config[f"destination.{destination}.replace_strategy"] = REPLACE_STRATEGY
         dlt.secrets[f"destination.{destination}.credentials.session_timezone"] = SESSION_TIME_ZONE
-        try:
-            pipeline = dlt.pipeline(pipeline_name=dataset, destination=destination, dataset_name=dataset)
-            pipeline.destination.client_class  # noqa: B018  # imports the destination's driver now
-        except UnknownDestinationModule:
-            raise WarehouseError(
-                f"--destination {destination}: dlt has no destination of that name; use one of dlt's "
-                "(postgres, bigquery, snowflake, ...) or leave it out for DuckDB at --db"
-            ) from None
-        except ImportError as exc:
-            package = exc.name or "of its driver"
-            extra = f"dlt[{destination}]=={dlt.__version__}"
-            raise WarehouseError(
-                f"--destination {destination} needs the Python package {package}, which is not installed. "
-                f'Install it with: .venv/bin/pip install "{extra}"'
-            ) from None
+        # The folder is found first: an unknown destination, a missing driver or missing credentials
+        # are reported there (pipelines.warehouse.location).
+        pipeline = dlt.pipeline(
+            pipeline_name=dataset,
+            destination=destination,
+            dataset_name=dataset,
+            pipelines_dir=str(pipelines_dir(db, destination)),
+        )
     # Signals are the commands' business (pipelines/interrupts.py): dlt must not swap its handlers in
     # for the normalize and load steps. Its steps still stop on the flag those handlers raise.
     pipeline.config.runtime.intercept_signals = False
     return pipeline
+
+
+def restore_state(pipeline: Pipeline) -> None:
+    """A pipeline without a local schema (its folder deleted, a fresh checkout, another machine) takes its
+    state and schemas from the warehouse, where dlt keeps them, before any work: incremental cursors go on
+    from where they were, and dlt knows what the warehouse holds (`load` drops and creates its incoming
+    table by the schema). Off when dlt's `restore_from_destination` is. A failure is the database's own
+    (dlt's wrapper taken off), so that the command reports it as any other."""
+    if pipeline.config.restore_from_destination and not pipeline.schema_names:
+        try:
+            pipeline.sync_destination()
+        except PipelineStepFailed as exc:
+            raise exc.exception from None

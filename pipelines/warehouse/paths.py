@@ -1,5 +1,6 @@
 """Where a command's DuckDB database and its working folder are, and whether a file can be one: plain path
-logic, light to import (no dlt), so that reading commands start fast."""
+logic, light to import (no dlt, but for a destination other than DuckDB), so that reading commands start
+fast."""
 
 from __future__ import annotations
 
@@ -34,12 +35,22 @@ def duckdb_path(db: str) -> Path:
     return path
 
 
-def pipelines_dir(db: str, destination: str | None) -> Path | None:
-    """Where the pipeline's working state lives: beside the DuckDB file, or dlt's default folder."""
-    if destination in (None, "duckdb"):
+def is_duckdb_file(destination: str | None) -> bool:
+    """Whether the commands write the DuckDB file at `--db` (no `--destination`, or `duckdb`)."""
+    return destination in (None, "duckdb")
+
+
+def pipelines_dir(db: str, destination: str | None) -> Path:
+    """Where the pipelines' working state, the writer lock and the webhook spool live: beside the DuckDB
+    file (`.<file>.dlt/`), or in the project's folder of the warehouse (pipelines.warehouse.location, which
+    reads dlt's configuration: imported only then)."""
+    if is_duckdb_file(destination):
         path = duckdb_path(db)
         return path.parent / f".{path.name}.dlt"
-    return None
+    from pipelines.warehouse.location import warehouse_folder
+
+    assert destination is not None
+    return warehouse_folder(destination)
 
 
 DUCKDB_MAGIC = (8, b"DUCK")  # where DuckDB's file header holds its magic bytes

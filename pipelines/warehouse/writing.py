@@ -1,7 +1,8 @@
-"""`writing()`: one loading command at a time. It takes the one-writer lock, makes sure the DuckDB file
-can be written, and first finishes whatever an interrupted run of any layer left behind, so that the
-command's own work always starts from a settled database; the views are (re)created then, and again
-after the command's load."""
+"""`writing()`: one loading command at a time. It takes the one-writer lock (and, on a server that has
+one, the lock in the warehouse), makes sure the DuckDB file can be written, takes the state of a pipeline
+that has none locally from the warehouse, and first finishes whatever an interrupted run of any layer left
+behind, so that the command's own work always starts from a settled database; the views are (re)created
+then, and again after the command's load."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dlt.common.pipeline import LoadInfo, get_dlt_pipelines_dir
+from dlt.common.pipeline import LoadInfo
 from dlt.destinations.exceptions import (
     DatabaseException,
     DestinationConnectionError,
@@ -22,7 +23,7 @@ from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.interrupts import InterruptHandler
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
-from pipelines.warehouse.database import open_pipeline
+from pipelines.warehouse.database import open_pipeline, restore_state
 from pipelines.warehouse.datasets import (
     API_DATASET,
     LAYERS,
@@ -30,9 +31,10 @@ from pipelines.warehouse.datasets import (
 from pipelines.warehouse.errors import WarehouseBusy, WarehouseError, raise_if_busy
 from pipelines.warehouse.kept import KeptOpen
 from pipelines.warehouse.lock import LockTimeout, LockUnavailable, WriterLock
-from pipelines.warehouse.paths import check_existing_duckdb, duckdb_path, pipelines_dir
+from pipelines.warehouse.paths import check_existing_duckdb, duckdb_path, is_duckdb_file, pipelines_dir
 from pipelines.warehouse.publish import LayoutError, check_layout, publish_views
 from pipelines.warehouse.resume import JOURNAL, resume
+from pipelines.warehouse.server_lock import ServerLock, has_server_lock
 from pipelines.warehouse.superseded import ImportKey
 
 LOCK_NAME = "mailjet_elt"  # the writer lock's file is `<pipelines folder>/mailjet_elt.lock`
@@ -129,15 +131,15 @@ def holding(
     on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[WriterLock]:
     """The one-writer lock of the database, held until the block exits: for a command made of several
-    loading steps (`run`), which pass it to `writing()` so that no other writer gets in between them.
-    Raises WarehouseError (a lock that cannot be created) or WarehouseBusy (held by another process)."""
+    loading steps (`run`), which pass it to `writing()` so that no other writer gets in between them. The
+    file lock in the database's working folder, then, on a server that has one, the lock in the warehouse,
+    which writers on other machines share. Raises WarehouseError (a lock that cannot be created) or
+    WarehouseBusy (held by another process)."""
     tell = on_wait or (lambda text: None)
-    folder = pipelines_dir(db, destination)
-    if folder is not None:
+    if is_duckdb_file(destination):
         check_existing_duckdb(duckdb_path(db), db)  # before anything is created beside it
-    lock_folder = folder if folder is not None else Path(get_dlt_pipelines_dir())
     lock = WriterLock(
-        lock_folder / f"{LOCK_NAME}.lock",
+        pipelines_dir(db, destination) / f"{LOCK_NAME}.lock",
         command,
         wait_seconds,
         lambda holder: tell(f"the database is in use by {holder}; waiting up to {wait_seconds:g} s"),
@@ -149,7 +151,37 @@ def holding(
     except LockTimeout as exc:
         raise WarehouseBusy(str(exc)) from None
     try:
-        yield lock
+        with _in_the_server(db, destination, command, wait_seconds, tell):
+            yield lock
+    finally:
+        lock.release()
+
+
+@contextmanager
+def _in_the_server(
+    db: str, destination: str | None, command: str, wait_seconds: float, tell: Callable[[str], None]
+) -> Iterator[None]:
+    """The writer lock in the warehouse itself, held until the block exits, when its engine has one
+    (pipelines.warehouse.server_lock): writers on other machines, with folders of their own, wait for it."""
+    if is_duckdb_file(destination):
+        yield
+        return
+    pipeline = open_pipeline(db, destination, API_DATASET, wait_seconds)
+    if not has_server_lock(pipeline.destination.capabilities().sqlglot_dialect or ""):
+        yield
+        return
+    lock = ServerLock(
+        pipeline.sql_client(),
+        command,
+        wait_seconds,
+        lambda holder: tell(f"the database is in use by {holder}; waiting up to {wait_seconds:g} s"),
+    )
+    try:
+        lock.acquire()
+    except LockTimeout as exc:
+        raise WarehouseBusy(str(exc)) from None
+    try:
+        yield
     finally:
         lock.release()
 
@@ -195,7 +227,7 @@ def _settled(
     DuckDB file is opened first, so that a file that is not a database, a folder that cannot be written or
     a reader holding the file is reported before any work starts, and kept open till the block exits."""
     kept = None
-    if pipelines_dir(db, destination) is not None:
+    if is_duckdb_file(destination):
         kept = KeptOpen(duckdb_path(db), db, wait_seconds, tell)
     try:
         if kept is not None:
@@ -205,6 +237,7 @@ def _settled(
             resumed: list[str] = []
             pipelines = {name: open_pipeline(db, destination, name, wait_seconds) for name in LAYERS}
             for name in LAYERS:
+                restore_state(pipelines[name])
                 resumed += resume(pipelines[name])
             warehouse = Warehouse(pipelines[dataset], resumed, kept)
             warehouse.check_layout()

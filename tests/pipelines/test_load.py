@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -82,6 +83,18 @@ def test_replace_by_default_append_on_request(tmp_path: Path) -> None:
     assert rows(db, "select count(*) from crm.consent_events") == [(2,)]
     load(db=str(db), file=str(path), table="consent_events", append=True)
     assert rows(db, "select count(*) from crm.consent_events") == [(4,)]
+
+
+def test_a_load_after_the_state_folder_is_deleted_takes_the_state_from_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    path = write(tmp_path / "events.csv", EVENTS)
+    load(db=str(db), file=str(path), table="consent_events")
+    shutil.rmtree(tmp_path / ".t.duckdb.dlt")  # a fresh checkout beside the file, or a cleaned folder
+
+    load(db=str(db), file=str(path), table="consent_events", append=True)
+
+    assert rows(db, "select count(*) from crm.consent_events") == [(4,)]
+    assert (tmp_path / ".t.duckdb.dlt" / "crm" / "schemas" / "crm.schema.json").is_file()
 
 
 @pytest.mark.parametrize(

@@ -85,11 +85,13 @@ def postgres_server() -> Iterator[Server]:
 
 @pytest.fixture
 def postgres(postgres_server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
-    """A fresh database for this test, set as `DESTINATION__POSTGRES__CREDENTIALS`; dlt's working state
-    goes to the test's own folder (`DLT_DATA_DIR`), so no test resumes another's pipelines."""
+    """A fresh database for this test, set as `DESTINATION__POSTGRES__CREDENTIALS`; the project's working
+    folders (`DLT_LOCAL_DIR`) and dlt's global one (`DLT_DATA_DIR`) are the test's own, so no test resumes
+    another's pipelines and none writes into the repository."""
     database = new_database(postgres_server)
     monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", database.url)
     monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))
+    monkeypatch.setenv("DLT_LOCAL_DIR", str(tmp_path / "project"))
     return database
 
 

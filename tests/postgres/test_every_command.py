@@ -85,6 +85,7 @@ def engines(postgres_server: Server, tmp_path_factory: pytest.TempPathFactory) -
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", database.url)
         monkeypatch.setenv("DLT_DATA_DIR", str(folder / "dlt"))
+        monkeypatch.setenv("DLT_LOCAL_DIR", str(folder / "project"))  # the warehouse's working folder
         for engine in ENGINES:
             app = start(contacts=CONTACTS, seed=SEED, now=FIXED_NOW, frozen_clock=True)
             try:

@@ -1,0 +1,115 @@
+"""One writer per warehouse across machines: the writer lock in the warehouse itself.
+
+The file lock (lock.py) keeps apart the writers that share a project folder; two machines (or two
+checkouts) writing one team warehouse share only the warehouse. On PostgreSQL the lock is a session-level
+advisory lock (`pg_try_advisory_lock`) on the project's key, taken on a connection of its own held for
+the whole of the command: the server frees it when that session ends, however its process ended (a
+SIGKILL included), so a stale lock never blocks a later run. Other server warehouses have no such lock
+here: their writers are kept apart by the file lock alone (the README says so). The waiting and its
+messages are the file lock's."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+from dlt.destinations.sql_client import SqlClientBase
+
+from pipelines import models
+from pipelines.warehouse.lock import POLL_SECONDS, LockTimeout
+
+STATEMENTS = models.MODELS_FOLDER / "writer_lock"
+# The engines (sqlglot's dialects, as dlt's destinations state theirs) whose server holds our lock.
+ADVISORY_DIALECTS = frozenset({"postgres"})
+KEY_NAME = "mailjet-elt writer"  # every database's key: advisory locks are the database's own
+
+
+def lock_key(name: str = KEY_NAME) -> tuple[int, int]:
+    """The advisory lock's key: two non-negative 31-bit integers from the name's SHA-256, the same on every
+    machine and Python (the two-integer form, which `pg_locks` shows as they are)."""
+    digest = hashlib.sha256(name.encode()).digest()
+    return (
+        int.from_bytes(digest[:4], "big") & 0x7FFFFFFF,
+        int.from_bytes(digest[4:8], "big") & 0x7FFFFFFF,
+    )
+
+
+def session_name(command: str) -> str:
+    """How the holding session names itself: the command, its process and host (PostgreSQL keeps 63
+    characters of it)."""
+    return f"mailjet-elt {command} (pid {os.getpid()} on {socket.gethostname()})"[:63]
+
+
+class ServerLock:
+    """Held for the whole of a writing command, on a connection of its own. `wait_seconds` and `on_wait`
+    as for the file lock (WriterLock)."""
+
+    def __init__(
+        self,
+        client: SqlClientBase[Any],
+        command: str,
+        wait_seconds: float,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.command = command
+        self.wait_seconds = wait_seconds
+        self.on_wait = on_wait
+        self._dialect = models.dialect_of(client)
+        self._held = False
+
+    def acquire(self) -> None:
+        """Take the lock, waiting up to `wait_seconds`; raises LockTimeout. Connection failures are
+        dlt's (DestinationConnectionError), as for any command on the warehouse."""
+        self.client.open_connection()
+        try:
+            self._wait()
+            self._run("name_holder", session_name(self.command))
+            self._held = True
+        except BaseException:  # a timeout, or a Ctrl-C while waiting
+            self.client.close_connection()
+            raise
+
+    def _wait(self) -> None:
+        deadline = time.monotonic() + self.wait_seconds
+        told = False
+        while not self._run("try_lock", *lock_key()):
+            if time.monotonic() >= deadline:
+                raise LockTimeout(
+                    f"the database is in use by {self.holder()}; waited {self.wait_seconds:g} s. Let it "
+                    "finish and run this command again, or wait longer with --lock-wait SECONDS"
+                )
+            if not told and self.on_wait is not None:
+                self.on_wait(self.holder())
+                told = True
+            time.sleep(POLL_SECONDS)
+
+    def holder(self) -> str:
+        """Who holds the lock, as its session named itself: "`mailjet-elt extract` (pid 12 on host-b,
+        since …)"; "another writer" when the server does not tell."""
+        rows = self.client.execute_sql(models.render("holder", self._dialect, folder=STATEMENTS), *lock_key())
+        if not rows or not rows[0][0] or not str(rows[0][0]).startswith("mailjet-elt "):
+            return "another writer (a session of this database)"
+        name, since = str(rows[0][0]), rows[0][1]
+        command, _, where = name.partition(" (")
+        at = f", since {since.isoformat(timespec='seconds')}" if since is not None else ""
+        return f"`{command}` ({where.rstrip(')')}{at})"
+
+    def _run(self, name: str, *args: Any) -> Any:
+        rows = self.client.execute_sql(models.render(name, self._dialect, folder=STATEMENTS), *args)
+        return rows[0][0] if rows else None
+
+    def release(self) -> None:
+        """Let the next writer in: the session ends, and the server frees its lock with it."""
+        if self._held:
+            self._held = False
+            self.client.close_connection()
+
+
+def has_server_lock(dialect: str) -> bool:
+    """Whether warehouses of this sqlglot dialect hold the writer lock in the server."""
+    return dialect in ADVISORY_DIALECTS
