@@ -8,6 +8,7 @@ from dlt.common.destination.exceptions import UnknownDestinationModule
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
+from pipelines.warehouse.engines import REPLACE_STRATEGY, check_destination
 from pipelines.warehouse.errors import WarehouseError
 from pipelines.warehouse.names import API_DATASET
 from pipelines.warehouse.paths import duckdb_path, pipelines_dir
@@ -22,10 +23,6 @@ SESSION_TIME_ZONE = "UTC"
 # memory stays flat as the account grows; insertion order is meaningless for these tables. Sessions keep
 # time in UTC (SESSION_TIME_ZONE).
 DUCKDB_SETTINGS = {"memory_limit": "256MB", "preserve_insertion_order": False, "TimeZone": SESSION_TIME_ZONE}
-
-
-# A replaced table changes in one transaction (readers never see it empty or half loaded).
-REPLACE_STRATEGY = "insert-from-staging"
 
 
 def open_pipeline(
@@ -68,6 +65,7 @@ def open_pipeline(
         try:
             pipeline = dlt.pipeline(pipeline_name=dataset, destination=destination, dataset_name=dataset)
             pipeline.destination.client_class  # noqa: B018  # imports the destination's driver now
+            check_destination(pipeline, destination)
         except UnknownDestinationModule:
             raise WarehouseError(
                 f"--destination {destination}: dlt has no destination of that name; use one of dlt's "
