@@ -31,9 +31,6 @@ from typing import Any
 
 from dlt.destinations.sql_client import SqlClientBase
 
-from pipelines.models import dialect_of
-from pipelines.sync.norm import norm_statements
-
 SYNC_DATASET = "mailjet_sync"
 TS = "timestamp with time zone"
 TABLES: dict[str, dict[str, str]] = {
@@ -148,11 +145,8 @@ def table(name: str) -> str:
 
 
 def create_tables(client: SqlClientBase[Any]) -> None:
-    """Create the dataset, its normalization macro (`mailjet_sync.norm`) and any missing table; add to an
-    existing table the columns it lacks."""
+    """Create the dataset and any missing table; add to an existing table the columns it lacks."""
     client.execute_sql(f"create schema if not exists {SYNC_DATASET}")
-    for sql in norm_statements(dialect_of(client)):
-        client.execute_sql(sql)
     rows = client.execute_sql(
         "select table_name, column_name from information_schema.columns where table_catalog = "
         "current_database() and table_schema = %s",

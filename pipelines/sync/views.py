@@ -12,6 +12,7 @@ from dlt.destinations.exceptions import DatabaseException
 from dlt.destinations.sql_client import SqlClientBase
 from sqlglot import exp
 
+from pipelines.models.norm import expand_norm
 from pipelines.sync.audiences import Audience, AudienceError, missing_properties
 from pipelines.sync.tables import SYNC_DATASET
 from pipelines.warehouse.datasets import VIEWS_DATASET
@@ -21,8 +22,9 @@ SYNC_VIEWS = ("consent_ledger", "consent_current")
 
 def view_statement(item: Audience, dialect: str) -> str:
     """The audience's `create or replace view`, in `mailjet_sync`, its unqualified tables read from
-    `mailjet` (or `mailjet_sync`, for the consent views and other audiences)."""
-    create = sqlglot.parse_one(item.sql, read="duckdb")
+    `mailjet` (or `mailjet_sync`, for the consent views and other audiences), its calls of
+    `mailjet_sync.norm` replaced by the normalization's expression."""
+    create = expand_norm(sqlglot.parse_one(item.sql, read="duckdb"))
     assert isinstance(create, exp.Create)
     ctes = {cte.alias_or_name.lower() for cte in create.find_all(exp.CTE)}
     for relation in create.find_all(exp.Table):
