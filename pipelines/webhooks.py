@@ -29,6 +29,7 @@ from pipelines.interrupts import InterruptHandler
 from pipelines.logs import console
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import API_DATASET, WarehouseBusy, open_pipeline, pipelines_dir
+from pipelines.warehouse.catalog import relations
 from pipelines.warehouse.writing import writing
 from sources.mailjet.client import MailjetHttp
 from sources.mailjet.config import resolve_mailjet_config
@@ -189,13 +190,7 @@ class Loader:
             loads=False,
         ) as warehouse:
             with warehouse.pipeline.sql_client() as client:
-                had = client.has_dataset() and bool(
-                    client.execute_sql(
-                        "select 1 from information_schema.tables where table_schema = %s and table_name = %s",
-                        API_DATASET,
-                        EVENTS.name,
-                    )
-                )
+                had = client.has_dataset() and EVENTS.name in relations(client, API_DATASET)
             try:
                 warehouse.load("webhooks serve", data, stop)
             except PipelineStepFailed as exc:

@@ -31,6 +31,8 @@ from typing import Any
 
 from dlt.destinations.sql_client import SqlClientBase
 
+from pipelines.warehouse.catalog import all_columns
+
 SYNC_DATASET = "mailjet_sync"
 TS = "timestamp with time zone"
 TABLES: dict[str, dict[str, str]] = {
@@ -147,14 +149,7 @@ def table(name: str) -> str:
 def create_tables(client: SqlClientBase[Any]) -> None:
     """Create the dataset and any missing table; add to an existing table the columns it lacks."""
     client.execute_sql(f"create schema if not exists {SYNC_DATASET}")
-    rows = client.execute_sql(
-        "select table_name, column_name from information_schema.columns where table_catalog = "
-        "current_database() and table_schema = %s",
-        SYNC_DATASET,
-    )
-    existing: dict[str, set[str]] = {}
-    for name, column in rows or []:
-        existing.setdefault(str(name), set()).add(str(column).lower())
+    existing = all_columns(client, SYNC_DATASET)
     for name, columns in TABLES.items():
         if name not in existing:
             body = ", ".join(f'"{column}" {kind}' for column, kind in columns.items())

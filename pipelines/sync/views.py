@@ -15,6 +15,7 @@ from sqlglot import exp
 from pipelines.models.norm import expand_norm
 from pipelines.sync.audiences import Audience, AudienceError, missing_properties
 from pipelines.sync.tables import SYNC_DATASET
+from pipelines.warehouse.catalog import columns
 from pipelines.warehouse.datasets import VIEWS_DATASET
 
 SYNC_VIEWS = ("consent_ledger", "consent_current")
@@ -46,13 +47,7 @@ def view_statement(item: Audience, dialect: str) -> str:
 
 def view_columns(client: SqlClientBase[Any], view: str) -> list[str]:
     """The columns of a view of `mailjet_sync`, in order."""
-    rows = client.execute_sql(
-        "select column_name from information_schema.columns where table_catalog = current_database() "
-        "and table_schema = %s and table_name = %s order by ordinal_position",
-        SYNC_DATASET,
-        view,
-    )
-    return [str(r[0]) for r in rows or []]
+    return [name for name, _ in columns(client, SYNC_DATASET, view)]
 
 
 def where(item: Audience, source: Path) -> str:
