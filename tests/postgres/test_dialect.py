@@ -22,13 +22,13 @@ from pipelines.sync.views import view_statement
 def test_norm_is_written_in_place_of_each_call_with_nothing_to_define(dialect: str) -> None:
     """Every statement and audience view that normalizes carries the expression itself: no engine needs a
     macro or a function defined first, and none is defined."""
-    body = statement("norm").expressions[0].this
     calls = 0
     for path in sorted(SYNC_FOLDER.glob("*.sql")):
         calls += load(path.stem).count("mailjet_sync.norm(")
         written = to_sql(statement(path.stem), dialect)
         assert "norm(" not in written.lower(), path
     assert calls > 20
+    body = statement("norm").expressions[0].this
     item = Audience(
         "vip",
         "VIP",
