@@ -119,9 +119,9 @@ STAGED = ("truncate-and-insert", "insert-from-staging")
             id="sqlite",
         ),
         pytest.param(
-            "athena",
+            "my_warehouse",
             True,
-            capabilities("athena", ("truncate-and-insert",)),
+            capabilities("postgres", ("truncate-and-insert",)),
             "cannot replace a table in one transaction",
             id="no-staged-replace",
         ),
