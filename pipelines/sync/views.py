@@ -13,6 +13,7 @@ from dlt.destinations.sql_client import SqlClientBase
 from sqlglot import exp
 
 from pipelines.models.norm import expand_norm
+from pipelines.models.written import write
 from pipelines.sync.audiences import Audience, AudienceError, missing_properties
 from pipelines.sync.tables import SYNC_DATASET
 from pipelines.warehouse.catalog import columns
@@ -42,7 +43,7 @@ def view_statement(item: Audience, dialect: str) -> str:
         relation.set("db", exp.to_identifier(SYNC_DATASET if own else VIEWS_DATASET))
     create.this.set("db", exp.to_identifier(SYNC_DATASET))
     create.set("replace", True)
-    return create.sql(dialect=dialect)
+    return write(create, dialect)
 
 
 def view_columns(client: SqlClientBase[Any], view: str) -> list[str]:
