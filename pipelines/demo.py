@@ -78,6 +78,8 @@ def run_demo(contacts: int = 2000, destination: str | None = None) -> int:
     started = time.perf_counter()
     destination = None if destination == "duckdb" else destination
     db = Path(DEMO_DB)
+    if destination is not None:
+        open_pipeline(str(db), destination, API_DATASET)  # refuses a destination without SQL, at once
     working = pipelines_dir(str(db), destination)
     if working is not None:
         # The demo's DuckDB file belongs to this sandbox only: start it afresh on every demo. Another

@@ -52,6 +52,7 @@ COMMANDS = [
     pytest.param(["run", "--yes"], id="run"),
     pytest.param(["sql", "select 1"], id="sql"),
     pytest.param(["load", "crm.csv", "--table", "profiles"], id="load"),
+    pytest.param(["demo", "--contacts", "20"], id="demo"),
 ]
 
 
