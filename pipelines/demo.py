@@ -27,6 +27,7 @@ from pipelines.report import program, text
 from pipelines.sql import table
 from pipelines.sync.audiences import SHIPPED_AUDIENCES
 from pipelines.warehouse import API_DATASET, open_pipeline, pipelines_dir
+from pipelines.warehouse.catalog import relations
 from pipelines.warehouse.paths import is_duckdb_file
 from sandbox import SandboxApp, SandboxConfig
 from sources.mailjet.client import MailjetHttp
@@ -37,6 +38,7 @@ DEMO_DB = "demo_mailjet_elt.duckdb"
 DEMO_EXPORT = "demo_export.csv"
 DEMO_CRM = "demo_crm"
 STEPS = 7
+REPORTED_DATASETS = ("crm", "mailjet", "mailjet_sync")  # the report's rows per table
 # Shares of the sandbox's contacts the demo CRM knows, and what it says about them.
 IN_CRM = 0.7  # have a CRM profile
 NEW_PEOPLE = 0.06  # CRM profiles Mailjet has never seen (a share of the sandbox's contacts)
@@ -77,6 +79,8 @@ def run_demo(contacts: int = 2000, destination: str | None = None) -> int:
     started = time.perf_counter()
     destination = None if destination == "duckdb" else destination
     db = Path(DEMO_DB)
+    if destination is not None:
+        open_pipeline(str(db), destination, API_DATASET)  # refuses a destination without SQL, at once
     if is_duckdb_file(destination):
         # The demo's DuckDB file belongs to this sandbox only: start it afresh on every demo. Another
         # destination is the user's own database: nothing in it is ever deleted.
@@ -176,6 +180,19 @@ def _reading(where: dict[str, Any]) -> Iterator[Query]:
         yield query
 
 
+def _tables(where: dict[str, Any]) -> list[tuple[str, str]]:
+    """(dataset, table) of the tables and views the report counts, read from the database's catalog
+    through dlt's SQL client; dlt's own tables (`_dlt_*`) left out."""
+    pipeline = open_pipeline(where["db"], where["destination"], API_DATASET)
+    with pipeline.sql_client() as client:
+        return sorted(
+            (dataset, name)
+            for dataset in REPORTED_DATASETS
+            for name in relations(client, dataset)
+            if not name.startswith("_")
+        )
+
+
 def _step(number: int, what: str, command: str) -> None:
     print(f"\n== {number}/{STEPS} {what}\n$ {command}")
 
@@ -273,11 +290,7 @@ def _write_crm(where: dict[str, Any]) -> tuple[Path, Path, str]:
 
 def _report(where: dict[str, Any], sandbox: SandboxApp, started: float) -> None:
     with _reading(where) as query:
-        _, tables = query(
-            "select table_schema, table_name from information_schema.tables where table_schema in "
-            "('mailjet', 'crm', 'mailjet_sync') and table_name not like '\\_%' escape '\\' "
-            "order by table_schema, table_name"
-        )
+        tables = _tables(where)
         sizes = [(f"{s}.{t}", int(query(f'select count(*) from "{s}"."{t}"')[1][0][0])) for s, t in tables]
         _, runs = query(
             "select audience, run_id, status, list_name, mismatches from mailjet_sync.sync_runs r "

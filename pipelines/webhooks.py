@@ -27,7 +27,8 @@ from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler
 from pipelines.logs import console
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
-from pipelines.warehouse import API_DATASET, WarehouseBusy, pipelines_dir
+from pipelines.warehouse import API_DATASET, WarehouseBusy, open_pipeline, pipelines_dir
+from pipelines.warehouse.catalog import relations
 from pipelines.warehouse.writing import writing
 from sources.mailjet.client import MailjetHttp
 from sources.mailjet.config import resolve_mailjet_config
@@ -188,13 +189,7 @@ class Loader:
             loads=False,
         ) as warehouse:
             with warehouse.pipeline.sql_client() as client:
-                had = client.has_dataset() and bool(
-                    client.execute_sql(
-                        "select 1 from information_schema.tables where table_schema = %s and table_name = %s",
-                        API_DATASET,
-                        EVENTS.name,
-                    )
-                )
+                had = client.has_dataset() and EVENTS.name in relations(client, API_DATASET)
             try:
                 warehouse.load("webhooks serve", data, stop)
             except PipelineStepFailed as exc:
@@ -233,6 +228,8 @@ def serve(
     stop: threading.Event | None = None,
 ) -> LoaderStats:
     """Serve until `stop` is set (or the process is stopped); loads what is pending first."""
+    if destination is not None:
+        open_pipeline(db, destination, API_DATASET)  # refuses a destination without SQL before receiving
     with _command_errors():
         config = config or resolve_webhooks_config()
         spool = Spool(spool_folder(db, destination))

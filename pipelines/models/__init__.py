@@ -7,7 +7,9 @@ lock of a PostgreSQL warehouse (`writer_lock/`, PostgreSQL's own).
 Values are bind parameters (`?` in the file, rendered as the engine's marker: `%s` for Postgres), passed
 to the SQL client with the statement. Names decided at run time (a table that may not exist yet, the
 relation of an audience's properties) are sqlglot expressions put in the place of a table of the
-statement: never text pasted into SQL."""
+statement: never text pasted into SQL. A call of `mailjet_sync.norm` is replaced by the normalization's
+expression (`norm.py`), and each engine's text is written by `written.py`: no engine needs a function
+defined first, and no Python code chooses SQL by the engine's name."""
 
 from __future__ import annotations
 
@@ -17,6 +19,9 @@ from pathlib import Path
 
 import sqlglot
 from sqlglot import exp
+
+from pipelines.models.norm import expand_norm
+from pipelines.models.written import write
 
 MODELS_FOLDER = Path(__file__).parent
 SYNC_FOLDER = MODELS_FOLDER / "sync"
@@ -32,13 +37,14 @@ def load(name: str, folder: Path = SYNC_FOLDER) -> str:
 
 @cache
 def _parsed(name: str, folder: Path) -> exp.Expression:
-    tree = sqlglot.parse_one(load(name, folder), read=READ_DIALECT)
+    tree = expand_norm(sqlglot.parse_one(load(name, folder), read=READ_DIALECT))
     assert isinstance(tree, exp.Expression)
     return tree
 
 
 def statement(name: str, folder: Path = SYNC_FOLDER) -> exp.Expression:
-    """The statement of `folder/name.sql`, parsed (a copy the caller may change)."""
+    """The statement of `folder/name.sql`, parsed, its calls of `mailjet_sync.norm` replaced by the
+    normalization's expression (a copy the caller may change)."""
     return _parsed(name, folder).copy()
 
 
@@ -73,8 +79,8 @@ def placeholders(tree: exp.Expression) -> int:
 
 
 def to_sql(tree: exp.Expression, dialect: str) -> str:
-    """A statement as `dialect` writes it."""
-    return tree.sql(dialect=dialect, comments=False)
+    """A statement as `dialect` writes it (pipelines/models/written.py)."""
+    return write(tree, dialect, comments=False)
 
 
 def render(

@@ -41,6 +41,7 @@ from sqlglot import exp
 
 from destinations.mailjet_lists.properties import Datatype
 from pipelines.models import Relation, empty_relation, render, statement, to_sql
+from pipelines.models.written import JSONObjectWithoutNulls
 from pipelines.sync.audiences import OnExit
 from pipelines.sync.ledger import columns_of
 from pipelines.sync.properties import typed_comparison
@@ -102,25 +103,14 @@ def _final(tree: exp.Expression) -> exp.Select:
     return cte.this
 
 
-def json_without_nulls(pairs: Sequence[tuple[str, exp.Expression]], dialect: str) -> exp.Expression:
+def json_without_nulls(pairs: Sequence[tuple[str, exp.Expression]]) -> exp.Expression:
     """A JSON object (as text) of the non-null values among `pairs` (name, value); null without pairs."""
     if not pairs:
         return exp.cast(exp.null(), "varchar")
     args: list[exp.Expression] = []
     for name, value in pairs:
         args += [exp.Literal.string(name), value]
-    # Engine-specific: sqlglot renders no JSON object without nulls for both (DuckDB ignores `absent on
-    # null`): DuckDB drops them by a merge patch, Postgres by json_strip_nulls.
-    if dialect == "postgres":
-        built = exp.Anonymous(
-            this="json_strip_nulls", expressions=[exp.Anonymous(this="json_build_object", expressions=args)]
-        )
-    else:
-        built = exp.Anonymous(
-            this="json_merge_patch",
-            expressions=[exp.Literal.string("{}"), exp.Anonymous(this="json_object", expressions=args)],
-        )
-    return exp.cast(built, "varchar")
+    return JSONObjectWithoutNulls(expressions=args)  # written per engine: pipelines/models/written.py
 
 
 def drop_sql(name: str, dialect: str) -> str:
@@ -192,7 +182,7 @@ def changes_sql(d: DiffInput) -> str:
     adds = next(c for c in tree.find_all(exp.CTE) if c.alias == "adds").this
     assert isinstance(adds, exp.Select)
     pairs = [(p, exp.column(f"p_{i}", "a")) for i, p in enumerate(d.properties)]
-    _projection(adds, "properties").set("this", json_without_nulls(pairs, d.dialect))
+    _projection(adds, "properties").set("this", json_without_nulls(pairs))
     return to_sql(tree, d.dialect)
 
 
@@ -220,7 +210,7 @@ def updates_sql(d: DiffInput) -> str:
         (p, exp.Case(ifs=[exp.If(this=flag.copy(), true=exp.column(f"p_{i}", "a"))]))
         for (i, p), flag in zip(terms, flags, strict=True)
     ]
-    _projection(final, "properties").set("this", json_without_nulls(pushed, d.dialect))
+    _projection(final, "properties").set("this", json_without_nulls(pushed))
     any_changed: exp.Expression = exp.paren(exp.or_(*flags)) if len(flags) > 1 else flags[0]
     where.set("expression", any_changed)
     return to_sql(tree, d.dialect)

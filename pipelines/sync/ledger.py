@@ -30,6 +30,7 @@ from sqlglot import exp
 from pipelines.models import Relation, empty_relation, render, replace_tables, statement, to_sql
 from pipelines.sync.audiences import AudienceError
 from pipelines.sync.datatests import EMAIL_PATTERN
+from pipelines.warehouse.catalog import columns
 from pipelines.warehouse.datasets import API_DATASET, CRM_DATASET
 
 CONSENT_EVENTS = "consent_events"
@@ -53,13 +54,7 @@ WEBHOOK_UNSUB_COLUMNS = {
 
 def columns_of(client: SqlClientBase[Any], dataset: str, name: str) -> dict[str, str]:
     """The columns of `dataset.name` (lowercase name -> lowercase type); empty when it does not exist."""
-    rows = client.execute_sql(
-        "select column_name, data_type from information_schema.columns where table_catalog = "
-        "current_database() and table_schema = %s and table_name = %s",
-        dataset,
-        name,
-    )
-    return {str(c).lower(): str(t).lower() for c, t in rows or []}
+    return {column.lower(): kind for column, kind in columns(client, dataset, name)}
 
 
 def is_number(kind: str) -> bool:

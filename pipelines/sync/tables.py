@@ -31,8 +31,7 @@ from typing import Any
 
 from dlt.destinations.sql_client import SqlClientBase
 
-from pipelines.models import dialect_of
-from pipelines.sync.norm import norm_statements
+from pipelines.warehouse.catalog import all_columns
 
 SYNC_DATASET = "mailjet_sync"
 TS = "timestamp with time zone"
@@ -148,19 +147,9 @@ def table(name: str) -> str:
 
 
 def create_tables(client: SqlClientBase[Any]) -> None:
-    """Create the dataset, its normalization macro (`mailjet_sync.norm`) and any missing table; add to an
-    existing table the columns it lacks."""
+    """Create the dataset and any missing table; add to an existing table the columns it lacks."""
     client.execute_sql(f"create schema if not exists {SYNC_DATASET}")
-    for sql in norm_statements(dialect_of(client)):
-        client.execute_sql(sql)
-    rows = client.execute_sql(
-        "select table_name, column_name from information_schema.columns where table_catalog = "
-        "current_database() and table_schema = %s",
-        SYNC_DATASET,
-    )
-    existing: dict[str, set[str]] = {}
-    for name, column in rows or []:
-        existing.setdefault(str(name), set()).add(str(column).lower())
+    existing = all_columns(client, SYNC_DATASET)
     for name, columns in TABLES.items():
         if name not in existing:
             body = ", ".join(f'"{column}" {kind}' for column, kind in columns.items())

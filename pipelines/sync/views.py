@@ -12,8 +12,11 @@ from dlt.destinations.exceptions import DatabaseException
 from dlt.destinations.sql_client import SqlClientBase
 from sqlglot import exp
 
+from pipelines.models.norm import expand_norm
+from pipelines.models.written import write
 from pipelines.sync.audiences import Audience, AudienceError, missing_properties
 from pipelines.sync.tables import SYNC_DATASET
+from pipelines.warehouse.catalog import columns
 from pipelines.warehouse.datasets import VIEWS_DATASET
 
 SYNC_VIEWS = ("consent_ledger", "consent_current")
@@ -21,8 +24,9 @@ SYNC_VIEWS = ("consent_ledger", "consent_current")
 
 def view_statement(item: Audience, dialect: str) -> str:
     """The audience's `create or replace view`, in `mailjet_sync`, its unqualified tables read from
-    `mailjet` (or `mailjet_sync`, for the consent views and other audiences)."""
-    create = sqlglot.parse_one(item.sql, read="duckdb")
+    `mailjet` (or `mailjet_sync`, for the consent views and other audiences), its calls of
+    `mailjet_sync.norm` replaced by the normalization's expression."""
+    create = expand_norm(sqlglot.parse_one(item.sql, read="duckdb"))
     assert isinstance(create, exp.Create)
     ctes = {cte.alias_or_name.lower() for cte in create.find_all(exp.CTE)}
     for relation in create.find_all(exp.Table):
@@ -39,18 +43,12 @@ def view_statement(item: Audience, dialect: str) -> str:
         relation.set("db", exp.to_identifier(SYNC_DATASET if own else VIEWS_DATASET))
     create.this.set("db", exp.to_identifier(SYNC_DATASET))
     create.set("replace", True)
-    return create.sql(dialect=dialect)
+    return write(create, dialect)
 
 
 def view_columns(client: SqlClientBase[Any], view: str) -> list[str]:
     """The columns of a view of `mailjet_sync`, in order."""
-    rows = client.execute_sql(
-        "select column_name from information_schema.columns where table_catalog = current_database() "
-        "and table_schema = %s and table_name = %s order by ordinal_position",
-        SYNC_DATASET,
-        view,
-    )
-    return [str(r[0]) for r in rows or []]
+    return [name for name, _ in columns(client, SYNC_DATASET, view)]
 
 
 def where(item: Audience, source: Path) -> str:

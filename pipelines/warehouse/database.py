@@ -8,6 +8,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
+from pipelines.warehouse.engines import REPLACE_STRATEGY, check_destination
 from pipelines.warehouse.errors import WarehouseError
 from pipelines.warehouse.names import API_DATASET
 from pipelines.warehouse.paths import duckdb_path, pipelines_dir
@@ -22,10 +23,6 @@ SESSION_TIME_ZONE = "UTC"
 # memory stays flat as the account grows; insertion order is meaningless for these tables. Sessions keep
 # time in UTC (SESSION_TIME_ZONE).
 DUCKDB_SETTINGS = {"memory_limit": "256MB", "preserve_insertion_order": False, "TimeZone": SESSION_TIME_ZONE}
-
-
-# A replaced table changes in one transaction (readers never see it empty or half loaded).
-REPLACE_STRATEGY = "insert-from-staging"
 
 
 def open_pipeline(
@@ -74,6 +71,7 @@ def open_pipeline(
             dataset_name=dataset,
             pipelines_dir=str(pipelines_dir(db, destination)),
         )
+        check_destination(pipeline, destination)
     # Signals are the commands' business (pipelines/interrupts.py): dlt must not swap its handlers in
     # for the normalize and load steps. Its steps still stop on the flag those handlers raise.
     pipeline.config.runtime.intercept_signals = False

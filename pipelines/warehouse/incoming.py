@@ -24,6 +24,7 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.sql_client import SqlClientBase
 from dlt.pipeline.pipeline import Pipeline
 
+from pipelines.warehouse.catalog import columns
 from pipelines.warehouse.datasets import CRM_DATASET
 
 INCOMING = "_load_incoming"  # one at a time: loads hold the writer lock
@@ -159,10 +160,4 @@ def put_in_place(pipeline: Pipeline, table: str, append: bool) -> bool:
 
 def _columns(client: SqlClientBase[Any], table: str) -> Mapping[str, str]:
     """The columns of `crm.<table>` with their SQL types, in order; empty when it does not exist."""
-    rows = client.execute_sql(
-        "select column_name, data_type from information_schema.columns where table_catalog = "
-        "current_database() and table_schema = %s and table_name = %s order by ordinal_position",
-        client.dataset_name,
-        table,
-    )
-    return {str(c): str(t) for c, t in rows or []}
+    return dict(columns(client, client.dataset_name, table))

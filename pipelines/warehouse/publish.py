@@ -32,6 +32,7 @@ from pipelines.models import (
     statement,
     to_sql,
 )
+from pipelines.warehouse.catalog import relations as catalog_relations
 from pipelines.warehouse.datasets import (
     API_DATASET,
     CSV_DATASET,
@@ -102,24 +103,16 @@ def resolved(name: str, existing: set[tuple[str, str]], folder: Path = VIEWS_FOL
 
 def existing_tables(client: SqlClientBase[Any]) -> set[tuple[str, str]]:
     """(dataset, table) of every table of the two raw layers in the database."""
-    rows = client.execute_sql(
-        "select table_schema, table_name from information_schema.tables "
-        "where table_catalog = current_database() and table_schema in (%s, %s)",
-        API_DATASET,
-        CSV_DATASET,
-    )
-    return {(str(s), str(t)) for s, t in rows or []}
+    return {(dataset, name) for dataset in (API_DATASET, CSV_DATASET) for name in relations(client, dataset)}
 
 
 def check_layout(client: SqlClientBase[Any]) -> None:
     """Raise LayoutError when `mailjet` holds tables (a database written by an earlier version)."""
-    tables = client.execute_sql(
-        "select table_name from information_schema.tables where table_catalog = current_database() "
-        "and table_schema = %s and table_type = 'BASE TABLE' order by table_name",
-        VIEWS_DATASET,
+    tables = sorted(
+        name for name, kind in catalog_relations(client, VIEWS_DATASET).items() if kind == "BASE TABLE"
     )
     if tables:
-        shown = ", ".join(str(t[0]) for t in tables[:5])
+        shown = ", ".join(tables[:5])
         raise LayoutError(
             f"the database holds tables in `{VIEWS_DATASET}` ({shown}, ...), written by an earlier "
             f"version that loaded everything there; `{VIEWS_DATASET}` now holds views over "
@@ -155,12 +148,7 @@ def _described(client: SqlClientBase[Any], query: str) -> Shape:
 
 def relations(client: SqlClientBase[Any], dataset: str) -> set[str]:
     """The names of the tables and views of `dataset` in the database."""
-    rows = client.execute_sql(
-        "select table_name from information_schema.tables "
-        "where table_catalog = current_database() and table_schema = %s",
-        dataset,
-    )
-    return {str(r[0]) for r in rows or []}
+    return set(catalog_relations(client, dataset))
 
 
 def publish_views(client: SqlClientBase[Any]) -> list[str]:

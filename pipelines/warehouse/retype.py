@@ -25,7 +25,8 @@ from sources.mailjet.schema import API_TABLES, DLT_TYPES, SQL_TYPES, Kind
 
 # Type changes the extract may apply by itself: every value of the old type reads the same in the new.
 WIDENINGS = {("bigint", "text")}
-# Destinations whose SQL retypes a column in place (`alter column ... type ... using`).
+# Engines (sqlglot's dialects, from dlt's capabilities) that retype a column in place, keeping its values
+# (`alter column ... type ... using`): BigQuery and Snowflake cannot turn an integer column into text.
 RETYPES_IN_PLACE = ("duckdb", "postgres")
 
 
@@ -48,7 +49,7 @@ def retype_columns(pipeline: Pipeline) -> list[str]:
                 changes.append((table.name, column.name, column.kind))
     if not changes:
         return []
-    where = pipeline.destination.destination_name
+    where = str(pipeline.destination.capabilities().sqlglot_dialect)
     if where not in RETYPES_IN_PLACE:
         shown = ", ".join(f"{table}.{column}" for table, column, _ in changes)
         raise RetypeError(

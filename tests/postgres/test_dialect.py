@@ -1,28 +1,46 @@
-"""What the SQL becomes on Postgres, from the statements alone: the normalization as an SQL function, and
-the stand-ins of tables not loaded yet typed as dlt will create the tables; and every shipped statement
-written in each dialect the README names, and read back."""
+"""What the SQL becomes on Postgres, from the statements alone: the normalization written in place of each
+call, and the stand-ins of tables not loaded yet typed as dlt will create the tables; and every shipped
+statement written in each dialect the README names, and read back."""
 
 from __future__ import annotations
+
+import inspect
 
 import pytest
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from pipelines.models import MODELS_FOLDER, READ_DIALECT, SYNC_FOLDER, empty_relation, to_sql
-from pipelines.sync.norm import norm_statements
+from pipelines.models import MODELS_FOLDER, READ_DIALECT, SYNC_FOLDER, empty_relation, load, statement, to_sql
+from pipelines.sync import tables
+from pipelines.sync.audiences import Audience
+from pipelines.sync.views import view_statement
 
 
 @pytest.mark.unit
-def test_norm_is_a_macro_on_duckdb_and_a_function_of_text_and_of_any_type_on_postgres() -> None:
-    (macro,) = norm_statements("duckdb")
-    assert macro.startswith("CREATE OR REPLACE MACRO mailjet_sync.norm(x) AS NULLIF(LOWER(TRIM(TRANSLATE(")
-    text, any_type = norm_statements("postgres")
-    assert text.startswith("create or replace function mailjet_sync.norm(x text) returns text language sql")
-    body = macro.split(" AS ", 1)[1]
-    assert f"$$ select {sqlglot.transpile(body, read='duckdb', write='postgres')[0]} $$" in text
-    assert "(x anyelement) returns text" in any_type
-    assert "$$ select mailjet_sync.norm(cast(x as text)) $$" in any_type
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "bigquery", "snowflake"])
+def test_norm_is_written_in_place_of_each_call_with_nothing_to_define(dialect: str) -> None:
+    """Every statement and audience view that normalizes carries the expression itself: no engine needs a
+    macro or a function defined first, and none is defined."""
+    calls = 0
+    for path in sorted(SYNC_FOLDER.glob("*.sql")):
+        calls += load(path.stem).count("mailjet_sync.norm(")
+        written = to_sql(statement(path.stem), dialect)
+        assert "norm(" not in written.lower(), path
+    assert calls > 20
+    body = statement("norm").expressions[0].this
+    item = Audience(
+        "vip",
+        "VIP",
+        "keep",
+        (),
+        "create view audience_vip as select mailjet_sync.norm(email) as email from crm.people",
+        1,
+    )
+    view = view_statement(item, dialect)
+    assert "norm(" not in view.lower()
+    assert to_sql(body, dialect).replace("x", "email") in view.replace("people.email", "email")
+    assert not hasattr(tables, "norm_statements") and "norm" not in inspect.getsource(tables.create_tables)
 
 
 @pytest.mark.unit
@@ -43,13 +61,11 @@ SHIPPED = sorted(MODELS_FOLDER.rglob("*.sql"))
 def test_every_shipped_statement_transpiles_and_parses_back(dialect: str) -> None:
     """Each statement of pipelines/models, written in DuckDB's dialect, is written in `dialect` without a
     construct sqlglot cannot express there, and that text parses back as a statement (not as an opaque
-    command). The normalization is a macro on DuckDB and a function elsewhere (pipelines/sync/norm.py):
-    its body is what is checked there."""
+    command)."""
     assert len(SHIPPED) > 60
     for path in SHIPPED:
         for tree in sqlglot.parse(path.read_text(encoding="utf-8"), read=READ_DIALECT):
             assert tree is not None and not isinstance(tree, exp.Command), path
-            body = tree.expression if path == SYNC_FOLDER / "norm.sql" and dialect != READ_DIALECT else tree
-            written = body.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+            written = tree.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
             back = sqlglot.parse_one(written, read=dialect)
             assert not isinstance(back, exp.Command), (path, written)

@@ -11,8 +11,11 @@ import duckdb
 import pytest
 import sqlglot
 from sqlglot import exp
+from sqlglot.errors import ErrorLevel, UnsupportedError
 
-from pipelines.models import SYNC_FOLDER, load, placeholders, render, statement
+from pipelines.models import SYNC_FOLDER, load, placeholders, render, statement, to_sql
+from pipelines.models.norm import expand_norm
+from pipelines.models.written import write
 from pipelines.sync.audiences import Audience
 from pipelines.sync.diff import (
     DiffInput,
@@ -109,20 +112,25 @@ def test_per_property_statements_repeat_their_terms(properties: tuple[str, ...],
     assert len(changes_args(d)) == placeholders(sqlglot.parse_one(changes_sql(d), read=dialect))
 
 
-def test_json_without_nulls_has_one_form_per_engine() -> None:
+def test_json_without_nulls_is_one_expression_written_per_engine() -> None:
     pairs = [("a", exp.column("x")), ("b", exp.column("y"))]
-    assert json_without_nulls(pairs, "duckdb").sql("duckdb") == (
-        "CAST(JSON_MERGE_PATCH('{}', JSON_OBJECT('a', x, 'b', y)) AS TEXT)"
+    built = exp.select(json_without_nulls(pairs))
+    assert (
+        to_sql(built, "duckdb") == "SELECT CAST(JSON_MERGE_PATCH('{}', JSON_OBJECT('a', x, 'b', y)) AS TEXT)"
     )
-    assert json_without_nulls(pairs, "postgres").sql("postgres") == (
-        "CAST(JSON_STRIP_NULLS(JSON_BUILD_OBJECT('a', x, 'b', y)) AS VARCHAR)"
+    assert (
+        to_sql(built, "postgres")
+        == "SELECT CAST(JSON_STRIP_NULLS(JSON_BUILD_OBJECT('a', x, 'b', y)) AS TEXT)"
     )
-    assert json_without_nulls([], "postgres").sql("postgres") == "CAST(NULL AS VARCHAR)"
+    assert to_sql(built, "snowflake") == "SELECT TO_JSON(OBJECT_CONSTRUCT('a', x, 'b', y))"
+    assert to_sql(exp.select(json_without_nulls([])), "postgres") == "SELECT CAST(NULL AS VARCHAR)"
+    with pytest.raises(UnsupportedError, match="no rendering for mysql"):
+        write(built, "mysql", unsupported_level=ErrorLevel.RAISE)
 
 
 def test_json_without_nulls_drops_the_nulls_in_duckdb() -> None:
-    built = json_without_nulls([("first", exp.column("x")), ("last", exp.column("y"))], "duckdb")
-    sql = f"select {built.sql('duckdb')} from (values ('Ann', null), (null, null)) as t (x, y)"
+    built = json_without_nulls([("first", exp.column("x")), ("last", exp.column("y"))])
+    sql = f"{to_sql(exp.select(built), 'duckdb')} from (values ('Ann', null), (null, null)) as t (x, y)"
     assert duckdb.sql(sql).fetchall() == [('{"first":"Ann"}',), ("{}",)]
 
 
@@ -141,11 +149,8 @@ def test_the_audience_is_read_from_its_view_and_columns() -> None:
 
 
 def with_norm() -> duckdb.DuckDBPyConnection:
-    """An in-memory database with the `mailjet_sync.norm` macro."""
-    con = duckdb.connect()
-    con.execute("create schema mailjet_sync")
-    con.execute(render("norm", "duckdb"))
-    return con
+    """An in-memory database, with nothing defined: the statements carry the normalization themselves."""
+    return duckdb.connect()
 
 
 @pytest.mark.parametrize(
@@ -164,7 +169,8 @@ def with_norm() -> duckdb.DuckDBPyConnection:
     ],
 )
 def test_one_normalization_trims_unicode_blanks_and_lowercases(given: str | None, normal: str | None) -> None:
-    assert with_norm().execute("select mailjet_sync.norm(?)", [given]).fetchone() == (normal,)
+    query = to_sql(expand_norm(sqlglot.parse_one("select mailjet_sync.norm(?)", read="duckdb")), "duckdb")
+    assert with_norm().execute(query, [given]).fetchone() == (normal,)
 
 
 def crm_table(kind: str, values: list[tuple[object, object]]) -> duckdb.DuckDBPyConnection:

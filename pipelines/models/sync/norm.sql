@@ -3,19 +3,23 @@
 -- no-break spaces, the zero-width spaces and joiners, the byte-order mark) becomes a space, the ends are
 -- trimmed, the rest lowercased; a value with nothing left is null. A blank inside an address stays (as a
 -- space): such an address is invalid, and the data tests say so.
-create or replace macro mailjet_sync.norm(x) as nullif(
-    lower(
-        trim(
-            translate(
-                cast(x as varchar),
-                chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(133) || chr(160) ||
-                chr(5760) || chr(8192) || chr(8193) || chr(8194) || chr(8195) || chr(8196) ||
-                chr(8197) || chr(8198) || chr(8199) || chr(8200) || chr(8201) || chr(8202) ||
-                chr(8203) || chr(8204) || chr(8205) || chr(8232) || chr(8233) || chr(8239) ||
-                chr(8287) || chr(8288) || chr(12288) || chr(65279),
-                '                             '
+-- A call `mailjet_sync.norm(...)` in a statement of pipelines/models or in audiences.sql is replaced by
+-- this expression, its argument in the place of `x` (pipelines/models/norm.py): every engine runs the same
+-- SQL, and no engine needs a macro or a function defined first.
+select
+    nullif(
+        lower(
+            trim(
+                translate(
+                    cast(x as varchar),
+                    chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(133) || chr(160) ||
+                    chr(5760) || chr(8192) || chr(8193) || chr(8194) || chr(8195) || chr(8196) ||
+                    chr(8197) || chr(8198) || chr(8199) || chr(8200) || chr(8201) || chr(8202) ||
+                    chr(8203) || chr(8204) || chr(8205) || chr(8232) || chr(8233) || chr(8239) ||
+                    chr(8287) || chr(8288) || chr(12288) || chr(65279),
+                    '                             '
+                )
             )
-        )
-    ),
-    ''
-)
+        ),
+        ''
+    ) as norm

@@ -1,0 +1,77 @@
+"""How a statement is written for an engine: sqlglot's generator of the engine's dialect, taught the one
+expression of the project that sqlglot has no portable rendering for (a JSON object without its null
+values: DuckDB ignores `absent on null`, and sqlglot writes Snowflake's object keeping nulls).
+
+Each engine's rendering is data, keyed by sqlglot's dialect name (from dlt's capabilities, never a
+destination's module name); a dialect without one is reported as unsupported (the dialect test raises)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ErrorLevel
+from sqlglot.generator import Generator
+
+
+class JSONObjectWithoutNulls(exp.Expression, exp.Func):
+    """A JSON object, as text, of name/value pairs (`expressions`: name, value, name, value...), the pairs
+    whose value is null left out."""
+
+    arg_types = {"expressions": True}
+    is_var_len_args = True
+
+
+Rendering = Callable[[list[exp.Expression]], exp.Expression]
+
+
+def _call(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _text(tree: exp.Expression) -> exp.Expression:
+    return exp.cast(tree, exp.DataType.build("text"))
+
+
+# name/value pairs -> the engine's JSON object without nulls, as text.
+RENDERINGS: dict[str, Rendering] = {
+    # DuckDB: a merge patch into an empty object drops the null members.
+    "duckdb": lambda a: _text(_call("json_merge_patch", exp.Literal.string("{}"), _call("json_object", *a))),
+    "postgres": lambda a: _text(_call("json_strip_nulls", _call("json_build_object", *a))),
+    "bigquery": lambda a: _call("to_json_string", _call("json_strip_nulls", _call("json_object", *a))),
+    # Snowflake's object_construct leaves out null values; Spark's to_json leaves out null fields.
+    "snowflake": lambda a: _call("to_json", _call("object_construct", *a)),
+    "databricks": lambda a: _call("to_json", _call("named_struct", *a)),
+}
+
+
+def _render(dialect: str) -> Callable[[Generator, JSONObjectWithoutNulls], str]:
+    rendering = RENDERINGS.get(dialect)
+
+    def render(generator: Generator, expression: JSONObjectWithoutNulls) -> str:
+        if rendering is None:
+            generator.unsupported(f"a JSON object without nulls has no rendering for {dialect}")
+            return generator.function_fallback_sql(expression)
+        return generator.sql(rendering([e.copy() for e in expression.expressions]))
+
+    return render
+
+
+@cache
+def _generator(dialect: str) -> type[Generator]:
+    base = Dialect.get_or_raise(dialect).generator_class
+    transforms = {**base.TRANSFORMS, JSONObjectWithoutNulls: _render(dialect)}
+    return type(f"{base.__name__}OfModels", (base,), {"TRANSFORMS": transforms})
+
+
+def write(
+    tree: exp.Expr, dialect: str, comments: bool = True, unsupported_level: ErrorLevel = ErrorLevel.WARN
+) -> str:
+    """`tree` as `dialect` writes it (sqlglot's options: comments kept, an unsupported construct warned
+    of or raised)."""
+    generator = _generator(dialect)(
+        dialect=Dialect.get_or_raise(dialect), comments=comments, unsupported_level=unsupported_level
+    )
+    return generator.generate(tree, copy=True)
