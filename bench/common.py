@@ -30,6 +30,7 @@ def start_sandbox(
     faults: str = "",
     job_seconds: float | None = None,
     quirks: str = "",
+    now: str | None = None,
 ) -> tuple[subprocess.Popen[str], str, float]:
     """`mailjet-elt sandbox` on a free loopback port: (process, base URL, seconds until it served)."""
     cmd = [sys.executable, "-m", "pipelines.cli", "sandbox", "--port", "0", "--contacts", str(contacts)]
@@ -43,6 +44,8 @@ def start_sandbox(
         cmd += ["--quirks", quirks]
     if job_seconds is not None:
         cmd += ["--job-seconds", str(job_seconds)]
+    if now is not None:
+        cmd += ["--now", now]
     began = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None

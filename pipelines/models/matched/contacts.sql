@@ -19,22 +19,20 @@ file_rows as (
     where a.email_key is null and g.email_md5 is null
 ),
 latest as (
+    -- In one pass over the file rows (no join of them with themselves, which a planner that takes the
+    -- freshly loaded file tables for small ones would run as a nested loop): the latest import's row,
+    -- and the latest name any file gave (rows without a name sort last).
     select f.*, row_number() over (
         partition by f.email_key order by f.imported_at desc, f.file desc
-    ) as n
+    ) as n, first_value(f.name) over (
+        partition by f.email_key order by f.name is null, f.imported_at desc, f.file desc
+    ) as latest_name
     from file_rows f
-),
-named as (
-    select f.email_key, f.name, row_number() over (
-        partition by f.email_key order by f.imported_at desc, f.file desc
-    ) as n
-    from file_rows f
-    where f.name is not null
 )
 select
     l.contact_id as id,
     l.email,
-    m.name,
+    l.latest_name as name,
     cast(null as boolean) as is_excluded_from_campaigns,
     cast(null as timestamp with time zone) as exclusion_from_campaigns_updated_at,
     cast(null as boolean) as is_opt_in_pending,
@@ -48,5 +46,4 @@ select
     'csv:' || l.file as _source,
     l.imported_at as _extracted_at
 from latest l
-left join named m on m.email_key = l.email_key and m.n = 1
 where l.n = 1

@@ -58,31 +58,29 @@ file_members as (
         and ml.contact_id is null
 ),
 latest as (
+    -- In one pass over the file rows (no join of them with themselves, which a planner that takes the
+    -- freshly loaded file tables for small ones would run as a nested loop): the latest import's row,
+    -- and the status of the latest import that stated one (rows without a status sort last).
     select f.*, row_number() over (
         partition by f.contact_id, f.list_id order by f.imported_at desc, f.file desc
-    ) as n
+    ) as n, first_value(f.is_unsubscribed) over (
+        partition by f.contact_id, f.list_id
+        order by f.is_unsubscribed is null, f.imported_at desc, f.file desc
+    ) as stated_is_unsubscribed
     from file_members f
-),
-stated as (
-    select f.contact_id, f.list_id, f.is_unsubscribed, row_number() over (
-        partition by f.contact_id, f.list_id order by f.imported_at desc, f.file desc
-    ) as n
-    from file_members f
-    where f.is_unsubscribed is not null
 )
 select
     l.id,
     l.contact_id,
     l.list_id,
     l.list_name,
-    coalesce(s.is_unsubscribed, false) as is_unsubscribed,
+    coalesce(l.stated_is_unsubscribed, false) as is_unsubscribed,
     cast(null as boolean) as is_active,
     cast(null as timestamp with time zone) as subscribed_at,
     cast(null as timestamp with time zone) as unsubscribed_at,
     'csv:' || l.file as _source,
     l.imported_at as _extracted_at
 from latest l
-left join stated s on s.contact_id = l.contact_id and s.list_id = l.list_id and s.n = 1
 where l.n = 1 and not exists (
     select 1 from mailjet_api.list_recipients m where m.contact_id = l.contact_id and m.list_id = l.list_id
 )
