@@ -74,6 +74,7 @@ EXPECT = (
     ("print(mj.contactslist", "Newsletter"),
     ("make demo", "every confirmed change is there"),
     ("--destination postgres plan", "nothing to send to the list"),
+    ("where email = 'louis.lefebvre.3@example.net'", "preference centre"),
     ("ann@example.com/getcontactslists", '"ListID": 1005'),
 )
 CONFIG_SECTIONS = {
