@@ -6,7 +6,8 @@ Every fenced block of README.md is taken in order, in a fresh project folder (th
 - `sh`: run by bash (`-euo pipefail`) in one "terminal": what a block exports or activates stays set for
   the next block. A block that starts a server (`mailjet-elt sandbox`, `mailjet-elt webhooks serve`) runs in
   a terminal of its own, as the README says, and the next block waits until it listens; servers stop at the
-  end. The README's ports (8765, 8766, 8775) are mapped to free ones, the only change made to a block.
+  end. The README's ports (8765, 8766, 8775) are mapped to free ones, and its example PostgreSQL URL to a
+  fresh database on the tests' PostgreSQL (`tests/postgres/conftest.py`): the only changes made to a block.
 - `sql`, `python`, `toml` with `file=PATH` in the fence: written to PATH, as the reader saves them (a `toml`
   file's `[mailjet]`, `[mailjet.webhooks]` and `[sync]` keys must be settings that exist); without: run,
   the `sql` through `mailjet-elt sql`, the `python` with `.venv/bin/python`.
@@ -39,6 +40,11 @@ import pytest
 from pipelines.sync.config import SyncConfiguration
 from sources.mailjet.config import MailjetConfiguration
 from sources.mailjet_webhooks import WebhooksConfiguration
+from tests.postgres.conftest import (
+    Server,
+    new_database,
+    postgres_server,  # noqa: F401 (the fixture, found here by pytest)
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -52,6 +58,8 @@ NOT_RUN = {"make test": "the test suite itself, which this test is part of"}
 # Servers a block may start, the port each listens on by default, and the option that changes it.
 SERVERS = {".venv/bin/mailjet-elt sandbox": 8765, ".venv/bin/mailjet-elt webhooks serve": 8766}
 README_PORTS = (8765, 8766, 8775)
+# The README's example PostgreSQL URL, replaced (as its ports are) by a fresh database's on the tests' server.
+README_POSTGRES = "postgresql://loader:secret@db.example.com:5432/warehouse"
 # (a line of the block, what its output must hold): the README says the block shows it.
 EXPECT = (
     (".venv/bin/mailjet-elt check", "OK: http://127.0.0.1:"),
@@ -65,6 +73,8 @@ EXPECT = (
     ("unsubscribes Freya", "consent withdrawn after they subscribed"),
     ("print(mj.contactslist", "Newsletter"),
     ("make demo", "every confirmed change is there"),
+    ("--destination postgres plan", "nothing to send to the list"),
+    ("where email = 'louis.lefebvre.3@example.net'", "preference centre"),
     ("ann@example.com/getcontactslists", '"ListID": 1005'),
 )
 CONFIG_SECTIONS = {
@@ -129,6 +139,7 @@ class Terminal:
     folder: Path
     ports: dict[int, int]
     env: dict[str, str]
+    urls: dict[str, str] = field(default_factory=dict)  # the README's database URL: the one used instead
     servers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     ran: list[str] = field(default_factory=list)
 
@@ -145,6 +156,8 @@ class Terminal:
     def mapped(self, text: str) -> str:
         for readme_port, port in self.ports.items():
             text = re.sub(rf"(?<![0-9]){readme_port}(?![0-9])", str(port), text)
+        for readme_url, url in self.urls.items():
+            text = text.replace(readme_url, url)
         return text
 
     def shell(self, block: Block, script: str) -> str:
@@ -318,9 +331,10 @@ class Reader:
 
 
 @pytest.fixture(scope="module")
-def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reader]:
+def reader(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Reader]:
     """A project folder as a reader has it after `make`: the virtualenv, the examples, the settings; one
-    terminal for every section, in order, as the reader goes through them."""
+    terminal for every section, in order, as the reader goes through them; a PostgreSQL database of its
+    own."""
     tmp_path = tmp_path_factory.mktemp("readme")
     folder = tmp_path / "project"
     (folder / ".dlt").mkdir(parents=True)
@@ -342,7 +356,9 @@ def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reader]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAILJET__", "SYNC__", "DESTINATION__"))}
     # Pipelines outside the project (`my_pipeline.py`) keep their state in the test's folder.
     env["DLT_DATA_DIR"] = str(tmp_path / "dlt")
-    term = Terminal(folder, {port: free_port() for port in README_PORTS}, env)
+    ports = {port: free_port() for port in README_PORTS}
+    server: Server = request.getfixturevalue("postgres_server")
+    term = Terminal(folder, ports, env, {README_POSTGRES: new_database(server).url})
     try:
         yield Reader(term, repository_changes())
     finally:
@@ -359,6 +375,8 @@ def test_the_readme_names_what_it_runs() -> None:
     assert not stale, f"NOT_RUN names blocks the README no longer has: {stale}"
     missing = [line for line, _ in EXPECT if not any(line in b.body for b in found)]
     assert not missing, f"EXPECT names lines the README no longer has: {missing}"
+    postgres = [b.line for b in found if b.language == "sh" and README_POSTGRES in b.body]
+    assert postgres, f"no block uses README_POSTGRES, {README_POSTGRES}"
 
 
 @pytest.mark.e2e
