@@ -26,7 +26,7 @@ test-fast: setup lint ## Lint and the unit tier (pure cores, plain data): for ev
 	$(BIN)/python -m pytest -q -m unit
 
 test: setup lint ## Lint, type-check and run every tier (unit, integration, e2e)
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile
 
 lint: setup ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check .

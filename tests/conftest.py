@@ -133,7 +133,7 @@ LONGEST = (
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test in no tier is an integration test; an e2e test has a timeout of its own. The e2e tests come
     first: they are the longest, and started last they would keep one worker busy long after the other
-    has finished (`-n 2 --dist loadfile` hands out whole modules in this order, see below); the unit
+    has finished (`-n 3 --dist loadfile` hands out whole modules in this order, see below); the unit
     tests, milliseconds each, come last. Within the integration tier, the LONGEST modules come first."""
     for item in items:
         if not any(item.get_closest_marker(tier) for tier in TIERS):
