@@ -142,7 +142,7 @@ def holding(
         pipelines_dir(db, destination) / f"{LOCK_NAME}.lock",
         command,
         wait_seconds,
-        lambda holder: tell(f"the database is in use by {holder}; waiting up to {wait_seconds:g} s"),
+        _waiting(tell, wait_seconds),
     )
     try:
         lock.acquire()
@@ -155,6 +155,11 @@ def holding(
             yield lock
     finally:
         lock.release()
+
+
+def _waiting(tell: Callable[[str], None], wait_seconds: float) -> Callable[[str], None]:
+    """What a lock tells once it finds another writer holding it (the file lock's and the warehouse's)."""
+    return lambda holder: tell(f"the database is in use by {holder}; waiting up to {wait_seconds:g} s")
 
 
 @contextmanager
@@ -170,12 +175,7 @@ def _in_the_server(
     if not has_server_lock(pipeline.destination.capabilities().sqlglot_dialect or ""):
         yield
         return
-    lock = ServerLock(
-        pipeline.sql_client(),
-        command,
-        wait_seconds,
-        lambda holder: tell(f"the database is in use by {holder}; waiting up to {wait_seconds:g} s"),
-    )
+    lock = ServerLock(pipeline.sql_client(), command, wait_seconds, _waiting(tell, wait_seconds))
     try:
         lock.acquire()
     except LockTimeout as exc:
