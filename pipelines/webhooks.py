@@ -216,6 +216,23 @@ def spool_folder(db: str, destination: str | None) -> Path:
     return pipelines_dir(db, destination) / "webhooks-spool"
 
 
+def check_former_spool(destination: str, folder: Path) -> None:
+    """Refuse to serve while the spool an earlier version kept for `destination` in dlt's global folder
+    still holds events: received and acknowledged (unsubscriptions among them), they would never load. The
+    message says where they are and how to move them to `folder`, the spool now."""
+    from dlt.common.pipeline import get_dlt_pipelines_dir
+
+    former = Path(get_dlt_pipelines_dir()) / f"webhooks-spool-{destination}"
+    if not any(former.glob("*.jsonl")):
+        return
+    raise CommandError(
+        f"events received by an earlier version still wait in {former}: they would never load from there. "
+        f"With no receiver running, move them into this warehouse's spool (mkdir -p {folder} && mv "
+        f"{former}/*.jsonl {folder}/, if they were received for this warehouse), then start again",
+        EXIT_USAGE,
+    )
+
+
 def serve(
     *,
     db: str,
@@ -230,6 +247,7 @@ def serve(
     """Serve until `stop` is set (or the process is stopped); loads what is pending first."""
     if destination is not None:
         open_pipeline(db, destination, API_DATASET)  # refuses a destination without SQL before receiving
+        check_former_spool(destination, spool_folder(db, destination))
     with _command_errors():
         config = config or resolve_webhooks_config()
         spool = Spool(spool_folder(db, destination))

@@ -4,20 +4,25 @@ or a second machine continues incrementally instead of reading the history again
 
 from __future__ import annotations
 
+import json
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from pipelines.errors import EXIT_USAGE, CommandError
 from pipelines.extract import extract
 from pipelines.warehouse import open_pipeline, pipelines_dir
 from pipelines.warehouse.location import STATE_ROOT, folder_name
 from pipelines.warehouse.writing import holding
-from pipelines.webhooks import spool_folder
+from pipelines.webhooks import serve, spool_folder
+from sources.mailjet_webhooks.spool import events_line
 from tests.conftest import Api, start
 from tests.postgres.conftest import Database
 from tests.sources.conftest import point_at, requests_log
+from tests.webhooks.test_receiver import event
 
 LAG = 3600
 
@@ -123,3 +128,31 @@ def test_a_deleted_state_folder_costs_no_history_reread(
     )
     assert (folder / "mailjet_api" / "state.json").is_file()
     assert global_files(tmp_path) == []
+
+
+def test_events_an_earlier_version_spooled_in_dlt_global_folder_are_never_left_behind(
+    postgres: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An earlier version spooled a warehouse's webhook events in dlt's global folder: serving from the
+    project's folder would leave them there unloaded, an unsubscription among them. The receiver refuses
+    to start, naming both folders; once they are moved, it loads them."""
+    monkeypatch.setenv("MAILJET__WEBHOOKS__USERNAME", "hooks")
+    monkeypatch.setenv("MAILJET__WEBHOOKS__PASSWORD", "secret")
+    db = str(tmp_path / "unused.duckdb")
+    former = tmp_path / "dlt" / "pipelines" / "webhooks-spool-postgres"
+    former.mkdir(parents=True)
+    unsub = event("unsub", 1, email="ann@example.com", mj_list_id=3)
+    (former / "sealed-000000000001.jsonl").write_bytes(
+        events_line("2026-06-14T10:00:00+00:00", bytearray(json.dumps(unsub).encode()))
+    )
+    done = threading.Event()
+    done.set()  # a receiver that starts loads what is pending, then stops at once
+    with pytest.raises(CommandError) as refused:
+        serve(db=db, destination="postgres", port=0, stop=done)
+    now = spool_folder(db, "postgres")
+    assert refused.value.exit_code == EXIT_USAGE
+    assert str(former) in str(refused.value) and str(now) in str(refused.value)
+    now.mkdir(parents=True)
+    shutil.move(former / "sealed-000000000001.jsonl", now / "sealed-000000000001.jsonl")
+    serve(db=db, destination="postgres", port=0, stop=done)
+    assert postgres.rows("select email, event from mailjet.events") == [("ann@example.com", "unsub")]
