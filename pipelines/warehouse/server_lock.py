@@ -4,9 +4,10 @@ The file lock (lock.py) keeps apart the writers that share a project folder; two
 checkouts) writing one team warehouse share only the warehouse. On PostgreSQL the lock is a session-level
 advisory lock (`pg_try_advisory_lock`) on the project's key, taken on a connection of its own held for
 the whole of the command: the server frees it when that session ends, however its process ended (a
-SIGKILL included), so a stale lock never blocks a later run. Other server warehouses have no such lock
-here: their writers are kept apart by the file lock alone (the README says so). The waiting and its
-messages are the file lock's."""
+SIGKILL included), so a stale lock never blocks a later run. Other server warehouses lend no such lock:
+there the writer lock is a leased row (lease_lock.py), which `[warehouse] writer_lock = "lease"` chooses
+on PostgreSQL too (behind a pooler in transaction mode, where a session's lock does not hold). The waiting
+and its messages are the file lock's."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from dlt.destinations.sql_client import SqlClientBase
 
@@ -110,6 +111,22 @@ class ServerLock:
             self.client.close_connection()
 
 
-def has_server_lock(dialect: str) -> bool:
-    """Whether warehouses of this sqlglot dialect hold the writer lock in the server."""
-    return dialect in ADVISORY_DIALECTS
+WriterLockKind = Literal["advisory", "lease"]
+WRITER_LOCK_KINDS: tuple[WriterLockKind, ...] = ("advisory", "lease")
+
+
+def writer_lock_kind(dialect: str, configured: str | None) -> WriterLockKind:
+    """The warehouse's writer lock: `configured` (`[warehouse] writer_lock`) when set, else the engine's
+    advisory lock where it has one, a leased row elsewhere. Raises ValueError for a kind that is not one,
+    or an advisory lock the engine has not."""
+    if configured is None:
+        return "advisory" if dialect in ADVISORY_DIALECTS else "lease"
+    if configured not in WRITER_LOCK_KINDS:
+        kinds = ", ".join(WRITER_LOCK_KINDS)
+        raise ValueError(f"[warehouse] writer_lock = {configured!r}: it is one of {kinds}")
+    if configured == "advisory" and dialect not in ADVISORY_DIALECTS:
+        raise ValueError(
+            f"[warehouse] writer_lock = 'advisory': {dialect} has no advisory lock here; "
+            "use 'lease' (the default there)"
+        )
+    return "advisory" if configured == "advisory" else "lease"

@@ -30,11 +30,12 @@ from pipelines.warehouse.datasets import (
 )
 from pipelines.warehouse.errors import WarehouseBusy, WarehouseError, raise_if_busy
 from pipelines.warehouse.kept import KeptOpen
+from pipelines.warehouse.lease_lock import DEFAULT_LEASE_SECONDS, LeaseLock, LeaseLost
 from pipelines.warehouse.lock import LockTimeout, LockUnavailable, WriterLock
 from pipelines.warehouse.paths import check_existing_duckdb, duckdb_path, is_duckdb_file, pipelines_dir
 from pipelines.warehouse.publish import LayoutError, check_layout, publish_views
 from pipelines.warehouse.resume import JOURNAL, resume
-from pipelines.warehouse.server_lock import ServerLock, has_server_lock
+from pipelines.warehouse.server_lock import ServerLock, writer_lock_kind
 from pipelines.warehouse.superseded import ImportKey
 
 LOCK_NAME = "mailjet_elt"  # the writer lock's file is `<pipelines folder>/mailjet_elt.lock`
@@ -166,24 +167,48 @@ def _waiting(tell: Callable[[str], None], wait_seconds: float) -> Callable[[str]
 def _in_the_server(
     db: str, destination: str | None, command: str, wait_seconds: float, tell: Callable[[str], None]
 ) -> Iterator[None]:
-    """The writer lock in the warehouse itself, held until the block exits, when its engine has one
-    (pipelines.warehouse.server_lock): writers on other machines, with folders of their own, wait for it."""
+    """The writer lock in the warehouse itself, held until the block exits: writers on other machines,
+    with folders of their own, wait for it. PostgreSQL's advisory lock (server_lock.py), or a leased row
+    where the engine lends no lock (lease_lock.py); `[warehouse] writer_lock` chooses."""
     if is_duckdb_file(destination):
         yield
         return
     pipeline = open_pipeline(db, destination, API_DATASET, wait_seconds)
-    if not has_server_lock(pipeline.destination.capabilities().sqlglot_dialect or ""):
-        yield
-        return
-    lock = ServerLock(pipeline.sql_client(), command, wait_seconds, _waiting(tell, wait_seconds))
+    dialect = pipeline.destination.capabilities().sqlglot_dialect or ""
+    lock = _server_lock(dialect, pipeline.sql_client(), command, wait_seconds, _waiting(tell, wait_seconds))
     try:
         lock.acquire()
     except LockTimeout as exc:
         raise WarehouseBusy(str(exc)) from None
+    failed = True
     try:
         yield
+        failed = False
     finally:
-        lock.release()
+        try:
+            lock.release()
+        except LeaseLost as exc:
+            if not failed:  # else the command's own error is the one to see
+                raise WarehouseBusy(str(exc)) from None
+
+
+def _server_lock(
+    dialect: str, client: Any, command: str, wait_seconds: float, on_wait: Callable[[str], None]
+) -> ServerLock | LeaseLock:
+    """The warehouse's writer lock as `[warehouse]` configures it (`writer_lock`, `lease_seconds`)."""
+    import dlt
+
+    configured = dlt.config.get("warehouse.writer_lock", str)
+    try:
+        kind = writer_lock_kind(dialect, configured)
+    except ValueError as exc:
+        raise WarehouseError(str(exc)) from None
+    if kind == "advisory":
+        return ServerLock(client, command, wait_seconds, on_wait)
+    lease = dlt.config.get("warehouse.lease_seconds", float)
+    if lease is not None and not lease > 0:
+        raise WarehouseError(f"[warehouse] lease_seconds = {lease:g}: it must be a number of seconds above 0")
+    return LeaseLock(client, command, wait_seconds, on_wait, lease or DEFAULT_LEASE_SECONDS)
 
 
 @contextmanager
