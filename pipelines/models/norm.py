@@ -28,10 +28,15 @@ def _body() -> exp.Expression:
 
 
 def norm_of(value: exp.Expression) -> exp.Expression:
-    """The normalization of `value`, as an expression."""
+    """The normalization of `value`, as an expression (`value` in the place of each `x`)."""
+    if any(value.find_all(exp.Placeholder)):
+        # The argument stands in several places: a bind parameter would take one value per place.
+        raise ValueError("mailjet_sync.norm takes a column or an expression of columns, not a bind parameter")
     body = _body().copy()
-    (parameter,) = [c for c in body.find_all(exp.Column) if c.name == PARAMETER and not c.table]
-    parameter.replace(value.copy())
+    parameters = [c for c in body.find_all(exp.Column) if c.name == PARAMETER and not c.table]
+    assert parameters
+    for parameter in parameters:
+        parameter.replace(value.copy())
     return body
 
 
