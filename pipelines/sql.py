@@ -25,16 +25,28 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from pipelines import models
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError, write_out
 from pipelines.interrupts import Interrupted, InterruptHandler
 from pipelines.logs import console
-from pipelines.sql_access import ALLOW_FILES, check_statement, explain, first_line, read_only
-from pipelines.warehouse.names import API_DATASET
+from pipelines.models import READ_DIALECT
+from pipelines.sql_access import ALLOW_FILES, READER_FOLDER, check_statement, explain, first_line, read_only
+from pipelines.warehouse.names import (
+    API_DATASET,
+    CRM_DATASET,
+    CSV_DATASET,
+    MATCHED_DATASET,
+    SYNC_DATASET,
+    VIEWS_DATASET,
+)
 from pipelines.warehouse.paths import check_existing_duckdb, duckdb_path
 
 HISTORY_FILE = "~/.mailjet_elt_sql_history"
 HISTORY_LINES = 1000
 PROMPT, MORE = "sql> ", "...> "
+TABLES = ".tables"  # the shortcut listing every table and view
+# The datasets `.tables` lists on a warehouse (on the DuckDB file: every schema).
+PROJECT_DATASETS = (VIEWS_DATASET, API_DATASET, CSV_DATASET, CRM_DATASET, MATCHED_DATASET, SYNC_DATASET)
 TABLE_ROWS = 1000  # an aligned table shows this many rows; CSV and JSON print them all
 
 
@@ -83,7 +95,7 @@ def run_sql(
         return _prompt(run, output, stop)
     if not query.strip():
         raise CommandError('give a query: mailjet-elt sql "select ..." (or SQL on stdin)', EXIT_USAGE)
-    _print_all(run(_dot_command(query)), output)
+    _print_all(run(query), output)
     return 0
 
 
@@ -96,8 +108,9 @@ def _print_all(answers: list[Answer], output: str) -> None:
     write_out("")
 
 
-def _dot_command(text: str) -> str:
-    return TABLES_QUERY if text.strip().rstrip(";").strip() == ".tables" else text
+def _is_tables(text: str) -> bool:
+    """Whether `text` is the `.tables` shortcut: every table and view, by dataset."""
+    return text.strip().rstrip(";").strip() == TABLES
 
 
 def _runner(
@@ -122,6 +135,8 @@ def _runner(
 
     def run(text: str) -> list[Answer]:
         answers: list[Answer] = []
+        if _is_tables(text):
+            text = models.render("tables", READ_DIALECT, folder=READER_FOLDER)
         with read_only(path, lock_wait, allow_files) as con, stop.immediate():
             try:
                 statements = con.extract_statements(text)
@@ -146,6 +161,8 @@ def _dlt_runner(db: str, destination: str, stop: InterruptHandler) -> Run:
     pipeline = open_pipeline(db, destination, API_DATASET)
 
     def run(text: str) -> list[Answer]:
+        if _is_tables(text):
+            return [_tables_of(pipeline, stop)]
         try:
             with stop.immediate(), pipeline.sql_client() as client, client.execute_query(text) as cursor:
                 description = cursor.native_cursor.description
@@ -155,6 +172,24 @@ def _dlt_runner(db: str, destination: str, stop: InterruptHandler) -> Run:
             raise CommandError(first_line(exc), EXIT_FAILURE) from None
 
     return run
+
+
+def _tables_of(pipeline: Any, stop: InterruptHandler) -> Answer:
+    """`.tables` on a warehouse: the tables and views of the project's datasets, read from the engine's
+    catalog as dlt reads it (BigQuery's per dataset, Snowflake's upper case), dlt's own tables left out."""
+    from dlt.destinations.exceptions import DatabaseException
+
+    from pipelines.warehouse.catalog import relations
+
+    rows: list[tuple[str, str, str]] = []
+    try:
+        with stop.immediate(), pipeline.sql_client() as client:
+            for dataset in PROJECT_DATASETS:
+                found = sorted(relations(client, dataset).items())
+                rows += [(dataset, name, kind) for name, kind in found if not name.startswith("_dlt")]
+    except DatabaseException as exc:
+        raise CommandError(first_line(exc), EXIT_FAILURE) from None
+    return Answer(["dataset", "name", "kind"], rows)
 
 
 def render(answer: Answer, output: str) -> Iterator[str]:
@@ -317,8 +352,9 @@ def _prompt(run: Run, output: str, stop: InterruptHandler) -> int:
                 stripped = line.strip()
                 if not pending and stripped.rstrip(";") in (".quit", ".exit", "\\q"):
                     return 0
-                if not pending and stripped.rstrip(";") == ".tables":
-                    stripped = TABLES_QUERY + ";"
+                if not pending and _is_tables(stripped):
+                    _print_all(run(TABLES), output)
+                    continue
                 if not stripped:
                     continue
                 pending.append(stripped)
@@ -340,11 +376,3 @@ def _prompt(run: Run, output: str, stop: InterruptHandler) -> int:
         if readline is not None and history is not None:
             with suppress(OSError):
                 readline.write_history_file(history)
-
-
-TABLES_QUERY = (
-    "select table_schema as dataset, table_name as name, table_type as kind "
-    "from information_schema.tables where table_schema not in ('information_schema', 'pg_catalog') "
-    "and table_schema not like '%\\_staging' escape '\\' and table_name not like '\\_dlt%' escape '\\' "
-    "order by 1, 2"
-)

@@ -31,9 +31,10 @@ from typing import Any
 
 from dlt.destinations.sql_client import SqlClientBase
 
+from pipelines.warehouse import names
 from pipelines.warehouse.catalog import all_columns
 
-SYNC_DATASET = "mailjet_sync"
+SYNC_DATASET = names.SYNC_DATASET
 TS = "timestamp with time zone"
 TABLES: dict[str, dict[str, str]] = {
     "sync_runs": {

@@ -8,6 +8,7 @@ CSV_DATASET = "mailjet_csv"
 CRM_DATASET = "crm"  # the user's own data (`mailjet-elt load`)
 VIEWS_DATASET = "mailjet"
 MATCHED_DATASET = "mailjet_matched"
+SYNC_DATASET = "mailjet_sync"  # the sync's plans, changelog and consent views
 # The layers commands load, each by a dlt pipeline of the same name.
 LAYERS = (API_DATASET, CSV_DATASET, CRM_DATASET)
 LAYER_DATASETS = {"api": API_DATASET, "csv": CSV_DATASET}
