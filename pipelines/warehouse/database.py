@@ -3,6 +3,8 @@ another dlt destination, and the dlt pipeline of one raw layer that loads into i
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
@@ -22,6 +24,8 @@ SESSION_TIME_ZONE = "UTC"
 # Merges of millions of rows: cap DuckDB's buffer memory (it spills to disk beyond it) so the extract's
 # memory stays flat as the account grows; insertion order is meaningless for these tables. Sessions keep
 # time in UTC (SESSION_TIME_ZONE).
+# In a DuckDB pipeline's working folder: the warehouse held no state for it when a command looked.
+NOTHING_TO_RESTORE = "nothing_to_restore"
 DUCKDB_SETTINGS = {"memory_limit": "256MB", "preserve_insertion_order": False, "TimeZone": SESSION_TIME_ZONE}
 
 
@@ -83,14 +87,23 @@ def open_pipeline(
     return pipeline
 
 
-def restore_state(pipeline: Pipeline) -> None:
+def restore_state(pipeline: Pipeline, remember_none: bool = False) -> None:
     """A pipeline without a local schema (its folder deleted, a fresh checkout, another machine) takes its
     state and schemas from the warehouse, where dlt keeps them, before any work: incremental cursors go on
     from where they were, and dlt knows what the warehouse holds (`load` drops and creates its incoming
     table by the schema). Off when dlt's `restore_from_destination` is. A failure is the database's own
-    (dlt's wrapper taken off), so that the command reports it as any other."""
+    (dlt's wrapper taken off), so that the command reports it as any other.
+
+    `remember_none`, for a DuckDB file: the warehouse held no state for the pipeline, and none can reach
+    it but through this working folder (beside the file), so the folder says so (NOTHING_TO_RESTORE) and
+    the commands of other layers need not open the pipeline to look again (resume.settled); deleting the
+    folder deletes the note with it."""
     if pipeline.config.restore_from_destination and not pipeline.schema_names:
         try:
             pipeline.sync_destination()
         except PipelineStepFailed as exc:
             raise exc.exception from None
+        if remember_none and not pipeline.schema_names:
+            (Path(pipeline.working_dir) / NOTHING_TO_RESTORE).write_text(
+                "the warehouse held no state for this pipeline\n", encoding="utf-8"
+            )

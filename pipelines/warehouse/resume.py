@@ -17,11 +17,33 @@ from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.interrupts import reraise_if_interrupted
 from pipelines.settings import CSV_STAGING_FOLDER
+from pipelines.warehouse.database import NOTHING_TO_RESTORE
 from pipelines.warehouse.errors import ResumeFailed, raise_if_busy
 from pipelines.warehouse.incoming import put_in_place
 from pipelines.warehouse.superseded import ImportKey, finish_interrupted_import
 
 JOURNAL = "interrupted_run.json"  # in the pipeline's working folder while a command loads
+
+
+def settled(working: Path) -> bool:
+    """Whether the working folder of a pipeline shows that nothing waits to be finished there and that its
+    state is local: no journal, no staging of an import, no package extracted or normalized and not loaded,
+    no leftover of an extract, and its schemas present (or, for a DuckDB file, the note that the warehouse
+held none: `restore_state`). Such a pipeline need not be opened by a command of
+    another layer (opening one costs dlt's configuration, some 25 ms); anything else is opened, resumed
+    and, without schemas, restored from the warehouse (`resume`, `restore_state`)."""
+    if (working / JOURNAL).exists() or (working / CSV_STAGING_FOLDER).exists():
+        return False
+    has_schema = any(path.is_file() for path in (working / "schemas").glob("*"))
+    if not has_schema and not (working / NOTHING_TO_RESTORE).is_file():
+        return False
+    normalize = working / "normalize"
+    if normalize.is_dir() and any(
+        child.name not in ("extracted", ".version") for child in normalize.iterdir()
+    ):
+        return False  # the leftover of an extract that never committed, which `resume` removes
+    pending = (normalize / "extracted", working / "load" / "normalized", working / "load" / "new")
+    return not any(folder.is_dir() and any(folder.iterdir()) for folder in pending)
 
 
 def resume(pipeline: Pipeline) -> list[str]:

@@ -34,7 +34,7 @@ from pipelines.warehouse.lease_lock import DEFAULT_LEASE_SECONDS, LeaseLock, Lea
 from pipelines.warehouse.lock import LockTimeout, LockUnavailable, WriterLock
 from pipelines.warehouse.paths import check_existing_duckdb, duckdb_path, is_duckdb_file, pipelines_dir
 from pipelines.warehouse.publish import LayoutError, check_layout, publish_views
-from pipelines.warehouse.resume import JOURNAL, resume
+from pipelines.warehouse.resume import JOURNAL, resume, settled
 from pipelines.warehouse.server_lock import ServerLock, writer_lock_kind
 from pipelines.warehouse.superseded import ImportKey
 
@@ -260,9 +260,12 @@ def _settled(
         stop = interrupts or InterruptHandler("")
         with stop.deferred():
             resumed: list[str] = []
-            pipelines = {name: open_pipeline(db, destination, name, wait_seconds) for name in LAYERS}
-            for name in LAYERS:
-                restore_state(pipelines[name])
+            # The command's own layer, and each other layer that has anything to finish or restore.
+            folder = pipelines_dir(db, destination)
+            opened = [name for name in LAYERS if name == dataset or not settled(folder / name)]
+            pipelines = {name: open_pipeline(db, destination, name, wait_seconds) for name in opened}
+            for name in opened:
+                restore_state(pipelines[name], remember_none=kept is not None)
                 resumed += resume(pipelines[name])
             warehouse = Warehouse(pipelines[dataset], resumed, kept)
             warehouse.check_layout()
