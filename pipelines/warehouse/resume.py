@@ -29,9 +29,9 @@ def settled(working: Path) -> bool:
     """Whether the working folder of a pipeline shows that nothing waits to be finished there and that its
     state is local: no journal, no staging of an import, no package extracted or normalized and not loaded,
     no leftover of an extract, and its schemas present (or, for a DuckDB file, the note that the warehouse
-held none: `restore_state`). Such a pipeline need not be opened by a command of
-    another layer (opening one costs dlt's configuration, some 25 ms); anything else is opened, resumed
-    and, without schemas, restored from the warehouse (`resume`, `restore_state`)."""
+    held none: `restore_state`). Such a pipeline need not be opened by a command of another layer (opening
+    one costs dlt's configuration, some 25 ms); anything else is opened, resumed and, without schemas,
+    restored from the warehouse (`resume`, `restore_state`)."""
     if (working / JOURNAL).exists() or (working / CSV_STAGING_FOLDER).exists():
         return False
     has_schema = any(path.is_file() for path in (working / "schemas").glob("*"))
