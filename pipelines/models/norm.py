@@ -20,19 +20,57 @@ PARAMETER = "x"
 
 @cache
 def _body() -> exp.Expression:
+    """The expression of `norm.sql`, its characters written as literals (`_characters`)."""
     select = sqlglot.parse_one(NORM_FILE.read_text(encoding="utf-8"), read="duckdb")
     assert isinstance(select, exp.Select) and len(select.expressions) == 1
     projection = select.expressions[0]
     assert isinstance(projection, exp.Alias)
-    return cast(exp.Expression, projection.this)
+    return _characters(cast(exp.Expression, projection.this))
+
+
+def _characters(tree: exp.Expression) -> exp.Expression:
+    """`tree` with each `chr(n)`, and each `||` of such characters, written as one string literal of
+    them: engines do not agree on `chr` beyond 255 (Databricks takes n modulo 256, so `chr(8232)` would
+    be a `(`), while every engine reads a literal's characters as they are."""
+
+    def fold(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Chr) and len(node.expressions) == 1:
+            (code,) = node.expressions
+            if isinstance(code, exp.Literal) and not code.is_string:
+                return exp.Literal.string(chr(int(code.this)))
+        if isinstance(node, exp.DPipe):
+            left, right = node.this, node.expression
+            if all(isinstance(side, exp.Literal) and side.is_string for side in (left, right)):
+                return exp.Literal.string(str(left.this) + str(right.this))
+        return node
+
+    folded = tree.transform(fold)
+    while (again := folded.transform(fold)) != folded:  # a chain of `||` folds one link per pass
+        folded = again
+    return folded
+
+
+@cache
+def _translation_alone() -> exp.Expression:
+    """The normalization without its fast path: every value translated (the `else` of its `case`)."""
+    body = _body().copy()
+    case = next(body.find_all(exp.Case))
+    case.replace(case.args["default"].copy())
+    return body
+
+
+def _is_column(value: exp.Expression) -> bool:
+    """A column, possibly cast or parenthesized: read as often as needed, with one value each time."""
+    while isinstance(value, exp.Cast | exp.Paren):
+        value = value.this
+    return isinstance(value, exp.Column)
 
 
 def norm_of(value: exp.Expression) -> exp.Expression:
-    """The normalization of `value`, as an expression (`value` in the place of each `x`)."""
-    if any(value.find_all(exp.Placeholder)):
-        # The argument stands in several places: a bind parameter would take one value per place.
-        raise ValueError("mailjet_sync.norm takes a column or an expression of columns, not a bind parameter")
-    body = _body().copy()
+    """The normalization of `value`, as an expression. A column takes the fast path for printable ASCII
+    (`norm.sql`), which reads it several times; any other argument (a bind parameter, a function of
+    several values, a nested call) is translated alone, reading it once, with the same result."""
+    body = (_body() if _is_column(value) else _translation_alone()).copy()
     parameters = [c for c in body.find_all(exp.Column) if c.name == PARAMETER and not c.table]
     assert parameters
     for parameter in parameters:

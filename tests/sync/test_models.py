@@ -184,6 +184,10 @@ NORMALIZED = [
 def test_one_normalization_trims_unicode_blanks_and_lowercases(given: str | None, normal: str | None) -> None:
     query = to_sql(expand_norm(sqlglot.parse_one(NORM_OF_VALUE, read="duckdb")), "duckdb")
     assert with_norm().execute(query, [given]).fetchone() == (normal,)
+    # Of anything but a column (here a bind parameter, read once): the translation alone, the same result.
+    query = to_sql(expand_norm(sqlglot.parse_one("select mailjet_sync.norm(?)", read="duckdb")), "duckdb")
+    assert "case" not in query.lower() and query.count("?") == 1
+    assert with_norm().execute(query, [given]).fetchone() == (normal,)
 
 
 def crm_table(kind: str, values: list[tuple[object, object]]) -> duckdb.DuckDBPyConnection:

@@ -11,7 +11,9 @@
 -- final line break.
 -- A call `mailjet_sync.norm(...)` in a statement of pipelines/models or in audiences.sql is replaced by
 -- this expression, its argument in the place of each `x` (pipelines/models/norm.py): every engine runs
--- the same SQL, and no engine needs a macro or a function defined first.
+-- the same SQL, and no engine needs a macro or a function defined first. The check reads its argument
+-- several times: only a column's call takes it; any other argument gets the `else` alone. Each `chr(n)`
+-- is written as the character itself, in a literal: engines disagree on `chr` beyond 255.
 select
     nullif(
         lower(
