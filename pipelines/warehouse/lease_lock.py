@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,11 +31,16 @@ from pipelines.warehouse.server_lock import KEY_NAME, session_name
 
 STATEMENTS = models.MODELS_FOLDER / "writer_lease"
 DEFAULT_LEASE_SECONDS = 120.0
+MIN_LEASE_SECONDS, MAX_LEASE_SECONDS = 1.0, 86_400.0  # renewed four times per lease: not more than 4/s
 RENEWALS_PER_LEASE = 4  # the holder renews four times per lease: three may fail before it runs out
 
 
 class LeaseLost(Exception):
     """The lease ran out while its holder worked, and another writer took it."""
+
+
+class LeaseNotFreed(Exception):
+    """The holder could not free its lease at the end (the warehouse out of reach): it runs out."""
 
 
 class LeaseLock:
@@ -68,7 +74,9 @@ class LeaseLock:
         try:
             self._prepare()
             self._wait()
-        except BaseException:  # a timeout, or a Ctrl-C while waiting
+        except BaseException:  # a timeout, or a Ctrl-C while waiting (perhaps just after taking it)
+            with suppress(Exception):
+                self._run("free", KEY_NAME, self.token)  # ours only: a lease never taken is not touched
             self.client.close_connection()
             raise
         self._held = True
@@ -104,8 +112,15 @@ class LeaseLock:
             time.sleep(POLL_SECONDS)
 
     def _take(self) -> bool:
+        """Take the lease if it is free or has run out. While another holds it, only a read (a waiter
+        writes nothing: on BigQuery each update is a job); an update that loses to another writer's
+        (Delta's and BigQuery's conflicts) is a lease not taken."""
+        rows = self._rows("held", KEY_NAME)
+        if rows and any(row[0] not in (None, self.token) and not row[4] for row in rows):
+            return False
         expires = self._now() + timedelta(seconds=self.lease_seconds)
-        self._run("take", session_name(self.command), self.token, expires, KEY_NAME)
+        with suppress(DatabaseException):
+            self._run("take", session_name(self.command), self.token, expires, KEY_NAME)
         return self._mine()
 
     def _mine(self) -> bool:
@@ -145,11 +160,22 @@ class LeaseLock:
         self._held = False
         self._stop.set()
         if self._renewing is not None:
-            self._renewing.join()
+            self._renewing.join(timeout=self.lease_seconds)
+            if self._renewing.is_alive():  # stuck in a statement: its connection is not ours to use
+                raise LeaseNotFreed(self._not_freed("the warehouse does not answer"))
         try:
-            if self.lost is None and not self._mine():  # ran out since the last renewal
-                self.lost = self.holder()
-            self._run("free", KEY_NAME, self.token)
+            try:
+                if self.lost is None and not self._mine():  # ran out since the last renewal
+                    self.lost = self.holder()
+            except DatabaseException:
+                pass  # cannot tell: freeing it, if it is still ours, is what matters
+            for attempt in range(2):
+                try:
+                    self._run("free", KEY_NAME, self.token)
+                    break
+                except DatabaseException as exc:
+                    if attempt:
+                        raise LeaseNotFreed(self._not_freed(str(exc).splitlines()[0])) from None
         finally:
             self.client.close_connection()
         if self.lost is not None:
@@ -159,6 +185,12 @@ class LeaseLock:
                 "Its work is done; run the next command as usual, and if this recurs, raise "
                 "[warehouse] lease_seconds"
             )
+
+    def _not_freed(self, why: str) -> str:
+        return (
+            f"the warehouse's writer lease could not be freed ({why}): the next writer waits until it runs "
+            f"out, within {self.lease_seconds:g} s. This command's work is done"
+        )
 
     def _now(self) -> datetime:
         value = self._rows("now")[0][0]

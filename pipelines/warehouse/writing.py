@@ -30,7 +30,14 @@ from pipelines.warehouse.datasets import (
 )
 from pipelines.warehouse.errors import WarehouseBusy, WarehouseError, raise_if_busy
 from pipelines.warehouse.kept import KeptOpen
-from pipelines.warehouse.lease_lock import DEFAULT_LEASE_SECONDS, LeaseLock, LeaseLost
+from pipelines.warehouse.lease_lock import (
+    DEFAULT_LEASE_SECONDS,
+    MAX_LEASE_SECONDS,
+    MIN_LEASE_SECONDS,
+    LeaseLock,
+    LeaseLost,
+    LeaseNotFreed,
+)
 from pipelines.warehouse.lock import LockTimeout, LockUnavailable, WriterLock
 from pipelines.warehouse.paths import check_existing_duckdb, duckdb_path, is_duckdb_file, pipelines_dir
 from pipelines.warehouse.publish import LayoutError, check_layout, publish_views
@@ -187,8 +194,12 @@ def _in_the_server(
     finally:
         try:
             lock.release()
+        except LeaseNotFreed as exc:
+            tell(str(exc))  # the command's outcome stands; the lease runs out by itself
         except LeaseLost as exc:
-            if not failed:  # else the command's own error is the one to see
+            if failed:
+                tell(str(exc))  # the command's own error is the one it exits with
+            else:
                 raise WarehouseBusy(str(exc)) from None
 
 
@@ -205,9 +216,16 @@ def _server_lock(
         raise WarehouseError(str(exc)) from None
     if kind == "advisory":
         return ServerLock(client, command, wait_seconds, on_wait)
-    lease = dlt.config.get("warehouse.lease_seconds", float)
-    if lease is not None and not lease > 0:
-        raise WarehouseError(f"[warehouse] lease_seconds = {lease:g}: it must be a number of seconds above 0")
+    try:
+        lease = dlt.config.get("warehouse.lease_seconds", float)
+    except Exception:  # noqa: BLE001 - dlt's coercion error names no fix
+        lease = float("nan")
+    if lease is not None and not MIN_LEASE_SECONDS <= lease <= MAX_LEASE_SECONDS:
+        given: object = dlt.config.get("warehouse.lease_seconds")
+        raise WarehouseError(
+            f"[warehouse] lease_seconds = {given}: it must be a number of seconds from "
+            f"{MIN_LEASE_SECONDS:g} to {MAX_LEASE_SECONDS:g} (the default: {DEFAULT_LEASE_SECONDS:g})"
+        )
     return LeaseLock(client, command, wait_seconds, on_wait, lease or DEFAULT_LEASE_SECONDS)
 
 

@@ -17,6 +17,9 @@ from typing import Any
 import pytest
 
 from pipelines.load import load
+from pipelines.warehouse import open_pipeline
+from pipelines.warehouse.datasets import API_DATASET
+from pipelines.warehouse.lease_lock import LeaseLock
 from pipelines.warehouse.server_lock import writer_lock_kind
 from tests.conftest import BIN
 from tests.postgres.conftest import Database
@@ -178,7 +181,13 @@ def test_the_writer_lock_kind_follows_the_engine_unless_configured() -> None:
     ("setting", "value", "told"),
     [
         ("WRITER_LOCK", "row", "[warehouse] writer_lock = 'row': it is one of advisory, lease"),
-        ("LEASE_SECONDS", "0", "[warehouse] lease_seconds = 0: it must be a number of seconds above 0"),
+        (
+            "LEASE_SECONDS",
+            "0",
+            "[warehouse] lease_seconds = 0: it must be a number of seconds from 1 to 86400",
+        ),
+        ("LEASE_SECONDS", "abc", "[warehouse] lease_seconds = abc: it must be a number of seconds from 1 to"),
+        ("LEASE_SECONDS", "inf", "[warehouse] lease_seconds = inf: it must be a number of seconds from 1 to"),
     ],
 )
 def test_a_writer_lock_setting_that_cannot_be_says_so_with_exit_2(
@@ -204,3 +213,46 @@ def test_a_writer_lock_setting_that_cannot_be_says_so_with_exit_2(
     assert told in done.stderr and "Traceback" not in done.stderr
     tables = "select count(*) from information_schema.tables where table_schema = 'crm'"
     assert postgres.rows(tables)[0][0] == 0  # nothing loaded
+
+
+def lease_lock(
+    postgres: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> LeaseLock:
+    """A writer's lease, in this process, on the test's database."""
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres.url)
+    monkeypatch.chdir(tmp_path)
+    pipeline = open_pipeline(str(tmp_path / "unused.duckdb"), "postgres", API_DATASET)
+    return LeaseLock(pipeline.sql_client(), command, wait_seconds=5, lease_seconds=60)
+
+
+def test_a_ctrl_c_just_after_the_lease_is_taken_frees_it(
+    postgres: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interrupt lands after the update that took the lease committed, before the writer saw it was
+    its own: the writer frees it on its way out, so the next one need not wait for it to run out."""
+    interrupted = lease_lock(postgres, tmp_path, monkeypatch, "extract")
+    seen = interrupted._mine
+
+    def interrupt_once_taken() -> bool:
+        if seen():
+            raise KeyboardInterrupt
+        return False
+
+    monkeypatch.setattr(interrupted, "_mine", interrupt_once_taken)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.acquire()
+    assert [(holder, token) for holder, token, _ in lease(postgres)] == [(None, None)]
+
+
+def test_a_lease_whose_connection_was_cut_is_still_freed_at_the_end(
+    postgres: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    holder = lease_lock(postgres, tmp_path, monkeypatch, "apply")
+    holder.acquire()
+    assert held_by(postgres, os.getpid())
+    postgres.rows(
+        "select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() "
+        "and datname = current_database() and query ilike '%writer_lease%'"
+    )
+    holder.release()  # the connection is made again for the free; no error reaches the command
+    assert [(name, token) for name, token, _ in lease(postgres)] == [(None, None)]
