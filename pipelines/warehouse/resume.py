@@ -34,7 +34,7 @@ def settled(working: Path) -> bool:
     restored from the warehouse (`resume`, `restore_state`)."""
     if (working / JOURNAL).exists() or (working / CSV_STAGING_FOLDER).exists():
         return False
-    has_schema = any(path.is_file() for path in (working / "schemas").glob("*"))
+    has_schema = any((working / "schemas").glob("*.schema.json"))  # not a write's temporary file
     if not has_schema and not (working / NOTHING_TO_RESTORE).is_file():
         return False
     normalize = working / "normalize"

@@ -45,6 +45,7 @@ def test_a_layer_as_a_load_leaves_it_is_settled(tmp_path: Path) -> None:
     assert settled(layer(tmp_path))
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "change",
     [
