@@ -58,6 +58,10 @@ def test_a_layer_as_a_load_leaves_it_is_settled(tmp_path: Path) -> None:
         pytest.param(
             lambda working: (working / "schemas" / "mailjet_csv.schema.json").unlink(), id="no-schema"
         ),
+        pytest.param(
+            lambda w: (w / "schemas" / "mailjet_csv.schema.json").rename(w / "schemas" / "a1b2c3d4"),
+            id="only-a-temporary-file-of-a-schema-being-written",
+        ),
     ],
 )
 def test_anything_to_finish_or_restore_opens_the_layer(
