@@ -5,6 +5,9 @@ Spec syntax (flag `--faults` and the admin endpoint): comma-separated `name=valu
 `rate_limit=20,error_rate=0.2,latency_ms=50,drop_rate=0.05,job_fail_rate=1,storm=0.3,seed=7`.
 `job_refuse_rate=P` makes each contact of a completing bulk subscription job refused with probability P: not
 applied, listed in the job's error report, the job still `Completed`.
+`job_refuse_first=P` makes each contact refused, with probability P, by the first bulk subscription job that
+asks a given action of it (`addnoforce`, `unsub`, `remove`, a properties-only update...), and never again for
+that action: with P=1 every change is refused once, then goes through when sent again.
 `methods=POST+PUT` limits the request faults (rate limit, storm, errors, drops, latency) to requests with
 those HTTP methods; without it they hit every method."""
 
@@ -33,6 +36,7 @@ ALIASES = {
     "job_fail": "job_fail_rate",
     "jobrefuse": "job_refuse_rate",
     "job_refuse": "job_refuse_rate",
+    "jobrefusefirst": "job_refuse_first",
     "storm_share": "storm",
     "method": "methods",
 }
@@ -48,6 +52,7 @@ class Faults:
     drop_rate: float = 0.0  # share of API responses cut off mid-body, connection closed
     job_fail_rate: float = 0.0  # share of async jobs that end in status Error
     job_refuse_rate: float = 0.0  # share of a completed bulk job's contacts refused (in its error report)
+    job_refuse_first: float = 0.0  # share of contacts refused by the first job asking an action of them
     storm: float = 0.0  # share of every second during which every request gets a 429 (a 429 storm)
     seed: int = 0
     methods: str = ""  # HTTP methods the request faults hit, joined with "+" ("POST+PUT"); "" = all
@@ -56,9 +61,17 @@ class Faults:
     _tokens: float = field(default=0.0, repr=False, compare=False)
     _last: float = field(default=0.0, repr=False, compare=False)
     _refuse_draws: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _sent: set[tuple[str, str]] = field(default_factory=set, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "drop_rate", "job_fail_rate", "job_refuse_rate", "storm"):
+        for name in (
+            "error_rate",
+            "drop_rate",
+            "job_fail_rate",
+            "job_refuse_rate",
+            "job_refuse_first",
+            "storm",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise SandboxConfigError(f"fault {name}={value}: must be between 0 and 1")
@@ -152,3 +165,17 @@ class Faults:
             self._refuse_draws[key] = drawn + 1
         digest = hashlib.blake2b(f"{self.seed}\0{key}\0{drawn}".encode(), digest_size=8).digest()
         return int.from_bytes(digest, "big") / 2**64 < self.job_refuse_rate
+
+    def job_refuses_first(self, email: str, action: str) -> bool:
+        """Whether a bulk job that asks `action` of this contact refuses it as the first such job (drawn
+        once per address and action, from the seed; a later job asking the same never is refused by this
+        fault). Replacing the faults starts over: every address and action is new again."""
+        if not self.job_refuse_first:
+            return False
+        key = (email.strip().lower(), action)
+        with self._lock:
+            if key in self._sent:
+                return False
+            self._sent.add(key)
+        digest = hashlib.blake2b(f"{self.seed}\0{key[0]}\0{action}\0first".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") / 2**64 < self.job_refuse_first

@@ -67,11 +67,12 @@ def json_error_report(store: Store, job: Job) -> Reply:
 
 def _finish_bulk(store: Store, job: Job) -> None:
     """Apply a completing bulk subscription job contact by contact. Contacts Mailjet would refuse (a bad
-    address or property value, or a refusal injected by the `job_refuse_rate` fault) are not applied and go
-    to the error report; the job still ends `Completed`, with `Count` the contacts applied. The write
-    quirks (sandbox/quirks.py) change `Count`, `ErrorFile` and the end: see `_end_bulk`."""
+    address or property value, or a refusal injected by the `job_refuse_rate` or `job_refuse_first` fault)
+    are not applied and go to the error report; the job still ends `Completed`, with `Count` the contacts
+    applied. The write quirks (sandbox/quirks.py) change `Count`, `ErrorFile` and the end: see `_end_bulk`."""
     faults = getattr(store, "faults", None)
     quirks = store.quirks
+    refused_first = _refused_first(faults, job)
     contacts = job.contacts
     if "job-error-partial" in quirks:
         contacts = contacts[: (len(contacts) + 1) // 2]
@@ -94,7 +95,9 @@ def _finish_bulk(store: Store, job: Job) -> None:
                 {"Email": email, "Error": "Object properties invalid", "Properties": exc.args[0]}
             )
             continue
-        if faults is not None and faults.job_refuses(str(email)):
+        if str(email).strip().lower() in refused_first or (
+            faults is not None and faults.job_refuses(str(email))
+        ):
             job.errors.append({"Email": email, "Error": "Contact refused (injected fault)"})
             continue
         contact = store.ensure_contact(str(email), str(contact_in.get("Name") or ""))
@@ -109,6 +112,22 @@ def _finish_bulk(store: Store, job: Job) -> None:
             store.apply_action(contact, target, action)
         job.Count += 1
     _end_bulk(store, job, len(contacts))
+
+
+def _refused_first(faults: Any, job: Job) -> set[str]:
+    """The addresses (lowercased) of the job's contacts the `job_refuse_first` fault refuses: drawn for every
+    contact the job carries, applied or not (a job that ends `Error` half-way asked it all the same)."""
+    if faults is None:
+        return set()
+    if job.kind == "list":
+        action = job.Method
+    else:
+        action = "+".join(str(item["Action"]) for item in job.ContactsLists) or "properties"
+    return {
+        str(c.get("Email")).strip().lower()
+        for c in job.contacts
+        if faults.job_refuses_first(str(c.get("Email")), action)
+    }
 
 
 def _end_bulk(store: Store, job: Job, processed: int) -> None:

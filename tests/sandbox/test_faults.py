@@ -126,6 +126,7 @@ def test_fault_spec_aliases_and_units() -> None:
         "drop_rate": 0.05,
         "job_fail_rate": 1.0,
         "job_refuse_rate": 0.25,
+        "job_refuse_first": 0.0,
         "storm": 0.3,
         "seed": 0,
         "methods": "POST+PUT",
@@ -162,3 +163,26 @@ def test_job_refusals_are_drawn_per_contact_from_the_seed() -> None:
     again = [faults.job_refuses("same@example.com") for _ in range(40)]
     assert True in again and False in again
     assert [upper.job_refuses(" Same@Example.COM") for _ in range(40)] == again
+
+
+@pytest.mark.unit
+def test_first_time_refusals_are_drawn_once_per_address_and_action() -> None:
+    emails = [f"c{i}@example.com" for i in range(400)]
+
+    def first(spec: str, action: str = "addnoforce") -> list[bool]:
+        faults = Faults.parse(spec)
+        return [faults.job_refuses_first(e, action) for e in emails]
+
+    half = first("job_refuse_first=0.5,seed=1")
+    assert half == first("jobrefusefirst=50%,seed=1") and half != first("job_refuse_first=0.5,seed=2")
+    assert 140 < sum(half) < 260
+    assert all(first("job_refuse_first=1")) and not any(first("job_refuse_first=0"))
+    # Refused the first time a job asks an action of the address, whatever its case; never again for it.
+    faults = Faults.parse("job_refuse_first=1,seed=3")
+    assert faults.job_refuses_first(" Same@Example.COM", "addnoforce")
+    assert not any(faults.job_refuses_first("same@example.com", "addnoforce") for _ in range(5))
+    assert faults.job_refuses_first("same@example.com", "remove")  # another action is asked afresh
+    assert not faults.job_refuses_first("same@example.com", "remove")
+    assert not faults.job_refuses("same@example.com")  # the other refusal fault is off
+    # Replacing the faults starts over.
+    assert Faults.parse("job_refuse_first=1,seed=3").job_refuses_first("same@example.com", "addnoforce")

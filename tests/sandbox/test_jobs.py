@@ -283,3 +283,41 @@ def test_global_exclusion_import_takes_no_list(api: Api) -> None:
     api.finish_jobs()
     assert api.data(f"csvimport/{row['ID']}")[0]["Status"] == "Completed"
     assert api.data("contact/excl@example.com")[0]["IsExcludedFromCampaigns"] is True
+
+
+def test_refused_first_each_change_is_refused_by_its_first_job_and_taken_by_the_next() -> None:
+    """`job_refuse_first=1`: every contact is refused by the first job that asks an action of it (in the
+    report, not applied, the job `Completed`), taken by the next job asking the same, refused again by the
+    first job asking another action."""
+    app = start(contacts=10, messages=0, faults="job_refuse_first=1")
+    api = Api(app)
+    emails = [f"first{i}@example.com" for i in range(3)]
+
+    def job(resource: str, body: dict[str, Any]) -> tuple[str, list[str]]:
+        created = api.post(resource, body)
+        assert created.status_code == 201, created.text
+        api.finish_jobs()
+        status = api.data(f"{resource}/{created.json()['Data'][0]['JobID']}")[0]
+        report = api.session.get(status["ErrorFile"]).json()["Errors"] if status["ErrorFile"] else []
+        assert all(r["Error"] == REFUSED for r in report)
+        return str(status["Status"]), sorted(str(r["Email"]) for r in report)
+
+    try:
+        resource = "contactslist/1004/managemanycontacts"
+        add = {"Action": "addnoforce", "Contacts": [{"Email": e} for e in emails]}
+        assert job(resource, add) == ("Completed", emails)
+        assert all(api.get(f"contact/{e}").status_code == 404 for e in emails)  # nothing applied
+        assert job(resource, add) == ("Completed", [])
+        listed = members(api, 1004)
+        assert all(listed.get(int(api.data(f"contact/{e}")[0]["ID"])) is False for e in emails)
+        unsub = {"Action": "unsub", "Contacts": [{"Email": e} for e in emails[:2]]}
+        assert job(resource, unsub) == ("Completed", emails[:2])
+        assert job(resource, unsub) == ("Completed", [])
+        update = {"Contacts": [{"Email": emails[2], "Properties": {"country": "NL"}}]}
+        assert job("contact/managemanycontacts", update) == ("Completed", [emails[2]])
+        assert job("contact/managemanycontacts", update) == ("Completed", [])
+        listed = members(api, 1004)
+        ids = [int(api.data(f"contact/{e}")[0]["ID"]) for e in emails]
+        assert [listed.get(i) for i in ids] == [True, True, False]
+    finally:
+        app.stop()

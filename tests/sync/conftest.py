@@ -23,11 +23,18 @@ SANDBOX_CONTACTS = 400
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def sandbox_settings() -> dict[str, Any]:
+    """How the sandboxes of `baseline` and `world` are seeded (`start`'s keywords); a module may override
+    it, for every world of the module alike."""
+    return {"contacts": SANDBOX_CONTACTS}
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory, sandbox_settings: dict[str, Any]) -> Iterator[Path]:
     """A warehouse extracted from a seeded sandbox, with CRM profiles and consent for 150 of its
     contacts. Every sandbox started with the same settings holds the same data, so each test copies it
     and pairs it with a sandbox of its own."""
-    app = start(contacts=SANDBOX_CONTACTS)
+    app = start(**sandbox_settings)
     tmp_path = tmp_path_factory.mktemp("apply")
     db = tmp_path / "w.duckdb"
     with pytest.MonkeyPatch.context() as env:
@@ -56,9 +63,11 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture
-def world(baseline: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, Path]]:
+def world(
+    baseline: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox_settings: dict[str, Any]
+) -> Iterator[tuple[Api, Path]]:
     """A fresh sandbox and a copy of the baseline warehouse extracted from an identical one."""
-    app = start(contacts=SANDBOX_CONTACTS)
+    app = start(**sandbox_settings)
     api = Api(app)
     for name, value in creds(api).items():
         monkeypatch.setenv(name, value)

@@ -25,6 +25,14 @@ from pipelines.extract import extract
 from pipelines.plan import plan
 from pipelines.sync.config import SyncConfiguration
 from tests.conftest import Api, creds
+from tests.sync.conftest import SANDBOX_CONTACTS
+
+
+@pytest.fixture(scope="module")
+def sandbox_settings() -> dict[str, Any]:
+    """The worlds of this module hold no messages, which the sync never reads (nor its tests here): each
+    extract reads the contacts, lists and memberships without two years of campaigns and events."""
+    return {"contacts": SANDBOX_CONTACTS, "messages": 0}
 
 
 def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
