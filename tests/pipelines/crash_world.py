@@ -31,7 +31,7 @@ from tests.conftest import BIN, Api, run_cli
 
 CONTACTS = 2_500  # three pages of contacts (sources/mailjet/settings.py, PAGE_SIZE_MAX)
 EXPORT_ROWS = 10_000
-KILL_MOMENTS = 4  # timed kills at 1/4, 2/4 and 3/4 of a clean run's work, then at 95 % and once in its load
+KILL_MOMENTS = 3  # timed kills at 1/3 and 2/3 of a clean run's work, then at 95 %, and once in its load
 KILL_ATTEMPTS = 3  # a timed kill that finds the run ended is made again, at EARLIER of its moment
 EARLIER = 0.8
 HANG_GUARD_SECONDS = 120

@@ -1,5 +1,5 @@
-"""Imports killed at four moments and once in their load, each resumed by a plain rerun to the database
-a clean import gives; an extract after a killed import loads both (see crash_world)."""
+"""Imports killed at three moments of their work and once in their load, each resumed by a plain rerun
+to the database a clean import gives; an extract after a killed import loads both (see crash_world)."""
 
 from __future__ import annotations
 
