@@ -268,7 +268,8 @@ def killed_and_resumed(
     world: World, label: str, args: tuple[str, ...], seconds: float, reference: Path
 ) -> None:
     """Kill `args` at KILL_MOMENTS moments spread over `seconds` (its clean run's work) and once while
-    its load is pending; after each, a plain rerun must give `reference`, leaving no CSV staging behind.
+    its load is pending; after each, a plain rerun must give `reference`, leaving no CSV staging behind,
+    and say it resumed the killed run when that had read its data.
     At least one kill must have landed after the data was read, or the load was not tested."""
     moments: list[float | None] = [seconds * k / KILL_MOMENTS for k in range(1, KILL_MOMENTS)]
     moments += [seconds * 0.95, None]  # None: the kill made while the load is pending
@@ -282,6 +283,8 @@ def killed_and_resumed(
         pending += stopped_late
         result = cli(db, *args, env=world.env)
         assert result.returncode == 0, (moment, result.stderr)
+        if stopped_late:  # what the killed run had read was finished first, and the rerun says so
+            assert f"resumed: `{args[0]}` was interrupted" in result.stdout, (moment, result.stdout)
         assert_same(db, reference)
         assert not list((db.parent / f".{db.name}.dlt").rglob("csv-staging")), "staging left behind"
     assert pending >= 1, f"no kill landed in the load; moments {moments}"

@@ -10,7 +10,7 @@ from tests.pipelines.crash_world import (
     assert_same,
     cli,
     import_args,
-    kill_at,
+    kill_in_load,
     killed_and_resumed,
 )
 
@@ -22,19 +22,12 @@ def test_killed_imports_are_resumed_by_a_plain_rerun(world: World) -> None:
 
 
 def test_an_extract_after_a_killed_import_loads_both(world: World) -> None:
-    """The interrupted import is completed first; the extract then does its own work."""
-    db, stopped_late = kill_at(
-        world,
-        "import-then-extract",
-        world.import_seconds * 0.9,
-        "import-csv",
-        str(world.export),
-        "--list",
-        "Events",
-    )
+    """The import killed while its load is pending is completed first; the extract then does its own
+    work."""
+    db, stopped_late = kill_in_load(world, "import-then-extract", *import_args(world))
+    assert stopped_late, "the import could not be killed while its load was pending"
     result = cli(db, "extract", env=world.env)
     assert result.returncode == 0, result.stderr
-    if stopped_late:
-        assert "resumed: `import-csv` was interrupted" in result.stdout, result.stdout
+    assert "resumed: `import-csv` was interrupted" in result.stdout, result.stdout
     assert cli(db, "import-csv", str(world.export), "--list", "Events", env=world.env).returncode == 0
     assert_same(db, world.extracted_and_imported())
