@@ -5,13 +5,20 @@ Each case starts from the same baseline database (an extract, then a CSV import 
 to API contacts), while the sandbox has changed since (contacts deleted and added, memberships removed),
 so the rerun has rows to add and rows to remove. The reference is one uninterrupted extract (or import)
 from that baseline; every view of `mailjet` and every table of `mailjet_api` and `mailjet_csv` is
-compared row for row with it."""
+compared row for row with it.
+
+Timed kills are counted from the moment the command starts its work (its writer lock taken, after
+Python's start-up) and spread over the time a clean run takes from there to its end, so every one lands
+in the work; a kill that finds the run already ended is tried again, earlier. The world is small (a few
+pages of contacts, an export of EXPORT_ROWS rows): a run's work is then mostly dlt's own steps, which
+are what a kill has to interrupt, and each moment still falls inside them."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -22,8 +29,11 @@ import duckdb
 
 from tests.conftest import BIN, Api, run_cli
 
-CONTACTS = 12_000
-KILL_MOMENTS = 4  # timed kills at 1/4, 2/4 and 3/4 of a clean run, then at 95 % and once in its load
+CONTACTS = 2_500  # three pages of contacts (sources/mailjet/settings.py, PAGE_SIZE_MAX)
+EXPORT_ROWS = 10_000
+KILL_MOMENTS = 3  # timed kills at 1/3 and 2/3 of a clean run's work, then at 95 %, and once in its load
+KILL_ATTEMPTS = 3  # a timed kill that finds the run ended is made again, at EARLIER of its moment
+EARLIER = 0.8
 HANG_GUARD_SECONDS = 120
 
 
@@ -38,9 +48,19 @@ class World:
     extracted: Path  # baseline + one clean extract
     imported: Path  # baseline + one clean import of `export`
     export: Path
-    extract_seconds: float
-    import_seconds: float
+    extract_seconds: float  # a clean extract's work: from its writer lock taken to its end
+    import_seconds: float  # the same for a clean import of `export`
     extract_requests: int  # requests one clean extract of the baseline makes
+    _both: Path | None = None
+
+    def extracted_and_imported(self) -> Path:
+        """baseline + one clean extract + one clean import of `export`, made on first use."""
+        if self._both is None:
+            both = copy_db(self.extracted, self.root / "extracted-and-imported")
+            result = cli(both, *import_args(self), env=self.env)
+            assert result.returncode == 0, result.stderr
+            self._both = both
+        return self._both
 
 
 def copy_db(source: Path, target_dir: Path) -> Path:
@@ -95,6 +115,26 @@ def requests_made(world: World) -> int:
 def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
     out, err = process.communicate(timeout=HANG_GUARD_SECONDS)
     return process.returncode, out, err
+
+
+def working_from(db: Path, process: subprocess.Popen[str]) -> float:
+    """The moment (time.monotonic) `process` was seen holding the writer lock of `db`: its start-up is
+    over and its work begins. Or seen ended: it had nothing to wait for."""
+    wait_until(
+        lambda: holds_lock(db, process.pid) or process.poll() is not None, "the command holds the lock"
+    )
+    return time.monotonic()
+
+
+def clean_run(db: Path, *args: str, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """Run `args` on `db` to its end; how long its work took (from its lock taken to its end), and how it
+    ended."""
+    process = spawn(db, *args, env=env)
+    began = working_from(db, process)
+    code, out, err = finish(process)
+    ended = time.monotonic()
+    assert "Traceback" not in err, err
+    return ended - began, subprocess.CompletedProcess(process.args, code, out, err)
 
 
 LAYERS = ("mailjet", "mailjet_api", "mailjet_csv")  # the views and both raw layers
@@ -160,16 +200,22 @@ def left_pending(db: Path) -> bool:
 
 
 def kill_at(world: World, name: str, seconds: float, *args: str) -> tuple[Path, bool]:
-    """Start `args` on a copy of the baseline, SIGKILL it after `seconds`; the copy and whether the run
-    was stopped after its data was read (pending load)."""
-    db = copy_db(world.baseline, world.root / name)
-    process = spawn(db, *args, env=world.env)
-    try:
-        process.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    finish(process)
-    return db, left_pending(db)
+    """Start `args` on a copy of the baseline, SIGKILL it `seconds` into its work (after its writer lock
+    was taken), again earlier should it have ended by then; the copy and whether the run was stopped
+    after its data was read (pending load)."""
+    for attempt in range(KILL_ATTEMPTS):
+        db = copy_db(world.baseline, world.root / f"{name}-{attempt}")
+        process = spawn(db, *args, env=world.env)
+        working_from(db, process)
+        try:
+            process.wait(timeout=seconds * EARLIER**attempt)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        code, _, err = finish(process)
+        assert "Traceback" not in err, err
+        if code == -signal.SIGKILL:
+            return db, left_pending(db)
+    raise AssertionError(f"`{' '.join(args)}` ended each time before its kill, {seconds:.2f} s into its work")
 
 
 def kill_in_load(world: World, name: str, *args: str) -> tuple[Path, bool]:
@@ -221,8 +267,9 @@ def import_args(world: World) -> tuple[str, ...]:
 def killed_and_resumed(
     world: World, label: str, args: tuple[str, ...], seconds: float, reference: Path
 ) -> None:
-    """Kill `args` at KILL_MOMENTS moments spread over `seconds` (its clean run's time) and once while
-    its load is pending; after each, a plain rerun must give `reference`, leaving no CSV staging behind.
+    """Kill `args` at KILL_MOMENTS moments spread over `seconds` (its clean run's work) and once while
+    its load is pending; after each, a plain rerun must give `reference`, leaving no CSV staging behind,
+    and say it resumed the killed run when that had read its data.
     At least one kill must have landed after the data was read, or the load was not tested."""
     moments: list[float | None] = [seconds * k / KILL_MOMENTS for k in range(1, KILL_MOMENTS)]
     moments += [seconds * 0.95, None]  # None: the kill made while the load is pending
@@ -236,6 +283,8 @@ def killed_and_resumed(
         pending += stopped_late
         result = cli(db, *args, env=world.env)
         assert result.returncode == 0, (moment, result.stderr)
+        if stopped_late:  # what the killed run had read was finished first, and the rerun says so
+            assert f"resumed: `{args[0]}` was interrupted" in result.stdout, (moment, result.stdout)
         assert_same(db, reference)
         assert not list((db.parent / f".{db.name}.dlt").rglob("csv-staging")), "staging left behind"
     assert pending >= 1, f"no kill landed in the load; moments {moments}"
