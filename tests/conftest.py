@@ -112,7 +112,7 @@ def api() -> Iterator[Api]:
 
 
 TIERS = ("unit", "integration", "e2e")
-# Modules whose names start so share one session fixture (the crash world, built in ~15 s of CPU): they
+# Modules whose names start so share one session fixture (the crash world: an extract and two imports): they
 # run on one worker, which builds it once, instead of one world per module on each worker.
 SHARED_WORKER = ("tests/pipelines/test_crash_",)
 # Whole commands killed and rerun a dozen times take minutes on a busy machine; the other tiers keep the
