@@ -50,31 +50,11 @@ def _characters(tree: exp.Expression) -> exp.Expression:
     return folded
 
 
-@cache
-def _translation_alone() -> exp.Expression:
-    """The normalization without its fast path: every value translated (the `else` of its `case`)."""
-    body = _body().copy()
-    case = next(body.find_all(exp.Case))
-    case.replace(case.args["default"].copy())
-    return body
-
-
-def _is_column(value: exp.Expression) -> bool:
-    """A column, possibly cast or parenthesized: read as often as needed, with one value each time."""
-    while isinstance(value, exp.Cast | exp.Paren):
-        value = value.this
-    return isinstance(value, exp.Column)
-
-
 def norm_of(value: exp.Expression) -> exp.Expression:
-    """The normalization of `value`, as an expression. A column takes the fast path for printable ASCII
-    (`norm.sql`), which reads it several times; any other argument (a bind parameter, a function of
-    several values, a nested call) is translated alone, reading it once, with the same result."""
-    body = (_body() if _is_column(value) else _translation_alone()).copy()
-    parameters = [c for c in body.find_all(exp.Column) if c.name == PARAMETER and not c.table]
-    assert parameters
-    for parameter in parameters:
-        parameter.replace(value.copy())
+    """The normalization of `value`, as an expression (`value` in the place of `x`, read once)."""
+    body = _body().copy()
+    (parameter,) = [c for c in body.find_all(exp.Column) if c.name == PARAMETER and not c.table]
+    parameter.replace(value.copy())
     return body
 
 

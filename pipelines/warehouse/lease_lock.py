@@ -15,7 +15,6 @@ The waiting and its messages are the file lock's."""
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
@@ -26,7 +25,7 @@ from dlt.destinations.exceptions import DatabaseException
 from dlt.destinations.sql_client import SqlClientBase
 
 from pipelines import models
-from pipelines.warehouse.lock import POLL_SECONDS, LockTimeout
+from pipelines.warehouse.lock import wait_until_taken
 from pipelines.warehouse.server_lock import KEY_NAME, session_name
 
 STATEMENTS = models.MODELS_FOLDER / "writer_lease"
@@ -97,19 +96,7 @@ class LeaseLock:
         self._run("row", KEY_NAME, KEY_NAME)
 
     def _wait(self) -> None:
-        deadline = self._now() + timedelta(seconds=self.wait_seconds)
-        told = False
-        while not self._take():
-            now = self._now()
-            if now >= deadline:
-                raise LockTimeout(
-                    f"the database is in use by {self.holder()}; waited {self.wait_seconds:g} s. Let it "
-                    "finish and run this command again, or wait longer with --lock-wait SECONDS"
-                )
-            if not told and self.on_wait is not None:
-                self.on_wait(self.holder())
-                told = True
-            time.sleep(POLL_SECONDS)
+        wait_until_taken(self._take, self.holder, self.wait_seconds, self.on_wait)
 
     def _take(self) -> bool:
         """Take the lease if it is free or has run out. While another holds it, only a read (a waiter

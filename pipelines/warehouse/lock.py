@@ -41,6 +41,29 @@ def describe_holder(path: Path) -> str:
     )
 
 
+def wait_until_taken(
+    take: Callable[[], bool],
+    holder: Callable[[], str],
+    wait_seconds: float,
+    on_wait: Callable[[str], None] | None,
+) -> None:
+    """Try `take` until it succeeds, polling, for at most `wait_seconds`; `on_wait` is told once, with
+    `holder()`, when it has to wait. Raises LockTimeout naming the holder. The wait of every writer lock:
+    the file's, the warehouse's advisory lock and its leased row."""
+    deadline = time.monotonic() + wait_seconds
+    told = False
+    while not take():
+        if time.monotonic() >= deadline:
+            raise LockTimeout(
+                f"the database is in use by {holder()}; waited {wait_seconds:g} s. Let it finish and run "
+                "this command again, or wait longer with --lock-wait SECONDS"
+            )
+        if not told and on_wait is not None:
+            on_wait(holder())
+            told = True
+        time.sleep(POLL_SECONDS)
+
+
 class WriterLock:
     """Held for the whole of a loading command. `wait_seconds` bounds how long a second process waits;
     `on_wait` is told once, with the holder's description, when it has to wait."""
@@ -83,23 +106,14 @@ class WriterLock:
             raise
 
     def _wait(self, fd: int) -> None:
-        deadline = time.monotonic() + self.wait_seconds
-        told = False
-        while True:
+        def take() -> bool:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
             except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockTimeout(
-                        f"the database is in use by {describe_holder(self.path)}; waited "
-                        f"{self.wait_seconds:g} s. Let it finish and run this command again, or wait longer "
-                        "with --lock-wait SECONDS"
-                    ) from None
-                if not told and self.on_wait is not None:
-                    self.on_wait(describe_holder(self.path))
-                    told = True
-                time.sleep(POLL_SECONDS)
+                return False
+            return True
+
+        wait_until_taken(take, lambda: describe_holder(self.path), self.wait_seconds, self.on_wait)
 
     def release(self) -> None:
         """Let the next writer in (exiting the process does the same)."""

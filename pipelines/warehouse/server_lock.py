@@ -14,14 +14,13 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-import time
 from collections.abc import Callable
 from typing import Any, Literal
 
 from dlt.destinations.sql_client import SqlClientBase
 
 from pipelines import models
-from pipelines.warehouse.lock import POLL_SECONDS, LockTimeout
+from pipelines.warehouse.lock import wait_until_taken
 
 STATEMENTS = models.MODELS_FOLDER / "writer_lock"
 # The engines (sqlglot's dialects, as dlt's destinations state theirs) whose server holds our lock.
@@ -76,18 +75,9 @@ class ServerLock:
             raise
 
     def _wait(self) -> None:
-        deadline = time.monotonic() + self.wait_seconds
-        told = False
-        while not self._run("try_lock", *lock_key()):
-            if time.monotonic() >= deadline:
-                raise LockTimeout(
-                    f"the database is in use by {self.holder()}; waited {self.wait_seconds:g} s. Let it "
-                    "finish and run this command again, or wait longer with --lock-wait SECONDS"
-                )
-            if not told and self.on_wait is not None:
-                self.on_wait(self.holder())
-                told = True
-            time.sleep(POLL_SECONDS)
+        wait_until_taken(
+            lambda: bool(self._run("try_lock", *lock_key())), self.holder, self.wait_seconds, self.on_wait
+        )
 
     def holder(self) -> str:
         """Who holds the lock, as its session named itself: "`mailjet-elt extract` (pid 12 on host-b,
