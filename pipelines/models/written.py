@@ -1,6 +1,8 @@
 """How a statement is written for an engine: sqlglot's generator of the engine's dialect, taught the one
 expression of the project that sqlglot has no portable rendering for (a JSON object without its null
-values: DuckDB ignores `absent on null`, and sqlglot writes Snowflake's object keeping nulls).
+values: DuckDB ignores `absent on null`, and sqlglot writes Snowflake's object keeping nulls), and one
+reading sqlglot gets wrong: DuckDB's global `regexp_replace(x, pattern, replacement, 'g')` is written as
+the engine's own global replacement (Snowflake would read the 'g' as a position).
 
 Each engine's rendering is data, keyed by sqlglot's dialect name (from dlt's capabilities, never a
 destination's module name); a dialect without one is reported as unsupported (the dialect test raises)."""
@@ -47,6 +49,23 @@ RENDERINGS: dict[str, Rendering] = {
 }
 
 
+# Engines whose regexp_replace replaces every match, with no flag to say so (DuckDB and PostgreSQL replace
+# the first unless given 'g').
+REPLACES_EVERY_MATCH = frozenset({"snowflake", "bigquery", "databricks"})
+
+
+def _every_match(node: exp.Expr) -> exp.Expr:
+    """A global `regexp_replace` (flag 'g', nothing else) without its flag."""
+    modifiers = node.args.get("modifiers") if isinstance(node, exp.RegexpReplace) else None
+    flagged = isinstance(modifiers, exp.Literal) and modifiers.this == "g"
+    if not flagged or any(node.args.get(k) for k in ("position", "occurrence")):
+        return node
+    replaced = node.copy()
+    replaced.set("modifiers", None)
+    replaced.set("single_replace", None)
+    return replaced
+
+
 def _render(dialect: str) -> Callable[[Generator, JSONObjectWithoutNulls], str]:
     rendering = RENDERINGS.get(dialect)
 
@@ -74,4 +93,6 @@ def write(
     generator = _generator(dialect)(
         dialect=Dialect.get_or_raise(dialect), comments=comments, unsupported_level=unsupported_level
     )
+    if dialect in REPLACES_EVERY_MATCH:
+        tree = tree.transform(_every_match)
     return generator.generate(tree, copy=True)

@@ -34,6 +34,8 @@ from pipelines.warehouse.catalog import columns
 from pipelines.warehouse.datasets import API_DATASET, CRM_DATASET
 
 CONSENT_EVENTS = "consent_events"
+CONSENT_SNAPSHOT = "_consent_current"  # consent_current, copied once per plan (consent_snapshot.sql)
+CONSENT_UNUSABLE = "_consent_unusable"  # the CRM's rows the ledger cannot use (consent_unusable.sql)
 FUTURE_SKEW = timedelta(hours=1)  # clocks differ: an event this far ahead of now is still believed
 REQUIRED = ("email", "permission", "granted", "at")
 NUMBER_TYPES = ("integer", "bigint", "smallint", "tinyint", "hugeint", "double", "real", "float", "decimal")
@@ -179,19 +181,40 @@ def check_crm_events(client: SqlClientBase[Any], columns: Mapping[str, str], dia
 
 
 def create_ledger(
-    client: SqlClientBase[Any], permissions: Mapping[int, str], dialect: str, now: datetime
+    client: SqlClientBase[Any],
+    permissions: Mapping[int, str],
+    dialect: str,
+    now: datetime,
+    known: Sequence[str] = (),
 ) -> None:
     """(Re)create `consent_ledger` and `consent_current` in `mailjet_sync`, mapping each list ID of
-    `permissions` to its permission, then add what the sources show to the durable record of
-    unsubscriptions. Raises AudienceError for CRM consent events it cannot read, and for any consent
-    event dated after `now` (plus FUTURE_SKEW), before anything is recorded."""
+    `permissions` to its permission; copy `consent_current` once for the plan (`CONSENT_SNAPSHOT`); judge
+    the CRM's consent rows the ledger cannot use (`known`: every permission the audiences file declares);
+    then add what the sources show to the durable record of unsubscriptions. Raises AudienceError for
+    CRM consent events it cannot read, and for any consent event dated after `now` (plus FUTURE_SKEW),
+    before anything is recorded.
+
+    The copy is taken before the record grows, and is the same: the record adds only unsubscriptions the
+    sources show now, which the ledger already holds as they are (it adds to the ledger only those the
+    sources no longer show)."""
     crm = columns_of(client, CRM_DATASET, CONSENT_EVENTS)
     check_crm_columns(crm)  # the documented columns, before anything else
     check_crm_events(client, crm, dialect)
     events = columns_of(client, API_DATASET, "events")
     client.execute_sql(ledger_sql(dialect, crm, events, permissions))
     client.execute_sql(to_sql(statement("consent_current"), dialect))
+    for name in (CONSENT_SNAPSHOT, CONSENT_UNUSABLE):
+        client.execute_sql(render("drop_temporary", dialect, {"_temporary": name}))
+    client.execute_sql(render("consent_snapshot", dialect))
     check_future(client, dialect, now)
+    client.execute_sql(
+        render(
+            "consent_unusable",
+            dialect,
+            {"crm_consent_events": crm_events(crm), "known_permissions": known_permissions_relation(known)},
+        ),
+        EMAIL_PATTERN,
+    )
     client.execute_sql(
         render(
             "record_unsubscriptions",
@@ -204,8 +227,12 @@ def create_ledger(
 
 def check_future(client: SqlClientBase[Any], dialect: str, now: datetime) -> None:
     """Raise AudienceError naming the consent events dated after `now` (plus FUTURE_SKEW): a mistyped
-    date would outrank every later event."""
-    rows = client.execute_sql(render("consent_future", dialect), (now + FUTURE_SKEW).isoformat())
+    date would outrank every later event. A future event is the latest of its (email, permission), so the
+    plan's copy of `consent_current` shows whether there is any; only then is the ledger read for them."""
+    after = (now + FUTURE_SKEW).isoformat()
+    if not client.execute_sql(render("consent_future_any", dialect), after):
+        return
+    rows = client.execute_sql(render("consent_future", dialect), after)
     if not rows:
         return
     n = int(rows[0][5])
@@ -244,31 +271,19 @@ class ConsentRun:
     list_id: int | None
     permission: str | None
     takes_rest: bool  # also the rows of no audience's permission (the plan's first run)
-    known: tuple[str, ...]  # every permission the audiences file declares
 
 
 def insert_consent_rejections(
     client: SqlClientBase[Any], run: ConsentRun, dialect: str, now: datetime
 ) -> None:
     """Write to `sync_rejections` (stage consent) the CRM consent rows of the run's permission (or, for
-    the first run, of none) that the ledger cannot use, each with its reason."""
-    crm = columns_of(client, CRM_DATASET, CONSENT_EVENTS)
-    if not crm:
-        return
+    the first run, of none) that the ledger cannot use (judged by `create_ledger`), each with its reason."""
     client.execute_sql(
-        render(
-            "consent_rejections",
-            dialect,
-            {
-                "crm_consent_events": crm_events(crm),
-                "known_permissions": known_permissions_relation(run.known),
-            },
-        ),
+        render("consent_rejections", dialect),
         run.run_id,
         run.audience,
         run.list_id,
         run.permission,
         run.takes_rest,
-        EMAIL_PATTERN,
         now.isoformat(),
     )

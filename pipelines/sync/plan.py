@@ -24,11 +24,17 @@ from pipelines.sync.config import SyncConfiguration
 from pipelines.sync.datatests import run_data_tests
 from pipelines.sync.diff import DiffInput, build_inputs, drop_sql, insert_held, insert_plan
 from pipelines.sync.guards import Guard, PlanFigures, judge, stopped
-from pipelines.sync.ledger import ConsentRun, columns_of, create_ledger, insert_consent_rejections
+from pipelines.sync.ledger import (
+    CONSENT_SNAPSHOT,
+    ConsentRun,
+    columns_of,
+    create_ledger,
+    insert_consent_rejections,
+)
 from pipelines.sync.lists import ListTarget, list_permissions, resolve_lists
 from pipelines.sync.properties import column_datatypes, compared_as, mailjet_datatypes, value_text
 from pipelines.sync.tables import SYNC_DATASET, create_tables
-from pipelines.sync.views import create_view, first_line, view_columns, where
+from pipelines.sync.views import create_view, first_line, view_columns, view_query, where
 from pipelines.warehouse.arrow import fetch_arrow, insert_arrow
 from pipelines.warehouse.datasets import API_DATASET
 
@@ -82,19 +88,17 @@ def plan_with(
     dialect = dialect_of(client)
     create_tables(client)
     lists = resolve_lists(client, defined, source, dialect)
-    create_ledger(client, list_permissions(defined, lists), dialect, now)
+    known = tuple(sorted({a.permission for a in defined if a.permission}))
+    create_ledger(client, list_permissions(defined, lists), dialect, now, known)
     for item in chosen:
         create_view(client, item, source, dialect)
     as_of = data_as_of(client)
-    known = tuple(sorted({a.permission for a in defined if a.permission}))
     plans = []
     for i, item in enumerate(chosen):
         if stop is not None:
             stop.check()
         target = lists[item.list_ref]
-        plans.append(
-            plan_audience(client, item, source, target, as_of, config, dialect, now, (i == 0, known))
-        )
+        plans.append(plan_audience(client, item, source, target, as_of, config, dialect, now, i == 0))
     return plans
 
 
@@ -143,11 +147,11 @@ def plan_audience(
     config: SyncConfiguration,
     dialect: str,
     now: datetime,
-    consent: tuple[bool, tuple[str, ...]] = (True, ()),
+    takes_rest: bool = True,
 ) -> AudiencePlan:
     """Build, test and diff one audience (its view created by `create_view`); write its run in one
-    transaction, with the CRM's unusable consent rows of its permission (`consent`: whether it also takes
-    those of no audience's permission, and every permission the file declares)."""
+    transaction, with the CRM's unusable consent rows of its permission (`takes_rest`: and those of no
+    audience's permission)."""
     columns = view_columns(client, item.view)
     types = columns_of(client, SYNC_DATASET, item.view)
     created_as = column_datatypes(item.properties, types)
@@ -176,8 +180,7 @@ def plan_audience(
         build_inputs(client, diff)
         insert_plan(client, diff)
         insert_held(client, diff, now)
-        takes_rest, known = consent
-        run = ConsentRun(run_id, item.name, target.list_id, item.permission, takes_rest, known)
+        run = ConsentRun(run_id, item.name, target.list_id, item.permission, takes_rest)
         insert_consent_rejections(client, run, dialect, now)
         result = summarize(client, item, target, diff, audience_rows, as_of)
         seen = figures(client, result, diff, target, as_of, now - timedelta(days=config.removal_window_days))
@@ -196,9 +199,11 @@ def audience_sql(
     item: Audience, columns: Sequence[str], dialect: str, types: Mapping[str, str] | None = None
 ) -> str:
     """The `create temporary table _aud` of an audience whose view yields `columns` (of `types`: lowercase
-    column -> SQL type; a date-and-time property's value as RFC 3339 in UTC, any other as text)."""
+    column -> SQL type; a date-and-time property's value as RFC 3339 in UTC, any other as text). The rows
+    are read by the view's query, its `consent_current` read from the plan's copy (`CONSENT_SNAPSHOT`)."""
     email = next(c for c in columns if c.lower() == "email")
-    tree = replace_tables(statement("audience_rows"), {"mailjet_sync.audience": f"mailjet_sync.{item.view}"})
+    rows = view_query(item, {f"{SYNC_DATASET}.consent_current": CONSENT_SNAPSHOT})
+    tree = replace_tables(statement("audience_rows"), {"mailjet_sync.audience": rows})
     select = tree.expression
     assert isinstance(select, exp.Select)
     *fixed, template = select.expressions

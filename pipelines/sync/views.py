@@ -4,6 +4,7 @@ checked before any run is written."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from dlt.destinations.exceptions import DatabaseException
 from dlt.destinations.sql_client import SqlClientBase
 from sqlglot import exp
 
+from pipelines.models import Relation, replace_tables
 from pipelines.models.norm import expand_norm
 from pipelines.models.written import write
 from pipelines.sync.audiences import Audience, AudienceError, missing_properties
@@ -22,28 +24,41 @@ from pipelines.warehouse.datasets import VIEWS_DATASET
 SYNC_VIEWS = ("consent_ledger", "consent_current")
 
 
-def view_statement(item: Audience, dialect: str) -> str:
-    """The audience's `create or replace view`, in `mailjet_sync`, its unqualified tables read from
-    `mailjet` (or `mailjet_sync`, for the consent views and other audiences), its calls of
-    `mailjet_sync.norm` replaced by the normalization's expression."""
+def view_create(item: Audience) -> exp.Create:
+    """The audience's `create or replace view` (DuckDB's dialect, as the file writes it), in
+    `mailjet_sync`, its unqualified tables read from `mailjet` (or `mailjet_sync`, for the consent views
+    and other audiences), its calls of `mailjet_sync.norm` replaced by the normalization's expression."""
     create = expand_norm(sqlglot.parse_one(item.sql, read="duckdb"))
     assert isinstance(create, exp.Create)
+    named = create.this.this if isinstance(create.this, exp.Schema) else create.this  # view v (a, b) as
     ctes = {cte.alias_or_name.lower() for cte in create.find_all(exp.CTE)}
     for relation in create.find_all(exp.Table):
-        if (
-            relation is create.this
-            or relation.args.get("db")
-            or not isinstance(relation.this, exp.Identifier)
-        ):
+        if relation is named or relation.args.get("db") or not isinstance(relation.this, exp.Identifier):
             continue
         name = relation.name.lower()
         if name in ctes:
             continue
         own = name in SYNC_VIEWS or name.startswith("audience_")
         relation.set("db", exp.to_identifier(SYNC_DATASET if own else VIEWS_DATASET))
-    create.this.set("db", exp.to_identifier(SYNC_DATASET))
+    named.set("db", exp.to_identifier(SYNC_DATASET))
     create.set("replace", True)
-    return write(create, dialect)
+    return create
+
+
+def view_statement(item: Audience, dialect: str) -> str:
+    """The audience's `create or replace view` in `dialect` (`view_create`)."""
+    return write(view_create(item), dialect)
+
+
+def view_query(item: Audience, tables: Mapping[str, Relation]) -> exp.Expression:
+    """The query of the audience's view as a relation (its columns named as the view names them), each
+    table of `tables` read from its stand-in: what the view reads, without going through the view."""
+    create = view_create(item)
+    query = replace_tables(create.expression, tables)
+    if not isinstance(create.this, exp.Schema):
+        return query
+    named = exp.TableAlias(this=exp.to_identifier("v"), columns=[c.copy() for c in create.this.expressions])
+    return exp.select("*").from_(exp.Subquery(this=query, alias=named))
 
 
 def view_columns(client: SqlClientBase[Any], view: str) -> list[str]:

@@ -13,6 +13,7 @@ from sqlglot.errors import ErrorLevel
 
 from pipelines.models import MODELS_FOLDER, READ_DIALECT, SYNC_FOLDER, empty_relation, load, statement, to_sql
 from pipelines.models.norm import norm_of
+from pipelines.models.written import write
 from pipelines.sync import tables
 from pipelines.sync.audiences import Audience
 from pipelines.sync.views import view_statement
@@ -56,6 +57,23 @@ def test_norm_writes_its_characters_as_literals_never_chr(dialect: str) -> None:
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize(
+    ("dialect", "flag"),
+    [("duckdb", True), ("postgres", True), ("bigquery", False), ("snowflake", False), ("databricks", False)],
+)
+def test_a_global_replacement_is_written_as_each_engine_replaces_every_match(
+    dialect: str, flag: bool
+) -> None:
+    """DuckDB and PostgreSQL replace every match only with the flag 'g'; the others always do, and take no
+    such flag (Snowflake would read it as a position)."""
+    written = write(sqlglot.parse_one("select regexp_replace(x, '[ab]', ' ', 'g')", read="duckdb"), dialect)
+    assert written.endswith("' ', 'g')") is flag, written
+    assert "' ', 'g'" in to_sql(norm_of(exp.column("email")), dialect) or not flag
+    first = write(sqlglot.parse_one("select regexp_replace(x, '^a', '')", read="duckdb"), dialect)
+    assert "'g'" not in first
+
+
+@pytest.mark.unit
 def test_a_stand_in_has_the_types_of_the_table_dlt_creates_on_postgres() -> None:
     columns = {"email": "varchar", "id": "bigint", "at": "timestamp with time zone", "ok": "boolean"}
     assert to_sql(empty_relation(columns), "postgres") == (
@@ -71,13 +89,13 @@ SHIPPED = sorted(MODELS_FOLDER.rglob("*.sql"))
 @pytest.mark.unit
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_every_shipped_statement_transpiles_and_parses_back(dialect: str) -> None:
-    """Each statement of pipelines/models, written in DuckDB's dialect, is written in `dialect` without a
-    construct sqlglot cannot express there, and that text parses back as a statement (not as an opaque
-    command)."""
+    """Each statement of pipelines/models, written in DuckDB's dialect, is written in `dialect` (by the
+    project's writer) without a construct it cannot express there, and that text parses back as a
+    statement (not as an opaque command)."""
     assert len(SHIPPED) > 60
     for path in SHIPPED:
         for tree in sqlglot.parse(path.read_text(encoding="utf-8"), read=READ_DIALECT):
             assert tree is not None and not isinstance(tree, exp.Command), path
-            written = tree.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+            written = write(tree, dialect, unsupported_level=ErrorLevel.RAISE)
             back = sqlglot.parse_one(written, read=dialect)
             assert not isinstance(back, exp.Command), (path, written)

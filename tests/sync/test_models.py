@@ -5,6 +5,7 @@ DuckDB."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import duckdb
@@ -35,7 +36,9 @@ NAMES = sorted(p.stem for p in SYNC_FOLDER.glob("*.sql"))
 DIALECTS = ("duckdb", "postgres")
 PARAMETERS = {  # the statements taking bind parameters, and how many
     "consent_future": 1,
-    "consent_rejections": 7,
+    "consent_future_any": 1,
+    "consent_rejections": 6,
+    "consent_unusable": 1,
     "data_test_rejections": 4,
     "diff_consent": 1,
     "diff_managed": 2,
@@ -134,18 +137,40 @@ def test_json_without_nulls_drops_the_nulls_in_duckdb() -> None:
     assert duckdb.sql(sql).fetchall() == [('{"first":"Ann"}',), ("{}",)]
 
 
-def test_the_audience_is_read_from_its_view_and_columns() -> None:
-    item = Audience("news", "1", "remove", ("firstname", "zip"), "", 1)
+def test_the_audience_is_read_by_its_views_query_from_the_plans_copy_of_consent() -> None:
+    view = (
+        "create or replace view audience_news as select k.email as EMail, p.firstname as FirstName "
+        "from consent_current k join crm.profiles p on p.email = k.email where k.granted"
+    )
+    item = Audience("news", "1", "remove", ("firstname", "zip"), view, 1)
     sql = audience_sql(item, ["EMail", "FirstName"], "duckdb")
     tree = sqlglot.parse_one(sql, read="duckdb")
     assert {(t.db, t.name) for t in tree.find_all(exp.Table)} == {
-        ("mailjet_sync", "audience_news"),
+        ("", "_consent_current"),
+        ("crm", "profiles"),
         ("", "_aud"),
     }
     assert '"EMail"' in sql and '"FirstName"' in sql and " AS p_0" in sql and "p_1" not in sql
     frame = sqlglot.parse_one(frame_sql(item, ["EMail", "FirstName"], "duckdb"), read="duckdb")
     assert isinstance(frame, exp.Select)
     assert frame.named_selects == ["email", "firstname"]
+
+
+def test_a_view_naming_its_columns_is_read_under_those_names() -> None:
+    view = (
+        "create or replace view audience_news (email, firstname) as "
+        "with k as (select email, permission from consent_current) "
+        "select upper(k.email), 'Ann' from k where k.permission = 'p'"
+    )
+    item = Audience("news", "1", "keep", ("firstname",), view, 1)
+    con = duckdb.connect()
+    con.execute(
+        "create temporary table _consent_current as "
+        "select * from (values (' Ann@X.com', 'p'), ('bob@x.com', 'q')) as t (email, permission)"
+    )
+    con.execute(audience_sql(item, ["email", "firstname"], "duckdb"))
+    rows = con.sql("select email_given, email, p_0 from _aud").fetchall()
+    assert rows == [(" ANN@X.COM", "ann@x.com", "Ann")]
 
 
 def with_norm() -> duckdb.DuckDBPyConnection:
@@ -177,14 +202,46 @@ NORMALIZED = [
     pytest.param("~ ANN@X.COM !", "~ ann@x.com !", id="printable-ascii-ends-kept"),
     pytest.param("\x7fann@x.com", "\x7fann@x.com", id="delete-is-no-blank"),
     pytest.param("Ärger@X.com", "ärger@x.com", id="non-ascii-letter"),
+    pytest.param("\u00a0\u00a0ann@x.com\u200b\ufeff", "ann@x.com", id="every-blank-not-the-first"),
+    pytest.param("a\u00a0b\u3000c\td", "a b c d", id="every-inner-blank-a-space"),
 ]
+# The blanks, and a reference normalization in Python: what the expression must give for any value.
+BLANKS = (
+    "\t\n\x0b\x0c\r\x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200E)))
+    + ("\u2028\u2029\u202f\u205f\u2060\u3000\ufeff")
+)
+
+
+def reference_norm(value: str) -> str | None:
+    spaced = "".join(" " if c in BLANKS else c for c in value).strip(" ").lower()
+    return spaced or None
+
+
+def fuzzed_values(count: int, seed: int) -> list[str]:
+    """Values mixing blanks (often several, anywhere) with ASCII and a few other letters."""
+    rng = random.Random(seed)
+    alphabet = BLANKS + "aZ@._-+ ~!" + "\x7f" + "ÄéØ" + "\u200e"
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(count)]
+
+
+def test_the_normalization_of_any_value_is_the_reference_one() -> None:
+    values = fuzzed_values(5_000, seed=7)
+    query = to_sql(
+        expand_norm(sqlglot.parse_one("select v, mailjet_sync.norm(v) from t", read="duckdb")), "duckdb"
+    )
+    con = with_norm()
+    con.execute("create table t (v varchar)")
+    con.executemany("insert into t values (?)", [[v] for v in values])
+    wrong = [(v, got) for v, got in con.execute(query).fetchall() if got != reference_norm(v)]
+    assert not wrong, wrong[:5]
 
 
 @pytest.mark.parametrize(("given", "normal"), NORMALIZED)
 def test_one_normalization_trims_unicode_blanks_and_lowercases(given: str | None, normal: str | None) -> None:
     query = to_sql(expand_norm(sqlglot.parse_one(NORM_OF_VALUE, read="duckdb")), "duckdb")
     assert with_norm().execute(query, [given]).fetchone() == (normal,)
-    # Of anything but a column (here a bind parameter, read once): the translation alone, the same result.
+    # Of a bind parameter (read once): the same result.
     query = to_sql(expand_norm(sqlglot.parse_one("select mailjet_sync.norm(?)", read="duckdb")), "duckdb")
     assert "case" not in query.lower() and query.count("?") == 1
     assert with_norm().execute(query, [given]).fetchone() == (normal,)

@@ -113,7 +113,8 @@ def test_a_date_and_time_is_written_in_the_plan_as_rfc3339_utc(
 
 
 def test_the_audience_reads_a_timestamp_column_as_rfc3339_and_others_as_text() -> None:
-    item = Audience("news", "1", "remove", ("joined_at", "age"), "", 1)
+    view = "create or replace view audience_news as select email, joined_at, age from crm.profiles"
+    item = Audience("news", "1", "remove", ("joined_at", "age"), view, 1)
     sql = audience_sql(
         item, ["email", "joined_at", "age"], "duckdb", {"joined_at": "timestamp", "age": "integer"}
     )

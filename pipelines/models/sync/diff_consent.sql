@@ -1,5 +1,6 @@
--- _consent: the latest consent event per email for the list's permission (parameter; none without one).
+-- _consent: the latest consent event per email for the list's permission (parameter; none without one),
+-- from the plan's copy of mailjet_sync.consent_current (consent_snapshot.sql).
 create temporary table _consent as
 select email, granted, "at", source
-from mailjet_sync.consent_current
+from _consent_current
 where permission = cast(? as varchar)
