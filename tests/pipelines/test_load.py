@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -119,6 +120,23 @@ def test_what_cannot_be_loaded_stops_before_anything_is_written(
         load(db=str(db), file=str(tmp_path / name), table=table)
     assert caught.value.exit_code == 2
     assert rows(db, "select count(*) from crm.profiles") == [(2,)]  # as it was
+
+
+def test_a_crm_load_publishes_the_views_only_while_they_are_missing(tmp_path: Path) -> None:
+    """The `mailjet` views and `mailjet_matched` read the API's and the files' layers, never `crm`: a load
+    into `crm` creates them where they are missing, and leaves them alone once they exist."""
+    db = tmp_path / "t.duckdb"
+    load(db=str(db), file=str(write(tmp_path / "events.csv", EVENTS)), table="consent_events")
+    assert rows(db, "select count(*) from mailjet.contacts") == [(0,)]  # published: they were missing
+    with duckdb.connect(str(db)) as con:  # a marker in the derived table, gone when it is recomputed
+        con.execute("insert into mailjet_matched.contacts by name select 'marker@example.com' as email")
+    load(db=str(db), file=str(write(tmp_path / "profiles.csv", EVENTS)), table="profiles")
+    marked = "select count(*) from mailjet_matched.contacts where email = 'marker@example.com'"
+    assert rows(db, marked) == [(1,)]
+    export = tmp_path / "e.csv"
+    export.write_text("email\nann@example.com\n", encoding="utf-8")
+    assert run_cli(["--db", str(db), "import-csv", str(export)], {}, tmp_path).returncode == 0
+    assert rows(db, marked) == [(0,)]  # the files' layer changed: recomputed
 
 
 def test_the_cli_prints_json_and_a_pending_load_is_finished_by_the_next_command(tmp_path: Path) -> None:
