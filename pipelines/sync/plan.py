@@ -15,26 +15,20 @@ from typing import Any
 import pyarrow as pa
 from dlt.destinations.exceptions import DatabaseException
 from dlt.destinations.sql_client import SqlClientBase
-from sqlglot import exp
 
 from pipelines.interrupts import InterruptHandler
-from pipelines.models import dialect_of, render, replace_tables, statement, to_sql
+from pipelines.models import dialect_of, render
+from pipelines.sync.audience_sql import audience_sql, frame_sql, present_properties
 from pipelines.sync.audiences import SHIPPED_AUDIENCES, Audience, AudienceError, OnExit, missing_properties
 from pipelines.sync.config import SyncConfiguration
 from pipelines.sync.datatests import run_data_tests
 from pipelines.sync.diff import DiffInput, build_inputs, drop_sql, insert_held, insert_plan
 from pipelines.sync.guards import Guard, PlanFigures, judge, stopped
-from pipelines.sync.ledger import (
-    CONSENT_SNAPSHOT,
-    ConsentRun,
-    columns_of,
-    create_ledger,
-    insert_consent_rejections,
-)
+from pipelines.sync.ledger import ConsentRun, columns_of, create_ledger, insert_consent_rejections
 from pipelines.sync.lists import ListTarget, list_permissions, resolve_lists
-from pipelines.sync.properties import column_datatypes, compared_as, mailjet_datatypes, value_text
+from pipelines.sync.properties import column_datatypes, compared_as, mailjet_datatypes
 from pipelines.sync.tables import SYNC_DATASET, create_tables
-from pipelines.sync.views import create_view, first_line, view_columns, view_query, where
+from pipelines.sync.views import create_view, first_line, view_columns, where
 from pipelines.warehouse.arrow import fetch_arrow, insert_arrow
 from pipelines.warehouse.datasets import API_DATASET
 
@@ -187,56 +181,6 @@ def plan_audience(
         result = replace(result, guards=judge(seen, config, now))
         record_run(client, result, item, source, dialect, now, created_as)
     return result
-
-
-def present_properties(item: Audience, columns: Sequence[str]) -> list[tuple[int, str]]:
-    """(index among the declared properties, the view's column) of each declared property it yields."""
-    by_lower = {c.lower(): c for c in columns}
-    return [(i, by_lower[p.lower()]) for i, p in enumerate(item.properties) if p.lower() in by_lower]
-
-
-def audience_sql(
-    item: Audience, columns: Sequence[str], dialect: str, types: Mapping[str, str] | None = None
-) -> str:
-    """The `create temporary table _aud` of an audience whose view yields `columns` (of `types`: lowercase
-    column -> SQL type; a date-and-time property's value as RFC 3339 in UTC, any other as text). The rows
-    are read by the view's query, its `consent_current` read from the plan's copy (`CONSENT_SNAPSHOT`)."""
-    email = next(c for c in columns if c.lower() == "email")
-    rows = view_query(item, {f"{SYNC_DATASET}.consent_current": CONSENT_SNAPSHOT})
-    tree = replace_tables(statement("audience_rows"), {"mailjet_sync.audience": rows})
-    select = tree.expression
-    assert isinstance(select, exp.Select)
-    *fixed, template = select.expressions
-    for column in select.find_all(exp.Column):
-        if column.name == "email":
-            column.set("this", exp.to_identifier(email, quoted=True))
-    picks = []
-    for i, name in present_properties(item, columns):
-        pick = template.copy()
-        for column in pick.find_all(exp.Column):
-            column.set("this", exp.to_identifier(name, quoted=True))
-        typed = value_text((types or {}).get(name.lower(), "varchar"), exp.column(name, quoted=True))
-        if typed is not None:
-            pick.set("this", typed)
-        pick.set("alias", exp.to_identifier(f"p_{i}"))
-        picks.append(pick)
-    select.set("expressions", [*fixed, *picks])
-    return to_sql(tree, dialect)
-
-
-def frame_sql(item: Audience, columns: Sequence[str], dialect: str) -> str:
-    """The audience as the data tests read it: email, then each declared property under its name."""
-    tree = statement("audience_frame")
-    assert isinstance(tree, exp.Select)
-    email, template = tree.expressions
-    picks = []
-    for i, _ in present_properties(item, columns):
-        pick = template.copy()
-        pick.this.set("this", exp.to_identifier(f"p_{i}"))
-        pick.set("alias", exp.to_identifier(item.properties[i], quoted=True))
-        picks.append(pick)
-    tree.set("expressions", [email, *picks])
-    return to_sql(tree, dialect)
 
 
 def build_audience(

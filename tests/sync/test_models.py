@@ -17,6 +17,7 @@ from sqlglot.errors import ErrorLevel, UnsupportedError
 from pipelines.models import SYNC_FOLDER, load, placeholders, render, statement, to_sql
 from pipelines.models.norm import expand_norm
 from pipelines.models.written import write
+from pipelines.sync.audience_sql import audience_sql, frame_sql
 from pipelines.sync.audiences import Audience
 from pipelines.sync.diff import (
     DiffInput,
@@ -28,7 +29,6 @@ from pipelines.sync.diff import (
     updates_sql,
 )
 from pipelines.sync.ledger import crm_events, ledger_sql, list_permissions_relation
-from pipelines.sync.plan import audience_sql, frame_sql
 
 pytestmark = pytest.mark.unit
 

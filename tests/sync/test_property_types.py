@@ -10,9 +10,9 @@ import sqlglot
 from sqlglot import exp
 
 from destinations.mailjet_lists.properties import Datatype
+from pipelines.sync.audience_sql import audience_sql
 from pipelines.sync.audiences import Audience
 from pipelines.sync.diff import DiffInput, updates_sql
-from pipelines.sync.plan import audience_sql
 from pipelines.sync.properties import compared_as, datatype_of, key, value_text
 
 pytestmark = pytest.mark.unit
