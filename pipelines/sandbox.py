@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import suppress
 
 from sandbox import SandboxApp, SandboxConfig
 from sandbox.exceptions import SandboxConfigError
@@ -59,7 +60,8 @@ def run_sandbox(args: argparse.Namespace) -> int:
     try:
         app.wait()
     except KeyboardInterrupt:
-        print("\nstopped.")
+        with suppress(OSError):  # whoever read the output may be gone already
+            print("\nstopped.", flush=True)
     finally:
         app.stop()
     return 0

@@ -17,9 +17,11 @@ BIN = Path(sys.executable).parent / "mailjet-elt"
 
 
 def test_sandbox_command_serves_and_prints_how_to_connect() -> None:
+    """It serves, says how to connect, and stops quietly on SIGTERM, even once its reader is gone."""
     proc = subprocess.Popen(
         [str(BIN), "sandbox", "--port", "0", "--contacts", "250", "--api-key", "k1", "--api-secret", "s1"],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     try:
@@ -35,8 +37,12 @@ def test_sandbox_command_serves_and_prints_how_to_connect() -> None:
         assert "API key:    k1" in text and "API secret: s1" in text
         response = requests.get(f"{url.group(1)}/v3/REST/contact", params={"countOnly": 1}, auth=("k1", "s1"))
         assert response.json()["Total"] == 250
-    finally:
+        proc.stdout.close()  # whoever read its output is gone
         proc.terminate()
+        _, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0 and "Traceback" not in err, err
+    finally:
+        proc.kill()
         proc.wait(timeout=10)
 
 
