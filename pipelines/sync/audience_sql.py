@@ -26,16 +26,17 @@ def audience_sql(
 ) -> str:
     """The `create temporary table _aud` of an audience whose view yields `columns` (of `types`: lowercase
     column -> SQL type; a date-and-time property's value as RFC 3339 in UTC, any other as text). The rows
-    are read by the view's query, its `consent_current` read from the plan's copy (`CONSENT_SNAPSHOT`)."""
+    are read by the view's query, its `consent_current` read from the run's copy (`CONSENT_SNAPSHOT`)."""
     email = next(c for c in columns if c.lower() == "email")
-    rows = view_query(item, {f"{SYNC_DATASET}.consent_current": CONSENT_SNAPSHOT})
-    tree = replace_tables(statement("audience_rows"), {"mailjet_sync.audience": rows})
+    tree = statement("audience_rows")
     select = tree.expression
     assert isinstance(select, exp.Select)
     *fixed, template = select.expressions
-    for column in select.find_all(exp.Column):
+    for column in select.find_all(exp.Column):  # the statement's own, before the view's query goes in
         if column.name == "email":
             column.set("this", exp.to_identifier(email, quoted=True))
+    rows = view_query(item, {f"{SYNC_DATASET}.consent_current": CONSENT_SNAPSHOT})
+    replace_tables(tree, {"mailjet_sync.audience": rows})
     picks = []
     for i, name in present_properties(item, columns):
         pick = template.copy()

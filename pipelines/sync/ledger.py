@@ -34,7 +34,7 @@ from pipelines.warehouse.catalog import columns
 from pipelines.warehouse.datasets import API_DATASET, CRM_DATASET
 
 CONSENT_EVENTS = "consent_events"
-CONSENT_SNAPSHOT = "_consent_current"  # consent_current, copied once per plan (consent_snapshot.sql)
+CONSENT_SNAPSHOT = "_consent_current"  # consent_current, copied per audience run (consent_snapshot.sql)
 CONSENT_UNUSABLE = "_consent_unusable"  # the CRM's rows the ledger cannot use (consent_unusable.sql)
 FUTURE_SKEW = timedelta(hours=1)  # clocks differ: an event this far ahead of now is still believed
 REQUIRED = ("email", "permission", "granted", "at")
@@ -181,56 +181,42 @@ def check_crm_events(client: SqlClientBase[Any], columns: Mapping[str, str], dia
 
 
 def create_ledger(
-    client: SqlClientBase[Any],
-    permissions: Mapping[int, str],
-    dialect: str,
-    now: datetime,
-    known: Sequence[str] = (),
+    client: SqlClientBase[Any], permissions: Mapping[int, str], dialect: str, now: datetime
 ) -> None:
     """(Re)create `consent_ledger` and `consent_current` in `mailjet_sync`, mapping each list ID of
-    `permissions` to its permission; copy `consent_current` once for the plan (`CONSENT_SNAPSHOT`); judge
-    the CRM's consent rows the ledger cannot use (`known`: every permission the audiences file declares);
-    then add what the sources show to the durable record of unsubscriptions. Raises AudienceError for
-    CRM consent events it cannot read, and for any consent event dated after `now` (plus FUTURE_SKEW),
-    before anything is recorded.
-
-    The copy is taken before the record grows, and is the same: the record adds only unsubscriptions the
-    sources show now, which the ledger already holds as they are (it adds to the ledger only those the
-    sources no longer show)."""
+    `permissions` to its permission, then add what the sources show to the durable record of
+    unsubscriptions. Raises AudienceError for CRM consent events it cannot read, and for any consent
+    event dated after `now` (plus FUTURE_SKEW), before anything is recorded."""
     crm = columns_of(client, CRM_DATASET, CONSENT_EVENTS)
     check_crm_columns(crm)  # the documented columns, before anything else
     check_crm_events(client, crm, dialect)
     events = columns_of(client, API_DATASET, "events")
     client.execute_sql(ledger_sql(dialect, crm, events, permissions))
     client.execute_sql(to_sql(statement("consent_current"), dialect))
-    for name in (CONSENT_SNAPSHOT, CONSENT_UNUSABLE):
-        client.execute_sql(render("drop_temporary", dialect, {"_temporary": name}))
+    sources = {"crm_consent_events": crm_events(crm), f"{API_DATASET}.events": webhook_events(events)}
+    check_future(client, dialect, now, sources)
+    client.execute_sql(render("record_unsubscriptions", dialect, sources), now.isoformat())
+
+
+def copy_consent(client: SqlClientBase[Any], dialect: str) -> None:
+    """Copy `consent_current` as it stands into a temporary table (`CONSENT_SNAPSHOT`), at the start of
+    each audience run: its rows and its list's consent are read from the copy, so the ledger is sorted once
+    per run rather than once per read, and each run sees what an earlier run of the plan changed (a
+    membership it released is the person's own grant from then on)."""
+    client.execute_sql(render("drop_temporary", dialect, {"_temporary": CONSENT_SNAPSHOT}))
     client.execute_sql(render("consent_snapshot", dialect))
-    check_future(client, dialect, now)
-    client.execute_sql(
-        render(
-            "consent_unusable",
-            dialect,
-            {"crm_consent_events": crm_events(crm), "known_permissions": known_permissions_relation(known)},
-        ),
-        EMAIL_PATTERN,
-    )
-    client.execute_sql(
-        render(
-            "record_unsubscriptions",
-            dialect,
-            {"crm_consent_events": crm_events(crm), f"{API_DATASET}.events": webhook_events(events)},
-        ),
-        now.isoformat(),
-    )
 
 
-def check_future(client: SqlClientBase[Any], dialect: str, now: datetime) -> None:
+def check_future(
+    client: SqlClientBase[Any], dialect: str, now: datetime, sources: Mapping[str, Relation]
+) -> None:
     """Raise AudienceError naming the consent events dated after `now` (plus FUTURE_SKEW): a mistyped
-    date would outrank every later event. A future event is the latest of its (email, permission), so the
-    plan's copy of `consent_current` shows whether there is any; only then is the ledger read for them."""
+    date would outrank every later event. The ledger is read for them only when a date of its sources
+    (`sources`: the stand-ins of the CRM's events and the webhook events) is that late: those dates are
+    read as they are, without the ledger's normalizing and sorting."""
     after = (now + FUTURE_SKEW).isoformat()
-    if not client.execute_sql(render("consent_future_any", dialect), after):
+    found = client.execute_sql(render("consent_future_any", dialect, sources), after)
+    if not found or not found[0][0]:
         return
     rows = client.execute_sql(render("consent_future", dialect), after)
     if not rows:
@@ -271,13 +257,29 @@ class ConsentRun:
     list_id: int | None
     permission: str | None
     takes_rest: bool  # also the rows of no audience's permission (the plan's first run)
+    known: tuple[str, ...]  # every permission the audiences file declares
 
 
 def insert_consent_rejections(
     client: SqlClientBase[Any], run: ConsentRun, dialect: str, now: datetime
 ) -> None:
     """Write to `sync_rejections` (stage consent) the CRM consent rows of the run's permission (or, for
-    the first run, of none) that the ledger cannot use (judged by `create_ledger`), each with its reason."""
+    the first run, of none) that the ledger cannot use, each with its reason."""
+    crm = columns_of(client, CRM_DATASET, CONSENT_EVENTS)
+    if not crm:
+        return
+    client.execute_sql(render("drop_temporary", dialect, {"_temporary": CONSENT_UNUSABLE}))
+    client.execute_sql(
+        render(
+            "consent_unusable",
+            dialect,
+            {
+                "crm_consent_events": crm_events(crm),
+                "known_permissions": known_permissions_relation(run.known),
+            },
+        ),
+        EMAIL_PATTERN,
+    )
     client.execute_sql(
         render("consent_rejections", dialect),
         run.run_id,

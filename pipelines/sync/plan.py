@@ -24,7 +24,13 @@ from pipelines.sync.config import SyncConfiguration
 from pipelines.sync.datatests import run_data_tests
 from pipelines.sync.diff import DiffInput, build_inputs, drop_sql, insert_held, insert_plan
 from pipelines.sync.guards import Guard, PlanFigures, judge, stopped
-from pipelines.sync.ledger import ConsentRun, columns_of, create_ledger, insert_consent_rejections
+from pipelines.sync.ledger import (
+    ConsentRun,
+    columns_of,
+    copy_consent,
+    create_ledger,
+    insert_consent_rejections,
+)
 from pipelines.sync.lists import ListTarget, list_permissions, resolve_lists
 from pipelines.sync.properties import column_datatypes, compared_as, mailjet_datatypes
 from pipelines.sync.tables import SYNC_DATASET, create_tables
@@ -82,17 +88,19 @@ def plan_with(
     dialect = dialect_of(client)
     create_tables(client)
     lists = resolve_lists(client, defined, source, dialect)
-    known = tuple(sorted({a.permission for a in defined if a.permission}))
-    create_ledger(client, list_permissions(defined, lists), dialect, now, known)
+    create_ledger(client, list_permissions(defined, lists), dialect, now)
     for item in chosen:
         create_view(client, item, source, dialect)
     as_of = data_as_of(client)
+    known = tuple(sorted({a.permission for a in defined if a.permission}))
     plans = []
     for i, item in enumerate(chosen):
         if stop is not None:
             stop.check()
         target = lists[item.list_ref]
-        plans.append(plan_audience(client, item, source, target, as_of, config, dialect, now, i == 0))
+        plans.append(
+            plan_audience(client, item, source, target, as_of, config, dialect, now, (i == 0, known))
+        )
     return plans
 
 
@@ -141,17 +149,19 @@ def plan_audience(
     config: SyncConfiguration,
     dialect: str,
     now: datetime,
-    takes_rest: bool = True,
+    consent: tuple[bool, tuple[str, ...]] = (True, ()),
 ) -> AudiencePlan:
     """Build, test and diff one audience (its view created by `create_view`); write its run in one
-    transaction, with the CRM's unusable consent rows of its permission (`takes_rest`: and those of no
-    audience's permission)."""
+    transaction, with the CRM's unusable consent rows of its permission (`consent`: whether it also takes
+    those of no audience's permission, and every permission the file declares). The run reads consent as
+    it stands when it starts (`copy_consent`)."""
     columns = view_columns(client, item.view)
     types = columns_of(client, SYNC_DATASET, item.view)
     created_as = column_datatypes(item.properties, types)
     defined = mailjet_datatypes(client, dialect) if item.properties else {}
     with client.begin_transaction():
         run_id = next_run_id(client, now, dialect)
+        copy_consent(client, dialect)
         present = build_audience(client, item, source, columns, dialect, types)
         audience_rows, failed = test_audience(client, item, source, columns, present, dialect)
         if failed:
@@ -174,7 +184,8 @@ def plan_audience(
         build_inputs(client, diff)
         insert_plan(client, diff)
         insert_held(client, diff, now)
-        run = ConsentRun(run_id, item.name, target.list_id, item.permission, takes_rest)
+        takes_rest, known = consent
+        run = ConsentRun(run_id, item.name, target.list_id, item.permission, takes_rest, known)
         insert_consent_rejections(client, run, dialect, now)
         result = summarize(client, item, target, diff, audience_rows, as_of)
         seen = figures(client, result, diff, target, as_of, now - timedelta(days=config.removal_window_days))

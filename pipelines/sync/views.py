@@ -13,7 +13,7 @@ from dlt.destinations.exceptions import DatabaseException
 from dlt.destinations.sql_client import SqlClientBase
 from sqlglot import exp
 
-from pipelines.models import Relation, replace_tables
+from pipelines.models import replace_tables
 from pipelines.models.norm import expand_norm
 from pipelines.models.written import write
 from pipelines.sync.audiences import Audience, AudienceError, missing_properties
@@ -50,11 +50,21 @@ def view_statement(item: Audience, dialect: str) -> str:
     return write(view_create(item), dialect)
 
 
-def view_query(item: Audience, tables: Mapping[str, Relation]) -> exp.Expression:
+def view_query(item: Audience, stand_ins: Mapping[str, str]) -> exp.Expression:
     """The query of the audience's view as a relation (its columns named as the view names them), each
-    table of `tables` read from its stand-in: what the view reads, without going through the view."""
+    table of `stand_ins` (`dataset.name` -> a table's name) read from its stand-in under the name or alias
+    the view gives it, so that columns qualified by it still resolve: what the view reads, without going
+    through the view."""
     create = view_create(item)
-    query = replace_tables(create.expression, tables)
+    query = create.expression
+    wanted = {key.lower(): exp.select("*").from_(name) for key, name in stand_ins.items()}
+    for column in query.find_all(
+        exp.Column
+    ):  # `mailjet_sync.consent_current.email` -> `consent_current.email`
+        if column.db and f"{column.db}.{column.table}".lower() in wanted:
+            column.set("db", None)
+            column.set("catalog", None)
+    query = replace_tables(query, dict(wanted))
     if not isinstance(create.this, exp.Schema):
         return query
     named = exp.TableAlias(this=exp.to_identifier("v"), columns=[c.copy() for c in create.this.expressions])

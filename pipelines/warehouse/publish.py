@@ -4,13 +4,14 @@ loads) and `mailjet`, the views analysts query, whose SQL sits in `pipelines/mod
 A view that combines both sources is Mailjet's rows `union all` the file rows that the rules let through,
 matched to Mailjet's IDs. Matching reads every Mailjet contact, so it is done once per load rather than
 on every query: `pipelines/models/matched/*.sql` computes those file rows into `mailjet_matched`, a
-derived copy that any load recomputes from the raw layers (never a source of truth).
+derived copy that each load of Mailjet's data recomputes from the raw layers (never a source of truth).
 
-Every command that loads recomputes `mailjet_matched` and (re)creates the views, after its load, in one
-transaction. The SQL names raw tables as they are (`mailjet_api.contacts`, `mailjet_csv.imports`): a
-table that exists is read where it is, one that no command has created yet stands in as an empty
-relation of the same columns (sqlglot puts it in the table's place), so every view exists from the first
-load on. The SQL is written in DuckDB's dialect and transpiled to the engine's by sqlglot."""
+Every command that loads Mailjet's data (and `load`, while they are missing: writing.py) recomputes
+`mailjet_matched` and (re)creates the views, after its load, in one transaction. The SQL names raw tables
+as they are (`mailjet_api.contacts`, `mailjet_csv.imports`): a table that exists is read where it is, one
+that no command has created yet stands in as an empty relation of the same columns (sqlglot puts it in the
+table's place), so every view exists from the first load on. The SQL is written in DuckDB's dialect and
+transpiled to the engine's by sqlglot."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ import pytest
 from pipelines.errors import EXIT_USAGE, CommandError
 from pipelines.plan import plan
 from pipelines.sync.config import SyncConfiguration
+from pipelines.sync.tables import TABLES
 from tests.sync.world import LIST_ID, PERMISSION, Person, World, audiences_file, left_out, planned
 
 CONFIG = SyncConfiguration(max_removal_pct=100)
@@ -147,3 +148,41 @@ def test_a_membership_the_sync_made_stays_its_own_while_nothing_changed(tmp_path
     stays = Person("stays@x.com", member="subscribed", subscribed=1)  # the audience is not empty
     replan(db, tmp_path, [Person("kept@x.com", in_audience=False, member="subscribed", subscribed=1), stays])
     assert planned(db) == {"kept@x.com": {("remove", "left_audience")}}
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["mailjet-subscription", "crm-without-permission", "record", "webhook"],
+)
+def test_a_future_date_in_any_source_of_the_ledger_stops_the_plan(tmp_path: Path, source: str) -> None:
+    """Only a source date later than now sends the plan to read the ledger for future events, so each
+    source's dates must be looked at: Mailjet's memberships, the CRM's rows (one whose permission is blank
+    too), the record of unsubscriptions, webhook `unsub` events."""
+    db = tmp_path / "sync.duckdb"
+    person = Person(
+        "x@x.com", member="subscribed", subscribed=27_000 if source == "mailjet-subscription" else 1
+    )
+    World([person]).build(db)
+    future = "2099-03-01T00:00:00Z"
+    with duckdb.connect(str(db)) as con:
+        if source == "crm-without-permission":
+            con.execute("insert into crm.consent_events values ('x@x.com', ' ', true, ?, 'crm')", [future])
+        elif source == "record":
+            columns = ", ".join(f'"{c}" {kind}' for c, kind in TABLES["sync_unsubscriptions"].items())
+            con.execute(f"create table mailjet_sync.sync_unsubscriptions ({columns})")
+            con.execute(
+                "insert into mailjet_sync.sync_unsubscriptions (email, list_id, unsubscribed_at, source, "
+                "recorded_at) values ('x@x.com', ?, ?, 'mailjet', now())",
+                [LIST_ID, future],
+            )
+        elif source == "webhook":
+            con.execute(
+                "create table mailjet_api.events as select 'unsub' as event, 'x@x.com' as email, "
+                "cast(? as timestamptz) as time, cast(? as bigint) as mj_list_id",
+                [future, LIST_ID],
+            )
+    source_file = tmp_path / "audiences.sql"
+    source_file.write_text(audiences_file(), encoding="utf-8")
+    with pytest.raises(CommandError, match="dated in the future") as caught:
+        plan(db=str(db), audiences=str(source_file), config=CONFIG)
+    assert caught.value.exit_code == EXIT_USAGE and "x@x.com" in str(caught.value)
