@@ -48,6 +48,9 @@ from pipelines.warehouse.server_lock import ServerLock, writer_lock_kind
 from pipelines.warehouse.superseded import ImportKey
 
 LOCK_NAME = "mailjet_elt"  # the writer lock's file is `<pipelines folder>/mailjet_elt.lock`
+# In the pipelines folder from the start of a load of Mailjet's data until the views follow it: a command
+# stopped in between (its load done, its publishing not) leaves it, and the next command publishes first.
+VIEWS_PENDING = "views_pending"
 
 
 @dataclass
@@ -57,6 +60,7 @@ class Warehouse:
     pipeline: Pipeline
     resumed: list[str] = field(default_factory=list)  # what was done about an interrupted run
     kept: KeptOpen | None = None  # the DuckDB file, kept open while the command works in it
+    views_pending: Path | None = None  # the VIEWS_PENDING mark of this database
 
     @contextmanager
     def released(self, command: str) -> Iterator[None]:
@@ -120,10 +124,15 @@ class Warehouse:
         files'), a resumed run loaded another layer, or they are not all there yet. A load of the CRM's
         tables alone changes nothing they read (recomputing `mailjet_matched` took a second on Postgres at
         100,000 contacts)."""
-        if dataset in LAYER_DATASETS.values() or self.resumed:
+        if dataset in LAYER_DATASETS.values() or self.resumed or self.publish_pending:
             return True
         with self.pipeline.sql_client() as client:
             return not set(view_names()) <= relations(client, VIEWS_DATASET)
+
+    @property
+    def publish_pending(self) -> bool:
+        """Whether a command stopped after loading Mailjet's data and before the views followed it."""
+        return self.views_pending is not None and self.views_pending.exists()
 
     def check_layout(self) -> None:
         """Raise WarehouseError when the database's layout forbids the views (before any work)."""
@@ -140,6 +149,8 @@ class Warehouse:
                 publish_views(client)
         except LayoutError as exc:
             raise WarehouseError(str(exc)) from None
+        if self.views_pending is not None:
+            self.views_pending.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -297,10 +308,12 @@ def _settled(
             for name in opened:
                 restore_state(pipelines[name], remember_none=kept is not None)
                 resumed += resume(pipelines[name])
-            warehouse = Warehouse(pipelines[dataset], resumed, kept)
+            warehouse = Warehouse(pipelines[dataset], resumed, kept, folder / VIEWS_PENDING)
             warehouse.check_layout()
-            if resumed and not loads:
+            if (resumed or warehouse.publish_pending) and not loads:
                 warehouse.publish()  # before the command reads the views
+            if loads and dataset in LAYER_DATASETS.values():
+                (folder / VIEWS_PENDING).write_text(f"{command}\n", encoding="utf-8")
             try:
                 yield warehouse
             except BaseException:

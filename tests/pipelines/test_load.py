@@ -18,10 +18,11 @@ import pytest
 from dlt.common.schema.typing import TTableSchemaColumns
 
 from pipelines.errors import CommandError
+from pipelines.import_csv import import_csv
 from pipelines.load import load
 from pipelines.plan import plan
 from pipelines.report import text
-from pipelines.warehouse import open_pipeline
+from pipelines.warehouse import open_pipeline, writing
 from pipelines.warehouse.incoming import type_changes
 from tests.conftest import run_cli
 from tests.csv_import.conftest import rows
@@ -137,6 +138,29 @@ def test_a_crm_load_publishes_the_views_only_while_they_are_missing(tmp_path: Pa
     export.write_text("email\nann@example.com\n", encoding="utf-8")
     assert run_cli(["--db", str(db), "import-csv", str(export)], {}, tmp_path).returncode == 0
     assert rows(db, marked) == [(0,)]  # the files' layer changed: recomputed
+
+
+def test_views_a_command_stopped_before_publishing_them_are_published_by_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import stopped after its load and before the views followed it (the views still read the empty
+    stand-ins of the files' tables): the next command, a `load` into `crm` here, publishes them first."""
+    db = tmp_path / "t.duckdb"
+    load(db=str(db), file=str(write(tmp_path / "events.csv", EVENTS)), table="consent_events")
+    export = tmp_path / "e.csv"
+    export.write_text("email\nann@example.com\n", encoding="utf-8")
+
+    def stopped(client: object) -> list[str]:
+        raise RuntimeError("stopped while publishing the views")
+
+    monkeypatch.setattr(writing, "publish_views", stopped)
+    with pytest.raises(RuntimeError, match="stopped while publishing"):
+        import_csv(db=str(db), files=[str(export)], progress=False)
+    monkeypatch.undo()
+    assert rows(db, "select count(*) from mailjet_csv.contacts") == [(1,)]
+    assert rows(db, "select count(*) from mailjet.contacts") == [(0,)]  # not published
+    load(db=str(db), file=str(write(tmp_path / "profiles.csv", EVENTS)), table="profiles")
+    assert rows(db, "select email from mailjet.contacts") == [("ann@example.com",)]
 
 
 def test_the_cli_prints_json_and_a_pending_load_is_finished_by_the_next_command(tmp_path: Path) -> None:
