@@ -57,6 +57,7 @@ from pipelines.sync.tables import create_tables
 from pipelines.warehouse import Warehouse, pipelines_dir
 from pipelines.warehouse.datasets import API_DATASET
 from pipelines.warehouse.lock import WriterLock
+from pipelines.warehouse.paths import require_database
 from pipelines.warehouse.resume import resume
 from pipelines.warehouse.writing import writing
 from sources.mailjet.client import MailjetHttp
@@ -116,6 +117,7 @@ def apply(
     source = audiences_path(audiences)
     in_file = read_audiences(source)
     choose(in_file, audience, source)  # an audience the file defines
+    require_database(db, destination, "apply")  # nothing was planned there; never create it
     defined = {a.name for a in in_file}
     http = MailjetHttp.from_config(config)
     stop = interrupts or InterruptHandler("apply")

@@ -21,11 +21,10 @@ from pipelines.sync.audiences import audiences_path, choose, read_audiences
 from pipelines.sync.config import SyncConfiguration, resolve_sync_config
 from pipelines.sync.plan import AudiencePlan, plan_with
 from pipelines.sync.runs import supersede_removed
-from pipelines.warehouse import duckdb_path
 from pipelines.warehouse.datasets import API_DATASET, CRM_DATASET
 from pipelines.warehouse.incoming import unfinished_loads
 from pipelines.warehouse.lock import WriterLock
-from pipelines.warehouse.paths import is_duckdb_file
+from pipelines.warehouse.paths import require_database
 from pipelines.warehouse.writing import writing
 
 
@@ -60,12 +59,7 @@ def plan(
     defined = read_audiences(source)
     chosen = choose(defined, audience, source)
     config = config or resolve_sync_config()
-    if is_duckdb_file(destination) and not duckdb_path(db).is_file():
-        raise CommandError(
-            f"--db {db}: no database there yet. Run `mailjet-elt extract` first (and `mailjet-elt load` "
-            "for the CRM tables your audiences read), then plan",
-            EXIT_USAGE,
-        )
+    require_database(db, destination, "plan")
     started = time.monotonic()
     stop = interrupts or InterruptHandler("plan")
     with writing(

@@ -40,6 +40,17 @@ def is_duckdb_file(destination: str | None) -> bool:
     return destination in (None, "duckdb")
 
 
+def require_database(db: str, destination: str | None, command: str) -> None:
+    """Raise WarehouseError (exit 2) when `command` would read a DuckDB file that does not exist yet: it
+    has nothing to read there, and must not create it."""
+    if is_duckdb_file(destination) and not duckdb_path(db).is_file():
+        steps = ", then plan" if command == "apply" else ""
+        raise WarehouseError(
+            f"--db {db}: no database there yet. Run `mailjet-elt extract` first (and `mailjet-elt load` for "
+            f"the CRM tables your audiences read){steps}, then {command}"
+        )
+
+
 def pipelines_dir(db: str, destination: str | None) -> Path:
     """Where the pipelines' working state, the writer lock and the webhook spool live: beside the DuckDB
     file (`.<file>.dlt/`), or in the project's folder of the warehouse (pipelines.warehouse.location, which

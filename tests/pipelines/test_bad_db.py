@@ -95,6 +95,8 @@ def run_cli_shell(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess
         pytest.param(["sandbox", "--contacts", "-5"], "-5 is negative", id="sandbox-negative"),
         pytest.param(["--lock-wait", "nan", "extract"], "give a number of seconds", id="lock-wait-nan"),
         pytest.param(["--lock-wait", "-1", "extract"], "give a number of seconds", id="lock-wait-negative"),
+        pytest.param(["plan"], "no database there yet", id="plan-nothing-extracted"),
+        pytest.param(["apply", "--yes"], "then plan, then apply", id="apply-nothing-planned"),
     ],
 )
 def test_bad_arguments_exit_2(shared: Api, tmp_path: Path, args: list[str], message: str) -> None:
