@@ -4,10 +4,13 @@ module here (`add` declares its arguments, `handle` calls its flow)."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import suppress
+from importlib.metadata import version
 from types import ModuleType
 from typing import NoReturn
 
@@ -60,13 +63,27 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, InterruptHandler], object]] = 
 __all__ = ["HANDLERS", "QUIRKS", "RESOURCES", "build_parser", "main", "run_command"]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, which names the nearest choice for a mistyped one (a command, a `--format`...)."""
+
+    def error(self, message: str) -> NoReturn:
+        mistyped = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if mistyped:
+            choices = re.findall(r"'([^']*)'", mistyped.group(2))
+            nearest = difflib.get_close_matches(mistyped.group(1), choices, n=1)
+            if nearest:
+                message = f"{message}; did you mean `{nearest[0]}`?"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's options and commands."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="mailjet-elt",
         description="Mailjet ELT and reverse-ETL connector, with a local Mailjet-compatible sandbox.",
         parents=[global_options(after_command=False)],
     )
+    parser.add_argument("--version", action="version", version=f"mailjet-elt {version('mailjet-elt')}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     after = [global_options(after_command=True)]  # every command takes them after its name too
     for command in COMMANDS:

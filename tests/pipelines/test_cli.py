@@ -6,9 +6,11 @@ import os
 import re
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
+import pytest
 import requests
 
 from tests.conftest import Api, creds, run_cli
@@ -132,6 +134,39 @@ def test_global_options_before_or_after_the_command() -> None:
     # -v before and after add up (run_command does the sum, as here).
     more = parser.parse_args(["-v", "extract", "-v"])
     assert more.verbose + more.verbose_after == 2
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        pytest.param(["plna"], "invalid choice: 'plna'", id="command"),
+        pytest.param(["sql", "--format", "jsn", "select 1"], "invalid choice: 'jsn'", id="format"),
+    ],
+)
+def test_a_mistyped_choice_names_the_nearest(
+    capsys: pytest.CaptureFixture[str], argv: list[str], said: str
+) -> None:
+    from pipelines.cli import build_parser
+
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(argv)
+    err = capsys.readouterr().err
+    nearest = "plan" if argv == ["plna"] else "json"
+    assert stopped.value.code == 2 and said in err and f"did you mean `{nearest}`?" in err
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["zzz"])
+    assert "did you mean" not in capsys.readouterr().err  # nothing near: nothing suggested
+
+
+@pytest.mark.unit
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.cli import build_parser
+
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["--version"])
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out == f"mailjet-elt {version('mailjet-elt')}\n"
 
 
 def test_the_help_lists_what_extract_reads() -> None:
