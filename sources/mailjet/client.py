@@ -23,7 +23,12 @@ from tenacity import RetryCallState
 
 from sources.mailjet import jobs, settings
 from sources.mailjet.config import MailjetConfiguration
-from sources.mailjet.exceptions import MailjetHostUnknown, MailjetServerError, MailjetUnexpectedAnswer
+from sources.mailjet.exceptions import (
+    MailjetHostUnknown,
+    MailjetServerError,
+    MailjetUnexpectedAnswer,
+    MailjetUnreachable,
+)
 from sources.mailjet.jobs import JobResult
 from sources.mailjet.transport import (
     HttpSettings,
@@ -32,6 +37,7 @@ from sources.mailjet.transport import (
     RateLimiter,
     WholeRequestAdapter,
     classify,
+    refused,
     retry_policy,
     retry_reason,
     status_error,
@@ -85,6 +91,7 @@ class MailjetHttp:
         )
         self._local = threading.local()
         self._resolved = threading.Event()
+        self._answered = threading.Event()  # any request got an answer: a refusal from then on is a blip
 
     @classmethod
     def from_config(cls, config: MailjetConfiguration, max_attempts: int | None = None) -> MailjetHttp:
@@ -101,6 +108,7 @@ class MailjetHttp:
         other = MailjetHttp(self.base_url, auth, self.settings)
         other.limiter, other.stats, other._adapter = self.limiter, self.stats, self._adapter
         other._resolved = self._resolved
+        other._answered = self._answered
         return other
 
     def close(self) -> None:
@@ -130,7 +138,12 @@ class MailjetHttp:
             url = urlsplit(request.url or "")
             self.stats.sent(request.method or "", url.path)
             began = time.monotonic()
-            response = send(request, **kwargs)
+            try:
+                response = send(request, **kwargs)
+            except requests.ConnectionError as exc:
+                self._refused_at_once(exc)
+                raise
+            self._answered.set()
             # -vv: every request (the credentials travel in a header, never in the URL).
             log.debug(
                 "%s %s%s: %s in %.3f s",
@@ -160,6 +173,19 @@ class MailjetHttp:
             self.settings.max_attempts,
             wait,
         )
+
+    def _refused_at_once(self, exc: requests.ConnectionError) -> None:
+        """Raise MailjetUnreachable when the connection was refused before anything ever answered (a wrong
+        port, a server not started), instead of retrying it for minutes; once something answered, or
+        through a proxy, the request is retried as usual."""
+        if self._answered.is_set() or not refused(exc) or requests.utils.get_environ_proxies(self.base_url):
+            return
+        parts = urlsplit(self.base_url)
+        host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+        raise MailjetUnreachable(
+            f"nothing answers at {host}:{port} (connection refused): check MAILJET__BASE_URL (base_url under "
+            "[mailjet]), or start the server it names"
+        ) from None
 
     def _resolve_once(self) -> None:
         """Before the first request, look `base_url`'s host up: a name that does not resolve (a typo, no

@@ -42,6 +42,12 @@ class MailjetHostUnknown(MailjetError):
     """`base_url`'s host name does not resolve: a typo in the URL, or no network. Retrying won't help."""
 
 
+class MailjetUnreachable(MailjetError):
+    """Nothing listens at `base_url`'s host and port (the connection refused) before anything ever answered:
+    a wrong URL or port, or a server not started. Retrying won't help; once an answer came, a refusal is
+    a blip and retried."""
+
+
 class MailjetUnexpectedAnswer(MailjetError):
     """A success whose body is not in Mailjet's shape: `base_url` is not Mailjet's API (or the API
     changed). Retrying won't help."""

@@ -323,15 +323,26 @@ def classify(exc: BaseException, path: str, method: str = "GET", retried: bool =
     return MailjetError(f"{method} {path}: {type(exc).__name__}: {exc}")
 
 
-def _reason(exc: BaseException) -> str:
-    """The innermost operating-system reason of a transport failure ('Connection refused'), else its text."""
+def _os_error(exc: BaseException) -> OSError | None:
+    """The innermost operating-system error under a transport failure, if any."""
     seen: BaseException | None = exc
     for _ in range(20):  # the chain is short; the bound only guards against a cycle
         if seen is None:
             break
         if isinstance(seen, OSError) and seen.strerror:
-            return seen.strerror
+            return seen
         cause = seen.__cause__ or seen.__context__
         reason = getattr(seen.args[0], "reason", None) if seen.args else None  # urllib3's MaxRetryError
         seen = cause if cause is not None else reason if isinstance(reason, BaseException) else None
-    return str(exc)
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost operating-system reason of a transport failure ('Connection refused'), else its text."""
+    found = _os_error(exc)
+    return found.strerror if found is not None and found.strerror else str(exc)
+
+
+def refused(exc: BaseException) -> bool:
+    """Whether a transport failure is a refused connection (nothing listens at the host and port)."""
+    return isinstance(_os_error(exc), ConnectionRefusedError)

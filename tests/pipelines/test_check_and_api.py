@@ -101,3 +101,53 @@ def test_a_resolver_that_fails_for_now_is_retried_like_a_dropped_connection(
         http.get("contact", {"Limit": 1})
     assert not isinstance(caught.value, MailjetHostUnknown)
     assert sum(http.stats.retries.values()) == 2  # retried: the name may resolve in a moment
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 nothing listens on (bound, then let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_refused_first_connection_fails_at_once_naming_host_and_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = free_port()
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "MAILJET__BASE_URL": f"http://127.0.0.1:{port}",
+        "MAILJET__API_KEY": "k",
+        "MAILJET__API_SECRET": "s",
+        "MAILJET__MAX_ATTEMPTS": "8",
+        "MAILJET__BACKOFF_SECONDS": "30",  # were it retried, the test would wait for minutes
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert run_command(["check"]) == 1
+    assert f"nothing answers at 127.0.0.1:{port} (connection refused): check MAILJET__BASE_URL" in (
+        capsys.readouterr().err
+    )
+    assert run_command(["--db", str(tmp_path / "w.duckdb"), "extract", "--resources", "contacts"]) == 1
+    assert f"nothing answers at 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_a_refusal_after_an_answer_is_retried_as_a_blip() -> None:
+    from sources.mailjet.client import HttpSettings, MailjetHttp
+    from sources.mailjet.exceptions import MailjetServerError, MailjetUnreachable
+    from tests.conftest import start
+
+    app = start(contacts=3, messages=0)
+    http = MailjetHttp(
+        app.base_url,
+        (app.config.api_key, app.config.api_secret),
+        HttpSettings(max_attempts=3, backoff_seconds=0.01),
+    )
+    try:
+        assert len(http.get("contact", {"Limit": 10})) == 3
+    finally:
+        app.stop()  # the server goes away: its port refuses from now on
+    http.close()  # and the connection kept alive to it too
+    with pytest.raises(MailjetServerError) as caught:
+        http.get("contact", {"Limit": 10})
+    assert not isinstance(caught.value, MailjetUnreachable) and "Connection refused" in str(caught.value)
+    assert sum(http.stats.retries.values()) == 2
