@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from sources.mailjet.client import MailjetHttp
 from sources.mailjet.config import resolve_mailjet_config
-from sources.mailjet.exceptions import MailjetAuthError, MailjetConfigError, MailjetError
+from sources.mailjet.exceptions import MailjetAuthError, MailjetConfigError, MailjetError, unreachable
 
 T = TypeVar("T")
 
@@ -47,7 +47,7 @@ def _with_client(work: Callable[[MailjetHttp], T]) -> T:
     except MailjetAuthError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     except MailjetError as exc:
-        detail = f"cannot reach Mailjet at {client.base_url}: {exc}" if exc.transient else str(exc)
+        detail = f"cannot reach Mailjet at {client.base_url}: {exc}" if unreachable(exc) else str(exc)
         raise CommandError(detail, EXIT_FAILURE) from None
     finally:
         client.close()

@@ -14,7 +14,13 @@ from pipelines.check_writes.readings import BEHAVIOURS, Reading, read_all
 from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError
 from sources.mailjet.client import MailjetHttp
 from sources.mailjet.config import resolve_mailjet_config
-from sources.mailjet.exceptions import MailjetAuthError, MailjetConfigError, MailjetError, MailjetNotFound
+from sources.mailjet.exceptions import (
+    MailjetAuthError,
+    MailjetConfigError,
+    MailjetError,
+    MailjetNotFound,
+    unreachable,
+)
 
 __all__ = ["BEHAVIOURS", "Pacer", "WritesCheckResult", "check_writes", "run_check_writes", "scratch_now"]
 CONTACTS_NOTE = "Mailjet's v3 API cannot delete contacts (only the v4 GDPR delete anonymises them)"
@@ -69,7 +75,7 @@ def run_check_writes(yes: bool, pacer: Pacer | None = None) -> WritesCheckResult
     except MailjetAuthError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     except MailjetError as exc:
-        detail = f"cannot reach Mailjet at {http.base_url}: {exc}" if exc.transient else str(exc)
+        detail = f"cannot reach Mailjet at {http.base_url}: {exc}" if unreachable(exc) else str(exc)
         raise CommandError(f"{detail}; nothing was created", EXIT_FAILURE) from None
     finally:
         http.close()

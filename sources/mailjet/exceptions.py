@@ -48,6 +48,11 @@ class MailjetUnreachable(MailjetError):
     a blip and retried."""
 
 
+def unreachable(exc: MailjetError) -> bool:
+    """Whether an error says Mailjet could not be reached (now, or at all at that address)."""
+    return exc.transient or isinstance(exc, MailjetUnreachable)
+
+
 class MailjetUnexpectedAnswer(MailjetError):
     """A success whose body is not in Mailjet's shape: `base_url` is not Mailjet's API (or the API
     changed). Retrying won't help."""
