@@ -59,6 +59,20 @@ def test_api_post_and_errors(api: Api, tmp_path: Path) -> None:
     assert bad_param.returncode == 2 and "NAME=VALUE" in bad_param.stderr
 
 
+def patient_settings(monkeypatch: pytest.MonkeyPatch, folder: Path, base_url: str) -> None:
+    """Credentials for `base_url`, with retries so many and so slow that a retried failure would take
+    minutes; run from `folder`."""
+    monkeypatch.chdir(folder)
+    for name, value in {
+        "MAILJET__BASE_URL": base_url,
+        "MAILJET__API_KEY": "k",
+        "MAILJET__API_SECRET": "s",
+        "MAILJET__MAX_ATTEMPTS": "8",
+        "MAILJET__BACKOFF_SECONDS": "30",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
 def test_a_host_that_does_not_resolve_fails_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -69,15 +83,7 @@ def test_a_host_that_does_not_resolve_fails_at_once(
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_such_name)  # what the resolver answers for a typo
-    monkeypatch.chdir(tmp_path)
-    for name, value in {
-        "MAILJET__BASE_URL": "https://api.mailjet.example",
-        "MAILJET__API_KEY": "k",
-        "MAILJET__API_SECRET": "s",
-        "MAILJET__MAX_ATTEMPTS": "8",
-        "MAILJET__BACKOFF_SECONDS": "30",  # were it retried, the test would wait for minutes
-    }.items():
-        monkeypatch.setenv(name, value)
+    patient_settings(monkeypatch, tmp_path, "https://api.mailjet.example")
     assert run_command(["check"]) == 1
     err = capsys.readouterr().err
     assert "cannot resolve api.mailjet.example (Name or service not known): check MAILJET__BASE_URL" in err
@@ -114,15 +120,7 @@ def test_a_refused_first_connection_fails_at_once_naming_host_and_port(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = free_port()
-    monkeypatch.chdir(tmp_path)
-    for name, value in {
-        "MAILJET__BASE_URL": f"http://127.0.0.1:{port}",
-        "MAILJET__API_KEY": "k",
-        "MAILJET__API_SECRET": "s",
-        "MAILJET__MAX_ATTEMPTS": "8",
-        "MAILJET__BACKOFF_SECONDS": "30",  # were it retried, the test would wait for minutes
-    }.items():
-        monkeypatch.setenv(name, value)
+    patient_settings(monkeypatch, tmp_path, f"http://127.0.0.1:{port}")
     assert run_command(["check"]) == 1
     assert f"nothing answers at 127.0.0.1:{port} (connection refused): check MAILJET__BASE_URL" in (
         capsys.readouterr().err
