@@ -67,9 +67,10 @@ class Parser(argparse.ArgumentParser):
     """argparse's parser, which names the nearest choice for a mistyped one (a command, a `--format`...)."""
 
     def error(self, message: str) -> NoReturn:
-        mistyped = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        # argparse's words: "invalid choice: 'x' (choose from 'a', 'b')" (newer Pythons leave out quotes).
+        mistyped = re.search(r"invalid choice: '?(.*?)'? \(choose from (.*)\)", message)
         if mistyped:
-            choices = re.findall(r"'([^']*)'", mistyped.group(2))
+            choices = [c.strip().strip("'") for c in mistyped.group(2).split(",")]
             nearest = difflib.get_close_matches(mistyped.group(1), choices, n=1)
             if nearest:
                 message = f"{message}; did you mean `{nearest[0]}`?"

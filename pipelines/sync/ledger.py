@@ -35,7 +35,6 @@ from pipelines.warehouse.datasets import API_DATASET, CRM_DATASET
 
 CONSENT_EVENTS = "consent_events"
 CONSENT_SNAPSHOT = "_consent_current"  # consent_current, copied per audience run (consent_snapshot.sql)
-CONSENT_UNUSABLE = "_consent_unusable"  # the CRM's rows the ledger cannot use (consent_unusable.sql)
 FUTURE_SKEW = timedelta(hours=1)  # clocks differ: an event this far ahead of now is still believed
 REQUIRED = ("email", "permission", "granted", "at")
 NUMBER_TYPES = ("integer", "bigint", "smallint", "tinyint", "hugeint", "double", "real", "float", "decimal")
@@ -268,24 +267,20 @@ def insert_consent_rejections(
     crm = columns_of(client, CRM_DATASET, CONSENT_EVENTS)
     if not crm:
         return
-    client.execute_sql(render("drop_temporary", dialect, {"_temporary": CONSENT_UNUSABLE}))
     client.execute_sql(
         render(
-            "consent_unusable",
+            "consent_rejections",
             dialect,
             {
                 "crm_consent_events": crm_events(crm),
                 "known_permissions": known_permissions_relation(run.known),
             },
         ),
-        EMAIL_PATTERN,
-    )
-    client.execute_sql(
-        render("consent_rejections", dialect),
         run.run_id,
         run.audience,
         run.list_id,
         run.permission,
         run.takes_rest,
+        EMAIL_PATTERN,
         now.isoformat(),
     )

@@ -30,17 +30,20 @@ def view_create(item: Audience) -> exp.Create:
     and other audiences), its calls of `mailjet_sync.norm` replaced by the normalization's expression."""
     create = expand_norm(sqlglot.parse_one(item.sql, read="duckdb"))
     assert isinstance(create, exp.Create)
-    named = create.this.this if isinstance(create.this, exp.Schema) else create.this  # view v (a, b) as
     ctes = {cte.alias_or_name.lower() for cte in create.find_all(exp.CTE)}
     for relation in create.find_all(exp.Table):
-        if relation is named or relation.args.get("db") or not isinstance(relation.this, exp.Identifier):
+        if (
+            relation is create.this
+            or relation.args.get("db")
+            or not isinstance(relation.this, exp.Identifier)
+        ):
             continue
         name = relation.name.lower()
         if name in ctes:
             continue
         own = name in SYNC_VIEWS or name.startswith("audience_")
         relation.set("db", exp.to_identifier(SYNC_DATASET if own else VIEWS_DATASET))
-    named.set("db", exp.to_identifier(SYNC_DATASET))
+    create.this.set("db", exp.to_identifier(SYNC_DATASET))
     create.set("replace", True)
     return create
 
@@ -51,24 +54,19 @@ def view_statement(item: Audience, dialect: str) -> str:
 
 
 def view_query(item: Audience, stand_ins: Mapping[str, str]) -> exp.Expression:
-    """The query of the audience's view as a relation (its columns named as the view names them), each
-    table of `stand_ins` (`dataset.name` -> a table's name) read from its stand-in under the name or alias
-    the view gives it, so that columns qualified by it still resolve: what the view reads, without going
-    through the view."""
+    """The query of the audience's view, each table of `stand_ins` (`dataset.name` -> a table's name) read
+    from its stand-in under the name or alias the view gives it, so that columns qualified by it still
+    resolve: what the view reads, without going through the view (the audiences file names no columns
+    after the view's name: its query names them)."""
     create = view_create(item)
     query = create.expression
     wanted = {key.lower(): exp.select("*").from_(name) for key, name in stand_ins.items()}
-    for column in query.find_all(
-        exp.Column
-    ):  # `mailjet_sync.consent_current.email` -> `consent_current.email`
+    # A column qualified by the whole name (`mailjet_sync.consent_current.email`) by the table's alone.
+    for column in query.find_all(exp.Column):
         if column.db and f"{column.db}.{column.table}".lower() in wanted:
             column.set("db", None)
             column.set("catalog", None)
-    query = replace_tables(query, dict(wanted))
-    if not isinstance(create.this, exp.Schema):
-        return query
-    named = exp.TableAlias(this=exp.to_identifier("v"), columns=[c.copy() for c in create.this.expressions])
-    return exp.select("*").from_(exp.Subquery(this=query, alias=named))
+    return replace_tables(query, dict(wanted))
 
 
 def view_columns(client: SqlClientBase[Any], view: str) -> list[str]:
