@@ -46,6 +46,14 @@ def check_guards(
             "`apply`)"
         )
     stopped = [r for r in runs if r.guard == "stop" and r.status == "planned"]
+    unforceable = "; ".join(
+        f"{r.audience}: {g['name']} ({g['detail']})"
+        for r in stopped
+        for g in json.loads(r.guard_detail)
+        if g["verdict"] == "stop" and not g.get("forceable", True)  # plans written before it was kept: True
+    )
+    if unforceable:
+        raise GuardStop(f"stopped by a guard that --force does not pass: {unforceable}. Nothing was sent")
     if stopped and not force:
         said = "; ".join(
             f"{r.audience}: "

@@ -25,11 +25,14 @@ Verdict = Literal["ok", "held", "stop"]
 
 @dataclass(frozen=True)
 class Guard:
-    """One guard's verdict: ok, held (the plan leaves something out) or stop (apply stops unless --force)."""
+    """One guard's verdict: ok, held (the plan leaves something out) or stop (apply stops unless --force).
+    A stop that is not `forceable` stops apply even with --force: the plan has nothing sound to go on
+    (no Mailjet data at all, or members whose address, and so consent, is unknown)."""
 
     name: str
     verdict: Verdict
     detail: str
+    forceable: bool = True
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,9 @@ def update_share(figures: PlanFigures, limit: float) -> Guard:
 def data_age(as_of: datetime | None, limit_h: float, now: datetime) -> Guard:
     """Stop when no Mailjet data was extracted, or when it is older than `limit_h` hours."""
     if as_of is None:
-        return Guard("data_age", "stop", "no Mailjet data has been extracted: run extract, then plan")
+        return Guard(
+            "data_age", "stop", "no Mailjet data has been extracted: run extract, then plan", forceable=False
+        )
     hours = (now - as_of).total_seconds() / 3600
     said = f"Mailjet data extracted {ago(hours)} ago (limit {limit_h:g} h)"
     if hours > limit_h:
@@ -157,6 +162,7 @@ def unmatched_members(unmatched: int) -> list[Guard]:
             f"{unmatched:,} membership{'' if one else 's'} of the list name{'s' if one else ''} a contact "
             "the extract did not list (its address, and so whether they unsubscribed, is unknown): run a "
             "full extract, then plan again",
+            forceable=False,
         )
     ]
 

@@ -9,6 +9,8 @@ import pytest
 
 from pipelines.errors import EXIT_GUARD
 from pipelines.sync.apply_guards import GuardStop, check_guards
+from pipelines.sync.config import SyncConfiguration
+from pipelines.sync.guards import Guard, PlanFigures, judge, unmatched_members
 from pipelines.sync.runs import PendingRun, Status, Tally, stale, stale_for_list, tally
 
 pytestmark = pytest.mark.unit
@@ -20,6 +22,18 @@ STOP = json.dumps(
         {"name": "max_removal_pct", "verdict": "stop", "detail": "removes 40 % of the list"},
         {"name": "empty_audience", "verdict": "ok", "detail": "fine"},
     ]
+)
+
+# A healthy plan but for its Mailjet data: none was ever extracted.
+FIGURES = PlanFigures(
+    audience_rows=10,
+    rejected=0,
+    leaving=0,
+    list_members=10,
+    on_exit="remove",
+    managed_kept=0,
+    unmatched=0,
+    as_of=None,
 )
 
 
@@ -80,6 +94,24 @@ def test_a_guards_stop_needs_force_and_names_the_audience_and_detail() -> None:
     )
     assert caught.value.exit_code == 3
     check_guards([run(), run("vip", guard="stop")], EXTRACT, force=True)
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_stop_that_cannot_be_forced_stops_apply_even_forced_and_suggests_no_force(force: bool) -> None:
+    """No Mailjet data at all, or members of unknown address: --force has nothing sound to send on."""
+    [no_data] = [g for g in judge(FIGURES, SyncConfiguration(), EXTRACT) if g.name == "data_age"]
+    [unmatched] = unmatched_members(2)
+    for guard in (no_data, unmatched):
+        assert (guard.verdict, guard.forceable) == ("stop", False)
+        detail = json.dumps([g.__dict__ for g in (guard, Guard("removal_share", "stop", "40 %"))])
+        blocked = PendingRun(1, "vip", "VIP", 10, "VIP", "planned", "stop", detail, EXTRACT, [])
+        with pytest.raises(GuardStop) as caught:
+            check_guards([run(), blocked], EXTRACT, force=force)
+        assert str(caught.value) == (
+            f"stopped by a guard that --force does not pass: vip: {guard.name} ({guard.detail}). "
+            "Nothing was sent"
+        )
+        assert "--force" not in str(caught.value).split("pass:")[1] and caught.value.exit_code == 3
 
 
 def test_a_stopped_run_already_being_applied_goes_on() -> None:
