@@ -13,7 +13,7 @@ from typing import Any
 
 from dlt.destinations.sql_client import SqlClientBase
 
-from pipelines.errors import EXIT_USAGE, CommandError
+from pipelines.errors import EXIT_GUARD, EXIT_OK, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler
 from pipelines.logs import console
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
@@ -38,6 +38,12 @@ class PlanResult:
     database: str | None
     resumed: list[str] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)  # plans of audiences no longer in the file
+
+    @property
+    def exit_code(self) -> int:
+        """3 when a guard stopped an audience's plan (apply will not send it unless forced), as `apply`
+        exits; else 0."""
+        return EXIT_GUARD if any(p.stopped for p in self.plans) else EXIT_OK
 
 
 def plan(

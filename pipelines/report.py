@@ -35,16 +35,32 @@ def render(result: Any, fmt: Format = "text") -> str:
 
 
 def as_json(result: Any) -> str:
-    """One JSON document; an API answer is printed as Mailjet sent it."""
+    """One JSON document, which says when it was written (`at`) and the command's exit status; an API
+    answer is printed as Mailjet sent it."""
     kind = type(result).__name__
     if kind == "ApiResult":
         return json.dumps(result.answer, ensure_ascii=False)
-    document: dict[str, Any] = {"result": KINDS[kind], **dataclasses.asdict(result)}
+    if kind == "RunResult":
+        from pipelines.run_report import run_document
+
+        steps = {"extract": result.extract, "plan": result.plan, "apply": result.apply}
+        return json.dumps(run_document(result.started_at, steps, result.exit_code), ensure_ascii=False)
+    from pipelines.run_report import now_text
+
+    stamped = {"at": now_text(), "exit_code": int(getattr(result, "exit_code", 0))}
+    whole = document(result)
+    return json.dumps({"result": whole.pop("result"), **stamped, **whole}, ensure_ascii=False)
+
+
+def document(result: Any) -> dict[str, Any]:
+    """A result as a JSON object naming its kind (`"result": "extract"`, ...)."""
+    kind = type(result).__name__
+    whole: dict[str, Any] = {"result": KINDS[kind], **dataclasses.asdict(result)}
     if kind == "ExtractResult":
-        document["rows"] = result.rows
+        whole["rows"] = result.rows
     if kind == "ImportResult":
-        document["rejected"] = result.rejected
-    return json.dumps(document, ensure_ascii=False)
+        whole["rejected"] = result.rejected
+    return whole
 
 
 def program() -> str:
@@ -188,18 +204,25 @@ def _plan_result(result: PlanResult) -> str:
     lines += result.superseded
     for item in result.plans:
         lines += ["", *_audience_lines(item)]
-    stopped = [p.audience for p in result.plans if p.stopped]
+    stopped = [p for p in result.plans if p.stopped]
     lines.append("")
-    if stopped:
-        lines.append(
-            f"A guard stops {', '.join(stopped)}: apply will not send "
-            f"{'it' if len(stopped) == 1 else 'them'} unless forced (see above)."
-        )
+    for forced, unless in ((True, " unless forced"), (False, ", even forced")):
+        names = [p.audience for p in stopped if _forceable(p) is forced]
+        if names:
+            lines.append(
+                f"A guard stops {', '.join(names)}: apply will not send "
+                f"{'it' if len(names) == 1 else 'them'}{unless} (see above)."
+            )
     lines.append(
         "Every planned row, with its reason and evidence: mailjet_sync.sync_plan; people left out: "
         "mailjet_sync.sync_rejections."
     )
     return "\n".join(lines)
+
+
+def _forceable(item: AudiencePlan) -> bool:
+    """Whether --force may send past every stop of the plan (a stop that is not forceable: never)."""
+    return all(g.forceable for g in item.guards if g.verdict == "stop")
 
 
 def _reasons(counts: dict[str, int]) -> str:

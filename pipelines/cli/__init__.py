@@ -31,13 +31,12 @@ from pipelines.cli import (
 from pipelines.cli import (
     run as run_,
 )
+from pipelines.cli.failures import explain
 from pipelines.cli.options import QUIRKS, RESOURCES, global_options
 from pipelines.errors import (
-    EXIT_FAILURE,
     EXIT_OK,
     EXIT_STDOUT_CLOSED,
     EXIT_USAGE,
-    CommandError,
     StdoutClosed,
     write_out,
 )
@@ -137,23 +136,13 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: Interru
     """Dispatch to the command's handler; print its result; the exit code."""
     try:
         outcome = HANDLERS[args.command](args, stop) if args.command in HANDLERS else None
-    except CommandError as exc:
-        logs.console().error(f"mailjet-elt {args.command}: {exc}")
-        return exc.exit_code
     except Exception as exc:
-        from pipelines.warehouse.failures import destination_failure
-
-        failure = destination_failure(exc, getattr(args, "destination", None))
-        if failure is not None:
-            logs.console().error(f"mailjet-elt {args.command}: {failure}")
-            return failure.exit_code
-        if not _database_error(exc):
+        explained = explain(exc, args.command, getattr(args, "destination", None))
+        if explained is None:
             raise
-        logs.console().error(
-            f"mailjet-elt {args.command}: the database could not be used ({exc}); nothing was reported "
-            f"done, rerun `{args.command}` to resume"
-        )
-        return EXIT_FAILURE
+        message, code = explained
+        logs.console().error(f"mailjet-elt {args.command}: {message}")
+        return code
     if outcome is None:
         parser.print_help()
         return EXIT_USAGE
@@ -167,12 +156,3 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: Interru
 
     write_out(render(outcome, getattr(args, "format", "text")) + "\n")
     return int(getattr(outcome, "exit_code", EXIT_OK))
-
-
-def _database_error(exc: Exception) -> bool:
-    """A failure of dlt's database layer (the connection, or a statement), which a command did not turn
-    into its own message. Only a command that used dlt can raise one: dlt is not imported to ask."""
-    exceptions = sys.modules.get("dlt.destinations.exceptions")
-    return exceptions is not None and isinstance(
-        exc, (exceptions.DestinationConnectionError, exceptions.DatabaseException)
-    )

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from pipelines.cli.options import Commands, add_format
-from pipelines.interrupts import InterruptHandler
+from pipelines.errors import EXIT_FAILURE
+from pipelines.interrupts import Interrupted, InterruptHandler
+
+if TYPE_CHECKING:
+    from pipelines.run import RunSteps
 
 NAME = "run"
 
@@ -26,15 +31,52 @@ def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
 
 
 def handle(args: argparse.Namespace, stop: InterruptHandler) -> object:
+    """The run, each step's summary logged as it finishes; however it ends, its result document
+    (`--format json`) or the steps it finished (text) on stdout."""
+    from pipelines.cli.failures import explain
+    from pipelines.logs import console
     from pipelines.progress import ExtractProgress
-    from pipelines.run import run
+    from pipelines.run import RunSteps, run
+    from pipelines.run_report import step_line
 
-    return run(
-        db=args.db,
-        destination=args.destination,
-        audiences=args.audiences,
-        yes=args.yes,
-        progress=ExtractProgress(),
-        interrupts=stop,
-        lock_wait=args.lock_wait,
-    )
+    steps = RunSteps(finished=lambda step, result: console().info(step_line(step, result)))
+    try:
+        return run(
+            db=args.db,
+            destination=args.destination,
+            audiences=args.audiences,
+            yes=args.yes,
+            progress=ExtractProgress(),
+            interrupts=stop,
+            lock_wait=args.lock_wait,
+            steps=steps,
+        )
+    except Interrupted as exc:
+        code = 128 + exc.signum if exc.signum else EXIT_FAILURE
+        _failed(args, steps, code, f"interrupted by signal {exc.signum}; rerun `run` to resume", stopped=True)
+        raise
+    except Exception as exc:
+        explained = explain(exc, NAME, args.destination)
+        if explained is None:  # a bug: the document, then its traceback
+            _failed(args, steps, EXIT_FAILURE, f"{type(exc).__name__}: {exc}")
+            raise
+        message, code = explained
+        console().error(f"mailjet-elt run: {message}")
+        _failed(args, steps, code, message)
+        return code
+
+
+def _failed(
+    args: argparse.Namespace, steps: RunSteps, code: int, message: str, stopped: bool = False
+) -> None:
+    """What a run that did not finish writes on stdout: its result document, or the steps it finished."""
+    import json
+
+    from pipelines.errors import write_out
+    from pipelines.run_report import failure_text, run_document
+
+    if args.format == "json":
+        document = run_document(steps.started_at, steps.done, code, steps.current, message, stopped)
+        write_out(json.dumps(document, ensure_ascii=False) + "\n")
+    elif steps.done:
+        write_out(failure_text(steps, message) + "\n")

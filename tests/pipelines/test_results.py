@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -64,8 +65,11 @@ def test_format_json_prints_one_document_on_stdout(shared: Api, tmp_path: Path) 
 
     checked = run_cli(["check", "--format", "json"], creds(shared), tmp_path)
     assert checked.returncode == 0, checked.stderr
-    assert json.loads(checked.stdout) == {
+    document = json.loads(checked.stdout)
+    assert datetime.fromisoformat(document.pop("at")).tzinfo is not None
+    assert document == {
         "result": "check",
+        "exit_code": 0,
         "base_url": shared.base,
         "contacts": 3000,
         "lists": 5,
