@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import dlt
@@ -39,6 +40,7 @@ from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.sync.apply_guards import GuardStop, check_guards
 from pipelines.sync.audiences import audiences_path, choose, read_audiences
 from pipelines.sync.config import resolve_sync_config
+from pipelines.sync.guards import ago
 from pipelines.sync.journal import ApplyProgress, JobJournal, Recorder
 from pipelines.sync.plan import data_as_of
 from pipelines.sync.runs import (
@@ -230,7 +232,8 @@ def _pending(
 
 
 def _confirm(runs: list[PendingRun], total: int, ask: Callable[[str], bool]) -> None:
-    """CommandError unless `ask` agrees to send the changes (and create the lists)."""
+    """CommandError unless `ask` agrees to send the changes (and create the lists). The question names
+    each audience, its list, its changes and how long ago it was planned."""
     new = [r.list_ref for r in runs if r.list_id is None and r.pending > 0]
     question = (
         f"Send {total:,} change{'' if total == 1 else 's'} to {len(runs)} Mailjet list"
@@ -240,8 +243,24 @@ def _confirm(runs: list[PendingRun], total: int, ask: Callable[[str], bool]) -> 
         + (f", creating the list{'s' if len(new) > 1 else ''} {', '.join(new)}" if new else "")
         + "?"
     )
-    if not ask(question):
+    if not ask("\n".join([question, *(_confirm_line(r, datetime.now(UTC)) for r in runs)])):
         raise CommandError("nothing was sent: not confirmed", EXIT_USAGE)
+
+
+def _confirm_line(run: PendingRun, now: datetime) -> str:
+    """One audience of the question: its list, its changes, the plan's age."""
+    target = (
+        f'list "{run.list_ref}" (created by this apply)'
+        if run.list_id is None
+        else f'list "{run.list_name or run.list_ref}" (ID {run.list_id})'
+    )
+    changes = ", ".join(f"{a} {run.counts[a]:,}" for a in ACTIONS if run.counts.get(a)) or "nothing"
+    age = (
+        ""
+        if run.planned_at is None
+        else f"; planned {ago((now - run.planned_at).total_seconds() / 3600)} ago"
+    )
+    return f"  {run.audience} -> {target}: {changes}{age}"
 
 
 def _prepare_lists(http: MailjetHttp, runs: list[PendingRun]) -> set[int]:
@@ -286,8 +305,9 @@ def _verify_and_close(warehouse: Warehouse, runs: list[PendingRun], created: set
 
 def _ask(question: str) -> bool:
     if not sys.stdin.isatty():
+        headline = question.splitlines()[0]
         raise CommandError(
-            f"{question} There is no terminal to ask: pass --yes to send without asking", EXIT_USAGE
+            f"{headline} There is no terminal to ask: pass --yes to send without asking", EXIT_USAGE
         )
     answer = input(f"{question} [y/N] ")
     return answer.strip().lower() in ("y", "yes")

@@ -44,6 +44,7 @@ class PendingRun:
     counts: dict[str, int] = field(default_factory=dict)
     property_types: dict[str, Datatype] = field(default_factory=dict)  # from the audience's columns
     list_applied_at: datetime | None = None  # when another run's apply last changed the list
+    planned_at: datetime | None = None
 
     @property
     def pending(self) -> int:
@@ -98,8 +99,9 @@ def latest_runs(
     args = () if audience is None else (audience,)
     found = client.execute_sql(
         "select run_id, audience, list_ref, list_id, list_name, status, guard, guard_detail, data_as_of, "
-        f"properties, property_types from {table('sync_runs')} r where run_id = (select max(run_id) from "
-        f"{table('sync_runs')} l where l.audience = r.audience) {where} order by audience",
+        f"properties, property_types, planned_at from {table('sync_runs')} r where run_id = "
+        f"(select max(run_id) from {table('sync_runs')} l where l.audience = r.audience) {where} "
+        "order by audience",
         *args,
     )
     found = [row for row in found or [] if row[1] in defined and row[5] != "superseded"]
@@ -111,7 +113,7 @@ def latest_runs(
             EXIT_USAGE,
         )
     runs, already = [], []
-    for run_id, name, ref, list_id, list_name, status, guard, detail, as_of, props, types in found:
+    for run_id, name, ref, list_id, list_name, status, guard, detail, as_of, props, types, at in found:
         if status in ("applied", "partial"):
             already.append(str(name))
             continue
@@ -127,6 +129,7 @@ def latest_runs(
             as_of,
             [p for p in str(props or "").split(",") if p],
             property_types=json.loads(types) if types else {},
+            planned_at=at,
         )
         run.list_applied_at = list_applied_at(client, run)
         runs.append(run)

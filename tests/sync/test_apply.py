@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -147,6 +148,15 @@ def test_without_yes_it_asks_and_a_no_sends_nothing(world: tuple[Api, Path]) -> 
     with pytest.raises(CommandError, match="not confirmed"):
         apply(db=str(db), confirm=say_no)
     assert asked and asked[0].startswith("Send ") and "addnoforce" in asked[0]
+    # Each audience by name, with its list, its changes and the plan's age.
+    lines = asked[0].splitlines()[1:]
+    assert [line.split(" -> ")[0].strip() for line in lines] == ["newsletter", "service"], lines
+    for line in lines:
+        assert re.fullmatch(
+            r'  \w+ -> list "[^"]+" \((ID \d+|created by this apply)\): '
+            r"(addnoforce|unsub|remove|update) \d+(, \w+ \d+)*; planned 0 minutes ago",
+            line,
+        ), line
     assert rows(db, "select count(*) from mailjet_sync.sync_changelog") == [(0,)]
     assert rows(db, "select distinct status from mailjet_sync.sync_runs") == [("planned",)]
 
