@@ -36,6 +36,7 @@ from destinations.mailjet_lists import (
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.logs import console
+from pipelines.run_report import applied_counts
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.sync.apply_guards import GuardStop, check_guards
 from pipelines.sync.audiences import audiences_path, choose, read_audiences
@@ -151,6 +152,7 @@ def apply(
             progress.begin(total)
             _send(lists, warehouse, [r.run_id for r in runs])
         applied = _verify_and_close(warehouse, runs, created)
+        warehouse.summary = applied_counts(applied)
     return ApplyResult(
         runs=applied,
         jobs=len(jobs),

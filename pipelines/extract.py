@@ -185,12 +185,15 @@ def extract(
             raise _failure(exc) from None
         warehouse.close_journal()
         resumed = warehouse.resumed
+        trace = pipeline.last_trace
+        normalized = trace.last_normalize_info if trace is not None else None
+        counts = dict(normalized.row_counts) if normalized is not None and info.loads_ids else {}
+        warehouse.summary = (
+            f"{sum(counts.get(n, 0) for n in names):,} rows, {http.stats.requests:,} API requests"
+        )
     seconds = time.monotonic() - started
     for endpoint, sent in sorted(http.stats.by_path.items()):
         log.info("%s: %s requests", endpoint, f"{sent:,}")
-    trace = pipeline.last_trace
-    normalized = trace.last_normalize_info if trace is not None else None
-    counts = dict(normalized.row_counts) if normalized is not None and info.loads_ids else {}
     whole = {n for n, outcome in listed.items() if outcome.whole}
     return ExtractResult(
         tables=[

@@ -130,6 +130,9 @@ def import_csv(
     stop = interrupts or InterruptHandler("import-csv")
     with writing(db, destination, "import-csv", CSV_DATASET, lock_wait, _say, interrupts=stop) as warehouse:
         files_done = _import_files(warehouse, paths, dialects, target, progress, pad_short_rows, stop)
+        warehouse.summary = "; ".join(
+            f"{Path(f.file).name}: {f.rows_read:,} rows, {f.rejected:,} rejected" for f in files_done
+        )
         resumed = warehouse.resumed
         note = describe_list(warehouse.pipeline, target) if target is not None else None
     database = db if destination in (None, "duckdb") else None

@@ -139,10 +139,11 @@ def load(
             warehouse.close_journal()
             resumed = warehouse.resumed
             trace = pipeline.last_trace
+            normalized = trace.last_normalize_info if trace is not None else None
+            count = dict(normalized.row_counts).get(INCOMING, 0) if normalized is not None else 0
+            warehouse.summary = f"{count:,} rows from {path.name} into {CRM_DATASET}.{table}"
     finally:
         con.close()
-    normalized = trace.last_normalize_info if trace is not None else None
-    count = dict(normalized.row_counts).get(INCOMING, 0) if normalized is not None else 0
     return LoadResult(
         file=str(path),
         table=f"{CRM_DATASET}.{table}",

@@ -16,6 +16,7 @@ from dlt.destinations.sql_client import SqlClientBase
 from pipelines.errors import EXIT_GUARD, EXIT_OK, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler
 from pipelines.logs import console
+from pipelines.run_report import planned_counts
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.sync.audiences import audiences_path, choose, read_audiences
 from pipelines.sync.config import SyncConfiguration, resolve_sync_config
@@ -74,6 +75,7 @@ def plan(
         with warehouse.pipeline.sql_client() as client:
             refuse_unfinished_loads(client)
             plans = plan_with(client, defined, chosen, source, config, now or datetime.now(UTC), stop)
+            warehouse.summary = planned_counts(plans)
             with client.begin_transaction():
                 superseded = supersede_removed(client, {a.name for a in defined})
         resumed = warehouse.resumed

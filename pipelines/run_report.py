@@ -4,6 +4,7 @@ that failed, its message and the exit status. Pure: plain results in, text and d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -12,6 +13,8 @@ if TYPE_CHECKING:
     from pipelines.extract import ExtractResult
     from pipelines.plan import PlanResult
     from pipelines.run import RunSteps
+    from pipelines.sync.plan import AudiencePlan
+    from pipelines.sync.runs import AppliedRun
 
 Status = Literal["ok", "failed", "stopped"]
 STEPS = ("extract", "plan", "apply")
@@ -40,29 +43,37 @@ def _extract_line(result: ExtractResult) -> str:
 
 
 def _plan_line(result: PlanResult) -> str:
+    return f"run: plan done: {planned_counts(result.plans)}; {result.seconds:.1f} s"
+
+
+def planned_counts(plans: Sequence[AudiencePlan]) -> str:
+    """Each audience's planned changes, in a line."""
     audiences = []
-    for item in result.plans:
+    for item in plans:
         counts = ", ".join(
             f"{word} {sum(item.actions[action].values()):,}"
             for action, word in SHORT.items()
             if item.actions.get(action)
         )
         audiences.append(f"{item.audience}: {counts or 'nothing to send'}{' (STOP)' if item.stopped else ''}")
-    planned = "; ".join(audiences) or "no audience"
-    return f"run: plan done: {planned}; {result.seconds:.1f} s"
+    return "; ".join(audiences) or "no audience"
 
 
 def _apply_line(result: ApplyResult) -> str:
-    runs = [
+    figures = f"{result.jobs:,} jobs, {result.requests:,} requests, {result.seconds:.1f} s"
+    return f"run: apply done: {applied_counts(result.runs)}; {figures}"
+
+
+def applied_counts(runs: Sequence[AppliedRun]) -> str:
+    """How each audience's run was applied, in a line."""
+    said = [
         f"{r.audience}: {r.status} ({sum(r.done.values()):,} confirmed"
         + (f", {sum(r.refused.values()):,} refused" if r.refused else "")
         + (f", {r.failed:,} failed" if r.failed else "")
         + ")"
-        for r in result.runs
+        for r in runs
     ]
-    sent = "; ".join(runs) or "nothing to send"
-    figures = f"{result.jobs:,} jobs, {result.requests:,} requests, {result.seconds:.1f} s"
-    return f"run: apply done: {sent}; {figures}"
+    return "; ".join(said) or "nothing to send"
 
 
 def run_document(

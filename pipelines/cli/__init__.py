@@ -31,6 +31,7 @@ from pipelines.cli import (
 from pipelines.cli import (
     run as run_,
 )
+from pipelines.cli import runs as runs_
 from pipelines.cli.failures import explain
 from pipelines.cli.options import QUIRKS, RESOURCES, global_options
 from pipelines.errors import (
@@ -51,6 +52,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     plan,
     apply,
     run_,
+    runs_,
     sql,
     api,
     webhooks,

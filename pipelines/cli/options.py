@@ -70,6 +70,14 @@ def count(text: str) -> int:
     return value
 
 
+def positive_int(text: str) -> int:
+    """A whole number >= 1, for argparse."""
+    value = count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("give 1 or more")
+    return value
+
+
 def seconds(text: str) -> float:
     """A finite number of seconds >= 0, for argparse."""
     try:

@@ -23,6 +23,7 @@ from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.interrupts import InterruptHandler
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
+from pipelines.warehouse import command_log
 from pipelines.warehouse.database import open_pipeline, restore_state
 from pipelines.warehouse.datasets import (
     API_DATASET,
@@ -61,6 +62,7 @@ class Warehouse:
     resumed: list[str] = field(default_factory=list)  # what was done about an interrupted run
     kept: KeptOpen | None = None  # the DuckDB file, kept open while the command works in it
     views_pending: Path | None = None  # the VIEWS_PENDING mark of this database
+    summary: str | None = None  # what the command did, in a line, for its row of command_runs
 
     @contextmanager
     def released(self, command: str) -> Iterator[None]:
@@ -314,21 +316,46 @@ def _settled(
                 warehouse.publish()  # before the command reads the views
             if loads and dataset in LAYER_DATASETS.values():
                 (folder / VIEWS_PENDING).write_text(f"{command}\n", encoding="utf-8")
+            record = _recorded(warehouse, command)
             try:
                 yield warehouse
-            except BaseException:
+            except BaseException as exc:
                 # A command that failed or was stopped after loading part of its data: the views follow
                 # what did land. Best effort: the command's own error is what the user must see.
                 if loads:
                     with suppress(Exception):
                         if warehouse.publishes_after(dataset):
                             warehouse.publish()
+                _close_record(warehouse, record, *command_log.ending(exc))
                 raise
             if loads and warehouse.publishes_after(dataset):
                 warehouse.publish()
+            _close_record(warehouse, record, "ok", None)
     except (DestinationConnectionError, DatabaseException) as exc:
         raise_if_busy(exc, f"`{command}`")
         raise
     finally:
         if kept is not None:
             kept.close()
+
+
+def _recorded(warehouse: Warehouse, command: str) -> int | None:
+    """The command's row in command_runs, written as it starts; None for a command not recorded there, or
+    when the row could not be written (the command's work matters more than its record)."""
+    if command not in command_log.RECORDED:
+        return None
+    try:
+        with warehouse.pipeline.sql_client() as client:
+            return command_log.begin(client, command)
+    except Exception:  # noqa: BLE001 - best effort, see above
+        return None
+
+
+def _close_record(
+    warehouse: Warehouse, run_id: int | None, status: command_log.Ended, error: str | None
+) -> None:
+    """Close the command's row (best effort: a failing database must not hide the command's own error)."""
+    if run_id is None:
+        return
+    with suppress(Exception), warehouse.pipeline.sql_client() as client:
+        command_log.end(client, run_id, status, warehouse.summary, error)

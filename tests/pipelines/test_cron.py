@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from pipelines.load import load
+from pipelines.runs_list import recent_runs
 from tests.conftest import BIN, JOB_SECONDS, Api, start
 
 GOOD = (
@@ -95,3 +96,14 @@ def test_a_cron_run_that_fails_at_each_step_leaves_a_result_naming_it(sandbox: A
         errors = [line["message"] for line in lines if line.get("level") == "ERROR"]
         assert errors == [f"mailjet-elt run: {result['error']}"], lines
     assert "not-the-secret" not in (tmp_path / "run.log").read_text(encoding="utf-8")
+    # And `runs` lists each step that got going, as it ended (the plan of the second run failed reading
+    # its audiences file, before it held the warehouse: the run's log has it, `runs` does not).
+    listed = [(r[1], r[2]) for r in recent_runs(db=str(tmp_path / "mailjet_elt.duckdb")).rows]
+    assert listed == [
+        ("apply", "failed"),
+        ("plan", "ok"),
+        ("extract", "ok"),
+        ("extract", "ok"),
+        ("extract", "failed"),
+        ("load", "ok"),
+    ]

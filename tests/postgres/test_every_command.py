@@ -13,6 +13,7 @@ import pytest
 from pipelines.apply import ApplyResult
 from pipelines.extract import ExtractResult
 from pipelines.plan import PlanResult
+from pipelines.runs_list import recent_runs
 from pipelines.warehouse.names import (
     API_DATASET,
     CRM_DATASET,
@@ -133,6 +134,8 @@ def masking(query: Query, started: datetime) -> Mask:
     at FIXED_NOW, before it) as one marker."""
     _, runs = query("select run_id from mailjet_sync.sync_runs order by run_id")
     rank = {int(r[0]): f"run {i + 1}" for i, r in enumerate(runs)}
+    _, commands = query("select run_id from mailjet_sync.command_runs order by run_id")
+    rank |= {int(r[0]): f"command {i + 1}" for i, r in enumerate(commands)}
     _, jobs = query("select job_id, run_id, list_id, action from mailjet_sync.sync_jobs")
     job = {int(j): f"{rank[int(r)]}: {a} to list {lid}" for j, r, lid, a in jobs}
 
@@ -174,6 +177,10 @@ def test_every_command_runs_on_both_engines(engines: dict[str, Engine]) -> None:
     assert [sent(w.applied) for w in (duck, pg)] == [sent(duck.applied)] * 2
     assert counts(pg.incremental) == counts(duck.incremental)
     assert pg.sql == duck.sql
+    # `runs` lists the same commands, ended the same way, on both.
+    listed = {e: [(r[1], r[2]) for r in recent_runs(**engines[e].where, limit=1000).rows] for e in ENGINES}
+    assert {"extract", "import-csv", "load", "plan", "apply"} <= {c for c, _ in listed["postgres"]}
+    assert listed["postgres"] == listed["duckdb"]
 
 
 def test_every_table_and_view_on_postgres_equals_duckdbs_row_for_row(engines: dict[str, Engine]) -> None:

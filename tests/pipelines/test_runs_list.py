@@ -1,0 +1,103 @@
+"""`mailjet-elt runs`: every command that writes the warehouse leaves a row in
+`mailjet_sync.command_runs` as it starts and closes it as it ends (ok with its figures, failed with its
+message, stopped); a row left running by a process that died is marked interrupted by the next command;
+`runs` lists them newest first."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelines.errors import CommandError
+from pipelines.extract import extract
+from pipelines.interrupts import Interrupted
+from pipelines.load import load
+from pipelines.plan import plan
+from pipelines.run_report import planned_counts
+from pipelines.runs_list import recent_runs, render_runs
+from pipelines.sync.config import SyncConfiguration
+from pipelines.warehouse import command_log, open_pipeline
+from tests.conftest import Api, creds, start
+
+GOOD = (
+    "-- audience: fans\n-- list: Fans\n-- on_exit: remove\n"
+    "create or replace view audience_fans as select email from crm.profiles\n"
+)
+BROKEN = (  # the view reads a column the CRM's table lacks: the plan fails once it holds the warehouse
+    "-- audience: fans\n-- list: Fans\n-- on_exit: remove\n"
+    "create or replace view audience_fans as select email, nickname from crm.profiles\n"
+)
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    app = start(contacts=30, messages=0)
+    api = Api(app)
+    for name, value in creds(api).items():
+        monkeypatch.setenv(name, value)
+    yield api
+    app.stop()
+
+
+def test_each_writing_command_is_listed_with_how_it_ended(env: Api, tmp_path: Path) -> None:
+    db = str(tmp_path / "w.duckdb")
+    extracted = extract(db=db)
+    emails = sorted(str(c["Email"]).lower() for c in env.data("contact", Limit=100))[:4]
+    (tmp_path / "p.csv").write_text("email\n" + "".join(f"{e}\n" for e in emails), encoding="utf-8")
+    load(db=db, file=str(tmp_path / "p.csv"), table="profiles")
+    (tmp_path / "broken.sql").write_text(BROKEN, encoding="utf-8")
+    with pytest.raises(CommandError) as failed:
+        plan(db=db, audiences=str(tmp_path / "broken.sql"), config=SyncConfiguration())
+    # A command killed once it started: its row stays running.
+    with open_pipeline(db).sql_client() as client:
+        command_log.begin(client, "apply")
+    (tmp_path / "good.sql").write_text(GOOD, encoding="utf-8")
+    planned = plan(db=db, audiences=str(tmp_path / "good.sql"), config=SyncConfiguration())
+
+    rows = recent_runs(db=db).rows
+    assert [(r[1], r[2]) for r in rows] == [
+        ("plan", "ok"),
+        ("apply", "interrupted"),  # the next command found it running: its process had died
+        ("plan", "failed"),
+        ("load", "ok"),
+        ("extract", "ok"),
+    ]
+    assert rows[0][4] == planned_counts(planned.plans) == "fans: subscribe 4"
+    assert rows[2][4] == str(failed.value) and "nickname" in rows[2][4]
+    assert rows[3][4] == "4 rows from p.csv into crm.profiles"
+    assert rows[4][4] == f"{extracted.rows:,} rows, {extracted.requests:,} API requests"
+    assert all(r[3] is not None and float(r[3]) >= 0 for r in rows if r[2] != "interrupted")
+    assert rows[0][0] >= rows[-1][0]
+
+    assert recent_runs(db=db, limit=2).rows == rows[:2]
+    document = json.loads(render_runs(recent_runs(db=db, limit=1), "json"))
+    assert document["runs"][0]["command"] == "plan" and document["runs"][0]["status"] == "ok"
+    shown = render_runs(recent_runs(db=db), "text").splitlines()
+    assert shown[0].split() == ["started_at", "command", "status", "seconds", "detail"]
+    assert all(len(line) < 200 for line in shown)  # a long error is cut in the table
+
+
+def test_a_database_no_command_wrote_lists_no_run(tmp_path: Path) -> None:
+    import duckdb
+
+    db = tmp_path / "empty.duckdb"
+    duckdb.connect(str(db)).close()
+    listing = recent_runs(db=str(db))
+    assert listing.rows == [] and render_runs(listing, "text").startswith("No run recorded yet")
+    with pytest.raises(CommandError, match="no database at"):
+        recent_runs(db=str(tmp_path / "missing.duckdb"))
+
+
+@pytest.mark.unit
+def test_a_failure_is_kept_by_its_message_only_when_it_is_the_commands_own() -> None:
+    """A driver's error may carry a connection string: only its kind is kept."""
+    assert command_log.ending(CommandError("no plan to apply: run `plan` first")) == (
+        "failed",
+        "no plan to apply: run `plan` first",
+    )
+    leaky = RuntimeError("could not connect to postgresql://loader:s3cret@db:5432/warehouse")
+    assert command_log.ending(leaky) == ("failed", "RuntimeError")
+    assert command_log.ending(Interrupted(15))[0] == "stopped"
