@@ -74,8 +74,9 @@ class Loader:
         self.config = config
         self.lock_wait = lock_wait
         self.stats = LoaderStats()
-        # The views are (re)published by this process's first load, and whenever the events table is new:
-        # a receiver killed between a load and its publish left the table without its view.
+        # The views are (re)published by this process's first load (a receiver killed between a load and its
+        # publish left the table without its view), and whenever a table it loads is new (the first
+        # rejection may come long after the first event: its view stood in for an absent table until then).
         self._published = False
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -178,6 +179,7 @@ class Loader:
             data.append(WEBHOOK_REJECTIONS.resource(_once(to_arrow(WEBHOOK_REJECTIONS, rejections, now))))
         if not data:
             return 0
+        loading = [table.name for table, rows in ((EVENTS, events), (WEBHOOK_REJECTIONS, rejections)) if rows]
         stop = InterruptHandler("webhooks serve")
         with writing(
             self.db,
@@ -189,7 +191,8 @@ class Loader:
             loads=False,
         ) as warehouse:
             with warehouse.pipeline.sql_client() as client:
-                had = client.has_dataset() and EVENTS.name in relations(client, API_DATASET)
+                present = relations(client, API_DATASET) if client.has_dataset() else {}
+            had = all(name in present for name in loading)
             try:
                 warehouse.load("webhooks serve", data, stop)
             except PipelineStepFailed as exc:
