@@ -134,10 +134,13 @@ def start_cli(db: Path, port: int) -> subprocess.Popen[str]:
         text=True,
         cwd=Path(__file__).parents[2],
     )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert "listening on" in line, line + (process.stderr.read() if process.stderr else "")
-    return process
+    assert process.stderr is not None
+    said = ""
+    for line in process.stderr:  # the console's lines; a restarted receiver first loads what is spooled
+        said += line
+        if "listening on" in line:
+            return process
+    raise AssertionError(f"the receiver did not start:\n{said}")
 
 
 def free_port() -> int:
