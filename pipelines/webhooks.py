@@ -28,7 +28,7 @@ import pyarrow as pa
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
-from pipelines.interrupts import InterruptHandler
+from pipelines.interrupts import Interrupted, InterruptHandler, reraise_if_interrupted
 from pipelines.logs import FIGURES, console
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import API_DATASET, WarehouseBusy, open_pipeline, pipelines_dir
@@ -137,6 +137,9 @@ class Loader:
             except WarehouseBusy as exc:
                 console().warning(f"mailjet-elt webhooks: {exc}; the events stay spooled and load next time")
                 return loaded
+            except Interrupted:  # Ctrl-C or SIGTERM stopped this load: no fault of its files
+                console().info("mailjet-elt webhooks: a stop interrupted a load; its events stay spooled")
+                return loaded
             except Exception as exc:  # noqa: BLE001 (one bad file must not hold back the others)
                 if len(group) > 1:
                     files, one_by_one = group + files, True
@@ -202,6 +205,7 @@ class Loader:
             try:
                 warehouse.load("webhooks serve", data, stop)
             except PipelineStepFailed as exc:
+                reraise_if_interrupted(exc)
                 raise RuntimeError(str(exc.exception)) from None
             warehouse.close_journal()
             if not had or not self._published:
