@@ -1,8 +1,9 @@
-"""Helpers shared by the benchmarks: a sandbox in its own process, peak memory of a process, a free loopback
-port, and the webhook event the webhook benchmarks post."""
+"""Helpers shared by the benchmarks: a sandbox in its own process, a webhook receiver in its own process, peak
+memory of a process, a free loopback port, and the webhook event the webhook benchmarks post."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -54,6 +55,38 @@ def start_sandbox(
         if found:
             return proc, found.group(1), time.perf_counter() - began
     raise SystemExit("sandbox did not start")
+
+
+def start_receiver(db: Path, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`mailjet-elt --db DB webhooks serve --port PORT` in its own process, its console (JSON lines) written
+    to `log` (a file, never a pipe nobody reads); returned once it says it listens."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        "--db",
+        str(db),
+        "--log-format",
+        "json",
+        "webhooks",
+        "serve",
+    ]
+    with log.open("wb") as console:  # the receiver writes to its own copy of the descriptor
+        proc = subprocess.Popen(
+            [*cmd, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=console
+        )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if "listening on" in log.read_text(errors="replace"):
+            return proc
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"the receiver did not start:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def console_lines(log: Path) -> list[dict[str, Any]]:
+    """The JSON lines a command wrote to `log` (`--log-format json`)."""
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
 
 
 def measured_cli(env: dict[str, str], db: Path, *args: str) -> tuple[float, float, str]:

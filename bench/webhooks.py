@@ -5,8 +5,8 @@ The receiver runs as the CLI runs it, in its own process, into a fresh DuckDB fi
 what is measured is the receiver rather than the clients' own interpreter) post for `--seconds` each:
 Version 1 (one event per POST, the harshest case) and Version 2 (arrays of `--batch` events). Every answer
 is timed; afterwards the receiver is stopped (it loads what it holds) and the events in `mailjet.events`
-are counted against those acknowledged. The receiver's CPU time per delivery is printed too. Prints
-figures; asserts nothing.
+are counted against those acknowledged. The receiver's CPU time per delivery is printed too, and what its
+console said (kept in a file, JSON lines): its batch lines and their lag. Prints figures; asserts nothing.
 
     .venv/bin/python bench/webhooks.py
     .venv/bin/python bench/webhooks.py --seconds 20 --clients 8 --batch 100
@@ -22,7 +22,6 @@ import multiprocessing
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from common import event, free_port
+from common import console_lines, event, free_port, start_receiver
 
 AUTH = ("bench", "bench-secret")
 GOAL = 2000  # events/s
@@ -109,21 +108,8 @@ def main() -> None:
             "MAILJET__WEBHOOKS__USERNAME": AUTH[0],
             "MAILJET__WEBHOOKS__PASSWORD": AUTH[1],
         }
-        cmd = [
-            sys.executable,
-            "-m",
-            "pipelines.cli",
-            "--db",
-            str(db),
-            "webhooks",
-            "serve",
-            "--port",
-            str(port),
-        ]
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert proc.stdout is not None
-        if "listening on" not in proc.stdout.readline():
-            raise SystemExit("the receiver did not start")
+        log = Path(tmp) / "receiver.log"
+        proc = start_receiver(db, port, env, log)
         results = []
         for name, batch, start in (
             ("v1, one event per POST", 1, 0),
@@ -135,6 +121,8 @@ def main() -> None:
         proc.send_signal(signal.SIGINT)
         _, _, usage = os.wait4(proc.pid, 0)
         rss = usage.ru_maxrss / 1024
+        lines = console_lines(log)
+        batches = [line for line in lines if "lag_seconds" in line]
         with duckdb.connect(str(db), read_only=True) as con:
             loaded, distinct = con.sql(
                 "select count(*), count(distinct message_id) from mailjet.events"
@@ -156,6 +144,12 @@ def main() -> None:
     print(
         f"  after stopping: {loaded:,} rows in mailjet.events ({distinct:,} distinct) for {total:,} "
         f"acknowledged; receiver peak RSS {rss:.0f} MiB"
+    )
+    lags = [line["lag_seconds"] for line in batches if line["lag_seconds"] is not None] or [float("nan")]
+    print(
+        f"  its console: {len(lines)} lines, {len(batches)} of them batch lines "
+        f"({sum(line['events'] for line in batches):,} events; lag median {statistics.median(lags):.1f} s, "
+        f"max {max(lags):.1f} s)"
     )
 
 

@@ -19,7 +19,6 @@ import http.client
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import duckdb
-from common import event, free_port
+from common import event, free_port, start_receiver
 
 AUTH = ("bench", "bench-secret")
 MAX_BODY_BYTES = 4_194_304  # the receiver's default body limit
@@ -48,13 +47,8 @@ def measure(body: bytes) -> tuple[int, str, int, float]:
             "MAILJET__WEBHOOKS__PASSWORD": AUTH[1],
             "MAILJET__WEBHOOKS__FLUSH_SECONDS": "0.5",
         }
-        cmd = [sys.executable, "-m", "pipelines.cli", "--db", str(db), "webhooks", "serve"]
-        proc = subprocess.Popen(
-            [*cmd, "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        assert proc.stdout is not None
-        if "listening on" not in proc.stdout.readline():
-            raise SystemExit("the receiver did not start")
+        log = Path(tmp) / "receiver.log"
+        proc = start_receiver(db, port, env, log)
         headers = {
             "Authorization": "Basic " + base64.b64encode(":".join(AUTH).encode()).decode(),
             "Content-Type": "application/json",
@@ -77,8 +71,7 @@ def measure(body: bytes) -> tuple[int, str, int, float]:
         proc.send_signal(signal.SIGINT)
         _, code, usage = os.wait4(proc.pid, 0)
         if code:
-            assert proc.stderr is not None
-            print(f"  the receiver exited {code}: {proc.stderr.read()[-2000:]}", file=sys.stderr)
+            print(f"  the receiver exited {code}: {log.read_text()[-2000:]}", file=sys.stderr)
         rss = usage.ru_maxrss / 1024
         loaded = 0
         if db.exists():

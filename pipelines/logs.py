@@ -18,8 +18,13 @@ CONSOLE = "mailjet_elt.console"  # messages and progress for the person or sched
 OWN_LOGGERS = ("pipelines", "sources", "destinations", "sandbox")  # the project's packages
 
 
+# A record's figures (`extra={FIGURES: {...}}`): fields of its JSON line, for log shippers.
+FIGURES = "figures"
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per record: time (UTC), level, logger, message, and the exception if any."""
+    """One JSON object per record: time (UTC), level, logger, message, the record's figures if any (each a
+    field of its own, never in place of the four), and the exception if any."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -28,6 +33,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        figures = getattr(record, FIGURES, None)
+        if isinstance(figures, dict):
+            entry |= {name: value for name, value in figures.items() if name not in entry}
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)

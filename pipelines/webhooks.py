@@ -5,7 +5,11 @@ A loader thread takes the spool in micro-batches (every `flush_seconds`, or soon
 seals the current spool file, loads the sealed files through dlt under the database's writer lock (held
 only for that load, never while waiting for events), merging on each event's key so that Mailjet's retried
 deliveries and a file loaded twice after a crash add nothing, then deletes them. Killed at any moment,
-the receiver loses nothing it acknowledged: a restart loads what the spool still holds."""
+the receiver loses nothing it acknowledged: a restart loads what the spool still holds.
+
+The console gets a line when the receiver listens, one per batch loaded (none for a wake-up that finds
+nothing), and one when it stops, with the totals; in JSON lines (`--log-format json`) each line's figures
+are fields of their own."""
 
 from __future__ import annotations
 
@@ -24,12 +28,13 @@ import pyarrow as pa
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
-from pipelines.interrupts import InterruptHandler
-from pipelines.logs import console
+from pipelines.interrupts import Interrupted, InterruptHandler, reraise_if_interrupted
+from pipelines.logs import FIGURES, console
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import API_DATASET, WarehouseBusy, open_pipeline, pipelines_dir
 from pipelines.warehouse.catalog import relations
 from pipelines.warehouse.writing import writing
+from pipelines.webhooks_log import batch_line, oldest_arrival, start_line, stop_line
 from sources.mailjet.client import MailjetHttp
 from sources.mailjet.config import resolve_mailjet_config
 from sources.mailjet.exceptions import MailjetConfigError, MailjetError
@@ -53,6 +58,7 @@ BATCH_EVENTS = 25_000  # a load takes whole spool files until it holds this many
 @dataclass
 class LoaderStats:
     loaded: int = 0  # events loaded (before deduplication)
+    rejections: int = 0  # rows loaded into webhook_rejections
     batches: int = 0
     last_error: str | None = None
 
@@ -74,8 +80,9 @@ class Loader:
         self.config = config
         self.lock_wait = lock_wait
         self.stats = LoaderStats()
-        # The views are (re)published by this process's first load, and whenever the events table is new:
-        # a receiver killed between a load and its publish left the table without its view.
+        # The views are (re)published by this process's first load (a receiver killed between a load and its
+        # publish left the table without its view), and whenever a table it loads is new (the first
+        # rejection may come long after the first event: its view stood in for an absent table until then).
         self._published = False
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -130,6 +137,9 @@ class Loader:
             except WarehouseBusy as exc:
                 console().warning(f"mailjet-elt webhooks: {exc}; the events stay spooled and load next time")
                 return loaded
+            except Interrupted:  # Ctrl-C or SIGTERM stopped this load: no fault of its files
+                console().info("mailjet-elt webhooks: a stop interrupted a load; its events stay spooled")
+                return loaded
             except Exception as exc:  # noqa: BLE001 (one bad file must not hold back the others)
                 if len(group) > 1:
                     files, one_by_one = group + files, True
@@ -171,13 +181,14 @@ class Loader:
 
     def _load(self, events: list[dict[str, Any]], rejections: list[dict[str, Any]]) -> int:
         now = datetime.now(UTC)
-        data = []
-        if events:
-            data.append(EVENTS.resource(_once(to_arrow(EVENTS, events, now))))
-        if rejections:
-            data.append(WEBHOOK_REJECTIONS.resource(_once(to_arrow(WEBHOOK_REJECTIONS, rejections, now))))
-        if not data:
+        batch = [
+            (table, to_arrow(table, rows, now))
+            for table, rows in ((EVENTS, events), (WEBHOOK_REJECTIONS, rejections))
+            if rows
+        ]
+        if not batch:
             return 0
+        data = [table.resource(_once(arrow)) for table, arrow in batch]
         stop = InterruptHandler("webhooks serve")
         with writing(
             self.db,
@@ -189,17 +200,24 @@ class Loader:
             loads=False,
         ) as warehouse:
             with warehouse.pipeline.sql_client() as client:
-                had = client.has_dataset() and EVENTS.name in relations(client, API_DATASET)
+                present = relations(client, API_DATASET) if client.has_dataset() else {}
+            had = all(table.name in present for table, _ in batch)
             try:
                 warehouse.load("webhooks serve", data, stop)
             except PipelineStepFailed as exc:
+                reraise_if_interrupted(exc)
                 raise RuntimeError(str(exc.exception)) from None
             warehouse.close_journal()
             if not had or not self._published:
                 warehouse.publish()  # the views read the new tables from now on
                 self._published = True
         self.stats.loaded += len(events)
+        self.stats.rejections += len(rejections)
         self.stats.batches += 1
+        oldest = oldest_arrival([arrow for _, arrow in batch])
+        lag = None if oldest is None else max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+        message, figures = batch_line(len(events), len(rejections), lag)
+        console().info(message, extra={FIGURES: figures})
         return len(events)
 
 
@@ -270,6 +288,9 @@ def serve(
     loader.start()
     thread = threading.Thread(target=receiver.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     thread.start()
+    into = db if destination is None else f"the {destination} destination"
+    message, figures = start_line(receiver.url, spool.folder, into, config.flush_seconds)
+    console().info(message, extra={FIGURES: figures})
     if ready is not None:
         ready(receiver)
     stop = stop or threading.Event()
@@ -288,6 +309,9 @@ def serve(
             dlt_signals.set_received_signal(0)
         loader.stop()
         spool.close()
+        done = loader.stats
+        message, figures = stop_line(done.loaded, done.rejections, done.batches, spool.waiting())
+        console().info(message, extra={FIGURES: figures})
     return loader.stats
 
 

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
 from pipelines.cli.options import Commands, add_format
 from pipelines.interrupts import InterruptHandler
-
-if TYPE_CHECKING:  # the receiver is imported when the command runs: `--help` stays light
-    from sources.mailjet_webhooks.receiver import Receiver
 
 NAME = "webhooks"
 
@@ -55,21 +51,5 @@ def handle(args: argparse.Namespace, stop: InterruptHandler) -> object:
         return None
     from pipelines.webhooks import serve
 
-    def ready(receiver: Receiver) -> None:
-        print(
-            f"mailjet-elt webhooks: listening on {receiver.url}; spooling to {receiver.spool.folder}; "
-            f"loading into --db {args.db} every {receiver.config.flush_seconds:g} s. Ctrl-C stops (what "
-            "was received is loaded first)",
-            flush=True,
-        )
-
-    stats = serve(
-        db=args.db,
-        destination=args.destination,
-        host=args.host,
-        port=args.port,
-        lock_wait=args.lock_wait,
-        ready=ready,
-    )
-    print(f"mailjet-elt webhooks: stopped; {stats.loaded:,} events loaded in {stats.batches:,} batches")
-    return 0
+    serve(db=args.db, destination=args.destination, host=args.host, port=args.port, lock_wait=args.lock_wait)
+    return 0  # what it listened on and loaded is on the console (stderr), as it happened

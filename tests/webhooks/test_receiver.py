@@ -22,8 +22,8 @@ import requests
 
 from pipelines.errors import CommandError
 from pipelines.load import load
-from pipelines.webhooks import serve
-from sources.mailjet_webhooks import Spool, read_spool
+from pipelines.webhooks import Loader, serve, spool_folder
+from sources.mailjet_webhooks import Spool, WebhooksConfiguration, read_spool
 from tests.webhooks.receiver import AUTH, Running, rows, start_receiver
 
 
@@ -134,10 +134,13 @@ def start_cli(db: Path, port: int) -> subprocess.Popen[str]:
         text=True,
         cwd=Path(__file__).parents[2],
     )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert "listening on" in line, line + (process.stderr.read() if process.stderr else "")
-    return process
+    assert process.stderr is not None
+    said = ""
+    for line in process.stderr:  # the console's lines; a restarted receiver first loads what is spooled
+        said += line
+        if "listening on" in line:
+            return process
+    raise AssertionError(f"the receiver did not start:\n{said}")
 
 
 def free_port() -> int:
@@ -377,3 +380,26 @@ def test_a_seal_that_cannot_start_the_next_file_leaves_appends_working(
         assert spool.pending_events == 1
     finally:
         spool.close()
+
+
+def test_a_load_a_stop_interrupts_keeps_its_events_spooled_for_the_last_load(tmp_path: Path) -> None:
+    """Ctrl-C or SIGTERM during a load stops that load (dlt checks its flag): the spool file it held is not
+    the cause, so it stays sealed, never set aside as unloadable, and the receiver's last load takes it."""
+    from dlt.common.runtime import signals
+
+    db = tmp_path / "hooks.duckdb"
+    spool = Spool(spool_folder(str(db), None))
+    spool.open()
+    loader = Loader(spool, str(db), None, WebhooksConfiguration(username=AUTH[0], password=AUTH[1]), 5)
+    try:
+        spool.append({"kind": "events", "at": "2026-06-15T12:00:00+00:00", "events": [event("open", 1)]}, 1)
+        signals.set_received_signal(int(signal.SIGINT))
+        try:
+            assert loader.flush() == 0
+        finally:
+            signals.set_received_signal(0)
+        assert [p.name for p in spool.folder.glob("*-*.jsonl")] == ["sealed-000000000001.jsonl"]
+        assert loader.flush() == 1
+    finally:
+        spool.close()
+    assert rows(db, "select count(*) from mailjet.events") == [(1,)]
