@@ -220,6 +220,13 @@ def _audience_lines(item: AudiencePlan) -> list[str]:
         f"  run {item.run_id}; {consent}; on leaving: {item.on_exit}",
         f"  audience: {item.audience_rows:,} row{_s(item.audience_rows)}",
     ]
+    if item.shared_by:
+        lists = ", ".join(f'"{name}"' for name in item.shared_by)
+        lines.insert(
+            2,
+            f"  permission {item.permission} is shared by lists {lists}: an unsubscription from one "
+            "withdraws consent for all",
+        )
     if item.rejected:
         lines.append(f"  rejected by data tests: {sum(item.rejected.values()):,} ({_reasons(item.rejected)})")
     if not item.actions:

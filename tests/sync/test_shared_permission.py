@@ -1,8 +1,9 @@
 """Two lists whose audiences declare one permission are linked: Mailjet's state of either is consent for
-both. Evidence drawn from a list names that list."""
+both. The plan says which lists share the permission, and evidence drawn from a list names that list."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import duckdb
 import pytest
 
 from pipelines.plan import PlanResult, plan
+from pipelines.report import as_json, text
 from pipelines.sync.config import SyncConfiguration
-from tests.sync.world import LIST_ID, START, Person, World, audiences_file, day
+from tests.sync.world import LIST_ID, LIST_NAME, START, Person, World, audiences_file, day
 
 OTHER_ID, OTHER_NAME = LIST_ID + 1, "Other list"  # the world's second list
 OTHER_AUDIENCE = (
@@ -90,6 +92,16 @@ def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[PlanResult, Path]:
     tmp_path = tmp_path_factory.mktemp("linked")
     db = build(tmp_path)
     return plan_news(tmp_path, db, OTHER_NAME), db
+
+
+def test_the_plan_names_the_lists_that_share_its_permission(linked: tuple[PlanResult, Path]) -> None:
+    result, _ = linked
+    assert result.plans[0].shared_by == (LIST_NAME, OTHER_NAME)
+    assert (
+        f'  permission email_newsletter is shared by lists "{LIST_NAME}", "{OTHER_NAME}": an unsubscription '
+        "from one withdraws consent for all"
+    ) in text(result).splitlines()
+    assert json.loads(as_json(result))["plans"][0]["shared_by"] == [LIST_NAME, OTHER_NAME]
 
 
 def test_evidence_drawn_from_a_list_names_it(linked: tuple[PlanResult, Path]) -> None:
