@@ -1,6 +1,7 @@
 """Which Mailjet list each audience feeds: its `-- list:` header resolved against the lists the warehouse
-knows (Mailjet's live lists first, then lists known only from imported files), and the permission each
-list needs. The rules are plain functions of the lists' rows; `resolve_lists` reads them."""
+knows (Mailjet's live lists first, then lists known only from imported files), the permission each
+list needs, and the lists that share one. The rules are plain functions of the lists' rows;
+`resolve_lists` reads them."""
 
 from __future__ import annotations
 
