@@ -238,11 +238,14 @@ def _audience_lines(item: AudiencePlan) -> list[str]:
     else:
         target = f'list "{item.list_name}" (ID {item.list_id}, {item.list_members:,} subscribed)'
     consent = f"needs consent {item.permission}" if item.permission else "no permission declared"
-    lines = [
-        f"{item.audience} -> {target}",
-        f"  run {item.run_id}; {consent}; on leaving: {item.on_exit}",
-        f"  audience: {item.audience_rows:,} row{_s(item.audience_rows)}",
-    ]
+    lines = [f"{item.audience} -> {target}", f"  run {item.run_id}; {consent}; on leaving: {item.on_exit}"]
+    if item.shared_by:
+        lists = ", ".join(f'"{name}"' for name in item.shared_by)
+        lines.append(
+            f"  permission {item.permission} is shared by lists {lists}: an unsubscription from one "
+            "withdraws consent for all"
+        )
+    lines.append(f"  audience: {item.audience_rows:,} row{_s(item.audience_rows)}")
     if item.rejected:
         lines.append(f"  rejected by data tests: {sum(item.rejected.values()):,} ({_reasons(item.rejected)})")
     if not item.actions:

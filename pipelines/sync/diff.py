@@ -3,7 +3,8 @@ default), each statement a file of `pipelines/models/sync/` (`diff_*.sql`, `plan
 
 Inputs, as temporary tables of one connection: `_aud` (the audience: row_no, email_given, email trimmed
 and lowercased, rejected by a data test, then its properties as text, p_0..p_n), built by the caller;
-then built here: `_consent` (the latest consent event per email for the list's permission), `_members`
+then built here: `_consent` (the latest consent event per email for the list's permission, and where it
+comes from, naming the list of an event drawn from one), `_members`
 (the list's members, by email: Mailjet's memberships, the unsubscribes imported files state, and the
 unsubscriptions of the durable record Mailjet no longer shows, all of which keep those people off the
 list; a file's "subscribed" is no proof of a live membership), `_managed` (whom this audience added

@@ -1,6 +1,7 @@
 """Which Mailjet list each audience feeds: its `-- list:` header resolved against the lists the warehouse
-knows (Mailjet's live lists first, then lists known only from imported files), and the permission each
-list needs. The rules are plain functions of the lists' rows; `resolve_lists` reads them."""
+knows (Mailjet's live lists first, then lists known only from imported files), the permission each
+list needs, and the lists that share one. The rules are plain functions of the lists' rows;
+`resolve_lists` reads them."""
 
 from __future__ import annotations
 
@@ -77,3 +78,18 @@ def list_permissions(audiences: Sequence[Audience], lists: dict[str, ListTarget]
         if a.permission is not None and member_list_id is not None:
             permissions[member_list_id] = a.permission
     return permissions
+
+
+def shared_permissions(
+    audiences: Sequence[Audience], lists: dict[str, ListTarget]
+) -> dict[str, tuple[str, ...]]:
+    """Permission -> the lists whose audiences declare it (by name: Mailjet's, else as the header names the
+    list), for each permission two or more lists share: the ledger reads all of them for it, so an
+    unsubscription from one withdraws consent for every one."""
+    named: dict[str, set[str]] = {}
+    for a in audiences:
+        if a.permission is not None:
+            named.setdefault(a.permission, set()).add(lists[a.list_ref].name or a.list_ref)
+    return {
+        p: tuple(sorted(names, key=lambda n: (n.lower(), n))) for p, names in named.items() if len(names) > 1
+    }

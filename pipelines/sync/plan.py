@@ -31,7 +31,7 @@ from pipelines.sync.ledger import (
     create_ledger,
     insert_consent_rejections,
 )
-from pipelines.sync.lists import ListTarget, list_permissions, resolve_lists
+from pipelines.sync.lists import ListTarget, list_permissions, resolve_lists, shared_permissions
 from pipelines.sync.properties import column_datatypes, compared_as, mailjet_datatypes
 from pipelines.sync.tables import SYNC_DATASET, create_tables
 from pipelines.sync.views import create_view, first_line, view_columns, where
@@ -64,6 +64,7 @@ class AudiencePlan:
     samples: dict[str, list[str]]  # action -> a few of its emails
     guards: list[Guard]
     data_as_of: str | None
+    shared_by: tuple[str, ...] = ()  # the lists sharing its permission, its own among them; () when alone
 
     @property
     def stopped(self) -> bool:
@@ -84,7 +85,7 @@ def plan_with(
 ) -> list[AudiencePlan]:
     """Plan `chosen` (among the file's `defined` audiences, which map lists to permissions) on an open
     client of the warehouse. Every chosen audience's view is created and checked before any run is
-    written."""
+    written. Each plan names the lists its permission is shared by (`shared_by`), whichever are chosen."""
     dialect = dialect_of(client)
     create_tables(client)
     lists = resolve_lists(client, defined, source, dialect)
@@ -93,14 +94,14 @@ def plan_with(
         create_view(client, item, source, dialect)
     as_of = data_as_of(client)
     known = tuple(sorted({a.permission for a in defined if a.permission}))
+    shared = shared_permissions(defined, lists)
     plans = []
     for i, item in enumerate(chosen):
         if stop is not None:
             stop.check()
         target = lists[item.list_ref]
-        plans.append(
-            plan_audience(client, item, source, target, as_of, config, dialect, now, (i == 0, known))
-        )
+        planned = plan_audience(client, item, source, target, as_of, config, dialect, now, (i == 0, known))
+        plans.append(replace(planned, shared_by=shared.get(item.permission or "", ())))
     return plans
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.errors import CommandError
 from pipelines.sync.audiences import Audience, AudienceError, choose, missing_properties
-from pipelines.sync.lists import ListTarget, find, list_permissions, resolve
+from pipelines.sync.lists import ListTarget, find, list_permissions, resolve, shared_permissions
 
 pytestmark = pytest.mark.unit
 
@@ -75,6 +75,21 @@ def test_each_list_needs_the_permission_its_audience_declares() -> None:
     assert list_permissions([*audiences, audience("d", "Brand new", "email_other")], lists) == {
         1: "email_newsletter",
         -7: "email_service",
+    }
+
+
+def test_a_permission_two_lists_need_is_shared_by_both_named() -> None:
+    audiences = [
+        audience("a", "1", "email_newsletter"),
+        audience("b", "Imported", "email_newsletter"),
+        audience("c", "Brand new", "email_newsletter"),
+        audience("d", "2", "email_service"),
+        audience("e", "Other"),
+    ]
+    lists = resolve(audiences, ROWS, SOURCE)
+    # By Mailjet's name, else as the header names the list; a permission of one list is shared by none.
+    assert shared_permissions(audiences, lists) == {
+        "email_newsletter": ("Brand new", "Imported", "Newsletter")
     }
 
 

@@ -12,7 +12,7 @@ select
     s.reason as suppressed,
     k.granted,
     k."at" as consent_at,
-    k.source as consent_source,
+    k.said_by as consent_source,
     (case when cast(? as varchar) is null then true else k.granted = true end) as consent_ok
 from _aud as a
 left join _members as m on m.email = a.email

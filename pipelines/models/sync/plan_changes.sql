@@ -59,7 +59,7 @@ unsubs as (
         m.contact_id,
         'unsub' as action,
         'consent_withdrawn' as reason,
-        'withdrawn ' || cast(k."at" as varchar) || ' (' || k.source || '); subscribed '
+        'withdrawn ' || cast(k."at" as varchar) || ' (' || k.said_by || '); subscribed '
         || coalesce(cast(m.subscribed_at as varchar), 'at an unknown date') as evidence,
         cast(null as varchar) as properties
     from run_params as r
