@@ -165,7 +165,7 @@ class MailjetHttp:
         wait = state.next_action.sleep if state.next_action is not None else 0.0
         request = state.args[0] if state.args else None
         what = f"{request.method} {urlsplit(request.url or '').path}" if request is not None else "a request"
-        log.info(
+        log.warning(  # one line per retry, at default verbosity: a schedule's log shows each
             "%s: %s; attempt %d of %d in %.1f s",
             what,
             reason,

@@ -88,23 +88,28 @@ def test_bulk_job_through_dropped_posts_completes_with_its_error_report(
     ],
 )
 def test_writes_are_retried_and_counted_with_reads(
-    api: Api, client: MailjetHttp, spec: str, reason: str
+    api: Api, client: MailjetHttp, spec: str, reason: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     contact = api.data("contact", Limit=1)[0]["ID"]
     set_faults(api, f"{spec},methods=POST+PUT")
     api.admin("DELETE", "requests")
     email = "grace@example.com"
 
-    total = client.count("contact")
-    jobs = [
-        client.start_job(BULK, {"Action": "addnoforce", "Contacts": [{"Email": email}]}) for _ in range(3)
-    ]
-    for name in ("Renamed", "Renamed again"):
-        client.put(f"contact/{contact}", {"Name": name})
-    done = [client.wait_for_job(BULK, job, first_poll=0.05) for job in jobs]
+    with caplog.at_level(logging.WARNING, logger="sources"):  # what the CLI shows without -v
+        total = client.count("contact")
+        jobs = [
+            client.start_job(BULK, {"Action": "addnoforce", "Contacts": [{"Email": email}]}) for _ in range(3)
+        ]
+        for name in ("Renamed", "Renamed again"):
+            client.put(f"contact/{contact}", {"Name": name})
+        done = [client.wait_for_job(BULK, job, first_poll=0.05) for job in jobs]
+    # Each retry is one line at default verbosity: what, why, which attempt, after how long.
+    said = [r.getMessage() for r in caplog.records if "; attempt " in r.getMessage()]
 
     assert total == 300 and [job.status for job in done] == ["Completed"] * 3
     assert client.stats.retries[reason] >= 1 and set(client.stats.retries) == {reason}
+    assert len(said) == client.stats.retries[reason]
+    assert all(reason in line and " of 12 in " in line for line in said), said
     calls = served(api)
     writes = sum(n for endpoint, n in calls.items() if not endpoint.startswith("GET"))
     assert writes == 5 + client.stats.retries[reason]  # every retried write went through the client
