@@ -31,7 +31,14 @@ from pipelines.cli import (
 from pipelines.cli import (
     run as run_,
 )
-from pipelines.cli.options import QUIRKS, RESOURCES, global_options
+from pipelines.cli.options import (
+    QUIRKS,
+    RESOURCES,
+    USES_DATABASE,
+    after_command,
+    database_options,
+    logging_options,
+)
 from pipelines.errors import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -82,11 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="mailjet-elt",
         description="Mailjet ELT and reverse-ETL connector, with a local Mailjet-compatible sandbox.",
-        parents=[global_options(after_command=False)],
+        parents=[database_options(after_command=False), logging_options(after_command=False)],
     )
     parser.add_argument("--version", action="version", version=f"mailjet-elt {version('mailjet-elt')}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    after = [global_options(after_command=True)]  # every command takes them after its name too
+    after = after_command()  # each command takes those that apply to it after its name too
     for command in COMMANDS:
         command.add(commands, after)
     return parser
@@ -136,6 +143,10 @@ def run_command(argv: Sequence[str] | None = None) -> int:
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: InterruptHandler) -> int:
     """Dispatch to the command's handler; print its result; the exit code."""
     try:
+        if getattr(args, USES_DATABASE, False):
+            from pipelines.warehouse.paths import database_file
+
+            args.db = database_file(args.db, args.destination)
         outcome = HANDLERS[args.command](args, stop) if args.command in HANDLERS else None
     except CommandError as exc:
         logs.console().error(f"mailjet-elt {args.command}: {exc}")
