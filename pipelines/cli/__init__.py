@@ -10,7 +10,6 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from importlib.metadata import version
 from types import ModuleType
 from typing import NoReturn
 
@@ -84,6 +83,28 @@ class Parser(argparse.ArgumentParser):
         super().error(message)
 
 
+class Version(argparse.Action):
+    """`--version`: the installed version, looked up only when asked (importlib.metadata is slow to
+    import, and every other command would pay for it)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(
+            option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, help=help
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> NoReturn:
+        from importlib.metadata import version
+
+        write_out(f"mailjet-elt {version('mailjet-elt')}\n")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's options and commands."""
     parser = Parser(
@@ -91,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Mailjet ELT and reverse-ETL connector, with a local Mailjet-compatible sandbox.",
         parents=[database_options(after_command=False), logging_options(after_command=False)],
     )
-    parser.add_argument("--version", action="version", version=f"mailjet-elt {version('mailjet-elt')}")
+    parser.add_argument("--version", action=Version, help="print the installed version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     after = after_command()  # each command takes those that apply to it after its name too
     for command in COMMANDS:
