@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="mailjet-elt",
         description="Mailjet ELT and reverse-ETL connector, with a local Mailjet-compatible sandbox.",
+        epilog="`mailjet-elt COMMAND --help` says what a command does and shows examples and its exit codes.",
         parents=[database_options(after_command=False), logging_options(after_command=False)],
     )
     parser.add_argument("--version", action=Version, help="print the installed version and exit")
