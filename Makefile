@@ -50,6 +50,7 @@ format: setup-dev ## Apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 bench: setup-dev ## Run the benchmarks (figures, not pass/fail)
+	$(BIN)/python bench/cli.py
 	$(BIN)/python bench/sandbox_speed.py
 	$(BIN)/python bench/extract.py --contacts 100000
 	$(BIN)/python bench/import_csv.py --rows 1000000

@@ -9,8 +9,8 @@ Every fenced block of README.md is taken in order, in a fresh project folder (th
   end. The README's ports (8765, 8766, 8775) are mapped to free ones, and its example PostgreSQL URL to a
   fresh database on the tests' PostgreSQL (`tests/postgres/conftest.py`): the only changes made to a block.
 - `sql`, `python`, `toml` with `file=PATH` in the fence: written to PATH, as the reader saves them (a `toml`
-  file's `[mailjet]`, `[mailjet.webhooks]` and `[sync]` keys must be settings that exist); without: run,
-  the `sql` through `mailjet-elt sql`, the `python` with `.venv/bin/python`.
+  file's `[mailjet_elt]`, `[mailjet]`, `[mailjet.webhooks]` and `[sync]` keys must be settings that exist);
+  without: run, the `sql` through `mailjet-elt sql`, the `python` with `.venv/bin/python`.
 - `crontab`: each line's command runs in the project folder (the README's `/srv/mailjet-elt`).
 - `text`: a picture or an output, never a command.
 
@@ -38,6 +38,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.sync.config import SyncConfiguration
+from pipelines.warehouse.db_setting import ProjectConfiguration
 from sources.mailjet.config import MailjetConfiguration
 from sources.mailjet_webhooks import WebhooksConfiguration
 from tests.postgres.conftest import (
@@ -78,6 +79,7 @@ EXPECT = (
     ("ann@example.com/getcontactslists", '"ListID": 1005'),
 )
 CONFIG_SECTIONS = {
+    ("mailjet_elt",): ProjectConfiguration,
     ("mailjet",): MailjetConfiguration,
     ("mailjet", "webhooks"): WebhooksConfiguration,
     ("sync",): SyncConfiguration,

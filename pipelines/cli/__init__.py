@@ -10,7 +10,6 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from importlib.metadata import version
 from types import ModuleType
 from typing import NoReturn
 
@@ -33,7 +32,14 @@ from pipelines.cli import (
 )
 from pipelines.cli import runs as runs_
 from pipelines.cli.failures import explain
-from pipelines.cli.options import QUIRKS, RESOURCES, global_options
+from pipelines.cli.options import (
+    QUIRKS,
+    RESOURCES,
+    USES_DATABASE,
+    after_command,
+    database_options,
+    logging_options,
+)
 from pipelines.errors import (
     EXIT_OK,
     EXIT_STDOUT_CLOSED,
@@ -78,16 +84,39 @@ class Parser(argparse.ArgumentParser):
         super().error(message)
 
 
+class Version(argparse.Action):
+    """`--version`: the installed version, looked up only when asked (importlib.metadata is slow to
+    import, and every other command would pay for it)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(
+            option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, help=help
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> NoReturn:
+        from importlib.metadata import version
+
+        write_out(f"mailjet-elt {version('mailjet-elt')}\n")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's options and commands."""
     parser = Parser(
         prog="mailjet-elt",
         description="Mailjet ELT and reverse-ETL connector, with a local Mailjet-compatible sandbox.",
-        parents=[global_options(after_command=False)],
+        epilog="`mailjet-elt COMMAND --help` says what a command does and shows examples and its exit codes.",
+        parents=[database_options(after_command=False), logging_options(after_command=False)],
     )
-    parser.add_argument("--version", action="version", version=f"mailjet-elt {version('mailjet-elt')}")
+    parser.add_argument("--version", action=Version, help="print the installed version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    after = [global_options(after_command=True)]  # every command takes them after its name too
+    after = after_command()  # each command takes those that apply to it after its name too
     for command in COMMANDS:
         command.add(commands, after)
     return parser
@@ -137,6 +166,10 @@ def run_command(argv: Sequence[str] | None = None) -> int:
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace, stop: InterruptHandler) -> int:
     """Dispatch to the command's handler; print its result; the exit code."""
     try:
+        if getattr(args, USES_DATABASE, False):
+            from pipelines.warehouse.paths import database_file
+
+            args.db = database_file(args.db, args.destination)
         outcome = HANDLERS[args.command](args, stop) if args.command in HANDLERS else None
     except Exception as exc:
         explained = explain(exc, args.command, getattr(args, "destination", None))

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.cli.options import Commands, add_format
+from pipelines.cli.helptext import STOPPED, add_command
+from pipelines.cli.options import After, Commands, add_format
 from pipelines.interrupts import InterruptHandler
 
 NAME = "apply"
 
 
-def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
+def add(commands: Commands, after: After) -> None:
     """The command's arguments."""
-    apply = commands.add_parser(
-        "apply",
+    apply = add_command(
+        commands,
+        NAME,
         parents=after,
-        help="send the latest plan of each audience to Mailjet (bulk jobs), record every outcome",
+        summary="send the latest plan of each audience to Mailjet (bulk jobs), record every outcome",
+        description="Sends the latest plan of each audience to Mailjet in bulk jobs, reads the lists back "
+        "to verify every change, and records each outcome in mailjet_sync. It asks first, unless --yes.",
+        examples=["apply", "apply --audience newsletter --yes"],
+        exits=[
+            ("0", "applied, every change verified"),
+            ("1", "a job failed or a change is not in the list; or Mailjet or the database failed: rerun"),
+            ("2", "bad usage, settings or credentials, nothing planned yet, or not confirmed"),
+            ("3", "a guard stopped it, nothing sent: the message says what clears it"),
+            STOPPED,
+        ],
     )
     apply.add_argument("--audience", default=None, metavar="NAME", help="apply only this audience's plan")
     apply.add_argument(

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.cli.options import RESOURCES, Commands, add_format
+from pipelines.cli.helptext import DONE, FAILED, STOPPED, USAGE, add_command
+from pipelines.cli.options import RESOURCES, After, Commands, add_format
 from pipelines.interrupts import InterruptHandler
 
 NAME = "extract"
 
 
-def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
+def add(commands: Commands, after: After) -> None:
     """The command's arguments."""
-    extract = commands.add_parser(
-        "extract",
+    extract = add_command(
+        commands,
+        NAME,
         parents=after,
-        help="Mailjet -> mailjet_api, seen through the mailjet views (DuckDB by default); incremental "
+        summary="Mailjet -> mailjet_api, seen through the mailjet views (DuckDB by default); incremental "
         "where possible",
+        description="Reads the Mailjet account into the mailjet_api dataset, seen through the mailjet "
+        "views: contacts, lists and their members, properties, campaigns, messages and their events. "
+        "Incremental where the API allows: a rerun reads what changed since, and a stopped run resumes.",
+        examples=[
+            "extract",
+            "extract --resources contacts,contact_lists,list_recipients --db prod.duckdb",
+        ],
+        exits=[DONE, FAILED, USAGE, STOPPED],
     )
     extract.add_argument(
         "--resources",

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.cli.options import Commands, add_format
+from pipelines.cli.helptext import DONE, FAILED, STOPPED, USAGE, add_command
+from pipelines.cli.options import After, Commands, add_format
 from pipelines.interrupts import InterruptHandler
 
 NAME = "import-csv"
 
 
-def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
+def add(commands: Commands, after: After) -> None:
     """The command's arguments."""
-    import_csv = commands.add_parser(
-        "import-csv",
+    import_csv = add_command(
+        commands,
+        NAME,
         parents=after,
-        help="import contact CSV files exported from Mailjet -> mailjet_csv, seen through the same "
+        summary="import contact CSV files exported from Mailjet -> mailjet_csv, seen through the same "
         "mailjet views",
+        description="Imports contact CSV files exported from Mailjet's web app (or any spreadsheet) into "
+        "mailjet_csv, one set of rows per file, seen through the same mailjet views as the extract's; "
+        "rows that cannot be used go to mailjet.csv_rejections with their reason.",
+        examples=[
+            "import-csv export.csv",
+            "import-csv newsletter.csv --list Newsletter",
+        ],
+        exits=[DONE, FAILED, USAGE, STOPPED],
     )
     import_csv.add_argument("files", nargs="+", metavar="FILE", help="CSV files, imported in this order")
     import_csv.add_argument(

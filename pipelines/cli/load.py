@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.cli.options import Commands, add_format
+from pipelines.cli.helptext import DONE, FAILED, STOPPED, USAGE, add_command
+from pipelines.cli.options import After, Commands, add_format
 from pipelines.interrupts import InterruptHandler
 
 NAME = "load"
 
 
-def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
+def add(commands: Commands, after: After) -> None:
     """The command's arguments."""
-    load = commands.add_parser(
-        "load",
+    load = add_command(
+        commands,
+        NAME,
         parents=after,
-        help="load your own CSV, Parquet or JSONL file (CRM profiles, consent events) into crm.TABLE",
+        summary="load your own CSV, Parquet or JSONL file (CRM profiles, consent events) into crm.TABLE",
+        description="Loads your own CSV, Parquet or JSONL file into crm.TABLE, where the audiences read "
+        "it (crm.profiles and crm.consent_events for the shipped ones): the file replaces the table in one "
+        "transaction, or is added to it with --append.",
+        examples=[
+            "load profiles.csv --table profiles",
+            "load consent.jsonl --table consent_events --append",
+        ],
+        exits=[DONE, FAILED, USAGE, STOPPED],
     )
     load.add_argument("file", metavar="FILE", help="a .csv (with a header line), .parquet or .jsonl file")
     load.add_argument(

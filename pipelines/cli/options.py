@@ -1,18 +1,19 @@
-"""What every command shares: argument types, the global options, `--format`, and the names `--help`
-lists (kept here so that `--help` stays light to import)."""
+"""What the commands share: argument types, the database and logging options, `--format`, and the names
+`--help` lists (kept here so that `--help` stays light to import)."""
 
 from __future__ import annotations
 
 import argparse
 import math
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
-from pipelines.settings import DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
+from pipelines.settings import DB_SETTING_WHERE, DEFAULT_DB, DEFAULT_LOCK_WAIT_SECONDS
 
 # What `add_subparsers` returns: each command module adds its parser to it.
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 FORMATS_SQL = ("table", "csv", "json")
+USES_DATABASE = "uses_database"  # set by the commands that take the database options
 # What `extract` reads (pipelines/extract.py ALL_RESOURCES) and the sandbox's quirks (sandbox/quirks.py
 # KNOWN), named here so that `--help` stays light to import.
 RESOURCES = (
@@ -99,44 +100,71 @@ def add_format(command: argparse.ArgumentParser) -> None:
     )
 
 
-def global_options(after_command: bool) -> argparse.ArgumentParser:
-    """The options every command takes, before its name (`mailjet-elt --db X extract`) or after it
-    (`mailjet-elt extract --db X`). After it they have no default, so that those given before stay."""
+class After(NamedTuple):
+    """The shared options as a command takes them after its name: `database` for the commands that read
+    or write the database, `logging` for every command. A database command's parents are both (the tuple
+    itself); any other command's, `logging` alone."""
+
+    database: argparse.ArgumentParser
+    logging: argparse.ArgumentParser
+
+
+def after_command() -> After:
+    """The shared options as commands take them after their name."""
+    return After(database_options(after_command=True), logging_options(after_command=True))
+
+
+def database_options(after_command: bool) -> argparse.ArgumentParser:
+    """`--db`, `--destination`, `--lock-wait`: before a command's name (`mailjet-elt --db X extract`) or
+    after it (`mailjet-elt extract --db X`). After it they have no default, so that those given before
+    stay; and they mark the command as one that uses the database (USES_DATABASE), whose `--db` falls back
+    on the `db` setting. `--db` has no default here: see pipelines.warehouse.paths.database_file."""
     options = argparse.ArgumentParser(add_help=False)
-
-    def default(value: object) -> object:
-        return argparse.SUPPRESS if after_command else value
-
-    options.add_argument(
+    title = "database options" if after_command else "database options (the commands that read or write it)"
+    group = options.add_argument_group(title)
+    group.add_argument(
         "--db",
-        default=default(DEFAULT_DB),
+        default=argparse.SUPPRESS if after_command else None,
         metavar="PATH",
-        help=f"DuckDB database file (default ./{DEFAULT_DB}, in the current folder)",
+        help=f"DuckDB database file (default: the db setting, {DB_SETTING_WHERE}; else ./{DEFAULT_DB})",
     )
-    options.add_argument(
+    group.add_argument(
         "--destination",
-        default=default(None),
+        default=argparse.SUPPRESS if after_command else None,
         metavar="NAME",
         help="another dlt destination (e.g. postgres), configured the dlt way; default duckdb at --db",
     )
-    options.add_argument(
+    group.add_argument(
         "--lock-wait",
         type=seconds,
-        default=default(DEFAULT_LOCK_WAIT_SECONDS),
+        default=argparse.SUPPRESS if after_command else DEFAULT_LOCK_WAIT_SECONDS,
         metavar="SECONDS",
         help="how long a command waits for another one using the same database "
         f"(default {DEFAULT_LOCK_WAIT_SECONDS:g})",
     )
-    options.add_argument(
-        "--log-format", choices=("text", "json"), default=default("text"), help="log line format"
+    if after_command:
+        options.set_defaults(**{USES_DATABASE: True})
+    return options
+
+
+def logging_options(after_command: bool) -> argparse.ArgumentParser:
+    """`--log-format`, `-v`: every command takes them, before its name or after it (with no default
+    there, so that those given before stay)."""
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("logging options")
+    group.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=argparse.SUPPRESS if after_command else "text",
+        help="log line format",
     )
-    options.add_argument(
+    group.add_argument(
         "-v",
         "--verbose",
         action="count",
         # After the command, counted apart and added to those before (`-v extract -v` is -vv).
         dest="verbose_after" if after_command else "verbose",
-        default=default(0),
+        default=argparse.SUPPRESS if after_command else 0,
         help="more logging (-vv for debug)",
     )
     return options

@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.cli.options import Commands, add_format
+from pipelines.cli.helptext import FAILED, STOPPED, USAGE, add_command
+from pipelines.cli.options import After, Commands, add_format
 from pipelines.interrupts import InterruptHandler
 
 NAME = "plan"
 
 
-def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
+def add(commands: Commands, after: After) -> None:
     """The command's arguments."""
-    plan = commands.add_parser(
-        "plan",
+    plan = add_command(
+        commands,
+        NAME,
         parents=after,
-        help="build the audiences, test them, diff them against their lists; sends nothing",
+        summary="build the audiences, test them, diff them against their lists; sends nothing",
+        description="Builds each audience of the audiences file, tests its rows, diffs it against its "
+        "Mailjet list and writes the plan to mailjet_sync, then prints it: who joins, leaves or "
+        "unsubscribes, and why. Sends nothing to Mailjet: apply sends the plan.",
+        examples=["plan", "plan --audience newsletter --format json"],
+        exits=[
+            ("0", "planned, no guard stops it"),
+            FAILED,
+            USAGE,
+            ("3", "planned, and a guard stops a plan (STOP): apply will not send it; read the plan"),
+            STOPPED,
+        ],
     )
     plan.add_argument("--audience", default=None, metavar="NAME", help="plan only this audience")
     plan.add_argument(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from pipelines.cli.options import Commands, add_format
+from pipelines.cli.helptext import DONE, FAILED, STOPPED, USAGE, add_command
+from pipelines.cli.options import After, Commands, add_format
 from pipelines.errors import EXIT_FAILURE
 from pipelines.interrupts import Interrupted, InterruptHandler
 
@@ -15,9 +16,23 @@ if TYPE_CHECKING:
 NAME = "run"
 
 
-def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
+def add(commands: Commands, after: After) -> None:
     """The command's arguments."""
-    run = commands.add_parser("run", parents=after, help="the scheduled job: extract, then plan, then apply")
+    run = add_command(
+        commands,
+        NAME,
+        parents=after,
+        summary="the scheduled job: extract, then plan, then apply",
+        description="The job to schedule: extract, then plan, then apply, as one unit holding the writer "
+        "lock throughout. Each step logs one line as it finishes. The first step that fails ends it with "
+        "its exit code; a rerun resumes. With --format json the result document is written however it "
+        "ends: the steps done, the failing step, its message and the exit code.",
+        examples=[
+            "run --yes",
+            "--log-format json run --yes --format json >> run.log 2>&1",
+        ],
+        exits=[DONE, FAILED, USAGE, ("3", "a guard stopped the apply, nothing sent: read the plan"), STOPPED],
+    )
     run.add_argument(
         "--audiences",
         default=None,

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.cli.options import QUIRKS, Commands, count, seconds
+from pipelines.cli.helptext import add_command
+from pipelines.cli.options import QUIRKS, After, Commands, count, seconds
 from pipelines.interrupts import InterruptHandler
 
 NAME = "sandbox"
 
 
-def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
+def add(commands: Commands, after: After) -> None:
     """The command's arguments."""
-    sandbox = commands.add_parser(
-        "sandbox", parents=after, help="run the local Mailjet-compatible sandbox in the foreground"
+    sandbox = add_command(
+        commands,
+        NAME,
+        parents=[after.logging],
+        summary="run the local Mailjet-compatible sandbox in the foreground",
+        description="A seeded, stateful stand-in for Mailjet's API on 127.0.0.1, for trying every command "
+        "without an account. It prints its URL and the three MAILJET__ variables that point the other "
+        "commands at it, then serves until Ctrl-C or SIGTERM.",
+        examples=[
+            "sandbox --contacts 5000",
+            "sandbox --port 0 --faults rate_limit=20,error_rate=0.1",
+        ],
+        exits=[
+            ("0", "stopped by Ctrl-C or SIGTERM"),
+            ("2", "a bad option (--faults, --quirks, --now...), or the port is taken"),
+        ],
     )
     sandbox.add_argument(
         "--port", type=int, default=8765, help="port on 127.0.0.1 (default %(default)s; 0 = any free port)"

@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.cli.options import FORMATS_SQL, Commands
+from pipelines.cli.helptext import DONE, add_command
+from pipelines.cli.options import FORMATS_SQL, After, Commands
 from pipelines.interrupts import InterruptHandler
 
 NAME = "sql"
 
 
-def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
+def add(commands: Commands, after: After) -> None:
     """The command's arguments."""
-    sql = commands.add_parser(
-        "sql",
+    sql = add_command(
+        commands,
+        NAME,
         parents=after,
-        help="run SQL against the database and print the answer (no query: a prompt, or stdin's SQL)",
+        summary="run SQL against the database and print the answer (no query: a prompt, or stdin's SQL)",
+        description="Runs SQL against the database and prints the answer as an aligned table, CSV or "
+        "JSON. Without a query it reads SQL from stdin, or opens a prompt with history in a terminal. The "
+        "DuckDB file is only read; local files too with --allow-files.",
+        examples=[
+            'sql "select count(*) from mailjet.contacts"',
+            'sql --format csv "select * from mailjet.contact_lists" > lists.csv',
+        ],
+        exits=[
+            DONE,
+            ("1", "the query failed: the message says why"),
+            ("2", "bad usage, or no database there yet"),
+            ("130", "stopped by Ctrl-C"),
+            ("141", "whoever read the output stopped reading (| head)"),
+        ],
     )
     sql.add_argument("query", nargs="?", default=None, help='e.g. "select count(*) from mailjet.contacts"')
     sql.add_argument(

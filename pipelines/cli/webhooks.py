@@ -4,29 +4,62 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.cli.options import Commands, add_format
+from pipelines.cli.helptext import DONE, FAILED, USAGE, add_command
+from pipelines.cli.options import After, Commands, add_format
 from pipelines.interrupts import InterruptHandler
 
 NAME = "webhooks"
 
 
-def add(commands: Commands, after: list[argparse.ArgumentParser]) -> None:
+def add(commands: Commands, after: After) -> None:
     """The command's arguments."""
-    webhooks = commands.add_parser(
-        "webhooks", parents=after, help="receive Mailjet's real-time events into mailjet.events"
+    webhooks = add_command(
+        commands,
+        NAME,
+        parents=[after.logging],
+        summary="receive Mailjet's real-time events into mailjet.events",
+        description="Mailjet's real-time events (its Event API) into mailjet.events: `serve` runs the "
+        "receiver, `register` points the account's event callbacks at it. See each one's --help.",
+        examples=[
+            "webhooks serve --port 8766",
+            "webhooks register https://hooks.example.com/events",
+        ],
+        exits=[DONE, FAILED, USAGE],
     )
     hooks = webhooks.add_subparsers(dest="webhooks_command", metavar="{serve,register}")
-    serve = hooks.add_parser(
+    serve = add_command(
+        hooks,
         "serve",
         parents=after,
-        help="accept Mailjet's event deliveries at /events and load them into mailjet_api.events",
+        summary="accept Mailjet's event deliveries at /events and load them into mailjet_api.events",
+        description="Accepts Mailjet's event deliveries at /events, each kept on disk before it is "
+        "answered, and loads them into mailjet_api.events (seen as mailjet.events) every few seconds. "
+        "Ctrl-C or SIGTERM stops it once what was received is loaded.",
+        examples=["webhooks serve", "webhooks serve --host 0.0.0.0 --port 8766"],
+        exits=[
+            ("0", "stopped by Ctrl-C or SIGTERM, every event received loaded"),
+            FAILED,
+            ("2", "bad usage or settings, or the port is taken"),
+        ],
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8766, help="port to listen on (default 8766; 0 = any)")
-    register = hooks.add_parser(
+    register = add_command(
+        hooks,
         "register",
-        parents=after,
-        help="point Mailjet's event callbacks at the receiver (create or update; safe to repeat)",
+        parents=[after.logging],
+        summary="point Mailjet's event callbacks at the receiver (create or update; safe to repeat)",
+        description="Creates or updates the account's event callbacks, so that Mailjet posts its events "
+        "to URL (where `webhooks serve` listens, behind your HTTPS proxy). Safe to repeat.",
+        examples=[
+            "webhooks register https://hooks.example.com/events",
+            "webhooks register https://hooks.example.com/events --events open,click,unsub",
+        ],
+        exits=[
+            DONE,
+            ("1", "Mailjet refused the change, or cannot be reached"),
+            ("2", "a bad URL or event type, or bad or missing credentials"),
+        ],
     )
     register.add_argument("url", help="the receiver's public URL, e.g. https://hooks.example.com/events")
     register.add_argument(

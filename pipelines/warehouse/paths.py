@@ -1,38 +1,68 @@
 """Where a command's DuckDB database and its working folder are, and whether a file can be one: plain path
-logic, light to import (no dlt, but for a destination other than DuckDB), so that reading commands start
-fast."""
+logic, light to import (dlt only for a destination other than DuckDB, or to read the `db` setting), so that
+reading commands start fast."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.settings import DEFAULT_DB
+from pipelines.settings import DB_SETTING_WHERE, DEFAULT_DB
 from pipelines.warehouse.errors import WarehouseError
 from pipelines.warehouse.names import LAYERS, MATCHED_DATASET, VIEWS_DATASET
 
 
-def duckdb_path(db: str) -> Path:
-    """The database file `--db` names; raises WarehouseError for a path that cannot be one."""
+def duckdb_path(db: str, setting: bool = False) -> Path:
+    """The database file `--db` names (`setting`: the `db` setting names); raises WarehouseError for a
+    path that cannot be one."""
+    named = _named(db, setting)
     if not db.strip():
-        raise WarehouseError(f"--db is empty: name a database file, e.g. --db {DEFAULT_DB}")
+        raise WarehouseError(
+            f"{_named('', setting)} is empty: name a database file, e.g. {_example(DEFAULT_DB, setting)}"
+        )
     path = Path(db).expanduser().resolve()
     if path.is_dir():
-        raise WarehouseError(
-            f"--db {db} is a directory: name a database file in it, e.g. --db {path / DEFAULT_DB}"
-        )
+        example = _example(str(path / DEFAULT_DB), setting)
+        raise WarehouseError(f"{named} is a directory: name a database file in it, e.g. {example}")
     if path.exists() and not path.is_file():
         raise WarehouseError(
-            f"--db {db} is not a regular file (a device, pipe or socket): name a DuckDB database file, "
-            f"e.g. --db {DEFAULT_DB}"
+            f"{named} is not a regular file (a device, pipe or socket): name a DuckDB database file, "
+            f"e.g. {_example(DEFAULT_DB, setting)}"
         )
     if path.stem in (VIEWS_DATASET, MATCHED_DATASET, *LAYERS):
         # DuckDB names the catalog after the file: `mailjet.contacts` would be ambiguous.
         raise WarehouseError(
-            f"--db {db}: DuckDB names a database after its file, and `{path.stem}` is also a "
-            f"dataset's name, so `{path.stem}.contacts` would be ambiguous. Choose another file name, "
-            f"e.g. --db {path.with_name(DEFAULT_DB)}"
+            f"{named}: DuckDB names a database after its file, and `{path.stem}` is also a dataset's name, "
+            f"so `{path.stem}.contacts` would be ambiguous. Choose another file name, e.g. "
+            f"{_example(str(path.with_name(DEFAULT_DB)), setting)}"
         )
     return path
+
+
+def _named(db: str, setting: bool) -> str:
+    """How a message names the value: as `--db` or as the setting, saying where that is set."""
+    if setting:
+        return f"the db setting{f' {db!r}' if db else ''} ({DB_SETTING_WHERE})"
+    return f"--db {db}".rstrip()
+
+
+def _example(db: str, setting: bool) -> str:
+    """A value that works, as the user would give it."""
+    return f'db = "{db}" under [mailjet_elt]' if setting else f"--db {db}"
+
+
+def database_file(given: str | None, destination: str | None) -> str:
+    """The DuckDB file of a command: `--db` when given; else the `db` setting, read through dlt's providers
+    (so dlt is imported only then) and checked as `--db` would be; else ./mailjet_elt.duckdb. With another
+    destination the file is not used, and the setting not read."""
+    if given is not None or not is_duckdb_file(destination):
+        return DEFAULT_DB if given is None else given
+    from pipelines.warehouse.db_setting import configured_db
+
+    configured = configured_db()
+    if configured is None:
+        return DEFAULT_DB
+    duckdb_path(configured, setting=True)
+    return configured
 
 
 def is_duckdb_file(destination: str | None) -> bool:

@@ -6,15 +6,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dlt
-import pyarrow as pa
 from dlt.extract.resource import DltResource
 
 from sources.mailjet import schema, settings
 from sources.mailjet.paging import Listing, PageReader, ReadOutcome
 from sources.mailjet.windows import Window, split_windows, start_of_history
+
+if TYPE_CHECKING:  # imported when a page is converted (schema.py)
+    import pyarrow as pa
 
 # dlt names a resource's configuration section after its module, unless the module sets
 # `__source_name__`: the resources keep the source's section, `mailjet`.
@@ -173,6 +175,8 @@ def plan_windows(
 
 def contacts_listed(page: Any) -> Iterator[pa.Table]:
     """A `contacts` page as `contacts_listed` rows: IDs and MD5s of the emails."""
+    import pyarrow as pa
+
     if isinstance(page, pa.Table):  # not the end-of-listing hint
         emails = page.column("email").to_pylist()
         hashed = pa.array([schema.email_md5(e) if e else None for e in emails], pa.string())
@@ -183,6 +187,8 @@ def contacts_listed(page: Any) -> Iterator[pa.Table]:
 
 def memberships_listed(page: Any) -> Iterator[pa.Table]:
     """A `list_recipients` page as `memberships_listed` rows."""
+    import pyarrow as pa
+
     if isinstance(page, pa.Table):
         target = schema.MEMBERSHIPS_LISTED.arrow_schema()
         yield page.select(target.names).drop_null().cast(target)

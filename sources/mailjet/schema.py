@@ -9,27 +9,36 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from functools import cached_property
-from typing import Any, Literal
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any, Literal
 
 import dlt
-import pyarrow as pa
-import pyarrow.compute as pc
 from dlt.common.data_types.typing import TDataType
 from dlt.common.schema.typing import TColumnSchema
 from dlt.extract.resource import DltResource
 
+if TYPE_CHECKING:  # imported when a page is converted: `check` and `api`, which convert none, start faster
+    import pyarrow as pa
+
 Kind = Literal["id", "int", "float", "bool", "text", "ts", "unix"]
 
-ARROW_TYPES: dict[Kind, pa.DataType] = {
-    "id": pa.int64(),
-    "int": pa.int64(),
-    "float": pa.float64(),
-    "bool": pa.bool_(),
-    "text": pa.string(),
-    "ts": pa.timestamp("us", tz="UTC"),
-    "unix": pa.timestamp("us", tz="UTC"),
-}
+
+@cache
+def arrow_types() -> dict[Kind, pa.DataType]:
+    """The Arrow type of each kind of column."""
+    import pyarrow as pa
+
+    return {
+        "id": pa.int64(),
+        "int": pa.int64(),
+        "float": pa.float64(),
+        "bool": pa.bool_(),
+        "text": pa.string(),
+        "ts": pa.timestamp("us", tz="UTC"),
+        "unix": pa.timestamp("us", tz="UTC"),
+    }
+
+
 DLT_TYPES: dict[Kind, TDataType] = {
     "id": "bigint",
     "int": "bigint",
@@ -128,8 +137,10 @@ class Table:
 
     def arrow_schema(self) -> pa.Schema:
         """The Arrow schema of a converted page."""
+        import pyarrow as pa
+
         fields = [
-            pa.field(c.name, ARROW_TYPES[c.kind], nullable=c.name not in self.primary_key)
+            pa.field(c.name, arrow_types()[c.kind], nullable=c.name not in self.primary_key)
             for c in self.columns
         ]
         fields.append(pa.field(self.stamp, pa.timestamp("us", tz="UTC"), nullable=False))
@@ -138,6 +149,9 @@ class Table:
     def to_arrow(self, rows: Sequence[dict[str, Any]], extracted_at: datetime) -> pa.Table:
         """A page of Mailjet rows as an Arrow table: `""` dates as null, IDs as int64, strings as UTC
         timestamps. Raises ValueError naming the column when Mailjet sent a value of another type."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         arrays = [_convert(c, [c.read(r) for r in rows]) for c in self.columns]
         for name, fill in self.key_fill:
             i = next(i for i, c in enumerate(self.columns) if c.name == name)
@@ -147,7 +161,10 @@ class Table:
 
 
 def _convert(column: Column, values: list[Any]) -> pa.Array:
-    target = ARROW_TYPES[column.kind]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    target = arrow_types()[column.kind]
     try:
         if column.kind == "ts":
             text = pa.array([v or None for v in values], pa.string())

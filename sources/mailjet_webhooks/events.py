@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from sources.mailjet.schema import ARROW_TYPES, Column, Table
+from sources.mailjet.schema import Column, Table, arrow_types
 
 
 def event_key(event: dict[str, Any]) -> str:
@@ -62,7 +62,7 @@ def _value(column: Column, value: Any) -> Any:
 def to_arrow(table: Table, rows: list[dict[str, Any]], loaded_at: datetime) -> pa.Table:
     """Rows keyed by Mailjet's field names (and `_key`, `_raw`, ...) as an Arrow table of `table`."""
     data = {
-        c.name: pa.array([_value(c, r.get(c.field)) for r in rows], ARROW_TYPES[c.kind])
+        c.name: pa.array([_value(c, r.get(c.field)) for r in rows], arrow_types()[c.kind])
         for c in table.columns
     }
     data[table.stamp] = pa.array([loaded_at] * len(rows), pa.timestamp("us", tz="UTC"))
