@@ -41,10 +41,13 @@ def as_json(result: Any) -> str:
     if kind == "ApiResult":
         return json.dumps(result.answer, ensure_ascii=False)
     if kind == "RunResult":
-        from pipelines.run_report import run_document
+        from pipelines.run_report import partial_apply, run_document
 
         steps = {"extract": result.extract, "plan": result.plan, "apply": result.apply}
-        return json.dumps(run_document(result.started_at, steps, result.exit_code), ensure_ascii=False)
+        failed, error = (None, None) if result.exit_code == 0 else ("apply", partial_apply(result.apply))
+        return json.dumps(
+            run_document(result.started_at, steps, result.exit_code, failed, error), ensure_ascii=False
+        )
     from pipelines.run_report import now_text
 
     stamped = {"at": now_text(), "exit_code": int(getattr(result, "exit_code", 0))}

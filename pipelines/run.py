@@ -25,6 +25,7 @@ from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import holding
 
 Step = Literal["lock", "extract", "plan", "apply"]  # "lock": waiting for the writer lock, before any step
+STEPS: tuple[Step, ...] = ("extract", "plan", "apply")
 
 
 @dataclass
@@ -44,6 +45,14 @@ class RunSteps:
         self.done[step] = result
         if self.finished is not None:
             self.finished(step, result)
+
+    @property
+    def failing(self) -> Step:
+        """The step a failure now belongs to: the first one not finished (`lock` before any started, or
+        once all have: the lock is what is left)."""
+        if self.current == "lock":
+            return "lock"
+        return next((s for s in STEPS if s not in self.done), "lock")
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,14 @@ def applied_counts(runs: Sequence[AppliedRun]) -> str:
     return "; ".join(said) or "nothing to send"
 
 
+def partial_apply(result: ApplyResult) -> str:
+    """Why an apply that ran to its end exits 1: Mailjet did not confirm every change."""
+    return (
+        f"Mailjet did not confirm every change: {applied_counts(result.runs)}; the next plan plans the rest "
+        "again (mailjet_sync.sync_changelog)"
+    )
+
+
 def run_document(
     started_at: datetime | None,
     done: dict[str, Any],
@@ -109,5 +117,5 @@ def failure_text(steps: RunSteps, error: str) -> str:
     from pipelines.report import text
 
     parts = [f"== {step}\n{text(steps.done[step])}" for step in STEPS if step in steps.done]
-    parts.append(f"== {steps.current}: FAILED\n{error}")
+    parts.append(f"== {steps.failing}: FAILED\n{error}")
     return "\n\n".join(parts)

@@ -6,23 +6,37 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pipelines import models
 from pipelines.errors import EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
-from pipelines.warehouse.paths import duckdb_path
+from pipelines.warehouse.names import SYNC_DATASET
+from pipelines.warehouse.paths import check_existing_duckdb, duckdb_path
 
+STATEMENTS = models.MODELS_FOLDER / "command_runs"
 COLUMNS = ("started_at", "command", "status", "seconds", "detail")
 DETAIL_CHARS = 80  # of a detail, in the table
 
 
 @dataclass(frozen=True)
-class RunsListing:
-    """The runs found, newest first (one tuple of COLUMNS each)."""
+class CommandRun:
+    """One run, as `runs` lists it."""
 
-    rows: list[tuple[Any, ...]]
+    started_at: datetime
+    command: str
+    status: str
+    seconds: float | None  # None while running, or when it never ended
+    detail: str | None  # its figures, or its error
+
+
+@dataclass(frozen=True)
+class RunsListing:
+    """The runs found, newest first."""
+
+    runs: list[CommandRun]
 
 
 def recent_runs(
@@ -33,11 +47,11 @@ def recent_runs(
     lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
     stop: InterruptHandler | None = None,
 ) -> RunsListing:
-    """The `limit` latest command runs. CommandError (exit 2) for a missing DuckDB file."""
+    """The `limit` latest command runs. CommandError (exit 2) for a missing DuckDB file, or a file that
+    is not one."""
     stop = stop or InterruptHandler("runs")
-    kept, recent = _statements(models.READ_DIALECT)
     if destination not in (None, "duckdb"):
-        return _from_server(db, destination, limit, stop)
+        return RunsListing([_run(r) for r in _from_server(db, destination, limit, stop)])
     from pipelines.sql_access import read_only
 
     path = duckdb_path(db)
@@ -46,44 +60,75 @@ def recent_runs(
             f"no database at {path}: run `mailjet-elt extract` first, or name the file with --db PATH",
             EXIT_USAGE,
         )
+    check_existing_duckdb(path, db)
+    kept = models.render("command_runs_kept", models.READ_DIALECT, folder=models.MODELS_FOLDER / "reader")
+    recent = models.render("recent", models.READ_DIALECT, folder=STATEMENTS)
     with read_only(path, lock_wait, False) as con, stop.immediate():
         [(found,)] = con.execute(kept).fetchall()
         rows = con.execute(recent, [limit]).fetchall() if found else []
-    return RunsListing([tuple(r) for r in rows])
+    return RunsListing([_run(r) for r in rows])
 
 
-def _from_server(db: str, destination: str, limit: int, stop: InterruptHandler) -> RunsListing:
+def _from_server(db: str, destination: str, limit: int, stop: InterruptHandler) -> list[Any]:
     from pipelines.warehouse import open_pipeline
+    from pipelines.warehouse.catalog import relations
 
     pipeline = open_pipeline(db, destination)
     with stop.immediate(), pipeline.sql_client() as client:
-        kept, recent = _statements(models.dialect_of(client))
-        [(found,)] = client.execute_sql(kept) or [(0,)]
-        rows = (client.execute_sql(recent, limit) or []) if found else []
-    return RunsListing([tuple(r) for r in rows or []])
+        if "command_runs" not in relations(client, SYNC_DATASET):
+            return []
+        recent = models.render("recent", models.dialect_of(client), folder=STATEMENTS)
+        return list(client.execute_sql(recent, limit) or [])
 
 
-def _statements(dialect: str) -> tuple[str, str]:
-    folder = models.MODELS_FOLDER / "reader"
-    return models.render("command_runs_kept", dialect, folder=folder), models.render(
-        "recent_runs", dialect, folder=folder
+def _run(row: Any) -> CommandRun:
+    started, finished, command, status, detail = row
+    seconds = None if finished is None else round((finished - started).total_seconds(), 1)
+    return CommandRun(
+        _utc(started), str(command), str(status), seconds, None if detail is None else str(detail)
     )
 
 
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def render_runs(listing: RunsListing, fmt: str) -> str:
-    """The runs as a table, or as one JSON document (`{"result": "runs", "runs": [...]}`)."""
+    """The runs as a table, or as one JSON document (`{"result": "runs", "at", "exit_code", "runs"}`)."""
     if fmt == "json":
-        runs = [dict(zip(COLUMNS, row, strict=True)) for row in listing.rows]
-        return json.dumps({"result": "runs", "runs": runs}, ensure_ascii=False, default=str)
-    if not listing.rows:
+        from pipelines.run_report import now_text
+
+        runs = [
+            {
+                "started_at": r.started_at.isoformat(timespec="seconds"),
+                "command": r.command,
+                "status": r.status,
+                "seconds": r.seconds,
+                "detail": r.detail,
+            }
+            for r in listing.runs
+        ]
+        return json.dumps(
+            {"result": "runs", "at": now_text(), "exit_code": 0, "runs": runs}, ensure_ascii=False
+        )
+    if not listing.runs:
         return "No run recorded yet: the commands that write the warehouse record each run here."
     from pipelines.sql import table
 
-    shown = [(*row[:-1], _shortened(row[-1])) for row in listing.rows]
+    shown = [
+        (
+            r.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            r.command,
+            r.status,
+            "" if r.seconds is None else f"{r.seconds:.1f}",
+            _shortened(r.detail),
+        )
+        for r in listing.runs
+    ]
     return table(list(COLUMNS), shown) + "\nThe whole text of each: --format json"
 
 
-def _shortened(detail: Any) -> Any:
+def _shortened(detail: str | None) -> str:
     """A long detail (an error's whole message) cut for the table."""
-    text = "" if detail is None else str(detail)
+    text = detail or ""
     return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from pipelines.cli.helptext import DONE, FAILED, STOPPED, USAGE, add_command
@@ -72,9 +73,9 @@ def handle(args: argparse.Namespace, stop: InterruptHandler) -> object:
         raise
     except Exception as exc:
         explained = explain(exc, NAME, args.destination)
-        if explained is None:  # a bug: the document, then its traceback
-            _failed(args, steps, EXIT_FAILURE, f"{type(exc).__name__}: {exc}")
-            raise
+        if explained is None:  # a bug: the document (its kind only: a driver's text may hold a secret),
+            _failed(args, steps, EXIT_FAILURE, f"{type(exc).__name__} (the traceback is on stderr)")
+            raise  # then its traceback
         message, code = explained
         console().error(f"mailjet-elt run: {message}")
         _failed(args, steps, code, message)
@@ -87,11 +88,13 @@ def _failed(
     """What a run that did not finish writes on stdout: its result document, or the steps it finished."""
     import json
 
-    from pipelines.errors import write_out
+    from pipelines.errors import StdoutClosed, write_out
     from pipelines.run_report import failure_text, run_document
 
-    if args.format == "json":
-        document = run_document(steps.started_at, steps.done, code, steps.current, message, stopped)
-        write_out(json.dumps(document, ensure_ascii=False) + "\n")
-    elif steps.done:
-        write_out(failure_text(steps, message) + "\n")
+    # Whoever read stdout may be gone: the failure's own exit code and message still stand.
+    with suppress(StdoutClosed):
+        if args.format == "json":
+            document = run_document(steps.started_at, steps.done, code, steps.failing, message, stopped)
+            write_out(json.dumps(document, ensure_ascii=False) + "\n")
+        elif steps.done:
+            write_out(failure_text(steps, message) + "\n")

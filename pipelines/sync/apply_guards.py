@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from pipelines.errors import EXIT_GUARD, CommandError
 from pipelines.sync.runs import PendingRun, stale, stale_for_list
@@ -50,7 +51,7 @@ def check_guards(
         f"{r.audience}: {g['name']} ({g['detail']})"
         for r in stopped
         for g in json.loads(r.guard_detail)
-        if g["verdict"] == "stop" and not g.get("forceable", True)  # plans written before it was kept: True
+        if g["verdict"] == "stop" and not _forceable(g, r)
     )
     if unforceable:
         raise GuardStop(f"stopped by a guard that --force does not pass: {unforceable}. Nothing was sent")
@@ -63,6 +64,16 @@ def check_guards(
             for r in stopped
         )
         raise GuardStop(f"stopped by a guard: {said}. Nothing was sent; to send it anyway, {forcing}")
+
+
+def _forceable(guard: dict[str, Any], run: PendingRun) -> bool:
+    """Whether --force may pass a guard's stop. A plan written before the verdicts said so is judged as
+    today's guards judge: memberships of unknown contacts, or no Mailjet data at all, never."""
+    if "forceable" in guard:
+        return bool(guard["forceable"])
+    return not (
+        guard["name"] == "unmatched_members" or (guard["name"] == "data_age" and run.data_as_of is None)
+    )
 
 
 def _at(when: datetime | None) -> str:

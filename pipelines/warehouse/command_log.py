@@ -15,36 +15,25 @@ from typing import Any, Literal
 
 from dlt.destinations.sql_client import SqlClientBase
 
+from pipelines import models
 from pipelines.errors import CommandError
-from pipelines.interrupts import Interrupted
-from pipelines.warehouse.names import SYNC_DATASET
 
-TABLE = f"{SYNC_DATASET}.command_runs"
+STATEMENTS = models.MODELS_FOLDER / "command_runs"
 RECORDED = ("extract", "import-csv", "load", "plan", "apply")
 Ended = Literal["ok", "failed", "stopped"]
-COLUMNS = (
-    '"run_id" bigint not null, "command" varchar not null, "started_at" timestamp with time zone not null, '
-    '"finished_at" timestamp with time zone, "status" varchar not null, "summary" varchar, "error" varchar'
-)
 ERROR_CHARS = 2000
 
 
 def begin(client: SqlClientBase[Any], command: str) -> int:
     """Record `command` as running (the writer lock held), after marking `interrupted` the rows of
     commands that died running; its run ID."""
-    client.execute_sql(f"create schema if not exists {SYNC_DATASET}")
-    client.execute_sql(f"create table if not exists {TABLE} ({COLUMNS})")
-    client.execute_sql(f"update {TABLE} set status = 'interrupted' where status = 'running'")
+    for name in ("dataset", "table", "interrupted"):
+        _run(client, name)
     now = datetime.now(UTC)
-    rows = client.execute_sql(f"select max(run_id) from {TABLE}")
+    rows = client.execute_sql(_sql(client, "latest"))
     latest = int(rows[0][0]) if rows and rows[0][0] is not None else 0
     run_id = max(int(now.timestamp() * 1_000_000), latest + 1)
-    client.execute_sql(
-        f"insert into {TABLE} (run_id, command, started_at, status) values (%s, %s, %s, 'running')",
-        run_id,
-        command,
-        now,
-    )
+    _run(client, "start", run_id, command, now)
     return run_id
 
 
@@ -52,20 +41,22 @@ def end(
     client: SqlClientBase[Any], run_id: int, status: Ended, summary: str | None, error: str | None
 ) -> None:
     """Close the row of the run."""
-    client.execute_sql(
-        f"update {TABLE} set finished_at = %s, status = %s, summary = %s, error = %s where run_id = %s",
-        datetime.now(UTC),
-        status,
-        summary,
-        None if error is None else error[:ERROR_CHARS],
-        run_id,
-    )
+    text = None if error is None else error[:ERROR_CHARS]
+    _run(client, "close", datetime.now(UTC), status, summary, text, run_id)
 
 
 def ending(exc: BaseException) -> tuple[Ended, str]:
     """How a run that raised `exc` ended, and what the table may keep of it."""
-    if isinstance(exc, (Interrupted, KeyboardInterrupt)):
+    if isinstance(exc, KeyboardInterrupt):  # Ctrl-C or SIGTERM (pipelines.interrupts.Interrupted)
         return "stopped", "stopped by a signal"
     if isinstance(exc, CommandError):
         return "failed", str(exc)
     return "failed", type(exc).__name__
+
+
+def _sql(client: SqlClientBase[Any], name: str) -> str:
+    return models.render(name, models.dialect_of(client), folder=STATEMENTS)
+
+
+def _run(client: SqlClientBase[Any], name: str, *args: Any) -> None:
+    client.execute_sql(_sql(client, name), *args)

@@ -319,6 +319,8 @@ def _settled(
             record = _recorded(warehouse, command)
             try:
                 yield warehouse
+                if loads and warehouse.publishes_after(dataset):
+                    warehouse.publish()
             except BaseException as exc:
                 # A command that failed or was stopped after loading part of its data: the views follow
                 # what did land. Best effort: the command's own error is what the user must see.
@@ -328,8 +330,6 @@ def _settled(
                             warehouse.publish()
                 _close_record(warehouse, record, *command_log.ending(exc))
                 raise
-            if loads and warehouse.publishes_after(dataset):
-                warehouse.publish()
             _close_record(warehouse, record, "ok", None)
     except (DestinationConnectionError, DatabaseException) as exc:
         raise_if_busy(exc, f"`{command}`")

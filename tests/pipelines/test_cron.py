@@ -6,6 +6,7 @@ result document naming the step that failed, its message and the exit status."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,3 +108,30 @@ def test_a_cron_run_that_fails_at_each_step_leaves_a_result_naming_it(sandbox: A
         ("extract", "failed"),
         ("load", "ok"),
     ]
+
+
+@pytest.mark.e2e
+def test_a_failed_run_keeps_its_exit_status_when_nothing_reads_its_output(
+    sandbox: Api, tmp_path: Path
+) -> None:
+    """Its result document cannot be written (the reader is gone): the run still exits with its
+    failure's status (2: a refused key), not with the closed pipe's."""
+    settings(tmp_path, sandbox, "not-the-secret")
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [str(BIN), "run", "--yes", "--format", "json"],
+            env={},
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 2, done.stderr
+    assert "401" in done.stderr

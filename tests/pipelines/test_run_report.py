@@ -115,7 +115,15 @@ def test_every_result_document_says_when_it_was_written_and_its_exit_status() ->
     before = datetime.now(UTC)
     result = RunResult(EXTRACTED, planned("ok"), APPLIED, before)
     run = json.loads(as_json(result))
-    assert (run["result"], run["status"], run["exit_code"]) == ("run", "failed", 1)
+    assert (run["result"], run["status"], run["exit_code"], run["failed_step"]) == (
+        "run",
+        "failed",
+        1,
+        "apply",
+    )
+    assert run["error"].startswith(
+        "Mailjet did not confirm every change: a0: partial (3 confirmed, 1 refused)"
+    )
     plan = json.loads(as_json(planned("ok")))
     assert list(plan)[:3] == ["result", "at", "exit_code"] and plan["exit_code"] == 0
     assert datetime.fromisoformat(plan["at"]) >= before - timedelta(milliseconds=1)  # written to the ms
@@ -127,3 +135,17 @@ def test_plan_exits_3_when_a_guard_stops_a_plan_as_apply_does() -> None:
     assert planned("ok", "held").exit_code == 0
     assert planned("ok", "stop").exit_code == 3
     assert json.loads(as_json(planned("stop")))["exit_code"] == 3
+
+
+@pytest.mark.unit
+def test_a_failure_belongs_to_the_first_step_not_finished() -> None:
+    steps = RunSteps()
+    assert steps.failing == "lock"  # before any step: waiting for the writer lock
+    steps.start("extract")
+    assert steps.failing == "extract"
+    steps.finish("extract", EXTRACTED)
+    assert steps.failing == "plan"  # a signal between two steps: the next one's
+    for step in ("plan", "apply"):
+        steps.start(step)  # type: ignore[arg-type]
+        steps.finish(step, object())  # type: ignore[arg-type]
+    assert steps.failing == "lock"  # every step done: what is left is letting go of the lock

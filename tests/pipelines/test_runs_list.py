@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ from pipelines.run_report import planned_counts
 from pipelines.runs_list import recent_runs, render_runs
 from pipelines.sync.config import SyncConfiguration
 from pipelines.warehouse import command_log, open_pipeline
+from pipelines.warehouse.errors import WarehouseError
+from pipelines.warehouse.writing import Warehouse
 from tests.conftest import Api, creds, start
 
 GOOD = (
@@ -57,27 +60,57 @@ def test_each_writing_command_is_listed_with_how_it_ended(env: Api, tmp_path: Pa
     (tmp_path / "good.sql").write_text(GOOD, encoding="utf-8")
     planned = plan(db=db, audiences=str(tmp_path / "good.sql"), config=SyncConfiguration())
 
-    rows = recent_runs(db=db).rows
-    assert [(r[1], r[2]) for r in rows] == [
+    runs = recent_runs(db=db).runs
+    assert [(r.command, r.status) for r in runs] == [
         ("plan", "ok"),
         ("apply", "interrupted"),  # the next command found it running: its process had died
         ("plan", "failed"),
         ("load", "ok"),
         ("extract", "ok"),
     ]
-    assert rows[0][4] == planned_counts(planned.plans) == "fans: subscribe 4"
-    assert rows[2][4] == str(failed.value) and "nickname" in rows[2][4]
-    assert rows[3][4] == "4 rows from p.csv into crm.profiles"
-    assert rows[4][4] == f"{extracted.rows:,} rows, {extracted.requests:,} API requests"
-    assert all(r[3] is not None and float(r[3]) >= 0 for r in rows if r[2] != "interrupted")
-    assert rows[0][0] >= rows[-1][0]
+    assert runs[0].detail == planned_counts(planned.plans) == "fans: subscribe 4"
+    assert runs[2].detail == str(failed.value) and "nickname" in str(runs[2].detail)
+    assert runs[3].detail == "4 rows from p.csv into crm.profiles"
+    assert runs[4].detail == f"{extracted.rows:,} rows, {extracted.requests:,} API requests"
+    assert runs[1].seconds is None and all(r.seconds is not None and r.seconds >= 0 for r in runs[2:])
+    assert runs[0].started_at >= runs[-1].started_at and runs[0].started_at.tzinfo is not None
 
-    assert recent_runs(db=db, limit=2).rows == rows[:2]
+    assert recent_runs(db=db, limit=2).runs == runs[:2]
     document = json.loads(render_runs(recent_runs(db=db, limit=1), "json"))
-    assert document["runs"][0]["command"] == "plan" and document["runs"][0]["status"] == "ok"
+    assert (document["result"], document["exit_code"]) == ("runs", 0) and "at" in document
+    [latest] = document["runs"]
+    assert (latest["command"], latest["status"], type(latest["seconds"])) == ("plan", "ok", float)
+    assert datetime.fromisoformat(latest["started_at"]) == runs[0].started_at.replace(microsecond=0)
     shown = render_runs(recent_runs(db=db), "text").splitlines()
     assert shown[0].split() == ["started_at", "command", "status", "seconds", "detail"]
     assert all(len(line) < 200 for line in shown)  # a long error is cut in the table
+
+
+def test_a_command_that_fails_as_its_views_follow_it_is_recorded_failed(
+    env: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The views are republished after the command's own work: a failure there is the command's, not a
+    death of its process."""
+    db = str(tmp_path / "w.duckdb")
+    extract(db=db)
+
+    def refuse(self: Warehouse) -> None:
+        raise WarehouseError("the view mailjet.contacts could not be published (test)")
+
+    monkeypatch.setattr(Warehouse, "publish", refuse)
+    with pytest.raises(WarehouseError):
+        extract(db=db)
+    monkeypatch.undo()
+    for name, value in creds(env).items():
+        monkeypatch.setenv(name, value)
+    extract(db=db)
+    runs = recent_runs(db=db).runs
+    assert [(r.command, r.status) for r in runs] == [
+        ("extract", "ok"),
+        ("extract", "failed"),
+        ("extract", "ok"),
+    ]
+    assert runs[1].detail == "the view mailjet.contacts could not be published (test)"
 
 
 def test_a_database_no_command_wrote_lists_no_run(tmp_path: Path) -> None:
@@ -86,7 +119,7 @@ def test_a_database_no_command_wrote_lists_no_run(tmp_path: Path) -> None:
     db = tmp_path / "empty.duckdb"
     duckdb.connect(str(db)).close()
     listing = recent_runs(db=str(db))
-    assert listing.rows == [] and render_runs(listing, "text").startswith("No run recorded yet")
+    assert listing.runs == [] and render_runs(listing, "text").startswith("No run recorded yet")
     with pytest.raises(CommandError, match="no database at"):
         recent_runs(db=str(tmp_path / "missing.duckdb"))
 

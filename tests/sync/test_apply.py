@@ -154,7 +154,7 @@ def test_without_yes_it_asks_and_a_no_sends_nothing(world: tuple[Api, Path]) -> 
     for line in lines:
         assert re.fullmatch(
             r'  \w+ -> list "[^"]+" \((ID \d+|created by this apply)\): '
-            r"(addnoforce|unsub|remove|update) \d+(, \w+ \d+)*; planned 0 minutes ago",
+            r"(addnoforce|unsub|remove|update) \d+(, \w+ \d+)*; planned (\d+ minutes?|[\d.]+ h) ago",
             line,
         ), line
     assert rows(db, "select count(*) from mailjet_sync.sync_changelog") == [(0,)]

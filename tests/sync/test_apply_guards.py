@@ -114,6 +114,27 @@ def test_a_stop_that_cannot_be_forced_stops_apply_even_forced_and_suggests_no_fo
         assert "--force" not in str(caught.value).split("pass:")[1] and caught.value.exit_code == 3
 
 
+@pytest.mark.parametrize("force", [False, True])
+def test_a_plan_written_before_stops_said_whether_force_passes_them_is_judged_as_today(force: bool) -> None:
+    """Its guard_detail has no `forceable`: no Mailjet data at all, or members of unknown address, still
+    stop it forced; any other stop is passed by --force."""
+
+    def old(name: str, as_of: datetime | None) -> PendingRun:
+        detail = json.dumps([{"name": name, "verdict": "stop", "detail": "said then"}])
+        return PendingRun(1, "vip", "VIP", 10, "VIP", "planned", "stop", detail, as_of, [])
+
+    for blocked in (old("data_age", None), old("unmatched_members", EXTRACT)):
+        with pytest.raises(GuardStop, match="--force does not pass"):
+            check_guards([blocked], None if blocked.data_as_of is None else EXTRACT, force=force)
+    passed = [old("data_age", EARLIER), old("removal_share", EXTRACT)]  # data too old; too many removals
+    for run_ in passed:
+        if force:
+            check_guards([run_], None, force=True)
+        else:
+            with pytest.raises(GuardStop, match="to send it anyway"):
+                check_guards([run_], None, force=False)
+
+
 def test_a_stopped_run_already_being_applied_goes_on() -> None:
     check_guards([run(guard="stop", status="applying")], EXTRACT, force=False)
 

@@ -1,4 +1,4 @@
--- Whether the warehouse keeps command_runs yet (the first command that writes it creates it).
+-- On the DuckDB file (`mailjet-elt runs`): whether it keeps command_runs yet (the first writer creates it).
 select count(*) as found
 from information_schema.tables
 where table_schema = 'mailjet_sync' and table_name = 'command_runs'
