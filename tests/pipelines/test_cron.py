@@ -99,7 +99,7 @@ def test_a_cron_run_that_fails_at_each_step_leaves_a_result_naming_it(sandbox: A
     assert "not-the-secret" not in (tmp_path / "run.log").read_text(encoding="utf-8")
     # And `runs` lists each step that got going, as it ended (the plan of the second run failed reading
     # its audiences file, before it held the warehouse: the run's log has it, `runs` does not).
-    listed = [(r[1], r[2]) for r in recent_runs(db=str(tmp_path / "mailjet_elt.duckdb")).rows]
+    listed = [(r.command, r.status) for r in recent_runs(db=str(tmp_path / "mailjet_elt.duckdb")).runs]
     assert listed == [
         ("apply", "failed"),
         ("plan", "ok"),

@@ -178,7 +178,9 @@ def test_every_command_runs_on_both_engines(engines: dict[str, Engine]) -> None:
     assert counts(pg.incremental) == counts(duck.incremental)
     assert pg.sql == duck.sql
     # `runs` lists the same commands, ended the same way, on both.
-    listed = {e: [(r[1], r[2]) for r in recent_runs(**engines[e].where, limit=1000).rows] for e in ENGINES}
+    listed = {
+        e: [(r.command, r.status) for r in recent_runs(**engines[e].where, limit=1000).runs] for e in ENGINES
+    }
     assert {"extract", "import-csv", "load", "plan", "apply"} <= {c for c, _ in listed["postgres"]}
     assert listed["postgres"] == listed["duckdb"]
 
