@@ -164,4 +164,9 @@ def reraise_if_interrupted(exc: BaseException) -> None:
 def interrupted_exit(command: str, signum: int | None) -> int:
     """The exit code for a command stopped by `signum`, after telling the user how to resume."""
     console().error(f"mailjet-elt {command}: interrupted; rerun `{command}` to resume")
+    return signal_exit_code(signum)
+
+
+def signal_exit_code(signum: int | None) -> int:
+    """A command stopped by `signum` exits 128 + its number, as shells report it (1 when it is unknown)."""
     return 128 + signum if signum else EXIT_FAILURE

@@ -22,6 +22,11 @@ OWN_LOGGERS = ("pipelines", "sources", "destinations", "sandbox")  # the project
 FIGURES = "figures"
 
 
+def now_text() -> str:
+    """This instant as every JSON log line and result document writes it (UTC, milliseconds)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time (UTC), level, logger, message, the record's figures if any (each a
     field of its own, never in place of the four), and the exception if any."""
@@ -111,7 +116,7 @@ def last_words(text: str) -> bytes:
     """A line for a signal handler to write with os.write (no logging there), in the configured format."""
     if json_mode():
         entry = {
-            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "at": now_text(),
             "level": "WARNING",
             "logger": CONSOLE,
             "message": text,

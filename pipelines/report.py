@@ -48,7 +48,7 @@ def as_json(result: Any) -> str:
         return json.dumps(
             run_document(result.started_at, steps, result.exit_code, failed, error), ensure_ascii=False
         )
-    from pipelines.run_report import now_text
+    from pipelines.logs import now_text
 
     stamped = {"at": now_text(), "exit_code": int(getattr(result, "exit_code", 0))}
     whole = document(result)

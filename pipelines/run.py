@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pipelines.apply import ApplyResult, apply
 from pipelines.extract import ExtractResult, extract
@@ -21,11 +21,9 @@ from pipelines.interrupts import InterruptHandler
 from pipelines.logs import console
 from pipelines.plan import PlanResult, plan
 from pipelines.progress import ExtractProgress
+from pipelines.run_report import STEPS, Step
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import holding
-
-Step = Literal["lock", "extract", "plan", "apply"]  # "lock": waiting for the writer lock, before any step
-STEPS: tuple[Step, ...] = ("extract", "plan", "apply")
 
 
 @dataclass

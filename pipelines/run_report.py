@@ -17,13 +17,9 @@ if TYPE_CHECKING:
     from pipelines.sync.runs import AppliedRun
 
 Status = Literal["ok", "failed", "stopped"]
-STEPS = ("extract", "plan", "apply")
+Step = Literal["lock", "extract", "plan", "apply"]  # "lock": waiting for the writer lock, before any step
+STEPS: tuple[Step, ...] = ("extract", "plan", "apply")
 SHORT = {"addnoforce": "subscribe", "unsub": "unsubscribe", "remove": "remove", "update": "update"}
-
-
-def now_text() -> str:
-    """This instant as every log line and result document writes it (UTC, milliseconds)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def step_line(step: str, result: Any) -> str:

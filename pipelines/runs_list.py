@@ -96,7 +96,7 @@ def _utc(value: datetime) -> datetime:
 def render_runs(listing: RunsListing, fmt: str) -> str:
     """The runs as a table, or as one JSON document (`{"result": "runs", "at", "exit_code", "runs"}`)."""
     if fmt == "json":
-        from pipelines.run_report import now_text
+        from pipelines.logs import now_text
 
         runs = [
             {

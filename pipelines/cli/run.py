@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from pipelines.cli.helptext import DONE, FAILED, STOPPED, USAGE, add_command
 from pipelines.cli.options import After, Commands, add_format
 from pipelines.errors import EXIT_FAILURE
-from pipelines.interrupts import Interrupted, InterruptHandler
+from pipelines.interrupts import Interrupted, InterruptHandler, signal_exit_code
 
 if TYPE_CHECKING:
     from pipelines.run import RunSteps
@@ -68,7 +68,7 @@ def handle(args: argparse.Namespace, stop: InterruptHandler) -> object:
             steps=steps,
         )
     except Interrupted as exc:
-        code = 128 + exc.signum if exc.signum else EXIT_FAILURE
+        code = signal_exit_code(exc.signum)
         _failed(args, steps, code, f"interrupted by signal {exc.signum}; rerun `run` to resume", stopped=True)
         raise
     except Exception as exc:
