@@ -1,21 +1,24 @@
-"""The README runs as written, top to bottom, as a reader would follow it on a fresh clone.
+"""The README and every page of docs/ run as written, top to bottom, as a reader would follow them on a
+fresh clone.
 
-Every fenced block of README.md is taken in order, in a fresh project folder (the repository's `.venv` and
+Every fenced block of README.md, then of each page of docs/ (in DOCUMENTS' order), is taken in order, in a
+fresh project folder (the repository's `.venv` and
 `examples/`, the shipped `.dlt/config.toml`, no `MAILJET__*` variable), by its language:
 
 - `sh`: run by bash (`-euo pipefail`) in one "terminal": what a block exports or activates stays set for
   the next block. A block that starts a server (`mailjet-elt sandbox`, `mailjet-elt webhooks serve`) runs in
-  a terminal of its own, as the README says, and the next block waits until it listens; servers stop at the
-  end. The README's ports (8765, 8766, 8775) are mapped to free ones, and its example PostgreSQL URL to a
+  a terminal of its own, as the page says, and the next block waits until it listens; servers stop at the
+  end. The pages' ports (8765, 8766, 8775) are mapped to free ones, and its example PostgreSQL URL to a
   fresh database on the tests' PostgreSQL (`tests/postgres/conftest.py`): the only changes made to a block.
 - `sql`, `python`, `toml` with `file=PATH` in the fence: written to PATH, as the reader saves them (a `toml`
   file's `[mailjet_elt]`, `[mailjet]`, `[mailjet.webhooks]` and `[sync]` keys must be settings that exist);
   without: run, the `sql` through `mailjet-elt sql`, the `python` with `.venv/bin/python`.
-- `crontab`: each line's command runs in the project folder (the README's `/srv/mailjet-elt`).
+- `crontab`: each line's command runs with the project folder as the README's `/srv/mailjet-elt`, and
+  the account's folder beside it as `/srv/acme`.
 - `text`: a picture or an output, never a command.
 
 A block that cannot run here is listed in NOT_RUN with the reason. Some blocks must also print what the
-README says they show (EXPECT)."""
+page says they show (EXPECT). Every link between the pages leads to a page and a heading that exist."""
 
 from __future__ import annotations
 
@@ -49,6 +52,22 @@ from tests.postgres.conftest import (
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+# The pages a reader follows, in the order this test walks them in one terminal: the README first, then the
+# reference, whose examples carry on from the README's tour (the sandbox running, its variables set).
+DOCUMENTS = (
+    "README.md",
+    "docs/warehouses.md",
+    "docs/commands.md",
+    "docs/extract.md",
+    "docs/import.md",
+    "docs/audiences.md",
+    "docs/webhooks.md",
+    "docs/sandbox.md",
+    "docs/tables.md",
+    "docs/settings.md",
+    "docs/development.md",
+)
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```(\w*)([^\n]*)\n(.*?)^```", re.S | re.M)
 HEADING = re.compile(r"^#{2,3} (.+)$", re.M)
 # A section that runs longer than this is stuck (the slowest, the demo, takes about a minute).
@@ -61,7 +80,7 @@ SERVERS = {".venv/bin/mailjet-elt sandbox": 8765, ".venv/bin/mailjet-elt webhook
 README_PORTS = (8765, 8766, 8775)
 # The README's example PostgreSQL URL, replaced (as its ports are) by a fresh database's on the tests' server.
 README_POSTGRES = "postgresql://loader:secret@db.example.com:5432/warehouse"
-# (a line of the block, what its output must hold): the README says the block shows it.
+# (a line of the block, what its output must hold): the page says the block shows it.
 EXPECT = (
     (".venv/bin/mailjet-elt check", "OK: http://127.0.0.1:"),
     ("sql .tables", "list_recipients"),
@@ -88,31 +107,37 @@ CONFIG_SECTIONS = {
 
 @dataclass
 class Block:
+    document: str  # the page, from the repository's root
     line: int
     language: str
     file: str | None
     body: str
-    section: str = ""  # the heading the block stands under
+    section: str = ""  # the page and the heading the block stands under
 
     @property
     def first(self) -> str:
         return self.body.strip().splitlines()[0]
 
+    @property
+    def where(self) -> str:
+        return f"{self.document} line {self.line}"
+
 
 def blocks() -> list[Block]:
-    text = README.read_text(encoding="utf-8")
     found = []
-    for m in FENCE.finditer(text):
-        info = dict(part.split("=", 1) for part in m.group(2).split() if "=" in part)
-        headings = HEADING.findall(text, 0, m.start())
-        section = headings[-1].strip() if headings else "(top)"
-        line = text.count("\n", 0, m.start()) + 1
-        found.append(Block(line, m.group(1), info.get("file"), m.group(3), section))
+    for document in DOCUMENTS:
+        text = (ROOT / document).read_text(encoding="utf-8")
+        for m in FENCE.finditer(text):
+            info = dict(part.split("=", 1) for part in m.group(2).split() if "=" in part)
+            headings = HEADING.findall(text, 0, m.start())
+            section = f"{document}: {headings[-1].strip() if headings else '(top)'}"
+            line = text.count("\n", 0, m.start()) + 1
+            found.append(Block(document, line, m.group(1), info.get("file"), m.group(3), section))
     return found
 
 
 def sections() -> list[str]:
-    """The README's sections that hold blocks, in order: each is one test, run in the one terminal."""
+    """The pages' sections that hold blocks, in order: each is one test, run in the one terminal."""
     return list(dict.fromkeys(b.section for b in blocks()))
 
 
@@ -165,8 +190,8 @@ class Terminal:
     def shell(self, block: Block, script: str) -> str:
         """Run a script as the block, in this terminal; its stdout."""
         wrapped = f"{self.restored}\n{script}\nexport -p > {shlex.quote(str(self.state))}\n"
-        out_file = self.folder.parent / f"block-{block.line}.out"
-        err_file = self.folder.parent / f"block-{block.line}.err"
+        out_file = self.folder.parent / f"block-{block.document.replace('/', '-')}-{block.line}.out"
+        err_file = self.folder.parent / f"block-{block.document.replace('/', '-')}-{block.line}.err"
         with out_file.open("w") as stdout, err_file.open("w") as stderr:
             process = subprocess.Popen(
                 ["bash", "-euo", "pipefail", "-c", wrapped],
@@ -181,7 +206,7 @@ class Terminal:
             finally:
                 stop(process)
         out, err = out_file.read_text(), err_file.read_text()
-        where = f"README line {block.line} ({block.language} block):\n{block.body}"
+        where = f"{block.where} ({block.language} block):\n{block.body}"
         assert process.returncode == 0, f"{where}\nfailed with exit {process.returncode}:\n{err[-3000:]}"
         assert "Traceback" not in err, f"{where}\n{err[-3000:]}"
         return out
@@ -194,7 +219,7 @@ class Terminal:
         if "--port" not in words:
             words += ["--port", str(port)]
         command = shlex.join(words)
-        log = self.folder.parent / f"server-{block.line}.log"
+        log = self.folder.parent / f"server-{block.document.replace('/', '-')}-{block.line}.log"
         with log.open("w") as output:  # the server writes to its own copy of the descriptor
             self.servers.append(
                 subprocess.Popen(
@@ -211,10 +236,10 @@ class Terminal:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
             assert self.servers[-1].poll() is None, (
-                f"README line {block.line}: the server stopped:\n{log.read_text()[-3000:]}"
+                f"{block.where}: the server stopped:\n{log.read_text()[-3000:]}"
             )
             time.sleep(0.2)
-        raise AssertionError(f"README line {block.line}: nothing listens on port {port} after 120 s")
+        raise AssertionError(f"{block.where}: nothing listens on port {port} after 120 s")
 
     def run(self, block: Block) -> None:
         if block.file:
@@ -223,7 +248,7 @@ class Terminal:
         if block.language == "text":
             lines = block.body.splitlines()
             commands = [line for line in lines if line.lstrip().startswith((".venv/", "$ "))]
-            assert not commands, f"README line {block.line}: commands in a text block run nowhere: {commands}"
+            assert not commands, f"{block.where}: commands in a text block run nowhere: {commands}"
             return
         readme_port = server_port(block)
         if readme_port is not None:
@@ -244,13 +269,13 @@ class Terminal:
         self.ran.append(block.language)
         for line, shown in EXPECT:
             if line in block.body:
-                assert shown in out, f"README line {block.line}: the output lacks {shown!r}:\n{out[-3000:]}"
+                assert shown in out, f"{block.where}: the output lacks {shown!r}:\n{out[-3000:]}"
         if block.language == "sh" and re.search(r"\bsql\b", block.body):
-            assert out.strip(), f"README line {block.line}: a query printed nothing"
+            assert out.strip(), f"{block.where}: a query printed nothing"
 
     def save(self, block: Block) -> None:
         """A block with `file=PATH`: saved where the reader saves it."""
-        where = f"README line {block.line}"
+        where = block.where
         assert block.language in {"sql", "python", "toml"}, f"{where}: file= in a {block.language} block"
         path = self.folder / block.file if block.file else self.folder
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -260,17 +285,23 @@ class Terminal:
         self.ran.append(f"{block.language} saved as {block.file}")
 
     def crontab(self, block: Block) -> str:
-        """Each crontab line's command, run in the project folder; a JSON log must hold JSON lines only."""
+        """Each crontab line's command, run with the clone (`/srv/mailjet-elt`) as the project folder and the
+        account's folder (`/srv/acme`) beside it; a JSON log must hold JSON lines only."""
         out = ""
+        folders = {"/srv/mailjet-elt": self.folder, "/srv/acme": self.folder.parent / "acme"}
         for line in block.body.splitlines():
             if line.strip() and not line.startswith("#"):
-                command = line.split(None, 5)[5].replace("/srv/mailjet-elt", shlex.quote(str(self.folder)))
+                command = line.split(None, 5)[5]
+                for readme, folder in folders.items():
+                    command = command.replace(readme, shlex.quote(str(folder)))
                 out += self.shell(block, command)
                 log = re.search(r">> (\S+)", command)
+                ran_in = re.match(r"cd (\S+) &&", command)
                 if log and "--log-format json" in command:  # the README says: JSON lines, each of them
-                    lines = (self.folder / log[1]).read_text().splitlines()
-                    assert lines and all(json.loads(x) for x in lines), f"README line {block.line}"
-                    assert json.loads(lines[-1])["result"] == "run", f"README line {block.line}"
+                    where = Path(shlex.split(ran_in[1])[0]) if ran_in else self.folder
+                    lines = (where / log[1]).read_text().splitlines()
+                    assert lines and all(json.loads(x) for x in lines), block.where
+                    assert json.loads(lines[-1])["result"] == "run", block.where
         return out
 
     def stop_servers(self) -> None:
@@ -279,7 +310,7 @@ class Terminal:
 
 
 def check_settings(block: Block) -> None:
-    """Every setting the README writes exists, in the section it is written in."""
+    """Every setting the pages write exists, in the section it is written in."""
     data = tomllib.loads(block.body)
 
     def walk(table: dict[str, object], path: tuple[str, ...]) -> None:
@@ -288,10 +319,8 @@ def check_settings(block: Block) -> None:
             if isinstance(value, dict):
                 walk(value, (*path, key))
             else:
-                assert spec is not None, f"README line {block.line}: [{'.'.join(path)}] is no section we read"
-                assert key in spec_fields(spec), (
-                    f"README line {block.line}: [{'.'.join(path)}] {key} is no setting"
-                )
+                assert spec is not None, f"{block.where}: [{'.'.join(path)}] is no section we read"
+                assert key in spec_fields(spec), f"{block.where}: [{'.'.join(path)}] {key} is no setting"
 
     walk(data, ())
 
@@ -323,7 +352,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @dataclass
 class Reader:
-    """One reader's walk through the README: the terminal, and how far it got."""
+    """One reader's walk through the README and docs/: the terminal, and how far it got."""
 
     terminal: Terminal
     repository: str  # the repository's changes (`git status`) before the walk: it must change nothing
@@ -370,15 +399,47 @@ def reader(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
 @pytest.mark.unit
 def test_the_readme_names_what_it_runs() -> None:
     found = blocks()
-    assert len(found) > 10, "too few blocks found: the README's fences changed"
+    assert len(found) > 10, "too few blocks found: the pages' fences changed"
     unknown = [(b.line, b.language) for b in found if b.language not in LANGUAGES]
     assert not unknown, f"blocks in a language this test does not run: {unknown}"
     stale = [key for key in NOT_RUN if not any(b.first.startswith(key) for b in found)]
-    assert not stale, f"NOT_RUN names blocks the README no longer has: {stale}"
+    assert not stale, f"NOT_RUN names blocks the pages no longer have: {stale}"
     missing = [line for line, _ in EXPECT if not any(line in b.body for b in found)]
-    assert not missing, f"EXPECT names lines the README no longer has: {missing}"
+    assert not missing, f"EXPECT names lines the pages no longer have: {missing}"
     postgres = [b.line for b in found if b.language == "sh" and README_POSTGRES in b.body]
     assert postgres, f"no block uses README_POSTGRES, {README_POSTGRES}"
+    pages = {str(path.relative_to(ROOT)) for path in (ROOT / "docs").glob("**/*.md")}
+    assert pages == set(DOCUMENTS) - {"README.md"}, (
+        f"DOCUMENTS must name every page of docs/ once: missing {sorted(pages - set(DOCUMENTS))},"
+        f" gone {sorted(set(DOCUMENTS) - {'README.md'} - pages)}"
+    )
+
+
+def slug(heading: str) -> str:
+    """A heading's anchor, as GitHub makes it: lower case, punctuation but `-`, `_` dropped, spaces as `-`."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.unit
+def test_every_link_between_the_pages_leads_to_a_page_and_a_heading() -> None:
+    broken = []
+    for document in DOCUMENTS:
+        page = ROOT / document
+        text = page.read_text(encoding="utf-8")
+        for target in LINK.findall(FENCE.sub("", text)):
+            if re.match(r"[a-z]+:", target):
+                continue  # a web address
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.exists():
+                broken.append(f"{document}: {target}: no such file")
+            elif anchor and linked.suffix == ".md":
+                headings = re.findall(
+                    r"^#{1,6} (.+)$", FENCE.sub("", linked.read_text(encoding="utf-8")), re.M
+                )
+                if anchor not in {slug(h) for h in headings}:
+                    broken.append(f"{document}: {target}: no such heading")
+    assert not broken, "\n".join(broken)
 
 
 @pytest.mark.e2e
@@ -396,7 +457,7 @@ def test_a_readme_section_runs_as_written(reader: Reader, section: str) -> None:
                 continue
             began = time.monotonic()
             reader.terminal.run(block)
-            print(f"README line {block.line}: {block.language} block, {time.monotonic() - began:.1f} s")
+            print(f"{block.where}: {block.language} block, {time.monotonic() - began:.1f} s")
     except BaseException:
         reader.failed = section
         raise
@@ -414,7 +475,7 @@ def repository_changes() -> str:
 
 @pytest.mark.e2e
 def test_every_readme_block_ran(reader: Reader) -> None:
-    assert repository_changes() == reader.repository, "a README block wrote into the repository"
+    assert repository_changes() == reader.repository, "a block of the pages wrote into the repository"
     if reader.failed is not None:
         pytest.skip(f"the section {reader.failed!r} failed (reported above)")
     found = blocks()
@@ -423,7 +484,7 @@ def test_every_readme_block_ran(reader: Reader) -> None:
     assert len(reader.terminal.ran) + reader.skipped == commands
     assert reader.skipped == len(NOT_RUN)  # each NOT_RUN entry stands for one block
     print(
-        f"README: {len(reader.terminal.ran)} of {commands} blocks run or saved as the reader does"
+        f"README and docs/: {len(reader.terminal.ran)} of {commands} blocks run or saved as the reader does"
         f" ({', '.join(sorted(set(reader.terminal.ran)))}); {reader.skipped} not run, each with its reason;"
         f" {len(found) - commands} text blocks"
     )
@@ -438,9 +499,8 @@ def spec_fields(spec: type) -> dict[str, object]:
 
 @pytest.mark.unit
 def test_the_settings_table_names_every_setting_with_its_default() -> None:
-    text = README.read_text(encoding="utf-8")
-    table = text[text.index("### Settings") :]
-    table = table[: table.index("\n### ")]
+    text = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    table = text[: text.index("\n## ")]
     for path, spec in CONFIG_SECTIONS.items():
         section = "[" + ".".join(path) + "]"
         row = next(line for line in table.splitlines() if line.startswith(f"| `{section}` |"))
@@ -454,9 +514,9 @@ def test_the_settings_table_names_every_setting_with_its_default() -> None:
             if isinstance(default, int | float) and not isinstance(default, bool):
                 first = said.split()[0].rstrip(",;")
                 assert float(first) == default, (
-                    f"{section} {name}: the README says {first}, the default is {default}"
+                    f"{section} {name}: docs/settings.md says {first}, the default is {default}"
                 )
             elif isinstance(default, str):
                 assert f"`{default}`" in said, (
-                    f"{section} {name}: the README says {said!r}, the default is {default}"
+                    f"{section} {name}: docs/settings.md says {said!r}, the default is {default}"
                 )

@@ -60,7 +60,7 @@ def add(commands: Commands, after: After) -> None:
     sandbox.add_argument(
         "--quirks",
         default="",
-        help="other readings of the API's ambiguities, comma-separated, or all (see the README): "
+        help="other readings of the API's ambiguities, comma-separated, or all (see docs/sandbox.md): "
         + ", ".join("listing-lag=SECONDS" if q == "listing-lag" else q for q in QUIRKS)
         + " (SECONDS: 2 when bare or under all)",
     )

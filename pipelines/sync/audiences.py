@@ -13,8 +13,10 @@ when the views are created."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
@@ -125,15 +127,13 @@ def _audience(source: str, start: int, keys: dict[str, tuple[str, int]], body: l
     sql = "\n".join(body).strip().rstrip(";").strip()
     first_line = start + len(keys) + next((i for i, line in enumerate(body) if line.strip()), 0)
     try:
-        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+        with _quiet_sqlglot():
+            statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except ParseError as exc:
-        error = exc.errors[0] if exc.errors else {}
-        line = first_line + int(error.get("line", 1)) - 1
-        raise AudienceError(
-            f"{source}:{line}: audience {name!r}: SQL syntax error ({error.get('description', exc)}); fix "
-            "the statement"
-        ) from None
+        raise AudienceError(_syntax_error(source, name, first_line, exc)) from None
     view = f"audience_{name}"
+    if len(statements) == 1 and isinstance(statements[0], exp.Command):
+        raise AudienceError(_unreadable(source, name, first_line, sql, view))
     if len(statements) != 1 or not isinstance(statements[0], exp.Create):
         raise AudienceError(
             f"{where}: expected one `create or replace view {view} as select ...` statement, found "
@@ -170,6 +170,47 @@ def _audience(source: str, start: int, keys: dict[str, tuple[str, int]], body: l
     return Audience(name, list_ref, cast(OnExit, on_exit.lower()), properties, sql, start, permission)
 
 
+@contextlib.contextmanager
+def _quiet_sqlglot() -> Iterator[None]:
+    """sqlglot logs a warning for a statement it cannot read and keeps it as a bare command; the message
+    that follows says it better."""
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _syntax_error(source: str, name: str, first_line: int, exc: ParseError) -> str:
+    error = exc.errors[0] if exc.errors else {}
+    line = first_line + int(error.get("line", 1)) - 1
+    return (
+        f"{source}:{line}: audience {name!r}: SQL syntax error ({error.get('description', exc)}); fix "
+        "the statement"
+    )
+
+
+CREATE_VIEW = re.compile(r"\s*create\s+(?:or\s+replace\s+)?view\s+\S+\s+as\s", re.I)
+
+
+def _unreadable(source: str, name: str, first_line: int, sql: str, view: str) -> str:
+    """The message for a statement sqlglot could not read at all: where its query goes wrong, when the
+    query alone tells, else what the statement must look like."""
+    head = CREATE_VIEW.match(sql)
+    if head is not None:
+        try:
+            with _quiet_sqlglot():
+                sqlglot.parse_one(sql[head.end() :], read="duckdb")
+        except ParseError as exc:
+            return _syntax_error(source, name, first_line + sql[: head.end()].count("\n"), exc)
+    return (
+        f"{source}:{first_line}: audience {name!r}: SQL syntax error: the statement cannot be read as "
+        f"`create or replace view {view} as select ...`; fix the statement"
+    )
+
+
 def one_list_one_audience(source: str, audience: Audience, other: Audience) -> str:
     """The message for two audiences feeding one list (each would remove the other's people)."""
     return (
@@ -200,7 +241,7 @@ def audiences_path(given: str | None, shipped: Path = SHIPPED_AUDIENCES) -> Path
         return shipped
     raise AudienceError(
         "no audiences file: there is no ./audiences.sql in this folder and no shipped one beside the "
-        'installed package. Write your audiences in ./audiences.sql (see the README, "Writing an '
+        'installed package. Write your audiences in ./audiences.sql (see docs/audiences.md, "Writing an '
         'audience"), or give one with --audiences PATH'
     )
 

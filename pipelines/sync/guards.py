@@ -97,7 +97,10 @@ def data_tests(figures: PlanFigures, limit: float) -> Guard:
     """Held when more than `limit` % of the rows failed the data tests."""
     failed, total = figures.rejected, figures.audience_rows
     share = 100.0 * failed / total if total else 0.0
-    said = f"{failed:,} of {total:,} rows failed the data tests ({share:.1f} %, limit {limit:g} %)"
+    said = (
+        f"{failed:,} of {total:,} rows failed the data tests ({share:.1f} %, limit {limit:g} % in [sync] "
+        "max_rejected_pct)"
+    )
     if total - failed > 0 and share > limit:
         return Guard("data_tests", "held", f"{said}{_kept(figures)}; fix them (mailjet_sync.sync_rejections)")
     return Guard("data_tests", "ok", said)
@@ -116,7 +119,7 @@ def removal_share(figures: PlanFigures, limit: float, window_days: float = 0.0) 
     )
     said = (
         f"{leaving:,} of {members:,} subscribed members would leave the list (unsubscribed or "
-        f"removed){window}: {share:.1f} %, limit {limit:g} %"
+        f"removed){window}: {share:.1f} %, limit {limit:g} % in [sync] max_removal_pct"
     )
     if share > limit:
         return Guard("removal_share", "stop", f"{said}: apply stops unless --force")
@@ -130,7 +133,7 @@ def update_share(figures: PlanFigures, limit: float) -> Guard:
     share = 100.0 * updates / members if members else (100.0 if updates else 0.0)
     said = (
         f"{updates:,} of {members:,} subscribed members would have their properties updated: "
-        f"{share:.1f} %, limit {limit:g} %"
+        f"{share:.1f} %, limit {limit:g} % in [sync] max_update_pct"
     )
     if share > limit:
         return Guard("update_share", "stop", f"{said}: apply stops unless --force")
@@ -144,7 +147,7 @@ def data_age(as_of: datetime | None, limit_h: float, now: datetime) -> Guard:
             "data_age", "stop", "no Mailjet data has been extracted: run extract, then plan", forceable=False
         )
     hours = (now - as_of).total_seconds() / 3600
-    said = f"Mailjet data extracted {ago(hours)} ago (limit {limit_h:g} h)"
+    said = f"Mailjet data extracted {ago(hours)} ago (limit {limit_h:g} h in [sync] max_data_age_hours)"
     if hours > limit_h:
         return Guard("data_age", "stop", f"{said}: run extract, then plan again")
     return Guard("data_age", "ok", said)

@@ -22,7 +22,7 @@ NO_VIEWS_ACROSS_DATASETS = frozenset({"sqlite"})
 WHAT_WORKS = (
     "Use DuckDB (the default: a file at --db PATH) or PostgreSQL (--destination postgres); to land "
     "Mailjet's tables in another dlt destination, run `mailjet_source()` in your own dlt pipeline "
-    '(README, "In your own dlt pipeline")'
+    '(docs/warehouses.md, "In your own dlt pipeline")'
 )
 
 

@@ -74,12 +74,26 @@ def test_a_file_of_two_audiences() -> None:
             r"audiences.sql:4: audience 'a' is defined twice \(first at line 1\)",
         ),
         ("-- audience: News Letter\n-- list: L\nselect 1", r"use lowercase letters, digits and underscores"),
+        (  # a statement sqlglot keeps as a bare command: the line of the query that goes wrong
+            "-- audience: a\n-- list: L\ncreate or replace view audience_a as\n\nselct k.email, from crm.k",
+            r"audiences.sql:5: audience 'a': SQL syntax error \(",
+        ),
+        (
+            "-- audience: a\n-- list: L\ncreate or replace vew audience_a as select 'x' as email",
+            r"audiences.sql:3: audience 'a': SQL syntax error: the statement cannot be read as "
+            r"`create or replace view audience_a as select \.\.\.`",
+        ),
     ],
 )
-def test_mistakes_name_the_line_and_the_fix(text: str, message: str) -> None:
+def test_mistakes_name_the_line_and_the_fix(
+    text: str, message: str, caplog: pytest.LogCaptureFixture
+) -> None:
     with pytest.raises(AudienceError, match=message) as caught:
         parse_audiences(text, "audiences.sql")
     assert caught.value.exit_code == 2
+    assert not [r for r in caplog.records if r.name.startswith("sqlglot")], (
+        "the message says it: no sqlglot line"
+    )
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,9 @@ def test_a_healthy_plan_passes_every_guard() -> None:
     ]
     assert not stopped(guards)
     assert guards[0].detail == "100 usable rows"
-    assert guards[4].detail == "Mailjet data extracted 30 minutes ago (limit 24 h)"
+    assert (
+        guards[4].detail == "Mailjet data extracted 30 minutes ago (limit 24 h in [sync] max_data_age_hours)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -85,7 +87,8 @@ def test_the_data_tests_share_holds_exits_over_its_limit(rejected: int, verdict:
     ]
     assert tests.verdict == verdict
     assert tests.detail.startswith(
-        f"{rejected} of 100 rows failed the data tests ({rejected:.1f} %, limit 5 %)"
+        f"{rejected} of 100 rows failed the data tests ({rejected:.1f} %, limit 5 % in [sync] "
+        "max_rejected_pct)"
     )
 
 
@@ -118,7 +121,7 @@ def test_removals_applied_within_the_window_count_with_the_planned_ones() -> Non
     assert guard.verdict == "stop"
     assert guard.detail == (
         "26 of 100 subscribed members would leave the list (unsubscribed or removed) (8 planned, 18 applied "
-        "in the last 7 days): 26.0 %, limit 10 %: apply stops unless --force"
+        "in the last 7 days): 26.0 %, limit 10 % in [sync] max_removal_pct: apply stops unless --force"
     )
     second = replace(FRESH, leaving=9, list_members=91, removed_recently=9)
     assert verdicts(second)["removal_share"] == "stop"  # 18 of 100
@@ -145,8 +148,8 @@ def test_mass_property_updates_stop_apply_over_max_update_pct(
 def test_the_update_limit_is_the_configured_one() -> None:
     figures = replace(FRESH, updates=80)
     assert update_share(figures, 50.0).detail == (
-        "80 of 100 subscribed members would have their properties updated: 80.0 %, limit 50 %: apply stops "
-        "unless --force"
+        "80 of 100 subscribed members would have their properties updated: 80.0 %, limit 50 % in [sync] "
+        "max_update_pct: apply stops unless --force"
     )
     assert verdicts(figures, SyncConfiguration(max_update_pct=80.0))["update_share"] == "ok"
 
@@ -173,11 +176,15 @@ def test_the_new_limits_are_checked_like_the_others(name: str, value: float) -> 
         pytest.param(
             NOW - timedelta(hours=25),
             "stop",
-            "Mailjet data extracted 25.0 h ago (limit 24 h): run extract, then plan again",
+            "Mailjet data extracted 25.0 h ago (limit 24 h in [sync] max_data_age_hours): run extract, then "
+            "plan again",
             id="stale",
         ),
         pytest.param(
-            NOW - timedelta(hours=2), "ok", "Mailjet data extracted 2.0 h ago (limit 24 h)", id="fresh"
+            NOW - timedelta(hours=2),
+            "ok",
+            "Mailjet data extracted 2.0 h ago (limit 24 h in [sync] max_data_age_hours)",
+            id="fresh",
         ),
     ],
 )

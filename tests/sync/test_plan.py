@@ -165,7 +165,8 @@ def test_stale_or_missing_mailjet_data_stops_the_plan(tmp_path: Path) -> None:
     source.write_text(audiences_file(), encoding="utf-8")
     [stale] = plan(db=str(db), audiences=str(source), config=SyncConfiguration()).plans
     guard = {g.name: g for g in stale.guards}["data_age"]
-    assert guard.verdict == "stop" and "extracted 30.0 h ago (limit 24 h)" in guard.detail
+    said = "extracted 30.0 h ago (limit 24 h in [sync] max_data_age_hours)"
+    assert guard.verdict == "stop" and said in guard.detail
     fresh = plan(db=str(db), audiences=str(source), config=SyncConfiguration(max_data_age_hours=48)).plans[0]
     assert {g.name: g.verdict for g in fresh.guards}["data_age"] == "ok"
     assert rows(db, "select guard from mailjet_sync.sync_runs order by run_id") == [("stop",), ("ok",)]
