@@ -236,7 +236,9 @@ def _reasons(counts: dict[str, int]) -> str:
 
 
 def _audience_lines(item: AudiencePlan) -> list[str]:
-    if item.list_id is None:
+    if item.list_id is None and item.data_as_of is None:
+        target = f'list "{item.list_ref}" (not read yet: Mailjet was never extracted)'
+    elif item.list_id is None:
         target = f'list "{item.list_ref}" (not in Mailjet yet: apply creates it)'
     else:
         target = f'list "{item.list_name}" (ID {item.list_id}, {item.list_members:,} subscribed)'

@@ -53,7 +53,12 @@ def _example(db: str, setting: bool) -> str:
 def database_file(given: str | None, destination: str | None) -> str:
     """The DuckDB file of a command: `--db` when given; else the `db` setting, read through dlt's providers
     (so dlt is imported only then) and checked as `--db` would be; else ./mailjet_elt.duckdb. With another
-    destination the file is not used, and the setting not read."""
+    destination the file is not used, and the setting not read; `--db` given with it is a mistake."""
+    if given is not None and not is_duckdb_file(destination):
+        raise WarehouseError(
+            f"--db {given} names a DuckDB file, but --destination {destination} writes to that destination, "
+            f"whose own settings name its database ([destination.{destination}] credentials): drop --db"
+        )
     if given is not None or not is_duckdb_file(destination):
         return DEFAULT_DB if given is None else given
     from pipelines.warehouse.db_setting import configured_db

@@ -77,3 +77,17 @@ def test_the_config_file_of_the_folder_names_the_file(tmp_path: Path) -> None:
         assert con.sql("select email, first_name from crm.profiles").fetchall() == [
             ("ann@example.com", "Ann")
         ]
+
+
+def test_db_given_with_another_destination_is_refused_not_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--db` names a DuckDB file; with `--destination postgres` it would name nothing, silently."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MAILJET_ELT__DB", "account.duckdb")  # the setting alone is not read there: no error
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", "postgresql://u:p@127.0.0.1:9/w")
+    assert run_command(["--db", "account.duckdb", "--destination", "postgres", "sql", "select 1"]) == 2
+    said = capsys.readouterr().err
+    assert "--db account.duckdb names a DuckDB file, but --destination postgres" in said
+    assert "drop --db" in said
+    assert not list(tmp_path.iterdir())  # nothing written, nothing created

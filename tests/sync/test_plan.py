@@ -19,6 +19,8 @@ from pipelines.errors import CommandError
 from pipelines.extract import extract
 from pipelines.load import load
 from pipelines.plan import plan
+from pipelines.report import render
+from pipelines.sync.audiences import SHIPPED_AUDIENCES
 from pipelines.sync.config import SyncConfiguration
 from pipelines.warehouse.datasets import RAW_TABLES
 from tests.conftest import BIN, Api, creds, run_cli
@@ -176,6 +178,23 @@ def test_stale_or_missing_mailjet_data_stops_the_plan(tmp_path: Path) -> None:
     assert {g.name: g.detail for g in blind.guards}["data_age"] == (
         "no Mailjet data has been extracted: run extract, then plan"
     )
+
+
+def test_a_plan_before_any_extract_does_not_say_the_lists_are_missing_from_mailjet(tmp_path: Path) -> None:
+    """Only the CRM's tables are loaded: the lists were never read, which is not the same as absent."""
+    db = str(tmp_path / "crm-only.duckdb")
+    (tmp_path / "profiles.csv").write_text("email,firstname,country\na@x.com,Ann,DE\n", encoding="utf-8")
+    (tmp_path / "consent.csv").write_text(
+        "email,permission,granted,at,source\na@x.com,email_newsletter,yes,2026-06-14T10:00:00Z,crm\n",
+        encoding="utf-8",
+    )
+    load(db=db, file=str(tmp_path / "profiles.csv"), table="profiles")
+    load(db=db, file=str(tmp_path / "consent.csv"), table="consent_events")
+    result = plan(db=db, audiences=str(SHIPPED_AUDIENCES), config=SyncConfiguration())
+    shown = render(result)
+    assert all(item.list_id is None and item.data_as_of is None for item in result.plans)
+    assert shown.count("(not read yet: Mailjet was never extracted)") == len(result.plans) == 2
+    assert "apply creates it" not in shown
 
 
 def test_run_ids_grow_and_a_replan_of_the_same_state_plans_the_same(tmp_path: Path) -> None:
