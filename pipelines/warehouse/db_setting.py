@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.exceptions import ConfigurationException
+from dlt.common.configuration.providers.toml import TomlProviderReadException
 from dlt.common.configuration.specs import BaseConfiguration
 
 from pipelines.settings import DB_SETTING_WHERE
@@ -27,5 +28,7 @@ def configured_db() -> str | None:
     read."""
     try:
         return resolve_configuration(ProjectConfiguration(), sections=(SECTION,)).db
+    except TomlProviderReadException:
+        raise  # a settings file that is not TOML: named as such, whichever setting was read first
     except ConfigurationException as exc:
         raise WarehouseError(f"the db setting ({DB_SETTING_WHERE}) cannot be read: {exc}") from None

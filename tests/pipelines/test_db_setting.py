@@ -91,3 +91,39 @@ def test_db_given_with_another_destination_is_refused_not_ignored(
     assert "--db account.duckdb names a DuckDB file, but --destination postgres" in said
     assert "drop --db" in said
     assert not list(tmp_path.iterdir())  # nothing written, nothing created
+
+
+CONFIG_TWICE = '[mailjet_elt]\ndb = "a.duckdb"\n\n[mailjet_elt]\ndb = "acme.duckdb"\n'
+SAID_TWICE = '.dlt/config.toml cannot be read as TOML (Key "mailjet_elt" already exists.'
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "said", "command"),
+    [  # the README's `[mailjet_elt]` appended to a copy that has the section already: every kind of command
+        pytest.param("config.toml", CONFIG_TWICE, SAID_TWICE, ["check"], id="config-check"),
+        pytest.param("config.toml", CONFIG_TWICE, SAID_TWICE, ["extract"], id="config-extract"),
+        pytest.param(
+            "config.toml", CONFIG_TWICE, SAID_TWICE, ["--db", "x.duckdb", "extract"], id="config-db"
+        ),
+        pytest.param("config.toml", CONFIG_TWICE, SAID_TWICE, ["api", "GET", "x"], id="config-api"),
+        pytest.param(  # of a secrets file, only where: never what the parser read
+            "secrets.toml",
+            '[mailjet]\napi_key = "s3cr3t-value\n',
+            ".dlt/secrets.toml cannot be read as TOML (at line 2 col ",
+            ["check"],
+            id="secrets-check",
+        ),
+    ],
+)
+def test_a_settings_file_that_is_not_toml_is_named_with_the_fix(
+    tmp_path: Path, file: str, text: str, said: str, command: list[str]
+) -> None:
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / file).write_text(text, encoding="utf-8")
+    env = {"MAILJET__BASE_URL": "http://127.0.0.1:9"}  # nothing listens: nothing is reached
+    if file != "secrets.toml":
+        env |= {"MAILJET__API_KEY": "k", "MAILJET__API_SECRET": "s"}
+    done = run_cli(command, env, tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert said in done.stderr and "each [section] once" in done.stderr
+    assert "Traceback" not in done.stderr and "s3cr3t" not in done.stderr
