@@ -1,6 +1,6 @@
 -- Audiences: who belongs on which Mailjet list. Each audience is one view, under a header saying where
 -- it goes. `mailjet-elt plan` builds them, tests their rows and diffs them against the lists;
--- `mailjet-elt apply` sends the changes. Copy this file to ./audiences.sql to make it yours.
+-- `mailjet-elt apply` sends the changes. Edit it, or copy it to an account's folder, to start yours.
 --
 --   -- audience: NAME        the view is audience_NAME (lowercase letters, digits, underscores)
 --   -- list: NAME_OR_ID      the Mailjet list it feeds (created by apply when missing)

@@ -332,8 +332,8 @@ def _report(where: dict[str, Any], sandbox: SandboxApp, started: float) -> None:
         f"\nRequests the sandbox served: {sum(sandbox.dispatcher.counts.values()):,}. "
         f"The demo took {time.perf_counter() - started:.1f} s.\n"
         f'Next: README.md, "Try it by hand": `{program()} sandbox` serves the same API on 127.0.0.1:8765,\n'
-        'and you run each step yourself; then "Real use": your account\'s key in .dlt/secrets.toml, and\n'
-        f"`{program()} run --yes` (extract, plan and apply) on a schedule."
+        'and you run each step yourself; then its "Production checklist": your account\'s folder and '
+        f"key,\nand `{program()} run --yes` (extract, plan and apply) on a schedule."
     )
 
 

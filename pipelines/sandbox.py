@@ -54,7 +54,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         "Point mailjet-elt (or any Mailjet client) at it:\n"
         f"  export MAILJET__BASE_URL={url} MAILJET__API_KEY={config.api_key} "
         f"MAILJET__API_SECRET={config.api_secret}\n"
-        f"Admin: {url}/_sandbox/summary  (see sandbox/admin.py for the endpoints). Ctrl-C stops it.",
+        f"Admin: {url}/_sandbox/summary  (docs/sandbox.md lists the endpoints). Ctrl-C stops it.",
         flush=True,
     )
     try:

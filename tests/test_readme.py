@@ -270,7 +270,7 @@ class Terminal:
         for line, shown in EXPECT:
             if line in block.body:
                 assert shown in out, f"{block.where}: the output lacks {shown!r}:\n{out[-3000:]}"
-        if block.language == "sh" and re.search(r"\bsql\b", block.body):
+        if block.language == "sh" and re.search(r"(?<![\w./-])sql(?=\s|$)", block.body, re.M):
             assert out.strip(), f"{block.where}: a query printed nothing"
 
     def save(self, block: Block) -> None:

@@ -139,8 +139,14 @@ def resolve_mailjet_config() -> MailjetConfiguration:
         hints = " and ".join(f"MAILJET__{name.upper()}" for name in exc.fields)
         raise MailjetConfigError(
             f"missing Mailjet setting(s): {missing}. Set {hints} in the environment, or put them under "
-            f"[mailjet] in .dlt/secrets.toml (see .dlt/example.secrets.toml); settings files are read from "
-            f"the folder the command runs in ({Path.cwd() / '.dlt'})."
+            f"[mailjet] in .dlt/secrets.toml{_example()}; settings files are read from the folder the "
+            f"command runs in ({Path.cwd() / '.dlt'})."
         ) from None
     config.check()
     return config
+
+
+def _example() -> str:
+    """Where the shipped example of the secrets file is, when it ships beside the package."""
+    example = Path(__file__).resolve().parents[2] / ".dlt" / "example.secrets.toml"
+    return f" (see {example})" if example.is_file() else ""
