@@ -21,6 +21,7 @@ from dlt.destinations.exceptions import (
 )
 from dlt.pipeline.pipeline import Pipeline
 
+from pipelines import phases
 from pipelines.interrupts import InterruptHandler
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import command_log
@@ -114,12 +115,17 @@ class Warehouse:
         """Extract `data` (stopped at once by a signal: nothing is written yet), normalize and load it,
         journaled before the extract and again once its package exists. Raises PipelineStepFailed."""
         self.journal(command, None, imports, target)  # in case it is killed as its package commits
+        phases.mark("start-up")
         with self.released(command), stop.immediate():
             extracted = self.pipeline.extract(data)
+        phases.mark("fetch")
         self.journal(command, extracted.loads_ids[-1], imports, target)
         stop.check()
         self.pipeline.normalize()
-        return self.pipeline.load()
+        phases.mark("normalize")
+        info = self.pipeline.load()
+        phases.mark("load")
+        return info
 
     def publishes_after(self, dataset: str) -> bool:
         """Whether the views follow the command's load of `dataset`: they read it (the API's layer or the
