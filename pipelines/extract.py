@@ -181,7 +181,7 @@ def extract(
         source = source_at(datetime.now(UTC))
         try:
             retyped, previous = _prepare(pipeline, names, full_refresh)
-            info = warehouse.load("extract", source, stop)
+            info = warehouse.load("extract", source, stop, lean=True)
         except PipelineStepFailed as exc:
             raise _failure(exc) from None
         warehouse.close_journal()

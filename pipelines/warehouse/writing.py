@@ -25,7 +25,7 @@ from pipelines import phases
 from pipelines.interrupts import InterruptHandler
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import command_log
-from pipelines.warehouse.database import open_pipeline, restore_state
+from pipelines.warehouse.database import lean_duckdb, open_pipeline, restore_state
 from pipelines.warehouse.datasets import (
     API_DATASET,
     LAYER_DATASETS,
@@ -111,9 +111,12 @@ class Warehouse:
         stop: InterruptHandler,
         imports: Sequence[ImportKey] = (),
         target: Mapping[str, object] | None = None,
+        lean: bool = False,
     ) -> LoadInfo:
         """Extract `data` (stopped at once by a signal: nothing is written yet), normalize and load it,
-        journaled before the extract and again once its package exists. Raises PipelineStepFailed."""
+        journaled before the extract and again once its package exists. Raises PipelineStepFailed.
+        `lean`: its files loaded one at a time, into a DuckDB held to LEAN_LOAD (memory flat as the
+        account grows)."""
         self.journal(command, None, imports, target)  # in case it is killed as its package commits
         phases.mark("start-up")
         with self.released(command), stop.immediate():
@@ -123,7 +126,11 @@ class Warehouse:
         stop.check()
         self.pipeline.normalize()
         phases.mark("normalize")
-        info = self.pipeline.load()
+        if not lean:
+            info = self.pipeline.load()
+        else:
+            with lean_duckdb(self.pipeline):
+                info = self.pipeline.load(workers=1)
         phases.mark("load")
         return info
 
