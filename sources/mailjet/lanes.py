@@ -12,6 +12,10 @@ from dlt.common.runtime import signals
 
 T = TypeVar("T")
 POLL_SECONDS = 0.2  # how often a waiting reader checks for a signal
+# A run's budget of pages, per lane of a read (bench/extract.py, 100,000 contacts, 50 ms latency, 20
+# calls/s): 2 per lane (8 pages) slowed the fetch from 29 to 41 s (dlt takes the reads' pages in turn, so
+# pages queued for the other listings hold the budget); 6 (24) fetched in 30 s, its peak RSS no higher.
+PAGES_PER_LANE = 6
 
 
 class Holder(Protocol):
@@ -61,19 +65,26 @@ def run_in_daemons(work: Callable[[T], None], tasks: Iterable[T], workers: int, 
 
 class PageBudget:
     """The pages a reader may hold at once, over all its reads: a page counts from its request until the
-    consumer takes it. dlt's extract consumes the reads one at a time, so a read whose consumer waits for
-    it while it holds no page may fetch one beyond the budget: otherwise pages queued for other listings
-    would hold the budget while their consumer waits on this one. At most `pages` + 1 pages are held."""
+    consumer takes it. dlt's extract consumes the reads one at a time, in turn, so the read its consumer
+    waits on may go `spare` pages beyond the budget (its lanes keep their requests going while pages queued
+    for the other listings hold the budget), and one more when it holds none (never stuck behind them): at
+    most `pages` + `spare` + 1 pages are held."""
 
-    def __init__(self, pages: int) -> None:
+    def __init__(self, pages: int, spare: int = 0) -> None:
         self.pages = max(1, pages)
+        self.spare = max(0, spare)
         self.held = 0
         self.changed = threading.Condition()
+
+    def _may_take(self, read: Holder) -> bool:
+        if self.held < self.pages:
+            return True
+        return read.waiting and (self.held < self.pages + self.spare or read.held == 0)
 
     def acquire(self, read: Holder) -> bool:
         """Wait for a page of budget for `read`; False once the read was cancelled (or a signal came)."""
         with self.changed:
-            while not (self.held < self.pages or (read.waiting and read.held == 0)):
+            while not self._may_take(read):
                 if read.cancelled.is_set() or signals.was_signal_received():
                     return False
                 self.changed.wait(POLL_SECONDS)

@@ -27,7 +27,7 @@ from dlt.sources.helpers.rest_client.paginators import RangePaginator
 from sources.mailjet import settings
 from sources.mailjet.client import MailjetHttp, classify
 from sources.mailjet.exceptions import MailjetBadRequest, MailjetError
-from sources.mailjet.lanes import POLL_SECONDS, PageBudget, run_in_daemons, start_daemons
+from sources.mailjet.lanes import PAGES_PER_LANE, POLL_SECONDS, PageBudget, run_in_daemons, start_daemons
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -97,7 +97,8 @@ def page_count(total: int, page_size: int, step: int) -> int:
 
 class PageReader:
     """Reads listings of one account with bounded concurrency: `concurrency` lanes per read, and pages in
-    flight or queued over all reads at once bounded by `budget` (default: twice `concurrency`)."""
+    flight or queued over all reads at once bounded by `budget` (default: PAGES_PER_LANE times
+    `concurrency`, and `concurrency` more for the read being consumed)."""
 
     def __init__(
         self, http: MailjetHttp, page_size: int, concurrency: int, budget: PageBudget | None = None
@@ -105,7 +106,7 @@ class PageReader:
         self.http = http
         self.page_size = page_size
         self.concurrency = max(1, concurrency)
-        self.budget = budget or PageBudget(2 * self.concurrency)
+        self.budget = budget or PageBudget(PAGES_PER_LANE * self.concurrency, spare=self.concurrency)
         self.unsorted: set[str] = set()  # paths whose Sort Mailjet refused: read in its default order
 
     def filters(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:

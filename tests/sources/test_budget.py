@@ -50,3 +50,13 @@ def test_a_read_its_consumer_waits_on_gets_a_page_beyond_the_budget() -> None:
     starved.cancelled.set()
     assert not budget.acquire(starved)  # not a second one
     thread.join(5)
+
+
+def test_the_read_being_consumed_takes_its_spare_pages_and_no_more() -> None:
+    budget, queued, consumed = PageBudget(2, spare=2), Read(), Read()
+    assert budget.acquire(queued) and budget.acquire(queued)
+    budget.waiting(consumed, True)
+    assert budget.acquire(consumed) and budget.acquire(consumed)  # its spare pages
+    assert budget.held == 4
+    consumed.cancelled.set()
+    assert not budget.acquire(consumed)  # beyond budget and spare, holding some already
