@@ -24,6 +24,7 @@ import duckdb
 import requests
 from common import AUTH, measured_cli, start_sandbox
 
+from pipelines.phases import ENV as PHASES_ENV
 from sandbox.quirks import READ_QUIRKS
 from sources.mailjet.settings import DEFAULT_EVENT_HORIZON_DAYS, ENDPOINTS, SMS_PREFIX
 
@@ -84,7 +85,14 @@ def measured_extract(
 ) -> tuple[float, float, str, dict[str, int]]:
     requests.delete(f"{base}/_sandbox/requests", timeout=30)
     extra = ["--resources", resources] if resources else []
-    seconds, peak, out = measured_cli(env, db, "extract", *extra)
+    marks = db.with_name(db.name + ".phases")
+    marks.unlink(missing_ok=True)
+    seconds, peak, out = measured_cli({**env, PHASES_ENV: str(marks)}, db, "extract", *extra)
+    if marks.exists():  # each mark resets the peak, which wait4 then misses: the peak is the phases'
+        phases = [line.split() for line in marks.read_text().splitlines()]
+        shown = ", ".join(f"{name} {float(mib):,.0f} MiB/{float(took):.1f} s" for name, mib, took in phases)
+        out += f"peak RSS per phase: {shown}\n"
+        peak = max([peak, *(float(mib) for _, mib, _ in phases)])
     return seconds, peak, out, calls_by_endpoint(base)
 
 
@@ -96,6 +104,7 @@ def plain(args: argparse.Namespace, base: str, env: dict[str, str]) -> None:
     total_rows = sum(rows.values())
     total_calls = sum(calls.values())
     print(out.strip().splitlines()[0])
+    print(*[line for line in out.splitlines() if line.startswith("peak RSS per phase")], sep="\n")
     print(f"{'table':<30}{'rows':>12}{'calls':>8}{'min':>8}")
     minimum_total = 0
     for table in TABLES:

@@ -14,6 +14,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.helpers import pipeline_drop
 from dlt.pipeline.pipeline import Pipeline
 
+from pipelines import phases
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
 from pipelines.logs import console
@@ -180,7 +181,7 @@ def extract(
         source = source_at(datetime.now(UTC))
         try:
             retyped, previous = _prepare(pipeline, names, full_refresh)
-            info = warehouse.load("extract", source, stop)
+            info = warehouse.load("extract", source, stop, lean=True)
         except PipelineStepFailed as exc:
             raise _failure(exc) from None
         warehouse.close_journal()
@@ -192,6 +193,7 @@ def extract(
             f"{sum(counts.get(n, 0) for n in names):,} rows, {http.stats.requests:,} API requests"
         )
     seconds = time.monotonic() - started
+    phases.mark("publish")
     for endpoint, sent in sorted(http.stats.by_path.items()):
         log.info("%s: %s requests", endpoint, f"{sent:,}")
     whole = {n for n, outcome in listed.items() if outcome.whole}

@@ -45,14 +45,18 @@ def add(commands: Commands, after: After) -> None:
 
 def handle(args: argparse.Namespace, stop: InterruptHandler) -> object:
     from pipelines.extract import extract
+    from pipelines.memory import lean_allocators
     from pipelines.progress import ExtractProgress
+    from pipelines.unneeded import refused
 
-    return extract(
-        db=args.db,
-        destination=args.destination,
-        resources=args.resources,
-        full_refresh=args.full_refresh,
-        progress=ExtractProgress(),
-        interrupts=stop,
-        lock_wait=args.lock_wait,
-    )
+    lean_allocators()
+    with refused():  # pandas: see pipelines/unneeded.py
+        return extract(
+            db=args.db,
+            destination=args.destination,
+            resources=args.resources,
+            full_refresh=args.full_refresh,
+            progress=ExtractProgress(),
+            interrupts=stop,
+            lock_wait=args.lock_wait,
+        )

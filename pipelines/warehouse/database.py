@@ -3,6 +3,8 @@ another dlt destination, and the dlt pipeline of one raw layer that loads into i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dlt
@@ -27,6 +29,37 @@ SESSION_TIME_ZONE = "UTC"
 # In a DuckDB pipeline's working folder: the warehouse held no state for it when a command looked.
 NOTHING_TO_RESTORE = "nothing_to_restore"
 DUCKDB_SETTINGS = {"memory_limit": "256MB", "preserve_insertion_order": False, "TimeZone": SESSION_TIME_ZONE}
+# An extract's load, its files one at a time (bench/extract.py, peak RSS of the whole extract): with the
+# settings above and dlt's 20 load workers 379 MiB at 100,000 contacts and 501 MiB at 1,000,000 (the buffer
+# pool filling up to its limit as the tables grow); with these, 326 and 358 MiB. 64MB failed a merge.
+LEAN_LOAD = {"threads": "1", "memory_limit": "128MB"}
+
+
+@contextmanager
+def lean_duckdb(pipeline: Pipeline) -> Iterator[None]:
+    """DuckDB held to LEAN_LOAD for the block (a pipeline into a DuckDB file; others unchanged): dlt applies
+    its credentials' settings to each connection it opens, so they change for the block, and are set on
+    the database at once too; its own settings are back after it, for whatever the command does next in
+    the same process (`run` plans next)."""
+    credentials = pipeline.destination.config_params.get("credentials")
+    if not isinstance(credentials, PatientCredentials):
+        yield
+        return
+    own = credentials.global_config
+    credentials.global_config = {**(own or {}), **LEAN_LOAD}
+    with pipeline.sql_client() as client:
+        names = ", ".join(f"current_setting('{name}')" for name in LEAN_LOAD)
+        rows = client.execute_sql(f"select {names}")
+        before = dict(zip(LEAN_LOAD, rows[0], strict=True)) if rows else {}
+        for name, value in LEAN_LOAD.items():
+            client.execute_sql(f"SET {name} = '{value}'")
+    try:
+        yield
+    finally:
+        credentials.global_config = own
+        with pipeline.sql_client() as client:
+            for name, value in before.items():
+                client.execute_sql(f"SET {name} = '{value}'")
 
 
 def open_pipeline(

@@ -21,10 +21,11 @@ from dlt.destinations.exceptions import (
 )
 from dlt.pipeline.pipeline import Pipeline
 
+from pipelines import phases
 from pipelines.interrupts import InterruptHandler
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import command_log
-from pipelines.warehouse.database import open_pipeline, restore_state
+from pipelines.warehouse.database import lean_duckdb, open_pipeline, restore_state
 from pipelines.warehouse.datasets import (
     API_DATASET,
     LAYER_DATASETS,
@@ -110,16 +111,28 @@ class Warehouse:
         stop: InterruptHandler,
         imports: Sequence[ImportKey] = (),
         target: Mapping[str, object] | None = None,
+        lean: bool = False,
     ) -> LoadInfo:
         """Extract `data` (stopped at once by a signal: nothing is written yet), normalize and load it,
-        journaled before the extract and again once its package exists. Raises PipelineStepFailed."""
+        journaled before the extract and again once its package exists. Raises PipelineStepFailed.
+        `lean`: its files loaded one at a time, into a DuckDB held to LEAN_LOAD (memory flat as the
+        account grows)."""
         self.journal(command, None, imports, target)  # in case it is killed as its package commits
+        phases.mark("start-up")
         with self.released(command), stop.immediate():
             extracted = self.pipeline.extract(data)
+        phases.mark("fetch")
         self.journal(command, extracted.loads_ids[-1], imports, target)
         stop.check()
         self.pipeline.normalize()
-        return self.pipeline.load()
+        phases.mark("normalize")
+        if not lean:
+            info = self.pipeline.load()
+        else:
+            with lean_duckdb(self.pipeline):
+                info = self.pipeline.load(workers=1)
+        phases.mark("load")
+        return info
 
     def publishes_after(self, dataset: str) -> bool:
         """Whether the views follow the command's load of `dataset`: they read it (the API's layer or the

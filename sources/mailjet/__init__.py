@@ -124,7 +124,10 @@ def mailjet_source(
     ]
     if config.sms_token:
         sms_reader = PageReader(
-            http.with_auth(BearerTokenAuth(str(config.sms_token))), config.page_size, config.concurrency
+            http.with_auth(BearerTokenAuth(str(config.sms_token))),
+            config.page_size,
+            config.concurrency,
+            reader.budget,  # one budget of pages for the whole run
         )
         sms = f"{settings.SMS_PREFIX}/sms"
         resources.append(windowed(sms_reader, schema.SMS_MESSAGES, None, path=sms, count_path=f"{sms}/count"))

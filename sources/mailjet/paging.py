@@ -5,15 +5,18 @@ envelope, so the total comes from a `countOnly=1` call; the pages are then split
 n reads offsets k, k+n, k+2n... pages through dlt's RESTClient.paginate with a strided RangePaginator,
 and stops at the counted total or on an empty page (a page shorter than `Limit` is completed, not taken
 for the end: the count is trusted, not page lengths). Lanes run on a bounded thread pool and hand pages to
-the consumer through a bounded queue, so memory stays flat however large the account."""
+the consumer through a bounded queue; every read of one reader (all the listings of a run, read at once by
+dlt) shares one budget of pages in flight or queued (`PageBudget`), so memory stays flat however large the
+account and however many listings are read together."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -24,48 +27,12 @@ from dlt.sources.helpers.rest_client.paginators import RangePaginator
 from sources.mailjet import settings
 from sources.mailjet.client import MailjetHttp, classify
 from sources.mailjet.exceptions import MailjetBadRequest, MailjetError
+from sources.mailjet.lanes import PAGES_PER_LANE, POLL_SECONDS, PageBudget, run_in_daemons, start_daemons
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
 _DONE = object()
-POLL_SECONDS = 0.2  # how often a waiting reader checks for a signal
-
-
-def start_daemons(
-    work: Callable[[T], None],
-    tasks: Iterable[T],
-    workers: int,
-    name: str,
-    cancelled: threading.Event | None = None,
-) -> list[threading.Thread]:
-    """Run `work` over `tasks` on `workers` daemon threads and return them. Daemon threads, unlike a
-    ThreadPoolExecutor's, never hold up the exit of an interrupted process waiting for a request."""
-    pending: queue.SimpleQueue[T] = queue.SimpleQueue()
-    for task in tasks:
-        pending.put(task)
-
-    def loop() -> None:
-        while not (cancelled is not None and cancelled.is_set()) and not signals.was_signal_received():
-            try:
-                task = pending.get_nowait()
-            except queue.Empty:
-                return
-            work(task)
-
-    threads = [threading.Thread(target=loop, name=f"{name}-{i}", daemon=True) for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    return threads
-
-
-def run_in_daemons(work: Callable[[T], None], tasks: Iterable[T], workers: int, name: str) -> None:
-    """`start_daemons` and wait for them, watching for a signal while waiting."""
-    threads = start_daemons(work, tasks, workers, name)
-    for thread in threads:
-        while thread.is_alive():
-            thread.join(POLL_SECONDS)
-            signals.raise_if_signalled()
 
 
 class OffsetLane(RangePaginator):
@@ -129,12 +96,17 @@ def page_count(total: int, page_size: int, step: int) -> int:
 
 
 class PageReader:
-    """Reads listings of one account with bounded concurrency."""
+    """Reads listings of one account with bounded concurrency: `concurrency` lanes per read, and pages in
+    flight or queued over all reads at once bounded by `budget` (default: PAGES_PER_LANE times
+    `concurrency`, and `concurrency` more for the read being consumed)."""
 
-    def __init__(self, http: MailjetHttp, page_size: int, concurrency: int) -> None:
+    def __init__(
+        self, http: MailjetHttp, page_size: int, concurrency: int, budget: PageBudget | None = None
+    ) -> None:
         self.http = http
         self.page_size = page_size
         self.concurrency = max(1, concurrency)
+        self.budget = budget or PageBudget(PAGES_PER_LANE * self.concurrency, spare=self.concurrency)
         self.unsorted: set[str] = set()  # paths whose Sort Mailjet refused: read in its default order
 
     def filters(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -277,6 +249,9 @@ class _Read(Generic[T]):
         self.bounds: dict[tuple[int, int], tuple[Any, Any]] = {}
         self.torn: set[int] = set()  # listings a page of which was read in parts that did not meet
         self.tally = threading.Lock()
+        self.budget = reader.budget
+        self.held = 0  # pages of the budget this read holds (guarded by the budget's lock)
+        self.waiting = False  # whether the consumer waits for this read's next page (idem)
 
     def put(self, item: Any) -> bool:
         """Hand `item` to the consumer; False once the read was cancelled."""
@@ -297,15 +272,27 @@ class _Read(Generic[T]):
         paginator = OffsetLane(k * step, n * step, last, size)
         params = {**self.reader.filters(listing.path, listing.params), "Limit": size}
         key = listing.key() if overlap else None
+        holding = False
         try:
-            pages = self.reader.http.rest().paginate(listing.path, params=params, paginator=paginator)
-            for m, page in enumerate(pages):
+            pages = iter(self.reader.http.rest().paginate(listing.path, params=params, paginator=paginator))
+            for m in itertools.count():
+                if not self.budget.acquire(self):  # a page of the budget, before its request
+                    return
+                holding = True
+                page = next(pages, None)
+                if page is None:
+                    return
                 number = k + m * n
                 rows = self._page(i, number, listing, params, number * step, list(page), key)
                 if self.cancelled.is_set() or signals.was_signal_received():
                     return
-                if rows and not self.put(self.convert(rows)):
-                    return
+                if rows:
+                    if not self.put(self.convert(rows)):
+                        return
+                    holding = False  # the consumer releases it as it takes the page
+                else:
+                    self.budget.release(self)
+                    holding = False
                 with self.tally:
                     self.fetched[i] += len(rows)
                 if self.progress is not None:
@@ -315,6 +302,8 @@ class _Read(Generic[T]):
         except Exception as exc:  # noqa: BLE001  # handed to the consumer, which raises it
             self.put(exc)
         finally:
+            if holding:
+                self.budget.release(self)
             self.put(_DONE)
 
     def _page(
@@ -353,22 +342,40 @@ class _Read(Generic[T]):
             finished = 0
             while finished < len(self.lanes):
                 try:
-                    item = self.out.get(timeout=POLL_SECONDS)
+                    item = self.out.get_nowait()
                 except queue.Empty:
-                    signals.raise_if_signalled()
-                    if not any(w.is_alive() for w in workers) and self.out.empty():
-                        raise MailjetError("page readers stopped without finishing") from None
-                    continue
+                    self.budget.waiting(self, True)
+                    try:
+                        item = self.out.get(timeout=POLL_SECONDS)
+                    except queue.Empty:
+                        signals.raise_if_signalled()
+                        if not any(w.is_alive() for w in workers) and self.out.empty():
+                            raise MailjetError("page readers stopped without finishing") from None
+                        continue
+                    finally:
+                        self.budget.waiting(self, False)
                 if item is _DONE:
                     finished += 1
                 elif isinstance(item, BaseException):
                     raise item
                 else:
+                    self.budget.release(self)
                     yield item
         finally:
             # Lanes are daemon threads: a lane stuck in a request never holds up an interrupted run's
             # exit; each one stops at its next page.
             self.cancelled.set()
+            self._give_back()
+
+    def _give_back(self) -> None:
+        """The budget held by pages left in the queue of a read that stopped early."""
+        while True:
+            try:
+                item = self.out.get_nowait()
+            except queue.Empty:
+                return
+            if item is not _DONE and not isinstance(item, BaseException):
+                self.budget.release(self)
 
     def outcome(self) -> ReadOutcome:
         """Rows read, rows counted, and whether every overlapping page began where the one before ended."""

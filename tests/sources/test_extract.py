@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -166,3 +168,32 @@ def test_no_copies_are_left_behind(seeded: tuple[Api, Path, dict[str, int]]) -> 
     assert merged, "merges and replacements went through no staging tables"
     for table in merged:
         assert query(db, f"select count(*) from mailjet_api_staging.{table}") == [(0,)], table
+
+
+UNNEEDED = ("pandas", "great_expectations")
+WHAT_IT_IMPORTED = """
+import sys
+from pipelines.cli import run_command
+code = run_command(sys.argv[1:])
+print(sorted(m for m in sys.modules if m.split(".")[0] in {unneeded!r}))
+sys.exit(code)
+"""
+
+
+def test_extract_imports_neither_pandas_nor_great_expectations(
+    seeded: tuple[Api, Path, dict[str, int]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command's process converts every page without pandas (pyarrow would import it, 50 MiB, to look
+    for pandas objects among the rows) and plans nothing (great_expectations): neither is imported."""
+    api = seeded[0]
+    point_at(api, monkeypatch)
+    script = WHAT_IT_IMPORTED.format(unneeded=set(UNNEEDED))
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--db", str(tmp_path / "mj.duckdb"), "extract"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
