@@ -281,6 +281,6 @@ def insert_consent_rejections(
         run.list_id,
         run.permission,
         run.takes_rest,
-        EMAIL_PATTERN,
         now.isoformat(),
+        EMAIL_PATTERN,
     )

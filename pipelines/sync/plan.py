@@ -37,6 +37,7 @@ from pipelines.sync.tables import SYNC_DATASET, create_tables
 from pipelines.sync.views import create_view, first_line, view_columns, where
 from pipelines.warehouse.arrow import fetch_arrow, insert_arrow
 from pipelines.warehouse.datasets import API_DATASET
+from pipelines.warehouse.memory import buffers_spilled
 
 __all__ = ["ACTIONS", "SHIPPED_AUDIENCES", "AudiencePlan", "data_as_of", "plan_audience", "plan_with"]
 
@@ -225,13 +226,24 @@ def test_audience(
     present: Sequence[tuple[int, str]],
     dialect: str,
 ) -> tuple[int, dict[int, str]]:
-    """Run the data tests on `_aud`: its row count, and the failing rows (row number -> reason)."""
-    frame = fetch_arrow(client, frame_sql(item, columns, dialect)).to_pandas()
-    tests = run_data_tests(frame, item.properties, item.name)
-    del frame
-    if tests.missing_properties:  # create_view checked them; the data tests say so too
-        raise AudienceError(missing_properties(where(item, source), tests.missing_properties, columns))
-    return count(client, render("audience_count", dialect)), dict(tests.failures)
+    """Run the data tests on `_aud`: its row count, and the failing rows (row number -> reason). An
+    audience without rows has none to fail: great-expectations is neither imported nor run for it (its
+    only verdict would be the declared properties missing from the frame, told here the same way)."""
+    rows = count(client, render("audience_count", dialect))
+    if rows == 0:
+        found = {i for i, _ in present}
+        missing = [p for i, p in enumerate(item.properties) if i not in found]
+        failures: dict[int, str] = {}
+    else:
+        frame = fetch_arrow(client, frame_sql(item, columns, dialect)).to_pandas()
+        with buffers_spilled(client):  # the peak of the plan's memory: the engine's buffers wait on disk
+            tests = run_data_tests(frame, item.properties, item.name)
+        del frame
+        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps what the frame held otherwise
+        missing, failures = tests.missing_properties, dict(tests.failures)
+    if missing:  # create_view checked them; the data tests say so too
+        raise AudienceError(missing_properties(where(item, source), missing, columns))
+    return rows, failures
 
 
 def reject_rows(
