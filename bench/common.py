@@ -9,7 +9,9 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,18 +94,38 @@ def console_lines(log: Path) -> list[dict[str, Any]]:
 def measured_cli(env: dict[str, str], db: Path, *args: str) -> tuple[float, float, str]:
     """(seconds, peak RSS MiB, stdout) of one `mailjet-elt --db DB ARGS` in its own process; wait4 gives
     this child's own peak RSS, apart from the sandbox's. SystemExit with its stderr when it fails."""
+    run = measured_run(env, db, *args)
+    return run.seconds, run.peak_mib, run.stdout
+
+
+@dataclass(frozen=True)
+class MeasuredRun:
+    """One `mailjet-elt` process: wall seconds, CPU seconds (user + system, all its threads), peak RSS."""
+
+    seconds: float
+    cpu_seconds: float
+    peak_mib: float
+    stdout: str
+    stderr: str
+
+
+def measured_run(env: dict[str, str], db: Path, *args: str) -> MeasuredRun:
+    """`measured_cli`, with the child's CPU time and its stderr (written to a file as it goes, so a
+    talkative child never blocks on a full pipe)."""
     cmd = [sys.executable, "-m", "pipelines.cli", "--db", str(db), *args]
     began = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stderr is not None
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - began
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - began
+        stderr.seek(0)
+        err = stderr.read()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"mailjet-elt {' '.join(args)} failed ({proc.returncode}):\n{err[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024, out
+    return MeasuredRun(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out, err)
 
 
 def free_port() -> int:

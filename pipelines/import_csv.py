@@ -4,9 +4,11 @@ its rows: they depend on the file and `--list` alone."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +20,7 @@ from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler, reraise_if_interrupted
-from pipelines.logs import console
+from pipelines.logs import FIGURES, console
 from pipelines.settings import CSV_STAGING_FOLDER, DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse import Warehouse, raise_if_busy
 from pipelines.warehouse.datasets import API_DATASET, CSV_DATASET, VIEWS_DATASET
@@ -29,6 +31,31 @@ from sources.mailjet_csv import settings as csv_settings
 from sources.mailjet_csv.dialect import Dialect, sniff
 from sources.mailjet_csv.exceptions import CsvFileError
 from sources.mailjet_csv.reader import stage
+
+log = logging.getLogger(__name__)
+
+
+class Phases:
+    """Seconds spent in each phase of an import, all files together, logged at the end (`-v`)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - began)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+
+    def log(self) -> None:
+        figures = {name: round(seconds, 3) for name, seconds in self.seconds.items()}
+        text = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds.items())
+        log.info(f"import-csv phases: {text}", extra={FIGURES: {"phases": figures}})
 
 
 @dataclass(frozen=True)
@@ -111,8 +138,10 @@ def import_csv(
     """Import the files in the order given (a later file's values replace an earlier one's); returns
     what it did, or raises CommandError. Every file is checked before anything is loaded."""
     paths = [Path(f) for f in files]
+    phases = Phases()
     try:
-        dialects: list[Dialect] = [sniff(p, encoding) for p in paths]
+        with phases.timed("sniff"):
+            dialects: list[Dialect] = [sniff(p, encoding) for p in paths]
     except CsvFileError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     try:
@@ -129,12 +158,15 @@ def import_csv(
         )
     stop = interrupts or InterruptHandler("import-csv")
     with writing(db, destination, "import-csv", CSV_DATASET, lock_wait, _say, interrupts=stop) as warehouse:
-        files_done = _import_files(warehouse, paths, dialects, target, progress, pad_short_rows, stop)
+        files_done = _import_files(warehouse, paths, dialects, target, progress, pad_short_rows, stop, phases)
         warehouse.summary = "; ".join(
             f"{Path(f.file).name}: {f.rows_read:,} rows, {f.rejected:,} rejected" for f in files_done
         )
         resumed = warehouse.resumed
         note = describe_list(warehouse.pipeline, target) if target is not None else None
+        published = time.perf_counter()
+    phases.add("publish views", time.perf_counter() - published)
+    phases.log()
     database = db if destination in (None, "duckdb") else None
     return ImportResult(files_done, database, [note] if note else [], resumed)
 
@@ -147,6 +179,7 @@ def _import_files(
     progress: bool,
     pad_short_rows: bool,
     stop: InterruptHandler,
+    phases: Phases,
 ) -> list[FileImport]:
     """Import the files one by one; what each import did."""
     pipeline = warehouse.pipeline
@@ -168,7 +201,9 @@ def _import_files(
             for path, dialect in zip(paths, dialects, strict=True):
                 stop.check()
                 done.append(
-                    _import_file(con, warehouse, path, dialect, target, progress, pad_short_rows, stop)
+                    _import_file(
+                        con, warehouse, path, dialect, target, progress, pad_short_rows, stop, phases
+                    )
                 )
         finally:
             con.close()
@@ -190,6 +225,7 @@ def _import_file(
     progress: bool,
     pad_short_rows: bool,
     stop: InterruptHandler,
+    phases: Phases,
 ) -> FileImport:
     """Import one file; what it did."""
     pipeline = warehouse.pipeline
@@ -197,9 +233,11 @@ def _import_file(
     imported_at = datetime.now(UTC)
     try:
         with stop.immediate():  # the staging database is disposable: stop at once
-            parsed = stage(con, path, dialect, "staged", _progress if progress else None, pad_short_rows)
-            staged = StagedFile(con, "staged", path.name, dialect, parsed, target, imported_at)
-            counts = staged.counts()
+            with phases.timed("parse/stage"):
+                parsed = stage(con, path, dialect, "staged", _progress if progress else None, pad_short_rows)
+            with phases.timed("checks"):
+                staged = StagedFile(con, "staged", path.name, dialect, parsed, target, imported_at)
+                counts = staged.counts()
     except (UnicodeError, LookupError) as exc:
         raise CommandError(
             f"{path}: cannot be read as {dialect.encoding} ({exc}); pass --encoding with the file's encoding",
@@ -220,7 +258,8 @@ def _import_file(
         rejected=counts.rejected,
     )
     try:
-        warehouse.load("import-csv", mailjet_csv_source(staged, record), stop, journaled)
+        with phases.timed("load"):
+            warehouse.load("import-csv", mailjet_csv_source(staged, record), stop, journaled)
     except PipelineStepFailed as exc:
         reraise_if_interrupted(exc)
         raise_if_busy(exc, "`import-csv`")
@@ -232,7 +271,11 @@ def _import_file(
     trace = pipeline.last_trace
     normalized = trace.last_normalize_info if trace is not None else None
     loaded = dict(normalized.row_counts) if normalized is not None else {}
-    remove_superseded(pipeline, path.name, target.ref if target else None, imported_at)
+    for step in trace.steps if trace is not None else []:
+        if step.step in ("extract", "normalize", "load") and step.finished_at is not None:
+            phases.add(f"load: {step.step}", (step.finished_at - step.started_at).total_seconds())
+    with phases.timed("remove superseded"):
+        remove_superseded(pipeline, path.name, target.ref if target else None, imported_at)
     warehouse.close_journal()
     seconds = time.monotonic() - started
     statuses = staged.columns.statuses if target is None else []

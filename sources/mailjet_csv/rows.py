@@ -140,14 +140,15 @@ class StagedFile:
             )
         # The first valid row of an email is kept. If any of the email's rows says unsubscribed — even a
         # row rejected for another reason — the contact is unsubscribed: a file never subscribes someone
-        # it also says has left.
+        # it also says has left. The contact's ID is derived here once, not once per table row.
         self.con.execute(
-            """
+            f"""
             create or replace table ranked as
             with leavers as (select distinct email_key from checked where is_unsubscribed)
             select c.* replace (c.email_key in (select email_key from leavers) as is_unsubscribed),
                    row_number() over (partition by c.email_key order by c.line) as occurrence,
-                   min(c.line) over (partition by c.email_key) as first_line
+                   min(c.line) over (partition by c.email_key) as first_line,
+                   {_id_sql("c.email_key")} as contact_id
             from checked c where c.reason is null and not c.refused
             """
         )
@@ -239,7 +240,7 @@ class StagedFile:
     def contacts(self) -> Iterator[pa.Table]:
         return self._arrow(
             CSV_CONTACTS,
-            {"line": "line", "contact_id": _id_sql("email_key"), "email": "email", "name": "name"},
+            {"line": "line", "contact_id": "contact_id", "email": "email", "name": "name"},
             "ranked where occurrence = 1",
         )
 
@@ -257,7 +258,7 @@ class StagedFile:
         TRUE/FALSE are written as Mailjet writes booleans."""
         value = f"trim(r.fields[p.position], {_WHITESPACE})"
         return (
-            f"select r.line, r.email, {_id_sql('r.email_key')} as contact_id, p.name, "
+            "select r.line, r.email, r.contact_id, p.name, "
             f"case when lower({value}) in ('true', 'false') then lower({value}) else {value} end as value "
             "from ranked r cross join property_columns p "
             f"where r.occurrence = 1 and {value} <> ''"
@@ -276,7 +277,7 @@ class StagedFile:
             {
                 "line": "line",
                 "id": _id_sql(f"'{target.id}:' || email_key"),
-                "contact_id": _id_sql("email_key"),
+                "contact_id": "contact_id",
                 "email": "email",
                 "list_id": str(target.id),
                 "list_name": _literal(target.name) if target.name else "null",
