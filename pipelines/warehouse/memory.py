@@ -8,9 +8,8 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+import duckdb
 from dlt.destinations.sql_client import SqlClientBase
-
-from pipelines.warehouse.database import DUCKDB_SETTINGS
 
 # What DuckDB may keep in memory while the data tests run on an audience already fetched: the rest of its
 # buffers go to its temporary folder (beside the database file), to be read again by the statements that
@@ -21,14 +20,19 @@ SPILLED_LIMIT = "32MB"
 @contextlib.contextmanager
 def buffers_spilled(client: SqlClientBase[Any]) -> Iterator[None]:
     """While the block runs, an in-process engine (DuckDB) keeps at most SPILLED_LIMIT of its buffers in
-    memory, then the memory limit of every session of the file again (DUCKDB_SETTINGS). Nothing changes for
-    a server engine."""
+    memory, when it can free that much, then its memory limit as it was before. Nothing changes for a server
+    engine."""
     native = client.native_connection
     if not hasattr(native, "to_arrow_table"):  # DuckDB's connection (as pipelines.warehouse.arrow tells it)
         yield
         return
-    native.execute("set memory_limit = ?", [SPILLED_LIMIT])
+    before = native.execute("select current_setting('memory_limit')").fetchone()[0]
+    try:
+        native.execute("set memory_limit = ?", [SPILLED_LIMIT])
+    except duckdb.Error:  # it could not free enough (buffers with nowhere to go): they stay as they are
+        yield
+        return
     try:
         yield
     finally:
-        native.execute("set memory_limit = ?", [str(DUCKDB_SETTINGS["memory_limit"])])
+        native.execute("set memory_limit = ?", [before])
