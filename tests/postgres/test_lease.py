@@ -116,7 +116,9 @@ def test_a_killed_writer_s_lease_runs_out_and_the_next_writer_takes_it(
 ) -> None:
     first_load(postgres, tmp_path)
     with table_locked(postgres):
-        killed = start_load(postgres, tmp_path / "machine-a", profiles(tmp_path, "b.csv", 5), lease=4)
+        # a lease long enough for the impatient writer below to start within it on a busy machine (it
+        # took more than 4 s there), short enough for the last one to wait it out
+        killed = start_load(postgres, tmp_path / "machine-a", profiles(tmp_path, "b.csv", 5), lease=15)
         until("the writer holds the lease", lambda: held_by(postgres, killed.pid), killed)
         killed.send_signal(signal.SIGKILL)
         killed.communicate(timeout=PATIENCE_SECONDS)
