@@ -1,8 +1,10 @@
 """How a statement is written for an engine: sqlglot's generator of the engine's dialect, taught the one
 expression of the project that sqlglot has no portable rendering for (a JSON object without its null
-values: DuckDB ignores `absent on null`, and sqlglot writes Snowflake's object keeping nulls), and one
-reading sqlglot gets wrong: DuckDB's global `regexp_replace(x, pattern, replacement, 'g')` is written as
-the engine's own global replacement (Snowflake would read the 'g' as a position).
+values: DuckDB ignores `absent on null`, and sqlglot writes Snowflake's object keeping nulls), and two
+readings sqlglot gets wrong: DuckDB's global `regexp_replace(x, pattern, replacement, 'g')` is written as
+the engine's own global replacement (Snowflake would read the 'g' as a position), and a test for a match
+anywhere in a value (`regexp_matches`) as Snowflake's position of a match (its `regexp_like` matches the
+whole value).
 
 Each engine's rendering is data, keyed by sqlglot's dialect name (from dlt's capabilities, never a
 destination's module name); a dialect without one is reported as unsupported (the dialect test raises)."""
@@ -66,6 +68,19 @@ def _every_match(node: exp.Expr) -> exp.Expr:
     return replaced
 
 
+# Engines whose `regexp_like` matches the whole value (Snowflake's): a test whether a value holds a match
+# anywhere (DuckDB's `regexp_matches`, PostgreSQL's `~`) is written there as the position of a match.
+MATCHES_WHOLE_VALUE = frozenset({"snowflake"})
+
+
+def _anywhere(node: exp.Expr) -> exp.Expr:
+    """`regexp_like(x, pattern)` as `regexp_instr(x, pattern) > 0`: true when a match is anywhere in x."""
+    if not isinstance(node, exp.RegexpLike) or node.args.get("flag"):
+        return node
+    position = _call("regexp_instr", node.this.copy(), node.expression.copy())
+    return exp.GT(this=position, expression=exp.Literal.number(0))
+
+
 def _render(dialect: str) -> Callable[[Generator, JSONObjectWithoutNulls], str]:
     rendering = RENDERINGS.get(dialect)
 
@@ -95,4 +110,6 @@ def write(
     )
     if dialect in REPLACES_EVERY_MATCH:
         tree = tree.transform(_every_match)
+    if dialect in MATCHES_WHOLE_VALUE:
+        tree = tree.transform(_anywhere)
     return generator.generate(tree, copy=True)

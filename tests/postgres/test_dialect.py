@@ -74,6 +74,30 @@ def test_a_global_replacement_is_written_as_each_engine_replaces_every_match(
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize(
+    ("dialect", "written"),
+    [
+        ("duckdb", "REGEXP_MATCHES(x, '[ab]')"),
+        ("postgres", "x ~ '[ab]'"),
+        ("bigquery", "REGEXP_CONTAINS(x, '[ab]')"),
+        ("snowflake", "REGEXP_INSTR(x, '[ab]') > 0"),
+        ("databricks", "REGEXP_LIKE(x, '[ab]')"),
+    ],
+)
+def test_a_match_anywhere_in_a_value_is_written_as_each_engine_finds_one(dialect: str, written: str) -> None:
+    """The normalization tests a column for a blank anywhere in it before replacing: Snowflake's
+    `regexp_like` matches the whole value only, so there it is the position of a match."""
+    assert write(sqlglot.parse_one("select regexp_matches(x, '[ab]')", read="duckdb"), dialect) == (
+        f"SELECT {written}"
+    )
+    column, parameter = (
+        to_sql(norm_of(exp.column("email")), dialect),
+        to_sql(norm_of(exp.Placeholder()), dialect),
+    )
+    assert column.upper().startswith("NULLIF(CASE WHEN ") and "CASE" not in parameter.upper()
+
+
+@pytest.mark.unit
 def test_a_stand_in_has_the_types_of_the_table_dlt_creates_on_postgres() -> None:
     columns = {"email": "varchar", "id": "bigint", "at": "timestamp with time zone", "ok": "boolean"}
     assert to_sql(empty_relation(columns), "postgres") == (

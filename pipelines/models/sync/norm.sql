@@ -7,11 +7,13 @@
 -- this expression, its argument in the place of `x` (pipelines/models/norm.py): every engine runs the same
 -- SQL, and no engine needs a macro or a function defined first. Each `chr(n)` is written as the character
 -- itself, in a literal: engines disagree on `chr` beyond 255 (Databricks takes n modulo 256).
--- One plain expression of its argument, no `case`: DuckDB turns a correlated `not exists (... where
--- s.email = mailjet_sync.norm(c.email))` into a hash join only then (with a `case` testing the value
--- first, it compared every pair: hours at 100,000 rows). The blanks are one class of a global regexp
--- replacement ('g': DuckDB's and PostgreSQL's flag; the default of the others, pipelines/models/written.py):
--- 4-8x cheaper per value than `translate` of the same characters on DuckDB and on PostgreSQL.
+-- The blanks are one class of a global regexp replacement ('g': DuckDB's and PostgreSQL's flag; the default
+-- of the others, pipelines/models/written.py): 4-8x cheaper per value than `translate` of the same
+-- characters on DuckDB and on PostgreSQL. When the argument is a column, the replacement runs only on a
+-- value that holds a blank (`case when regexp_matches(x, <class>) then ... else x end`, norm.py): the same
+-- result, at about half the cost on DuckDB, where the test is cheap and almost no value has a blank. A
+-- correlated `not exists (... where s.email = mailjet_sync.norm(c.email))` still runs as a hash join on
+-- DuckDB 2.0 with that `case` (tests/sync/test_models.py times out otherwise).
 select
     nullif(
         lower(
