@@ -21,6 +21,7 @@ from pipelines.models import dialect_of, render
 from pipelines.sync.audience_sql import audience_sql, frame_sql, present_properties
 from pipelines.sync.audiences import SHIPPED_AUDIENCES, Audience, AudienceError, OnExit, missing_properties
 from pipelines.sync.config import SyncConfiguration
+from pipelines.sync.datatests import prepare as prepare_data_tests
 from pipelines.sync.datatests import run_data_tests
 from pipelines.sync.diff import DiffInput, build_inputs, drop_sql, insert_held, insert_plan
 from pipelines.sync.guards import Guard, PlanFigures, judge, stopped
@@ -93,6 +94,8 @@ def plan_with(
     create_ledger(client, list_permissions(defined, lists), dialect, now)
     for item in chosen:
         create_view(client, item, source, dialect)
+    if chosen:  # the views read: great-expectations is imported while the consent and audiences are built
+        prepare_data_tests()
     as_of = data_as_of(client)
     known = tuple(sorted({a.permission for a in defined if a.permission}))
     shared = shared_permissions(defined, lists)
