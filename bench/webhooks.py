@@ -37,7 +37,7 @@ GOAL = 2000  # events/s
 
 def client(port: int, seconds: float, batch: int, first: int, results: Any) -> None:
     """One sender: POSTs on one keep-alive connection until `seconds` have passed; puts (events
-    acknowledged, latencies in ms) on `results`."""
+    acknowledged, latencies in ms, its own CPU seconds) on `results`."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {
         "Authorization": "Basic " + base64.b64encode(":".join(AUTH).encode()).decode(),
@@ -60,11 +60,14 @@ def client(port: int, seconds: float, batch: int, first: int, results: Any) -> N
     except (OSError, http.client.HTTPException) as exc:
         print(f"a client stopped early: {exc!r}", file=sys.stderr)
     finally:
-        results.put((count, latencies))
+        results.put((count, latencies, time.process_time()))
 
 
-def run(port: int, seconds: float, clients: int, batch: int, start: int) -> tuple[int, list[float], float]:
-    """(events acknowledged, latencies in ms, wall seconds) of `clients` processes posting for `seconds`."""
+def run(
+    port: int, seconds: float, clients: int, batch: int, start: int
+) -> tuple[int, list[float], float, float]:
+    """(events acknowledged, latencies in ms, wall seconds, the clients' CPU seconds) of `clients` processes
+    posting for `seconds`."""
     results: Any = multiprocessing.Queue()
     senders = [
         multiprocessing.Process(target=client, args=(port, seconds, batch, start + w * 10_000_000, results))
@@ -73,14 +76,15 @@ def run(port: int, seconds: float, clients: int, batch: int, start: int) -> tupl
     began = time.monotonic()
     for sender in senders:
         sender.start()
-    acknowledged, latencies = 0, []
+    acknowledged, latencies, cpu = 0, [], 0.0
     for _ in senders:
-        count, mine = results.get()
+        count, mine, used = results.get()
         acknowledged += count
         latencies += mine
+        cpu += used
     for sender in senders:
         sender.join()
-    return acknowledged, latencies, time.monotonic() - began
+    return acknowledged, latencies, time.monotonic() - began, cpu
 
 
 def cpu_seconds(pid: int) -> float:
@@ -116,8 +120,8 @@ def main() -> None:
             (f"v2, {args.batch} per POST", args.batch, 10**9),
         ):
             used = cpu_seconds(proc.pid)
-            acked, latencies, wall = run(port, args.seconds, args.clients, batch, start)
-            results.append((name, acked, latencies, wall, cpu_seconds(proc.pid) - used))
+            acked, latencies, wall, clients_cpu = run(port, args.seconds, args.clients, batch, start)
+            results.append((name, acked, latencies, wall, cpu_seconds(proc.pid) - used, clients_cpu))
         proc.send_signal(signal.SIGINT)
         _, _, usage = os.wait4(proc.pid, 0)
         rss = usage.ru_maxrss / 1024
@@ -132,14 +136,20 @@ def main() -> None:
         f"{os.cpu_count()} CPUs shared by the receiver and the clients"
     )
     total = 0
-    for name, acked, latencies, wall, used in results:
+    for name, acked, latencies, wall, used, clients_cpu in results:
         total += acked
         rate = acked / wall
         print(
             f"  {name}: {acked:,} events acknowledged, {rate:,.0f} events/s (goal >= {GOAL:,}); "
             f"answer latency p50 {statistics.median(latencies):.1f} ms, p99 {pct(latencies, 99):.1f} ms, "
-            f"max {max(latencies):.1f} ms ({len(latencies):,} POSTs); receiver CPU "
-            f"{used / len(latencies) * 1e6:,.0f} us per POST (loading included)"
+            f"max {max(latencies):.1f} ms ({len(latencies):,} POSTs)"
+        )
+        # The clients share the machine's CPUs with the receiver: their CPU is told apart, and what the
+        # receiver's own CPU per POST allows on one core.
+        print(
+            f"    CPU: receiver {used:.1f} s = {used / len(latencies) * 1e6:,.0f} us per POST (loading "
+            f"included; one core would take {len(latencies) / used if used else float('nan'):,.0f} POSTs/s); "
+            f"clients {clients_cpu:.1f} s = {clients_cpu / len(latencies) * 1e6:,.0f} us per POST"
         )
     print(
         f"  after stopping: {loaded:,} rows in mailjet.events ({distinct:,} distinct) for {total:,} "
