@@ -175,7 +175,7 @@ def record_phase(figures: Figures, r: dict[str, Any], contacts: int) -> None:
     """A phase's headline figures: requests per change against the goal (when it changed anything; the
     goal is set for the default 100,000 contacts), the apply's wall time and peak RSS."""
     name = f"apply phase {r['phase']} ({r['changes']:,} changes)"
-    goal_for = None if contacts == GOAL_CONTACTS else f"{GOAL_CONTACTS:,} contacts (apply)"
+    goal_for = None if contacts == GOAL_CONTACTS else f"{GOAL_CONTACTS:,} contacts"
     if r["changes"]:
         for figure, ratio in (("(jobs + polls)", r["ratio"]), ("every request", r["all_ratio"])):
             figures.record(f"{name}: {figure} / changes", 100 * ratio, "%", 100 * GOAL, goal_for=goal_for)
