@@ -49,15 +49,22 @@ format: setup-dev ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: setup-dev ## Run the benchmarks (figures, not pass/fail)
-	$(BIN)/python bench/cli.py
-	$(BIN)/python bench/sandbox_speed.py
-	$(BIN)/python bench/extract.py --contacts 100000
-	$(BIN)/python bench/import_csv.py --rows 1000000
-	$(BIN)/python bench/plan.py
-	$(BIN)/python bench/apply.py
-	$(BIN)/python bench/webhooks.py
-	$(BIN)/python bench/views.py --contacts 1000000 --csv-rows 100000
+bench: setup-dev ## Run the benchmarks, then one table: each figure beside its goal (figures, not pass/fail)
+	@figures="$(or $(BENCH_FIGURES),$$(mktemp /tmp/mailjet-elt-bench-XXXXXX.jsonl))"; : > "$$figures"; \
+	export MAILJET_ELT_BENCH_FIGURES="$$figures"; failed=""; \
+	run() { echo "== $$*"; $(BIN)/python "$$@" || failed="$$failed [$$*]"; }; \
+	run bench/cli.py; \
+	run bench/sandbox_speed.py; \
+	run bench/extract.py --sizes 5,100000,1000000; \
+	run bench/extract.py --contacts 100000 --latency-ms 50 --rate 20; \
+	run bench/import_csv.py --rows 1000000; \
+	run bench/plan.py; \
+	run bench/apply.py; \
+	run bench/webhooks.py; \
+	run bench/webhooks_memory.py; \
+	run bench/views.py --contacts 1000000 --csv-rows 100000; \
+	$(BIN)/python bench/summary.py "$$figures"; \
+	if [ -n "$$failed" ]; then echo "make bench: these benches failed:$$failed"; exit 1; fi
 
 sandbox: setup ## Run the local Mailjet sandbox in the foreground
 	$(BIN)/mailjet-elt sandbox

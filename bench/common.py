@@ -1,5 +1,6 @@
 """Helpers shared by the benchmarks: a sandbox in its own process, a webhook receiver in its own process, peak
-memory of a process, a free loopback port, and the webhook event the webhook benchmarks post."""
+memory of a process, a free loopback port, the webhook event the webhook benchmarks post, and the record of
+each bench's headline figures that `bench/summary.py` reads (`Figures`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,61 @@ from pathlib import Path
 from typing import Any
 
 AUTH = ("sandbox-api-key", "sandbox-api-secret")
+# When set, the JSON-lines file each bench appends its headline figures to (`make bench` sets it).
+FIGURES_ENV = "MAILJET_ELT_BENCH_FIGURES"
+
+
+class Figures:
+    """One bench's headline figures, appended as JSON lines to the file named by `MAILJET_ELT_BENCH_FIGURES`
+    (nothing is written when it is unset). Made at the start of a bench: its first line says which bench
+    ran, with which arguments, and the load average then; then one line per `record`."""
+
+    def __init__(self, bench: str | None = None) -> None:
+        self.path = os.environ.get(FIGURES_ENV) or None
+        self.bench = bench or Path(sys.argv[0]).name
+        self.run = f"{os.getpid()}-{time.time_ns()}"
+        self._write(
+            {
+                "event": "start",
+                "args": " ".join(sys.argv[1:]),
+                "load": list(os.getloadavg()),
+                "cores": os.cpu_count(),
+                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+        )
+
+    def record(
+        self,
+        figure: str,
+        value: float,
+        unit: str,
+        goal: float | None = None,
+        direction: str = "<=",
+        goal_for: str | None = None,
+    ) -> None:
+        """One figure: `value` in `unit`, against `goal` (at most when `direction` is "<=", at least when
+        ">="; None: no goal). `goal_for`, when this run measured another size than the one the goal is set
+        for: that size (the table marks the verdict)."""
+        if direction not in ("<=", ">="):
+            raise ValueError(f"direction is <= or >=, not {direction!r}")
+        self._write(
+            {
+                "event": "figure",
+                "figure": figure,
+                "value": float(value),
+                "unit": unit,
+                "goal": goal,
+                "direction": direction,
+                "goal_for": goal_for,
+            }
+        )
+
+    def _write(self, line: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        text = json.dumps({"bench": self.bench, "run": self.run, **line}) + "\n"
+        with open(self.path, "a", encoding="utf-8") as out:  # one write per line: benches may share the file
+            out.write(text)
 
 
 def peak_rss_mib(pid: int) -> float:

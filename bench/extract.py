@@ -2,10 +2,15 @@
 what each reading of the API (sandbox quirks) costs; what the trailing horizon costs an incremental run.
 
 The sandbox runs in its own process; `mailjet-elt extract` runs in another, into a fresh DuckDB file,
-so the extract's peak RSS is its own. Prints figures; asserts nothing.
+so the extract's peak RSS is its own. `--sizes` runs several sizes in one invocation, each against a
+sandbox of its own, and prints each size's peak RSS against the smallest size above the floor's
+(`--sizes 5,100000,1000000`: the floor, 100k, 1M; 10,000,000 needs about 17 GiB for the sandbox and an
+hour). Goals (issue 27, an idle 2-core machine): the peak at 1M and at 10M at most 1.15x the peak at 100k,
+at most 350 MiB at every size, at most 150 MiB for a 5-contact extract (the floor); a rate-limited run
+within 1.15x its bound, calls / rate. Prints figures; asserts nothing.
 
     .venv/bin/python bench/extract.py --contacts 100000
-    .venv/bin/python bench/extract.py --contacts 1000000
+    .venv/bin/python bench/extract.py --sizes 5,100000,1000000   # the floor, and each peak / the 100k one
     .venv/bin/python bench/extract.py --contacts 100000 --latency-ms 50 --rate 20
     .venv/bin/python bench/extract.py --contacts 100000 --sms 5000 --matrix    # calls per listing, per quirk
     .venv/bin/python bench/extract.py --contacts 1000000 --incremental         # the horizon's cost
@@ -22,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 import requests
-from common import AUTH, measured_cli, start_sandbox
+from common import AUTH, Figures, measured_cli, start_sandbox
 
 from pipelines.phases import ENV as PHASES_ENV
 from sandbox.quirks import READ_QUIRKS
@@ -33,6 +38,10 @@ LISTED_ROWS = {"contact_properties": "contacts"}
 SMS_TOKEN = "sandbox-sms-token"
 EVENT_LOGS = ("opens", "clicks", "bounces")
 TABLES = (*ENDPOINTS, "sms_messages")
+# Goals of issue 27.
+PEAK_GOAL, FLOOR_GOAL, GROWTH_GOAL, RATE_GOAL = 350.0, 150.0, 1.15, 1.15  # MiB, MiB, x, x
+FLOOR_SIZE = 100  # contacts: a run this small measures the floor (what an extract costs at all)
+RATE_GOAL_SIZE = 100_000  # contacts: the rate-limited run's goal is set for this size
 
 
 def extract_env(base: str, concurrency: int, rate: float, **settings: str) -> dict[str, str]:
@@ -96,7 +105,8 @@ def measured_extract(
     return seconds, peak, out, calls_by_endpoint(base)
 
 
-def plain(args: argparse.Namespace, base: str, env: dict[str, str]) -> None:
+def plain(args: argparse.Namespace, base: str, env: dict[str, str], figures: Figures, contacts: int) -> float:
+    """One extract, its figures printed and recorded; its peak RSS in MiB."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         seconds, peak, out, calls = one_extract(base, env, db)
@@ -116,9 +126,42 @@ def plain(args: argparse.Namespace, base: str, env: dict[str, str]) -> None:
         f"end to end: {total_rows:,} rows in {seconds:.1f} s = {total_rows / seconds:,.0f} rows/s; "
         f"API calls {total_calls:,} (minimum {minimum_total:,}); peak RSS of the extract {peak:,.0f} MiB"
     )
+    size = f"{contacts:,} contacts"
+    if contacts <= FLOOR_SIZE:
+        figures.record(f"extract {size} (the floor): peak RSS", peak, "MiB", FLOOR_GOAL)
+    else:
+        figures.record(f"extract {size}: rows/s end to end", total_rows / seconds, "rows/s")
+        figures.record(f"extract {size}: peak RSS", peak, "MiB", PEAK_GOAL)
     if args.rate:
         bound = total_calls / args.rate
         print(f"rate-limit bound calls/rate = {bound:.1f} s; wall time / bound = {seconds / bound:.2f}")
+        figures.record(
+            f"extract {size} at {args.rate:g} requests/s, {args.latency_ms:g} ms: wall / (calls / rate)",
+            seconds / bound,
+            "x",
+            RATE_GOAL,
+            goal_for=None if contacts == RATE_GOAL_SIZE else f"{RATE_GOAL_SIZE:,} contacts",
+        )
+    return peak
+
+
+def growth(peaks: dict[int, float], figures: Figures) -> None:
+    """Each size's peak RSS against the smallest size above the floor's (issue 27: 100k)."""
+    sizes = sorted(size for size in peaks if size > FLOOR_SIZE)
+    if len(sizes) < 2:
+        return
+    base = sizes[0]
+    print(f"peak RSS of the extract by size, against {base:,} contacts ({peaks[base]:,.0f} MiB):")
+    for size in sizes[1:]:
+        grown = peaks[size] / peaks[base]
+        print(f"  {size:>12,} contacts: {peaks[size]:,.0f} MiB = {grown:.2f}x (goal <= {GROWTH_GOAL:g}x)")
+        figures.record(
+            f"extract peak RSS {size:,} / {base:,} contacts",
+            grown,
+            "x",
+            GROWTH_GOAL,
+            goal_for=None if base == 100_000 else "a base of 100,000 contacts",
+        )
 
 
 def matrix(base: str, env: dict[str, str]) -> None:
@@ -183,9 +226,55 @@ def incremental(base: str, env: dict[str, str], repeats: int) -> None:
                 )
 
 
+def sizes_of(text: str) -> list[int]:
+    """`--sizes 5,100000,1000000` (underscores allowed): contacts per run, in the order given."""
+    try:
+        sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"sizes are whole numbers of contacts, comma-separated: {text!r}"
+        ) from exc
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"sizes are at least 1 contact: {text!r}")
+    return sizes
+
+
+def run_size(args: argparse.Namespace, faults: str, contacts: int, figures: Figures) -> float | None:
+    """One sandbox of `contacts` and what the mode asks of it; the plain extract's peak RSS (None for the
+    other modes)."""
+    proc, base, ready = start_sandbox(contacts, args.memberships, args.messages, faults, quirks=args.quirks)
+    try:
+        print(
+            f"sandbox: {contacts:,} contacts, faults: {faults or 'none'}, "
+            f"quirks: {args.quirks or 'none'}; ready in {ready:.1f} s",
+            flush=True,
+        )
+        settings = {"sms_token": SMS_TOKEN} if args.sms else {}
+        if args.sms:
+            send_sms(base, args.sms)
+        env = extract_env(base, args.concurrency, args.rate, **settings)
+        if args.matrix:
+            matrix(base, env)
+        elif args.incremental:
+            incremental(base, env, args.repeats)
+        else:
+            return plain(args, base, env, figures, contacts)
+        return None
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--contacts", type=int, default=100_000)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--contacts", type=int, default=None, help="contacts in the sandbox (default 100,000)")
+    size.add_argument(
+        "--sizes",
+        type=sizes_of,
+        default=None,
+        help="several runs, e.g. 5,100000,1000000: their peaks compared",
+    )
     parser.add_argument("--memberships", type=int, default=None, help="default: one per contact")
     parser.add_argument("--messages", type=int, default=None, help="default: one per contact")
     parser.add_argument("--concurrency", type=int, default=4)
@@ -198,6 +287,9 @@ def main() -> None:
     mode.add_argument("--incremental", action="store_true", help="incremental runs: the horizon's cost")
     parser.add_argument("--repeats", type=int, default=5, help="--incremental: runs of each kind")
     args = parser.parse_args()
+    sizes = args.sizes or [args.contacts or 100_000]
+    if len(sizes) > 1 and (args.matrix or args.incremental):
+        parser.error("--matrix and --incremental take one size (--contacts)")
 
     faults = ",".join(
         spec
@@ -207,27 +299,13 @@ def main() -> None:
         )
         if spec
     )
-    proc, base, ready = start_sandbox(
-        args.contacts, args.memberships, args.messages, faults, quirks=args.quirks
-    )
-    try:
-        print(
-            f"sandbox: {args.contacts:,} contacts, faults: {faults or 'none'}, "
-            f"quirks: {args.quirks or 'none'}; ready in {ready:.1f} s"
-        )
-        settings = {"sms_token": SMS_TOKEN} if args.sms else {}
-        if args.sms:
-            send_sms(base, args.sms)
-        env = extract_env(base, args.concurrency, args.rate, **settings)
-        if args.matrix:
-            matrix(base, env)
-        elif args.incremental:
-            incremental(base, env, args.repeats)
-        else:
-            plain(args, base, env)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    figures = Figures()
+    peaks: dict[int, float] = {}
+    for contacts in sizes:
+        peak = run_size(args, faults, contacts, figures)
+        if peak is not None:
+            peaks[contacts] = peak
+    growth(peaks, figures)
 
 
 if __name__ == "__main__":

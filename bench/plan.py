@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from common import peak_rss_mib
+from common import Figures, peak_rss_mib
 
 from pipelines.sync.audiences import SHIPPED_AUDIENCES
 from pipelines.sync.tables import SYNC_DATASET, TABLES
@@ -373,6 +373,9 @@ def main() -> None:
     if args.child:
         child(args.child, str(args.audiences))
         return
+    recorded = Figures()
+    scale = f"{args.people:,} people x {args.members:,} members"
+    goal_for = None if args.people == args.members == 1_000_000 else "1,000,000 people x 1,000,000 members"
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -427,6 +430,9 @@ def main() -> None:
             f"{verdict(peak, GOALS['rss'])} the goal <= {GOALS['rss']:.0f} MiB"
         )
         print(f"diff (median): {diff:.2f} s, {verdict(diff, GOALS['diff'])} the goal < 5 s")
+        recorded.record(f"plan {scale}: median in plan()", total, "s", GOALS["plan"], goal_for=goal_for)
+        recorded.record(f"plan {scale}: peak RSS", peak, "MiB", GOALS["rss"], goal_for=goal_for)
+        recorded.record(f"plan {scale}: the diff (median)", diff, "s", GOALS["diff"], goal_for=goal_for)
         print("phases (median seconds):")
         medians = median_of(runs, "phases")
         for name, seconds in medians.items():

@@ -14,7 +14,7 @@ import statistics
 import time
 
 import requests
-from common import AUTH, peak_rss_mib, start_sandbox
+from common import AUTH, Figures, peak_rss_mib, start_sandbox
 
 
 def page_rate(
@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--memberships", type=int, default=None)
     parser.add_argument("--messages", type=int, default=None)
     args = parser.parse_args()
+    figures = Figures()
 
     proc, base, ready = start_sandbox(args.contacts, args.memberships, args.messages)
     try:
@@ -44,6 +45,7 @@ def main() -> None:
         session.auth = AUTH
         n = args.contacts
         print(f"contacts={n:,}  ready in {ready:.1f} s (process start + seeding)")
+        figures.record(f"sandbox of {n:,} contacts: ready (start, seeding)", ready, "s")
         offsets = list(range(0, n, 1000))
         for label, path, params in (
             ("contact", "/v3/REST/contact", {}),
@@ -53,13 +55,16 @@ def main() -> None:
             t = time.perf_counter()
             times = page_rate(session, base + path, offsets, params)
             total = time.perf_counter() - t
+            figures.record(f"sandbox {label}: pages/s", len(offsets) / total, "pages/s")
             print(
                 f"{label:<40} {len(offsets) / total:8.1f} pages/s  "
                 f"median {statistics.median(times) * 1000:6.2f} ms/page  "
                 f"first10 {statistics.median(times[:10]) * 1000:6.2f} ms  "
                 f"last10 {statistics.median(times[-10:]) * 1000:6.2f} ms"
             )
-        print(f"peak RSS of the sandbox process: {peak_rss_mib(proc.pid):,.0f} MiB")
+        peak = peak_rss_mib(proc.pid)
+        print(f"peak RSS of the sandbox process: {peak:,.0f} MiB")
+        figures.record(f"sandbox of {n:,} contacts: peak RSS", peak, "MiB")
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import duckdb
-from common import AUTH, start_sandbox
+from common import AUTH, Figures, start_sandbox
 
 QUERIES = {
     "members per list": (
@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument("--csv-rows", type=int, default=100_000, help="memberships imported from a file")
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
+    figures = Figures()
 
     proc, base, ready = start_sandbox(args.contacts, messages=0)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILJET__")}
@@ -102,6 +103,7 @@ def main() -> None:
                 for name, sql in QUERIES.items():
                     raw_ms, raw_rows = timed(con, sql.format(layer="mailjet_api"), args.repeat)
                     view_ms, view_rows = timed(con, sql.format(layer="mailjet"), args.repeat)
+                    figures.record(f"views {args.contacts:,}: {name}, view / raw", view_ms / raw_ms, "x")
                     print(
                         f"{name:<40}{raw_ms:>10.1f}{view_ms:>10.1f}{view_ms / raw_ms:>8.2f}"
                         f"{raw_rows:>10,}{view_rows:>10,}"

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from common import console_lines, event, free_port, start_receiver
+from common import Figures, console_lines, event, free_port, start_receiver
 
 AUTH = ("bench", "bench-secret")
 GOAL = 2000  # events/s
@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--batch", type=int, default=50, help="events per Version 2 delivery")
     args = parser.parse_args()
+    figures = Figures()
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
         db = Path(tmp) / "hooks.duckdb"
         port = free_port()
@@ -139,6 +140,8 @@ def main() -> None:
     for name, acked, latencies, wall, used, clients_cpu in results:
         total += acked
         rate = acked / wall
+        figures.record(f"webhooks {name}: events acknowledged/s", rate, "events/s", GOAL, ">=")
+        figures.record(f"webhooks {name}: answer latency p99", pct(latencies, 99), "ms")
         print(
             f"  {name}: {acked:,} events acknowledged, {rate:,.0f} events/s (goal >= {GOAL:,}); "
             f"answer latency p50 {statistics.median(latencies):.1f} ms, p99 {pct(latencies, 99):.1f} ms, "
@@ -155,6 +158,9 @@ def main() -> None:
         f"  after stopping: {loaded:,} rows in mailjet.events ({distinct:,} distinct) for {total:,} "
         f"acknowledged; receiver peak RSS {rss:.0f} MiB"
     )
+    if total:  # every acknowledged event stored (once acknowledged, it was on disk)
+        figures.record("webhooks: distinct events stored / acknowledged", distinct / total, "x", 1.0, ">=")
+    figures.record("webhooks: receiver peak RSS", rss, "MiB")
     lags = [line["lag_seconds"] for line in batches if line["lag_seconds"] is not None] or [float("nan")]
     print(
         f"  its console: {len(lines)} lines, {len(batches)} of them batch lines "

@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import duckdb
-from common import event, free_port, start_receiver
+from common import Figures, event, free_port, start_receiver
 
 AUTH = ("bench", "bench-secret")
 MAX_BODY_BYTES = 4_194_304  # the receiver's default body limit
@@ -89,6 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=16_000, help="real-shaped events (16,000 fit in 4 MiB)")
     args = parser.parse_args()
+    figures = Figures()
     empties = (MAX_BODY_BYTES - 1) // 3
     shapes = [
         (
@@ -101,9 +102,11 @@ def main() -> None:
             ("[" + ",".join(real_event(n) for n in range(args.events)) + "]").encode(),
         ),
     ]
+    labels = [f"{empties:,} {{}} in 4 MiB", "20,000 {}", f"{args.events:,} real-shaped events"]
     print(f"webhooks serve, one delivery per fresh receiver, {os.cpu_count()} CPUs")
-    for name, body in shapes:
+    for (name, body), short in zip(shapes, labels, strict=True):
         status, answer, loaded, rss = measure(body)
+        figures.record(f"webhooks one delivery, {short}: receiver peak RSS", rss, "MiB")
         print(
             f"  {name}, {len(body):,} bytes: answered {status} ({answer!r}); {loaded:,} rows loaded; "
             f"receiver peak RSS {rss:.0f} MiB"
