@@ -142,6 +142,8 @@ def main() -> None:
         rate = acked / wall
         figures.record(f"webhooks {name}: events acknowledged/s", rate, "events/s", GOAL, ">=")
         figures.record(f"webhooks {name}: answer latency p99", pct(latencies, 99), "ms")
+        figures.record(f"webhooks {name}: receiver CPU per POST", used / len(latencies) * 1e6, "us")
+        figures.record(f"webhooks {name}: clients' CPU per POST", clients_cpu / len(latencies) * 1e6, "us")
         print(
             f"  {name}: {acked:,} events acknowledged, {rate:,.0f} events/s (goal >= {GOAL:,}); "
             f"answer latency p50 {statistics.median(latencies):.1f} ms, p99 {pct(latencies, 99):.1f} ms, "
