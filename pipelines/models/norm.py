@@ -57,21 +57,23 @@ def norm_of(value: exp.Expression) -> exp.Expression:
     body = _body().copy()
     (parameter,) = [c for c in body.find_all(exp.Column) if c.name == PARAMETER and not c.table]
     parameter.replace(value.copy())
-    if isinstance(value, exp.Column):
-        assert isinstance(body, exp.Nullif)
-        body.set("this", _only_when_blank(body.this))
-    return body
+    return _only_when_blank(body) if isinstance(value, exp.Column) else body
 
 
 def _only_when_blank(normalized: exp.Expression) -> exp.Expression:
-    """`case when <a blank anywhere, or a space at an end> then lower(trim(<blanks replaced>)) else
-    lower(<value>) end`: the same value (nothing else is trimmed or replaced), for about 40 % of the work
-    at a million addresses on DuckDB, where the test is cheap and almost no value has a blank. A column
-    only: the value is read more than once."""
+    """`case when <value> = '' then null when <a blank anywhere, or a space at an end> then <normalized>
+    else lower(<value>) end`: the same value (nothing else is trimmed or replaced, and only an empty value
+    lowercases to nothing), for a third of the work per address on DuckDB, where the test is cheap and
+    almost no value has a blank; the whole expression is read once (`nullif` would compute it twice).
+    A column only: the value is read more than once."""
     (replacement,) = list(normalized.find_all(exp.RegexpReplace))
     value, blanks = replacement.this, replacement.expression
     changed = exp.RegexpLike(this=value.copy(), expression=exp.Literal.string(f"^ | $|{blanks.this}"))
-    return exp.Case(ifs=[exp.If(this=changed, true=normalized.copy())], default=exp.Lower(this=value.copy()))
+    empty = exp.EQ(this=value.copy(), expression=exp.Literal.string(""))
+    return exp.Case(
+        ifs=[exp.If(this=empty, true=exp.Null()), exp.If(this=changed, true=normalized)],
+        default=exp.Lower(this=value.copy()),
+    )
 
 
 def _argument(node: exp.Expr) -> exp.Expression | None:
