@@ -198,12 +198,30 @@ def create_ledger(
 
 
 def copy_consent(client: SqlClientBase[Any], dialect: str) -> None:
-    """Copy `consent_current` as it stands into a temporary table (`CONSENT_SNAPSHOT`), at the start of
-    each audience run: its rows and its list's consent are read from the copy, so the ledger is sorted once
-    per run rather than once per read, and each run sees what an earlier run of the plan changed (a
-    membership it released is the person's own grant from then on)."""
+    """Copy `consent_current` as it stands into a temporary table (`CONSENT_SNAPSHOT`): an audience run's
+    rows and its list's consent are read from the copy, so the ledger is sorted once rather than once per
+    read (`ConsentCopy` says when a run needs a new one)."""
     client.execute_sql(render("drop_temporary", dialect, {"_temporary": CONSENT_SNAPSHOT}))
     client.execute_sql(render("consent_snapshot", dialect))
+
+
+@dataclass
+class ConsentCopy:
+    """A plan's copy of `consent_current`, made for its first audience run and made again for a later one
+    only when an earlier run changed what the ledger reads: a membership it released is the person's own
+    grant from then on. Runs change nothing else the ledger reads, so the copy is made once per plan in
+    the usual case (at a million people, seconds per audience)."""
+
+    added: int | None = None  # the sync's memberships (`consent_copy_added`) when the copy was made
+
+    def refresh(self, client: SqlClientBase[Any], dialect: str) -> None:
+        """Make the copy, unless the one made earlier in this session still reads as the ledger does."""
+        rows = client.execute_sql(render("consent_copy_added", dialect))
+        added = int(rows[0][0]) if rows else -1
+        if self.added is not None and added == self.added:
+            return
+        copy_consent(client, dialect)
+        self.added = added
 
 
 def check_future(

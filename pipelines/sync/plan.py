@@ -26,9 +26,9 @@ from pipelines.sync.datatests import run_data_tests
 from pipelines.sync.diff import DiffInput, build_inputs, drop_sql, insert_held, insert_plan
 from pipelines.sync.guards import Guard, PlanFigures, judge, stopped
 from pipelines.sync.ledger import (
+    ConsentCopy,
     ConsentRun,
     columns_of,
-    copy_consent,
     create_ledger,
     insert_consent_rejections,
 )
@@ -100,11 +100,14 @@ def plan_with(
     known = tuple(sorted({a.permission for a in defined if a.permission}))
     shared = shared_permissions(defined, lists)
     plans = []
+    copied = ConsentCopy()
     for i, item in enumerate(chosen):
         if stop is not None:
             stop.check()
         target = lists[item.list_ref]
-        planned = plan_audience(client, item, source, target, as_of, config, dialect, now, (i == 0, known))
+        planned = plan_audience(
+            client, item, source, target, as_of, config, dialect, now, (i == 0, known), copied
+        )
         plans.append(replace(planned, shared_by=shared.get(item.permission or "", ())))
     return plans
 
@@ -155,18 +158,19 @@ def plan_audience(
     dialect: str,
     now: datetime,
     consent: tuple[bool, tuple[str, ...]] = (True, ()),
+    copied: ConsentCopy | None = None,
 ) -> AudiencePlan:
     """Build, test and diff one audience (its view created by `create_view`); write its run in one
     transaction, with the CRM's unusable consent rows of its permission (`consent`: whether it also takes
     those of no audience's permission, and every permission the file declares). The run reads consent as
-    it stands when it starts (`copy_consent`)."""
+    it stands when it starts (`copied`: the plan's copy, made again when an earlier run changed it)."""
     columns = view_columns(client, item.view)
     types = columns_of(client, SYNC_DATASET, item.view)
     created_as = column_datatypes(item.properties, types)
     defined = mailjet_datatypes(client, dialect) if item.properties else {}
     with client.begin_transaction():
         run_id = next_run_id(client, now, dialect)
-        copy_consent(client, dialect)
+        (copied or ConsentCopy()).refresh(client, dialect)
         present = build_audience(client, item, source, columns, dialect, types)
         audience_rows, failed = test_audience(client, item, source, columns, present, dialect)
         if failed:

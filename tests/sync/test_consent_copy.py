@@ -4,11 +4,13 @@ give the plan that reading the view gave (hand-built warehouses, DuckDB, no sand
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
 from pipelines.plan import plan
+from pipelines.sync import ledger
 from pipelines.sync.config import SyncConfiguration
 from tests.sync.world import LIST_ID, PERMISSION, START, Person, World, planned
 
@@ -36,7 +38,7 @@ def test_a_view_naming_consent_current_in_its_columns_is_still_read(tmp_path: Pa
 
 
 def test_a_membership_one_audience_releases_is_the_persons_grant_for_the_next_audience(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`news` (list 10) releases x@x.com, who subscribed again by themselves (day 20) after the sync's add
     (day 5): from then on that subscription is their grant of the permission, newer than their CRM
@@ -65,7 +67,9 @@ def test_a_membership_one_audience_releases_is_the_persons_grant_for_the_next_au
         "create or replace view audience_other as select email from crm.profiles\n",
         encoding="utf-8",
     )
+    copies = counted_copies(monkeypatch)
     result = plan(db=str(db), audiences=str(source), config=SyncConfiguration())
+    assert len(copies) == 2  # the second run's copy made again: the first released a membership
     with duckdb.connect(str(db), read_only=True) as con:
         released = con.sql("select last_action from mailjet_sync.sync_snapshot").fetchall()
         current = con.sql(
@@ -74,3 +78,40 @@ def test_a_membership_one_audience_releases_is_the_persons_grant_for_the_next_au
     assert released == [("released",)] and current == [(True, "mailjet")]  # the person's grant now
     other = next(p for p in result.plans if p.audience == "other")
     assert other.count("unsub") == 0, (other.actions, planned(db))
+
+
+def counted_copies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each copy of `consent_current` the plan makes, counted."""
+    copies: list[str] = []
+    made = ledger.copy_consent
+
+    def counted(client: Any, dialect: str) -> None:
+        copies.append(dialect)
+        made(client, dialect)
+
+    monkeypatch.setattr(ledger, "copy_consent", counted)
+    return copies
+
+
+def test_the_copy_is_made_once_per_plan_when_no_run_changes_what_the_ledger_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two audiences of one permission, on two lists; the sync's membership of ann stays (she is still
+    in Mailjet as the sync added her): the second run reads the copy the first made, and both plan as
+    they would from a copy of their own."""
+    db = tmp_path / "sync.duckdb"
+    ann = Person("ann@x.com", member="subscribed", subscribed=5, consents=((True, 2),), managed=True)
+    World([ann, Person("bob@x.com", consents=((True, 3),))]).build(db)
+    source = tmp_path / "audiences.sql"
+    source.write_text(
+        f"-- audience: news\n-- list: Newsletter\n-- permission: {PERMISSION}\n-- on_exit: keep\n"
+        "create or replace view audience_news as select email from crm.profiles\n\n"
+        f"-- audience: other\n-- list: Other list\n-- permission: {PERMISSION}\n-- on_exit: keep\n"
+        "create or replace view audience_other as select email from crm.profiles\n",
+        encoding="utf-8",
+    )
+    copies = counted_copies(monkeypatch)
+    result = plan(db=str(db), audiences=str(source), config=SyncConfiguration())
+    assert copies == ["duckdb"]
+    news, other = (next(p for p in result.plans if p.audience == name) for name in ("news", "other"))
+    assert news.count("addnoforce") == 1 and other.count("addnoforce") == 2, planned(db)
