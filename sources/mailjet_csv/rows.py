@@ -111,24 +111,32 @@ class StagedFile:
 
     def _check(self) -> None:
         """Build `checked` (one row per staged row: normalized values and the first reason to reject it,
-        if any) and `ranked` (the valid rows, numbered per email)."""
+        if any; not its fields, which stay in the staged table) and `ranked` (the valid rows, each with
+        the first valid line of its email). One scan of the staged rows, each email trimmed once and its
+        pattern matched once; the duplicates found by one hash aggregate over `checked`, not by sorting."""
         c = self.columns
-        email = _clean(c.email)
-        name = f"nullif({_clean(c.name)}, '')" if c.name is not None else "null::varchar"
+        name = f"nullif({_cell_sql(c.name)}, '')" if c.name is not None else "null::varchar"
         unsubscribed, status_given, status_reasons = self._status_sql()
         reasons = [*self._value_reasons(), *status_reasons, self._too_long_reason()]
         reason = "case " + " ".join(f"when {cond} then {text}" for cond, text in reasons) + " end"
         limit = settings.MAX_PROPERTY_VALUE_LENGTH
+        # A value longer than the limit once trimmed is longer before: the values are trimmed (one list
+        # function per row) only in the rare row that has such a value at all.
         over_limit = f"list_transform(fields, lambda x: length({_trimmed('x')}) > {limit})"
+        any_over = f"list_bool_or(list_transform(fields, lambda x: length(x) > {limit}))"
+        # The name and status cells, trimmed once (the checks read them several times).
+        statuses = [index for index, _ in c.statuses] if self.target is not None else []
+        used = sorted({*([c.name] if c.name is not None else []), *statuses})
+        cells = "".join(f"{_clean(index)} as {_cell_sql(index)}, " for index in used)
         self.con.execute(
             f"""
             create or replace table checked as
-            select line, {email} as email, lower({email}) as email_key, {name} as name,
+            select line, email, lower(email) as email_key, {name} as name,
                    {unsubscribed} as is_unsubscribed, {status_given} as status_given,
-                   {reason} as reason, fields, refused
+                   {reason} as reason, refused
             from (
-                select *,
-                       list_position({over_limit}, true) as too_long
+                select line, fields, refused, {_clean(c.email)} as email, {cells}
+                       case when {any_over} then list_position({over_limit}, true) end as too_long
                 from {self.table}
             )
             """
@@ -144,19 +152,23 @@ class StagedFile:
         self.con.execute(
             f"""
             create or replace table ranked as
-            with leavers as (select distinct email_key from checked where is_unsubscribed)
-            select c.* replace (c.email_key in (select email_key from leavers) as is_unsubscribed),
-                   row_number() over (partition by c.email_key order by c.line) as occurrence,
-                   min(c.line) over (partition by c.email_key) as first_line,
+            with emails as (
+                select email_key, bool_or(is_unsubscribed) as is_unsubscribed,
+                       min(line) filter (where reason is null and not refused) as first_line
+                from checked group by email_key
+            )
+            select c.line, c.email, c.email_key, c.name, e.is_unsubscribed, c.status_given,
+                   c.line = e.first_line as is_first, e.first_line,
                    {_id_sql("c.email_key")} as contact_id
-            from checked c where c.reason is null and not c.refused
+            from checked c join emails e on e.email_key = c.email_key
+            where c.reason is null and not c.refused
             """
         )
 
     def _value_reasons(self) -> list[tuple[str, str]]:
         """(condition, reason) in SQL for the email and name columns' values."""
         c = self.columns
-        email = _clean(c.email)
+        email = "email"  # trimmed once, in `_check`
         reasons = [
             (f"{email} = ''", "'empty email'"),
             (
@@ -172,9 +184,9 @@ class StagedFile:
         if c.name is not None:
             reasons.append(
                 (
-                    f"length({_clean(c.name)}) > {settings.MAX_NAME_LENGTH}",
+                    f"length({_cell_sql(c.name)}) > {settings.MAX_NAME_LENGTH}",
                     f"'name longer than {settings.MAX_NAME_LENGTH} characters (' || "
-                    f"length({_clean(c.name)}) || ')'",
+                    f"length({_cell_sql(c.name)}) || ')'",
                 )
             )
         return reasons
@@ -186,8 +198,8 @@ class StagedFile:
         given: list[str] = []
         reasons: list[tuple[str, str]] = []
         for index, inverted in self.columns.statuses if self.target is not None else ():
-            given.append(f"coalesce({_clean(index)}, '') <> ''")
-            word = f"lower({_clean(index)})"
+            given.append(f"coalesce({_cell_sql(index)}, '') <> ''")
+            word = f"lower({_cell_sql(index)})"
             yes, no = (
                 (settings.UNSUBSCRIBED_WORDS, settings.SUBSCRIBED_WORDS)
                 if inverted
@@ -224,7 +236,7 @@ class StagedFile:
 
     def counts(self) -> Counts:
         valid, contacts = self.con.execute(
-            "select count(*), count(*) filter (where occurrence = 1) from ranked"
+            "select count(*), count(*) filter (where is_first) from ranked"
         ).fetchall()[0]
         invalid = self.con.execute(
             "select count(*) from checked where reason is not null and not refused"
@@ -241,7 +253,7 @@ class StagedFile:
         return self._arrow(
             CSV_CONTACTS,
             {"line": "line", "contact_id": "contact_id", "email": "email", "name": "name"},
-            "ranked where occurrence = 1",
+            "ranked where is_first",
         )
 
     def contact_properties(self) -> Iterator[pa.Table]:
@@ -256,12 +268,14 @@ class StagedFile:
     def _properties_sql(self) -> str:
         """One row per (kept contact, property column) with a value: empty cells set no property, and
         TRUE/FALSE are written as Mailjet writes booleans."""
-        value = f"trim(r.fields[p.position], {_WHITESPACE})"
+        cell = _trimmed("s.fields[p.position]")
         return (
-            "select r.line, r.email, r.contact_id, p.name, "
-            f"case when lower({value}) in ('true', 'false') then lower({value}) else {value} end as value "
-            "from ranked r cross join property_columns p "
-            f"where r.occurrence = 1 and {value} <> ''"
+            "select line, email, contact_id, name, "
+            "case when lower(value) in ('true', 'false') then lower(value) else value end as value "
+            f"from (select r.line, r.email, r.contact_id, p.name, {cell} as value "
+            f"from ranked r join {self.table} s on s.line = r.line cross join property_columns p "
+            "where r.is_first) "
+            "where value <> ''"
         )
 
     def list_recipients(self) -> Iterator[pa.Table]:
@@ -283,7 +297,7 @@ class StagedFile:
                 "list_name": _literal(target.name) if target.name else "null",
                 "is_unsubscribed": state,
             },
-            "ranked where occurrence = 1",
+            "ranked where is_first",
         )
 
     def csv_rejections(self) -> Iterator[pa.Table]:
@@ -306,7 +320,7 @@ class StagedFile:
             union all
             select r.line, {raw},
                    'duplicate email: same address as line ' || r.first_line || ' (that row is kept)'
-            from ranked r join {self.table} s on s.line = r.line and not s.refused where r.occurrence > 1
+            from ranked r join {self.table} s on s.line = r.line where not r.is_first
         )"""
         return self._arrow(CSV_REJECTIONS, {"line": "line", "raw_row": "raw_row", "reason": "reason"}, rows)
 
@@ -348,19 +362,28 @@ class StagedFile:
 
 
 # Spaces, tabs, line breaks, no-break spaces and stray byte-order marks around a value are not part of it.
-_WHITESPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(160) || chr(65279)"
+_WHITESPACE_CODES = (32, 9, 10, 11, 12, 13, 160, 65279)
+_WHITESPACE = " || ".join(f"chr({code})" for code in _WHITESPACE_CODES)
+_WHITESPACE_SET = "(" + ", ".join(map(str, sorted(_WHITESPACE_CODES))) + ")"
 
 
 def _trimmed(expr: str) -> str:
-    return f"trim({expr}, {_WHITESPACE})"
-
-
-def _cell(index: int) -> str:
-    return f"fields[{index + 1}]"
+    """`expr` trimmed of `_WHITESPACE`. DuckDB's trim() with a set of characters costs four times a
+    look at the first and last character: it runs only on a value that starts or ends with one of them
+    (`ord` of an empty string is -1)."""
+    return (
+        f"(case when ord({expr}) in {_WHITESPACE_SET} or ord(right({expr}, 1)) in {_WHITESPACE_SET} "
+        f"then trim({expr}, {_WHITESPACE}) else {expr} end)"
+    )
 
 
 def _clean(index: int) -> str:
-    return f"trim({_cell(index)}, {_WHITESPACE})"
+    return _trimmed(f"fields[{index + 1}]")
+
+
+def _cell_sql(index: int) -> str:
+    """The column of `checked`'s inner select holding the trimmed cell `index` (name, status)."""
+    return f"cell_{index + 1}"
 
 
 def _escape(text: str) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.csv_import.conftest import contacts, load, properties, rejections, rows, write
+from tests.csv_import.conftest import contacts, load, memberships, properties, rejections, rows, write
 
 pytestmark = pytest.mark.unit
 
@@ -123,6 +123,31 @@ def test_invisible_whitespace_around_values_is_trimmed(tmp_path: Path) -> None:
     load(db, write(tmp_path, "spaces.csv", content))
     assert contacts(db) == {"ann@example.com": None, "bob@example.org": None}
     assert properties(db) == {("ann@example.com", "city"): "Paris", ("bob@example.org", "note"): "x"}
+
+
+def test_whitespace_on_one_side_only_is_trimmed(tmp_path: Path) -> None:
+    # Values are trimmed only when their first or last character is whitespace (a fast path): each
+    # kind of it, on either side alone, and a cell of nothing else.
+    content = (
+        "email;name;status;city;flag;note\n"
+        "\ufeffann@example.com;Ann\u00a0;unsubscribed\ufeff;\u00a0Paris;TRUE\x0b;\x0c \ufeff\n"
+        '"bob@example.org\r";\tBob;\u00a0;Lyon\x0c;\ufefffalse;a b\n'
+    )
+    db = tmp_path / "t.duckdb"
+    load(db, write(tmp_path, "sides.csv", content), list_ref="News")
+    assert rows(db, "select email, name from mailjet.contacts order by email") == [
+        ("ann@example.com", "Ann"),
+        ("bob@example.org", "Bob"),
+    ]
+    assert memberships(db) == {"ann@example.com": True, "bob@example.org": False}
+    assert properties(db) == {
+        ("ann@example.com", "city"): "Paris",
+        ("ann@example.com", "flag"): "true",
+        ("bob@example.org", "city"): "Lyon",
+        ("bob@example.org", "flag"): "false",
+        ("bob@example.org", "note"): "a b",
+    }
+    assert rejections(db) == []
 
 
 def test_a_very_wide_file_loads(tmp_path: Path) -> None:
