@@ -59,14 +59,7 @@ def test_a_membership_one_audience_releases_is_the_persons_grant_for_the_next_au
             "values (99, 1, ?, 'Other list', false, true, ?, null, now())",
             [LIST_ID + 1, START.replace(day=2)],
         )
-    source = tmp_path / "audiences.sql"
-    source.write_text(
-        f"-- audience: news\n-- list: Newsletter\n-- permission: {PERMISSION}\n-- on_exit: keep\n"
-        "create or replace view audience_news as select email from crm.profiles\n\n"
-        f"-- audience: other\n-- list: Other list\n-- permission: {PERMISSION}\n-- on_exit: keep\n"
-        "create or replace view audience_other as select email from crm.profiles\n",
-        encoding="utf-8",
-    )
+    source = two_audiences(tmp_path)
     copies = counted_copies(monkeypatch)
     result = plan(db=str(db), audiences=str(source), config=SyncConfiguration())
     assert len(copies) == 2  # the second run's copy made again: the first released a membership
@@ -102,7 +95,18 @@ def test_the_copy_is_made_once_per_plan_when_no_run_changes_what_the_ledger_read
     db = tmp_path / "sync.duckdb"
     ann = Person("ann@x.com", member="subscribed", subscribed=5, consents=((True, 2),), managed=True)
     World([ann, Person("bob@x.com", consents=((True, 3),))]).build(db)
-    source = tmp_path / "audiences.sql"
+    source = two_audiences(tmp_path)
+    copies = counted_copies(monkeypatch)
+    result = plan(db=str(db), audiences=str(source), config=SyncConfiguration())
+    assert copies == ["duckdb"]
+    news, other = (next(p for p in result.plans if p.audience == name) for name in ("news", "other"))
+    assert news.count("addnoforce") == 1 and other.count("addnoforce") == 2, planned(db)
+
+
+def two_audiences(folder: Path) -> Path:
+    """An audiences file: `news` (list Newsletter) and `other` (list Other list), both of PERMISSION,
+    each every CRM profile."""
+    source = folder / "audiences.sql"
     source.write_text(
         f"-- audience: news\n-- list: Newsletter\n-- permission: {PERMISSION}\n-- on_exit: keep\n"
         "create or replace view audience_news as select email from crm.profiles\n\n"
@@ -110,8 +114,4 @@ def test_the_copy_is_made_once_per_plan_when_no_run_changes_what_the_ledger_read
         "create or replace view audience_other as select email from crm.profiles\n",
         encoding="utf-8",
     )
-    copies = counted_copies(monkeypatch)
-    result = plan(db=str(db), audiences=str(source), config=SyncConfiguration())
-    assert copies == ["duckdb"]
-    news, other = (next(p for p in result.plans if p.audience == name) for name in ("news", "other"))
-    assert news.count("addnoforce") == 1 and other.count("addnoforce") == 2, planned(db)
+    return source
