@@ -88,6 +88,8 @@ EXPECT = (
     ("mailjet.csv_rejections", "invalid"),
     ("apply --yes\n", "verified: the list, read again, shows every change Mailjet confirmed"),
     ("mailjet_sync.sync_changelog", "consent_withdrawn"),
+    ("mailjet-elt explain astrid", "withdrawn  support ticket"),
+    ("mailjet-elt explain astrid", "unsubscribe (unsub), reason consent_withdrawn"),
     ("mailjet-elt run --yes", "nothing to send to the list"),
     ("select event, email", "freya.russo.11@example.com"),
     ("unsubscribes Freya", "consent withdrawn after they subscribed"),

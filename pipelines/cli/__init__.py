@@ -27,6 +27,7 @@ from pipelines.cli import (
     sql,
     webhooks,
 )
+from pipelines.cli import explain as explain_
 from pipelines.cli import (
     run as run_,
 )
@@ -59,6 +60,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     apply,
     run_,
     runs_,
+    explain_,
     sql,
     api,
     webhooks,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -109,7 +110,42 @@ def test_demo_runs_the_whole_loop_and_mailjet_ends_as_planned(tmp_path: Path) ->
         assert held[0] == held[1], "someone held back as unsubscribed was subscribed"
         done = con.sql("select count(*) from mailjet_sync.sync_changelog where outcome = 'done'").fetchall()
         assert done[0][0] > 0
+        # Someone Mailjet had subscribed, whose CRM withdrawal came later: the plan unsubscribed them.
+        [(withdrawn, job)] = con.sql(
+            "select email, job_id from mailjet_sync.sync_changelog "
+            "where action = 'unsub' and reason = 'consent_withdrawn' and outcome = 'done' "
+            "order by email limit 1"
+        ).fetchall()
     assert (tmp_path / "demo_crm" / "profiles.csv").is_file()
+
+    # `explain` tells their story: the withdrawal after the subscription, the decision, its reason, its job.
+    told = subprocess.run(
+        [str(BIN), "--db", str(db), "explain", withdrawn.upper(), "--format", "json"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert told.returncode == 0, told.stderr
+    story = json.loads(told.stdout)
+    [decision] = [d for d in story["decisions"] if d["action"] == "unsub"]
+    assert (decision["reason"], decision["job_id"], decision["outcome"]) == ("consent_withdrawn", job, "done")
+    [membership] = [m for m in story["memberships"] if m["list_id"] == decision["list_id"]]
+    crm = [e for e in story["consent"] if e["permission"] == "email_newsletter" and e["list_id"] is None]
+    assert crm[-1]["granted"] is False and crm[-1]["at"] > membership["subscribed_at"]
+    assert membership["is_unsubscribed"] is True  # as the extract after apply read it
+    in_force = [e for e in story["consent"] if e["permission"] == "email_newsletter" and e["in_force"]]
+    assert len(in_force) == 1 and in_force[0]["granted"] is False
+    text = subprocess.run(
+        [str(BIN), "--db", str(db), "explain", withdrawn],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        "unsubscribe (unsub), reason consent_withdrawn" in text.stdout and f"job {job}, done" in text.stdout
+    )
 
 
 def test_no_command_prints_help_and_exits_2() -> None:

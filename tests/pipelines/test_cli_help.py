@@ -14,9 +14,24 @@ PAGES = [
     "webhooks serve",
     "webhooks register",
 ]
-USE_THE_DATABASE = ["extract", "plan", "apply", "run", "runs", "sql", "load", "import-csv", "webhooks serve"]
+USE_THE_DATABASE = [
+    "extract",
+    "plan",
+    "apply",
+    "run",
+    "runs",
+    "explain",
+    "sql",
+    "load",
+    "import-csv",
+    "webhooks serve",
+]
 USE_NO_DATABASE = ["sandbox", "api", "demo", "check", "webhooks register"]
-ARGUMENTS = {"api": ["GET", "contact"], "webhooks register": ["https://hooks.example.com/events"]}
+ARGUMENTS = {
+    "api": ["GET", "contact"],
+    "webhooks register": ["https://hooks.example.com/events"],
+    "explain": ["jane@example.com"],
+}
 
 
 def help_page(command: str, capsys: pytest.CaptureFixture[str]) -> str:

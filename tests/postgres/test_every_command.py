@@ -3,9 +3,13 @@ seeded alike, the same commands on both (tests/postgres/walk.py), then every tab
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,6 +51,7 @@ EXCLUDED = ("batch_key", "uuid")
 WALL_CLOCK = "<wall clock>"
 # A team's server keeps its office's time zone: a session there is not in UTC unless told so.
 SERVER_ZONE = "Pacific/Auckland"
+BIN = Path(sys.executable).parent / "mailjet-elt"
 HOOKS = 4  # events the sandbox delivers to the receiver (walk.hook_events)
 
 
@@ -220,3 +225,47 @@ def test_every_table_and_view_on_postgres_equals_duckdbs_row_for_row(engines: di
     assert not found, "\n".join(f"{name}: " + "\n  ".join(d) for name, d in found.items())
     events = relation(pg, "mailjet.events")[1]
     assert len(events) >= HOOKS  # what the receiver loaded is seen through the view
+
+
+def told(where: dict[str, Any], email: str) -> dict[str, Any]:
+    """What `mailjet-elt explain EMAIL --format json` says, run as a user runs it (in its own process: this
+    one holds the DuckDB file open read-only, with another configuration)."""
+    duckdb = where["destination"] == "duckdb"
+    database = ["--db", where["db"]] if duckdb else ["--destination", where["destination"]]
+    done = subprocess.run(
+        [str(BIN), *database, "explain", email, "--format", "json"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    story: dict[str, Any] = json.loads(done.stdout)
+    story["engagement"] = [story["engagement"]]
+    return story
+
+
+def story_shape(p: dict[str, Any]) -> dict[str, Any]:
+    """What `explain` says about a person, less what the clock and the run and job numbers give."""
+    keep = {
+        "contacts": ("email", "name", "_source"),
+        "consent": ("permission", "granted", "source", "list_id", "in_force"),
+        "suppression": ("reason", "source"),
+        "memberships": ("list_name", "is_unsubscribed", "_source", "audience", "last_action"),
+        "decisions": ("audience", "list_name", "action", "reason", "evidence", "run_status", "outcome"),
+        "rejections": ("audience", "stage", "reason", "detail"),
+        "engagement": ("messages", "opens", "clicks"),
+    }
+    return {
+        part: sorted(tuple(str(row[c]) for c in columns) for row in p[part]) for part, columns in keep.items()
+    }
+
+
+def test_explain_tells_the_same_story_on_postgres(engines: dict[str, Engine]) -> None:
+    """Everyone a plan decided about, and the CRM's people: the same story on both engines."""
+    _, planned_for = engines["duckdb"].query("select distinct email from mailjet_sync.sync_plan")
+    emails = sorted({str(r[0]) for r in planned_for})
+    assert len(emails) > 1
+    stories = {e: [story_shape(told(engines[e].where, m)) for m in emails] for e in ENGINES}
+    assert stories["postgres"] == stories["duckdb"]
+    assert any(s["decisions"] for s in stories["postgres"]) and any(s["consent"] for s in stories["postgres"])

@@ -1,0 +1,287 @@
+"""`mailjet-elt explain EMAIL`: one person's story, from what the warehouse holds. Their Mailjet contacts,
+every consent event of the ledger and the one in force per permission, why no list may receive them
+(suppression), their memberships and whether the sync made each, every change a plan decided about them
+with its reason and what `apply` did with it (job, outcome), every time they were left out or refused, and
+their engagement. Reads only: the DuckDB file read-only, as `mailjet-elt sql` does; a server warehouse
+through its SQL client. The statements are `pipelines/models/explain/*.sql`, one per part, each taking the
+email as its only parameter and comparing it as the sync normalizes addresses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pipelines import models
+from pipelines.errors import EXIT_USAGE, CommandError
+from pipelines.interrupts import InterruptHandler
+from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
+from pipelines.sync.tables import TABLES
+from pipelines.warehouse.names import SYNC_DATASET, VIEWS_DATASET
+from pipelines.warehouse.paths import check_existing_duckdb, duckdb_path
+
+STATEMENTS = models.MODELS_FOLDER / "explain"
+PARTS = ("contacts", "consent", "suppression", "memberships", "decisions", "rejections", "engagement")
+# The ledger's views, made by `plan`: before the first plan they stand in as empty relations.
+LEDGER_COLUMNS = {
+    "email": "text",
+    "permission": "text",
+    "granted": "boolean",
+    "at": "timestamp with time zone",
+    "source": "text",
+    "list_id": "bigint",
+}
+SYNC_RELATIONS = {
+    name: {column: kind.removesuffix(" not null") for column, kind in columns.items()}
+    for name, columns in TABLES.items()
+}
+SYNC_RELATIONS["consent_ledger"] = LEDGER_COLUMNS
+SYNC_RELATIONS["consent_current"] = LEDGER_COLUMNS
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Story:
+    """What the warehouse says about one person: each part's rows, as `PARTS` names them."""
+
+    email: str
+    parts: dict[str, list[Row]]
+    planned: bool  # whether a plan has run on this warehouse (else the sync's parts are empty by force)
+
+    @property
+    def known(self) -> bool:
+        """Whether the warehouse holds anything about them."""
+        return any(rows for name, rows in self.parts.items() if name != "engagement") or bool(
+            (self.parts.get("engagement") or [{}])[0].get("messages")
+        )
+
+
+def explain(
+    *,
+    db: str,
+    email: str,
+    destination: str | None = None,
+    lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
+    stop: InterruptHandler | None = None,
+) -> Story:
+    """The story of `email`. CommandError (exit 2) for an empty address, a missing DuckDB file, or a warehouse
+    without the `mailjet` views (nothing extracted or imported yet)."""
+    if not email.strip():
+        raise CommandError("explain needs an email address: mailjet-elt explain EMAIL", EXIT_USAGE)
+    stop = stop or InterruptHandler("explain")
+    if destination not in (None, "duckdb"):
+        return _from_server(db, destination, email, stop)
+    from pipelines.sql_access import read_only
+
+    path = duckdb_path(db)
+    if not path.is_file():
+        raise CommandError(
+            f"no database at {path}: run `mailjet-elt extract` first, or name the file with --db PATH",
+            EXIT_USAGE,
+        )
+    check_existing_duckdb(path, db)
+    with read_only(path, lock_wait, False) as con, stop.immediate():
+        present = {
+            (str(schema), str(name))
+            for schema, name in con.execute(
+                "select table_schema, table_name from information_schema.tables"
+            ).fetchall()
+        }
+
+        def run(sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+            cursor = con.execute(sql, [email])
+            return [str(c[0]) for c in cursor.description or []], cursor.fetchall()
+
+        return _story(email, present, models.READ_DIALECT, run)
+
+
+def _from_server(db: str, destination: str, email: str, stop: InterruptHandler) -> Story:
+    from pipelines.warehouse import open_pipeline
+    from pipelines.warehouse.catalog import relations
+
+    pipeline = open_pipeline(db, destination)
+    with stop.immediate(), pipeline.sql_client() as client:
+        present = {
+            (dataset, name)
+            for dataset in (VIEWS_DATASET, SYNC_DATASET)
+            for name in relations(client, dataset)
+        }
+
+        def run(sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+            with client.execute_query(sql, email) as cursor:
+                return [str(c[0]) for c in cursor.description or []], list(cursor.fetchall())
+
+        return _story(email, present, models.dialect_of(client), run)
+
+
+def _story(
+    email: str,
+    present: set[tuple[str, str]],
+    dialect: str,
+    run: Callable[[str], tuple[list[str], list[tuple[Any, ...]]]],
+) -> Story:
+    if (VIEWS_DATASET, "contacts") not in present:
+        raise CommandError(
+            f"this warehouse has no `{VIEWS_DATASET}` views yet: run `mailjet-elt extract` (or "
+            "import-csv) first",
+            EXIT_USAGE,
+        )
+    # The sync's tables and views that do not exist yet (no plan, or an older version) read as empty.
+    missing: dict[str, models.Relation] = {
+        f"{SYNC_DATASET}.{name}": models.empty_relation(columns)
+        for name, columns in SYNC_RELATIONS.items()
+        if (SYNC_DATASET, name) not in present
+    }
+    parts: dict[str, list[Row]] = {}
+    for part in PARTS:
+        columns, rows = run(_rendered(part, dialect, missing))
+        parts[part] = [dict(zip(columns, row, strict=True)) for row in rows]
+    return Story(email.strip(), parts, planned=(SYNC_DATASET, "sync_runs") in present)
+
+
+def _rendered(part: str, dialect: str, missing: dict[str, models.Relation]) -> str:
+    """The part's statement in `dialect`, the missing sync relations read as empty. The consent part reads
+    `person_current`: the query of consent_current.sql over the person's own events."""
+    if part != "consent":
+        return models.render(part, dialect, missing, folder=STATEMENTS)
+    current = models.statement("consent_current").expression
+    tree = models.replace_tables(
+        models.statement(part, STATEMENTS),
+        {
+            **missing,
+            "person_current": models.replace_tables(current, {f"{SYNC_DATASET}.consent_ledger": "events"}),
+        },
+    )
+    return models.to_sql(tree, dialect)
+
+
+# What each action and outcome reads as.
+ACTIONS = {"addnoforce": "subscribe", "unsub": "unsubscribe", "remove": "remove", "update": "update"}
+
+
+def render_story(story: Story, fmt: str) -> str:
+    """The story as text, or as one JSON document (`{"result": "explain", "at", "exit_code", "email", ...}`:
+    one list of rows per part, timestamps in ISO 8601)."""
+    if fmt == "json":
+        from pipelines.logs import now_text
+
+        document: dict[str, Any] = {
+            "result": "explain",
+            "at": now_text(),
+            "exit_code": 0,
+            "email": story.email,
+        }
+        document.update({part: [_plain(row) for row in rows] for part, rows in story.parts.items()})
+        document["engagement"] = document["engagement"][0] if document["engagement"] else None
+        return json.dumps(document, ensure_ascii=False)
+    return "\n".join(_text(story))
+
+
+def _plain(row: Row) -> Row:
+    return {k: _json_value(v) for k, v in row.items()}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _when(value: Any, missing: str = "undated") -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC") if value.utcoffset() is not None else str(value)
+    return missing if value is None else str(value)
+
+
+def _list(list_id: Any, name: Any) -> str:
+    if list_id is None and name is None:
+        return ""
+    return f"{name} ({list_id})" if name else f"list {list_id}"
+
+
+def _text(story: Story) -> list[str]:
+    p = story.parts
+    out = [story.email]
+    if not story.known:
+        out.append("  Nothing in this warehouse is about this address (compared as the sync normalizes it).")
+    out.append("Mailjet contacts:")
+    out += [
+        f"  {c['id']}  {c['email']}"
+        + (f"  {c['name']}" if c.get("name") else "")
+        + f"  created {_when(c['created_at'])}  from {c['_source']}"
+        for c in p["contacts"]
+    ] or ["  none"]
+    out.append("Consent, oldest first (* in force):")
+    out += [
+        f"  {'*' if e['in_force'] else ' '} {_when(e['at']):<20}  {e['permission']:<18}  "
+        f"{'granted' if e['granted'] else 'withdrawn':<9}  {e['source']}"
+        + (f", {_list(e['list_id'], e['list_name'])}" if e["list_id"] is not None else "")
+        for e in p["consent"]
+    ] or ["  none" + ("" if story.planned else " (the ledger is made by the first `plan`)")]
+    out.append("Suppressed (no list may receive them):")
+    out += [f"  {s['reason']}  {_when(s['at'])}  ({s['source']})" for s in p["suppression"]] or ["  no"]
+    out.append("Memberships:")
+    out += [_membership(m) for m in p["memberships"]] or ["  none"]
+    out.append("Decisions of plans, oldest first:")
+    out += [_decision(d) for d in p["decisions"]] or ["  none"]
+    out.append("Left out or refused:")
+    out += [
+        f"  run {r['run_id']}  {_when(r['at'])}  {r['audience']}  {r['stage']}: {r['reason']}"
+        + (f" ({r['detail']})" if r.get("detail") else "")
+        for r in p["rejections"]
+    ] or ["  never"]
+    engaged = (p["engagement"] or [{}])[0]
+    out.append(
+        f"Engagement: {engaged.get('messages') or 0} message(s), last sent "
+        f"{_when(engaged.get('last_message_at'), 'never')}; {engaged.get('opens') or 0} open(s), last "
+        f"{_when(engaged.get('last_open_at'), 'never')}; {engaged.get('clicks') or 0} click(s), last "
+        f"{_when(engaged.get('last_click_at'), 'never')}"
+    )
+    return out
+
+
+def _membership(m: Row) -> str:
+    state = (
+        f"unsubscribed {_when(m['unsubscribed_at'])}"
+        if m["is_unsubscribed"]
+        else f"subscribed {_when(m['subscribed_at'])}"
+    )
+    if m["audience"] is None:
+        made = "not made by the sync" + ("" if m["_source"] == "api" else f" (from {m['_source']})")
+    elif m["last_action"] == "addnoforce":
+        made = (
+            f"made by the sync: audience {m['audience']}, run {m['last_run_id']}, "
+            f"since {_when(m['managed_since'])}"
+        )
+    elif m["last_action"] == "released":
+        made = (
+            f"made by the sync (audience {m['audience']}), then changed outside it: released in run "
+            f"{m['last_run_id']}"
+        )
+    else:
+        action = ACTIONS.get(m["last_action"], m["last_action"])
+        made = f"the sync's last action: {action} in run {m['last_run_id']} (audience {m['audience']})"
+    return f"  {_list(m['list_id'], m['list_name'])}: {state}; {made}"
+
+
+def _decision(d: Row) -> str:
+    action = ACTIONS.get(d["action"], d["action"])
+    line = (
+        f"  run {d['run_id']}  {_when(d['planned_at'])}  {d['audience']} -> "
+        f"{_list(d['list_id'], d['list_name'])}: {action} ({d['action']}), reason {d['reason']}"
+    )
+    if d.get("evidence"):
+        line += f"; evidence: {d['evidence']}"
+    if d["outcome"] is not None:
+        line += f"; applied: job {d['job_id']}, {d['outcome']} {_when(d['applied_at'])}"
+        if d.get("error"):
+            line += f" ({d['error']})"
+    else:
+        line += f"; not applied (run {d['run_status']})"
+    return line

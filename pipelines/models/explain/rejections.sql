@@ -1,0 +1,17 @@
+-- `mailjet-elt explain`: every time the person was left out of a plan or refused by Mailjet
+-- (`mailjet_sync.sync_rejections`: a failed data test, held back by a rule, refused by a job), oldest first.
+-- Parameter: the email.
+with
+
+person as (
+    select mailjet_sync.norm(?) as email
+),
+
+final as (
+    select j.run_id, j."at", j.audience, j.list_id, j.stage, j.reason, j.detail
+    from mailjet_sync.sync_rejections as j
+    join person as p on mailjet_sync.norm(j.email) = p.email
+)
+
+select * from final
+order by "at", run_id, audience
