@@ -104,6 +104,38 @@ def test_campaign_performance_has_one_row_per_campaign_and_utc_day_of_sending(
     )
     got = rows(db, "select campaign_id, sent_on, sent from mailjet_models.campaign_performance")
     assert {(c, d): n for c, d, n in got} == sent
+    # Each day's message counters equal the sandbox's statcounters of that day (it slices them by the day
+    # the message was sent; its event counters, by the day of the event: not compared).
+    by_message = {column: counter for column, counter in COUNTERS.items() if counter.startswith("Message")}
+    daily = every_row(
+        api,
+        "statcounters",
+        sort="SourceID",
+        CounterSource="Campaign",
+        CounterTiming="Message",
+        CounterResolution="Day",
+        FromTS=1,
+    )
+    want = Counter(
+        {
+            (int(r["SourceID"]), date.fromisoformat(str(r["Timeslice"])[:10]), column): r[counter]
+            for r in daily
+            for column, counter in by_message.items()
+            if r[counter]
+        }
+    )
+    columns = ", ".join(by_message)
+    got_daily = Counter(
+        {
+            (r[0], r[1], column): value
+            for r in rows(
+                db, f"select campaign_id, sent_on, {columns} from mailjet_models.campaign_performance"
+            )
+            for column, value in zip(by_message, r[2:], strict=True)
+            if value
+        }
+    )
+    assert got_daily == want
     rates = rows(
         db,
         "select delivered, sent, delivery_rate, unique_opens, open_rate, spam_reports, spam_rate "
