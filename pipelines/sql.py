@@ -36,6 +36,7 @@ from pipelines.warehouse.names import (
     CRM_DATASET,
     CSV_DATASET,
     MATCHED_DATASET,
+    MODELS_DATASET,
     SYNC_DATASET,
     VIEWS_DATASET,
 )
@@ -46,7 +47,15 @@ HISTORY_LINES = 1000
 PROMPT, MORE = "sql> ", "...> "
 TABLES = ".tables"  # the shortcut listing every table and view
 # The datasets `.tables` lists on a warehouse (on the DuckDB file: every schema).
-PROJECT_DATASETS = (VIEWS_DATASET, API_DATASET, CSV_DATASET, CRM_DATASET, MATCHED_DATASET, SYNC_DATASET)
+PROJECT_DATASETS = (
+    VIEWS_DATASET,
+    MODELS_DATASET,
+    API_DATASET,
+    CSV_DATASET,
+    CRM_DATASET,
+    MATCHED_DATASET,
+    SYNC_DATASET,
+)
 TABLE_ROWS = 1000  # an aligned table shows this many rows; CSV and JSON print them all
 
 

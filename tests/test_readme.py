@@ -64,6 +64,7 @@ DOCUMENTS = (
     "docs/webhooks.md",
     "docs/sandbox.md",
     "docs/tables.md",
+    "docs/models.md",
     "docs/settings.md",
     "docs/development.md",
 )

@@ -9,6 +9,7 @@ from pipelines.warehouse.names import (
     LAYER_DATASETS,
     LAYERS,
     MATCHED_DATASET,
+    MODELS_DATASET,
     VIEWS_DATASET,
 )
 from sources.mailjet import schema
@@ -26,6 +27,7 @@ __all__ = [
     "LAYERS",
     "LAYER_DATASETS",
     "MATCHED_DATASET",
+    "MODELS_DATASET",
     "RAW_TABLES",
     "VIEWS_DATASET",
 ]

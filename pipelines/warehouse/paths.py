@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipelines.settings import DB_SETTING_WHERE, DEFAULT_DB
 from pipelines.warehouse.errors import WarehouseError
-from pipelines.warehouse.names import LAYERS, MATCHED_DATASET, VIEWS_DATASET
+from pipelines.warehouse.names import LAYERS, MATCHED_DATASET, MODELS_DATASET, VIEWS_DATASET
 
 
 def duckdb_path(db: str, setting: bool = False) -> Path:
@@ -28,7 +28,7 @@ def duckdb_path(db: str, setting: bool = False) -> Path:
             f"{named} is not a regular file (a device, pipe or socket): name a DuckDB database file, "
             f"e.g. {_example(DEFAULT_DB, setting)}"
         )
-    if path.stem in (VIEWS_DATASET, MATCHED_DATASET, *LAYERS):
+    if path.stem in (VIEWS_DATASET, MATCHED_DATASET, MODELS_DATASET, *LAYERS):
         # DuckDB names the catalog after the file: `mailjet.contacts` would be ambiguous.
         raise WarehouseError(
             f"{named}: DuckDB names a database after its file, and `{path.stem}` is also a dataset's name, "

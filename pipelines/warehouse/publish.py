@@ -1,5 +1,6 @@
 """The layers of the warehouse: `mailjet_api` (what `extract` loads), `mailjet_csv` (what `import-csv`
-loads) and `mailjet`, the views analysts query, whose SQL sits in `pipelines/models/views/*.sql`.
+loads), `mailjet`, the views analysts query, whose SQL sits in `pipelines/models/views/*.sql`, and
+`mailjet_models`, the analysts' models over those views (`pipelines/models/analytics/*.sql`).
 
 A view that combines both sources is Mailjet's rows `union all` the file rows that the rules let through,
 matched to Mailjet's IDs. Matching reads every Mailjet contact, so it is done once per load rather than
@@ -7,11 +8,11 @@ on every query: `pipelines/models/matched/*.sql` computes those file rows into `
 derived copy that each load of Mailjet's data recomputes from the raw layers (never a source of truth).
 
 Every command that loads Mailjet's data (and `load`, while they are missing: writing.py) recomputes
-`mailjet_matched` and (re)creates the views, after its load, in one transaction. The SQL names raw tables
-as they are (`mailjet_api.contacts`, `mailjet_csv.imports`): a table that exists is read where it is, one
-that no command has created yet stands in as an empty relation of the same columns (sqlglot puts it in the
-table's place), so every view exists from the first load on. The SQL is written in DuckDB's dialect and
-transpiled to the engine's by sqlglot."""
+`mailjet_matched` and (re)creates the views and the models, after its load, in one transaction. The SQL
+names raw tables as they are (`mailjet_api.contacts`, `mailjet_csv.imports`): a table that exists is read
+where it is, one that no command has created yet stands in as an empty relation of the same columns
+(sqlglot puts it in the table's place), so every view exists from the first load on. The SQL is written
+in DuckDB's dialect and transpiled to the engine's by sqlglot."""
 
 from __future__ import annotations
 
@@ -39,12 +40,14 @@ from pipelines.warehouse.datasets import (
     CSV_DATASET,
     LAYER_DATASETS,
     MATCHED_DATASET,
+    MODELS_DATASET,
     RAW_TABLES,
     VIEWS_DATASET,
 )
 
 VIEWS_FOLDER = MODELS_FOLDER / "views"
 MATCHED_FOLDER = MODELS_FOLDER / "matched"
+ANALYTICS_FOLDER = MODELS_FOLDER / "analytics"
 
 
 class LayoutError(Exception):
@@ -59,6 +62,40 @@ def view_names() -> list[str]:
 def matched_names() -> list[str]:
     """The tables of `mailjet_matched`, one per SQL file."""
     return sorted(p.stem for p in MATCHED_FOLDER.glob("*.sql"))
+
+
+def model_names() -> list[str]:
+    """The views of `mailjet_models`, one per SQL file, each after the models it reads."""
+    pending = sorted(p.stem for p in ANALYTICS_FOLDER.glob("*.sql"))
+    ordered: list[str] = []
+    while pending:
+        ready = [name for name in pending if model_reads(name) <= set(ordered)]
+        if not ready:
+            raise ValueError(f"models that read each other in a circle: {pending}")
+        ordered += ready
+        pending = [name for name in pending if name not in ready]
+    return ordered
+
+
+def model_reads(name: str) -> set[str]:
+    """The other models the model `name` reads."""
+    tables = statement(name, ANALYTICS_FOLDER).find_all(exp.Table)
+    return {t.name for t in tables if t.db == MODELS_DATASET}
+
+
+def model_sql(name: str, dialect: str) -> str:
+    """The SELECT of the model `name` in `dialect` (it reads the `mailjet` views, and other models)."""
+    return to_sql(statement(name, ANALYTICS_FOLDER), dialect)
+
+
+def inlined_model(name: str, existing: set[tuple[str, str]]) -> exp.Expression:
+    """The model `name` reading the views and the models it reads as subqueries: its columns can be read
+    before they are (re)created."""
+    tables: dict[str, Relation] = {
+        f"{VIEWS_DATASET}.{view}": resolved(view, existing) for view in view_names()
+    }
+    tables |= {f"{MODELS_DATASET}.{model}": inlined_model(model, existing) for model in model_reads(name)}
+    return replace_tables(statement(name, ANALYTICS_FOLDER), tables)
 
 
 def raw_tables(tree: exp.Expression) -> list[tuple[str, str]]:
@@ -153,13 +190,14 @@ def relations(client: SqlClientBase[Any], dataset: str) -> set[str]:
 
 
 def publish_views(client: SqlClientBase[Any]) -> list[str]:
-    """Recompute `mailjet_matched` and publish every view of `mailjet`, in one transaction; returns the
-    views' names. Views that other views read (the sync's, a user's own) keep working: a derived table
-    whose columns stay is emptied and filled again, and a view is replaced in place (`create or replace`),
-    which every engine allows while its columns stay (Postgres: or only grow at the end). Only a view
-    whose columns change is dropped first, and the engines that track what reads it refuse while a view
-    does: ViewChangeError then, never a drop of someone's view. Raises LayoutError when `mailjet` holds
-    tables (a database written by an earlier version)."""
+    """Recompute `mailjet_matched` and publish every view of `mailjet`, then every model of
+    `mailjet_models` (by the same rules), in one transaction; returns the views' names. Views that other
+    views read (the sync's, a user's own) keep working: a derived table whose columns stay is emptied and
+    filled again, and a view is replaced in place (`create or replace`), which every engine allows while
+    its columns stay (Postgres: or only grow at the end). Only a view whose columns change is dropped
+    first (a model first too when a view it reads goes), and the engines that track what reads it refuse
+    while a view does: ViewChangeError then, never a drop of someone's view. Raises LayoutError when
+    `mailjet` holds tables (a database written by an earlier version)."""
     check_layout(client)
     dialect = dialect_of(client)
     existing = existing_tables(client)
@@ -172,10 +210,12 @@ def publish_views(client: SqlClientBase[Any]) -> list[str]:
         for name, sql in matched.items()
         if name in present and shape(client, f"{MATCHED_DATASET}.{name}", dialect) == query_shape(client, sql)
     }
+    models = {name: model_sql(name, dialect) for name in model_names()}
     if kept == set(matched):
         try:
             with client.begin_transaction():
                 _publish(client, matched, views, kept, replaced=set(names))
+                _publish_models(client, models, replaced=set(models))
             return names
         except DatabaseException:
             pass  # a view's columns change, and the engine refused to replace it in place: rolled back
@@ -192,11 +232,50 @@ def publish_views(client: SqlClientBase[Any]) -> list[str]:
             replaced.add(name)
         else:
             dropped[name] = old
+    gone, kept_models = _models_kept(client, existing, dialect, set(dropped))
     with client.begin_transaction():
+        for name, old in reversed(gone.items()):  # a model before the models it reads
+            drop_view(client, name, old, MODELS_DATASET)
         for name, old in dropped.items():
             drop_view(client, name, old)
         _publish(client, matched, views, kept, replaced)
+        _publish_models(client, models, kept_models)
     return names
+
+
+def _models_kept(
+    client: SqlClientBase[Any], existing: set[tuple[str, str]], dialect: str, dropped: set[str]
+) -> tuple[dict[str, Shape | None], set[str]]:
+    """The models to drop first, with their columns (they read a view that goes, or their columns change),
+    and those replaced in place."""
+    present = relations(client, MODELS_DATASET)
+    gone: dict[str, Shape | None] = {}
+    replaced = set()
+    for name in model_names():
+        if name not in present:
+            continue
+        old = _readable(client, name, dialect, MODELS_DATASET)
+        views = {
+            t.name for t in statement(name, ANALYTICS_FOLDER).find_all(exp.Table) if t.db == VIEWS_DATASET
+        }
+        if (
+            old is not None
+            and not views & dropped
+            and not model_reads(name) & set(gone)
+            and query_shape(client, to_sql(inlined_model(name, existing), dialect))[: len(old)] == old
+        ):
+            replaced.add(name)
+        else:
+            gone[name] = old
+    return gone, replaced
+
+
+def _publish_models(client: SqlClientBase[Any], models: dict[str, str], replaced: set[str]) -> None:
+    """Create the models, in the order they read each other (replaced in place if in `replaced`)."""
+    client.execute_sql(f"create schema if not exists {MODELS_DATASET}")
+    for name, sql in models.items():
+        replace = "or replace " if name in replaced else ""
+        client.execute_sql(f"create {replace}view {MODELS_DATASET}.{name} as\n{sql}")
 
 
 def _publish(
@@ -227,26 +306,37 @@ def reads(name: str, existing: set[tuple[str, str]]) -> set[tuple[str, str]]:
     return {(t.db, t.name) for t in resolved(name, existing).find_all(exp.Table) if t.db}
 
 
-def _readable(client: SqlClientBase[Any], name: str, dialect: str) -> Shape | None:
-    """The columns of the `mailjet` view `name`; None when the database cannot read it any more (a table
+def _readable(
+    client: SqlClientBase[Any], name: str, dialect: str, dataset: str = VIEWS_DATASET
+) -> Shape | None:
+    """The columns of the view `dataset.name`; None when the database cannot read it any more (a table
     it read was dropped by hand)."""
     try:
-        return shape(client, f"{VIEWS_DATASET}.{name}", dialect)
+        return shape(client, f"{dataset}.{name}", dialect)
     except DatabaseException:
         return None
 
 
-def drop_view(client: SqlClientBase[Any], name: str, old: Shape | None = None) -> None:
-    """Drop a `mailjet` view whose columns change; ViewChangeError when other views read it (the engines
-    that track them refuse: their views are the user's to drop, never ours)."""
+def drop_view(
+    client: SqlClientBase[Any], name: str, old: Shape | None = None, dataset: str = VIEWS_DATASET
+) -> None:
+    """Drop a view of ours (`mailjet`, `mailjet_models`) whose columns change; ViewChangeError when other
+    views read it (the engines that track them refuse: their views are the user's to drop, never ours)."""
     try:
-        client.execute_sql(f"drop view if exists {VIEWS_DATASET}.{name}")
+        client.execute_sql(f"drop view if exists {dataset}.{name}")
     except DatabaseException as exc:
         told = " ".join(line.strip() for line in str(exc).strip().splitlines()[:4])
         columns = f" ({', '.join(c for c, _ in old)})" if old else ""
         raise ViewChangeError(
-            f"the view {VIEWS_DATASET}.{name}{columns} changes its columns in this version, and other "
+            f"the view {dataset}.{name}{columns} changes its columns in this version, and other "
             f"views read it, so the database refuses to replace it ({told}). Drop the views that read "
-            f"{VIEWS_DATASET}.{name} (named above), run this command again, then create yours again; `plan` "
+            f"{dataset}.{name} (named above), run this command again, then create yours again; `plan` "
             "creates the sync's own views again by itself"
         ) from None
+
+
+def drop_models(client: SqlClientBase[Any]) -> None:
+    """Drop every model (each before the models it reads), so that the views they read can go: the
+    next `publish_views` creates them again."""
+    for name in reversed(model_names()):
+        drop_view(client, name, dataset=MODELS_DATASET)

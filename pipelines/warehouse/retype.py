@@ -20,7 +20,14 @@ from dlt.destinations.sql_client import SqlClientBase
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.warehouse.datasets import API_DATASET
-from pipelines.warehouse.publish import drop_view, existing_tables, publish_views, reads, view_names
+from pipelines.warehouse.publish import (
+    drop_models,
+    drop_view,
+    existing_tables,
+    publish_views,
+    reads,
+    view_names,
+)
 from sources.mailjet.schema import API_TABLES, DLT_TYPES, SQL_TYPES, Kind
 
 # Type changes the extract may apply by itself: every value of the old type reads the same in the new.
@@ -64,9 +71,11 @@ def retype_columns(pipeline: Pipeline) -> list[str]:
             # Postgres refuses to retype a column a view reads: the views that read the tables go, and
             # come back right after; ViewChangeError when a view of the user's reads one of them.
             retyped = {(API_DATASET, table_name) for table_name, _, _ in changes}
-            for view in view_names():
-                if reads(view, existing) & retyped:
-                    drop_view(client, view)
+            going = [view for view in view_names() if reads(view, existing) & retyped]
+            if going:
+                drop_models(client)  # they read the views, and come back with them
+            for view in going:
+                drop_view(client, view)
             for table_name, column, kind in changes:
                 if (API_DATASET, table_name) in existing:  # else dlt creates it with the new type
                     client.execute_sql(_alter(client, table_name, column, kind))

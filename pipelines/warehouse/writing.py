@@ -30,6 +30,7 @@ from pipelines.warehouse.datasets import (
     API_DATASET,
     LAYER_DATASETS,
     LAYERS,
+    MODELS_DATASET,
     VIEWS_DATASET,
 )
 from pipelines.warehouse.errors import WarehouseBusy, WarehouseError, raise_if_busy
@@ -44,7 +45,14 @@ from pipelines.warehouse.lease_lock import (
 )
 from pipelines.warehouse.lock import LockTimeout, LockUnavailable, WriterLock
 from pipelines.warehouse.paths import check_existing_duckdb, duckdb_path, is_duckdb_file, pipelines_dir
-from pipelines.warehouse.publish import LayoutError, check_layout, publish_views, relations, view_names
+from pipelines.warehouse.publish import (
+    LayoutError,
+    check_layout,
+    model_names,
+    publish_views,
+    relations,
+    view_names,
+)
 from pipelines.warehouse.resume import JOURNAL, resume, settled
 from pipelines.warehouse.server_lock import ServerLock, writer_lock_kind
 from pipelines.warehouse.superseded import ImportKey
@@ -136,13 +144,16 @@ class Warehouse:
 
     def publishes_after(self, dataset: str) -> bool:
         """Whether the views follow the command's load of `dataset`: they read it (the API's layer or the
-        files'), a resumed run loaded another layer, or they are not all there yet. A load of the CRM's
-        tables alone changes nothing they read (recomputing `mailjet_matched` took a second on Postgres at
-        100,000 contacts)."""
+        files'), a resumed run loaded another layer, or they (or the models) are not all there yet. A load of
+        the CRM's tables alone changes nothing they read (recomputing `mailjet_matched` took a second on
+        Postgres at 100,000 contacts)."""
         if dataset in LAYER_DATASETS.values() or self.resumed or self.publish_pending:
             return True
         with self.pipeline.sql_client() as client:
-            return not set(view_names()) <= relations(client, VIEWS_DATASET)
+            return not (
+                set(view_names()) <= relations(client, VIEWS_DATASET)
+                and set(model_names()) <= relations(client, MODELS_DATASET)
+            )
 
     @property
     def publish_pending(self) -> bool:
