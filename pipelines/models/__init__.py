@@ -1,9 +1,10 @@
 """Every SQL statement of the project as a `.sql` file, written once in DuckDB's dialect and transpiled
 per engine by sqlglot: the `mailjet` views (`views/`), the analysts' models over them (`analytics/`), the
 file rows matched to Mailjet's IDs (`matched/`), the statements of the sync engine (`sync/`: the consent
-ledger, the diff, the plan's summaries), the settings that keep `mailjet-elt sql` to reading (`reader/`,
-DuckDB's own), the writer lock of a PostgreSQL warehouse (`writer_lock/`, PostgreSQL's own) and the leased
-writer lock of the other server warehouses (`writer_lease/`).
+ledger, the diff, the plan's summaries), one person's story for `mailjet-elt explain` (`explain/`), the
+latest command runs for `mailjet-elt runs` (`command_runs/`), the settings that keep `mailjet-elt sql` to
+reading (`reader/`, DuckDB's own), the writer lock of a PostgreSQL warehouse (`writer_lock/`,
+PostgreSQL's own) and the leased writer lock of the other server warehouses (`writer_lease/`).
 
 Values are bind parameters (`?` in the file, rendered as the engine's marker: `%s` for Postgres), passed
 to the SQL client with the statement. Names decided at run time (a table that may not exist yet, the
