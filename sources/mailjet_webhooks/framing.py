@@ -29,7 +29,8 @@ class Lines(Protocol):
 
 
 class HeadersTooLarge(Exception):
-    """A header line over MAX_LINE bytes, or more than MAX_HEADERS of them: answered 431."""
+    """A header line over MAX_LINE bytes, or more than MAX_HEADERS of them: answered 431, with the
+    standard library's message and explanation (the exception's two arguments)."""
 
 
 class Headers:
@@ -67,10 +68,10 @@ def read_headers(rfile: Lines) -> Headers:
     while True:
         line = rfile.readline(MAX_LINE + 1)
         if len(line) > MAX_LINE:
-            raise HeadersTooLarge("header line too long")
+            raise HeadersTooLarge("Line too long", "header line")
         count += 1  # the blank line too, as http.client counts
         if count > MAX_HEADERS:
-            raise HeadersTooLarge(f"got more than {MAX_HEADERS} headers")
+            raise HeadersTooLarge("Too many headers", f"got more than {MAX_HEADERS} headers")
         if line in (b"\r\n", b"\n", b""):
             return headers
         if not separated:

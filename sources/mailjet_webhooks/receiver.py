@@ -91,7 +91,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             self.fields = read_headers(self.rfile)
         except HeadersTooLarge as exc:
-            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, str(exc))
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, *exc.args)
             return False
         connection = (self.fields.get("Connection") or "").lower()
         if connection == "close":

@@ -7,6 +7,7 @@ import http.client
 import io
 import socket
 import threading
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -130,3 +131,51 @@ def test_each_answer_is_one_write_of_its_headers_and_body() -> None:
     for answer in handler.writes:
         head, body = answer.split(b"\r\n\r\n", 1)
         assert f"Content-Length: {len(body)}".encode() in head and body.endswith(b"\n")
+
+
+class Plain(BaseHTTPRequestHandler):
+    """The standard library's handler, as the receiver's was configured before its lean reading."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def status_line(handler: type[BaseHTTPRequestHandler], request: bytes) -> bytes:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.sendall(request)
+        theirs.shutdown(socket.SHUT_WR)
+        unix = type("OnASocketPair", (handler,), {"disable_nagle_algorithm": False})  # no TCP socket
+        thread = threading.Thread(target=unix, args=(ours, ("127.0.0.1", 0), Refusing()))
+        thread.start()
+        thread.join(timeout=30)
+        ours.shutdown(socket.SHUT_WR)
+        theirs.settimeout(10)
+        answer = b""
+        while chunk := theirs.recv(65536):
+            answer += chunk
+    return answer.split(b"\r\n", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        pytest.param(b"BREW /events HTTP/1.1\r\n\r\n", id="a method it does not serve"),
+        pytest.param(b"GET /x HTTP/2.0\r\n\r\n", id="HTTP/2"),
+        pytest.param(b"GET /x HTTP/1.x\r\n\r\n", id="a bad version"),
+        pytest.param(b"GET /x HTTP/1.1 more\r\n\r\n", id="four words"),
+        pytest.param(b"POST /x\r\n\r\n", id="HTTP/0.9 but not a GET"),
+        pytest.param(b"GET /x HTTP/1.1\r\n" + b"X: y\r\n" * 100 + b"\r\n", id="too many headers"),
+        pytest.param(b"GET /x HTTP/1.1\r\nX: " + b"y" * 70_000 + b"\r\n\r\n", id="a header line too long"),
+        pytest.param(b"GET /x HTTP/1.0\r\n\r\n", id="HTTP/1.0"),
+    ],
+)
+def test_an_odd_request_line_is_answered_as_the_standard_library_answers_it(request_bytes: bytes) -> None:
+    assert status_line(Handler, request_bytes) == status_line(Plain, request_bytes)
