@@ -17,14 +17,17 @@ import hmac
 import json
 import logging
 import threading
+import time
 from datetime import UTC, datetime
+from email.utils import formatdate
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Protocol
 
 from sources.mailjet_webhooks.config import WebhooksConfiguration
 from sources.mailjet_webhooks.delivery import read_delivery
 from sources.mailjet_webhooks.exceptions import DeliveryRefused
-from sources.mailjet_webhooks.framing import body_length
+from sources.mailjet_webhooks.framing import Headers, HeadersTooLarge, body_length, read_headers
 from sources.mailjet_webhooks.settings import BODY_KEPT
 from sources.mailjet_webhooks.spool import Spool, events_line
 
@@ -49,7 +52,11 @@ class Loading(Protocol):
 
 
 class Handler(BaseHTTPRequestHandler):
-    """POST /events; GET /health."""
+    """POST /events; GET /health.
+
+    The standard library's request loop (keep-alive, HTTP/1.0, the idle timeout), with a lean reading of
+    the request (`parse_request`: the header lines as `framing.read_headers` reads them, not through the
+    email parser) and each answer sent in one write."""
 
     protocol_version = "HTTP/1.1"
     timeout = 30  # seconds a connection may stay silent (a stalled client frees its thread)
@@ -58,19 +65,98 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "mailjet-elt-webhooks"
     sys_version = ""
     AUTH_REALM: ClassVar[str] = 'Basic realm="mailjet-elt webhooks"'
+    fields: Headers
+    raw_requestline: bytes  # set by the standard library's request loop
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # every delivery is in the spool and the table; no access log with addresses on stderr
 
+    def parse_request(self) -> bool:
+        """The request line as the standard library reads it (its answers to a bad one: 400, 505), and
+        the header section through `read_headers` (431 past its limits); `Connection` and `Expect:
+        100-continue` as the standard library takes them. False once an error is answered."""
+        self.command = None  # type: ignore[assignment]  # as the standard library's, till the line is read
+        self.request_version = self.default_request_version
+        self.requestline = ""  # for the standard library's error answers (its log line)
+        self.close_connection = True
+        words = self.raw_requestline.split()
+        if len(words) == 3 and words[2] in _VERSIONS:  # the common case, checked at once
+            version = self.request_version = _VERSIONS[words[2]]
+            self.close_connection = version == "HTTP/1.0"
+            self.command, self.path = words[0].decode("iso-8859-1"), words[1].decode("iso-8859-1")
+        elif not self._odd_request_line():
+            return False
+        if self.path.startswith("//"):
+            self.path = "/" + self.path.lstrip("/")  # as the standard library (gh-87389)
+        try:
+            self.fields = read_headers(self.rfile)
+        except HeadersTooLarge as exc:
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, *exc.args)
+            return False
+        connection = (self.fields.get("Connection") or "").lower()
+        if connection == "close":
+            self.close_connection = True
+        elif connection == "keep-alive":
+            self.close_connection = False
+        expect = (self.fields.get("Expect") or "").lower()
+        if expect == "100-continue" and self.request_version >= "HTTP/1.1":
+            self.wfile.write(b"%s 100 Continue\r\n\r\n" % self.protocol_version.encode())
+        return True
+
+    def _odd_request_line(self) -> bool:
+        """Any request line but `METHOD PATH HTTP/1.x`, read as the standard library reads it (HTTP/0.9
+        GET; a bad version 400, HTTP/2 and later 505); False once an error is answered."""
+        requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        self.requestline = requestline
+        words = requestline.split()
+        if not words:
+            return False
+        if len(words) >= 3:
+            version = words[-1]
+            try:
+                if not version.startswith("HTTP/"):
+                    raise ValueError
+                number = version.split("/", 1)[1].split(".")
+                if len(number) != 2 or any(not part.isdigit() or len(part) > 10 for part in number):
+                    raise ValueError
+                major, minor = int(number[0]), int(number[1])
+            except (ValueError, IndexError):
+                self.send_error(HTTPStatus.BAD_REQUEST, f"Bad request version ({version!r})")
+                return False
+            if (major, minor) >= (1, 1):
+                self.close_connection = False
+            if (major, minor) >= (2, 0):
+                self.send_error(
+                    HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, f"Invalid HTTP version ({major}.{minor})"
+                )
+                return False
+            self.request_version = version
+        if not 2 <= len(words) <= 3:
+            self.send_error(HTTPStatus.BAD_REQUEST, f"Bad request syntax ({requestline!r})")
+            return False
+        self.command, self.path = words[0], words[1]
+        if len(words) == 2:
+            self.close_connection = True
+            if self.command != "GET":
+                self.send_error(HTTPStatus.BAD_REQUEST, f"Bad HTTP/0.9 request type ({self.command!r})")
+                return False
+        return True
+
     def _reply(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
         body = (text + "\n").encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+        if self.request_version == "HTTP/0.9":  # no status line nor headers, as the standard library
+            self.wfile.write(body)
+            return
+        extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+        if "connection: close" in extra.lower():
+            self.close_connection = True
+        phrase = self.responses[status][0] if status in self.responses else ""
+        head = (
+            f"{self.protocol_version} {status} {phrase}\r\nServer: {self.version_string()}\r\n"
+            f"Date: {_date()}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\n{extra}\r\n"
+        )
+        self.wfile.write(head.encode("latin-1", "strict") + body)  # one send: headers and body
 
     def do_GET(self) -> None:
         if self.path.split("?")[0] == "/health":
@@ -88,11 +174,11 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.split("?")[0].rstrip("/") != "/events":
             self._refuse(404, "not found: Mailjet posts events to /events")
             return
-        if not receiver.authorized(self.headers.get("Authorization")):
+        if not receiver.authorized(self.fields.get("Authorization")):
             self._refuse(401, "unauthorized", {"WWW-Authenticate": self.AUTH_REALM})
             return
         try:
-            length = body_length(self.headers)
+            length = body_length(self.fields)
         except DeliveryRefused as refused:
             receiver.reject(refused.reason, refused.detail, "", self.client_address[0])
             self._refuse(refused.status, refused.answer)
@@ -197,6 +283,20 @@ class Receiver(ThreadingHTTPServer):
                     log.error(f"mailjet-elt webhooks: could not seal the spool file ({exc})")
                 self.loader.nudge()
         return 200, "OK"
+
+
+_VERSIONS = {b"HTTP/1.1": "HTTP/1.1", b"HTTP/1.0": "HTTP/1.0"}
+_dated: list[tuple[int, str]] = [(0, "")]  # the second and its Date value
+
+
+def _date() -> str:
+    """The Date header's value, formatted once a second."""
+    now = int(time.time())
+    second, text = _dated[0]
+    if second != now:
+        text = formatdate(now, usegmt=True)
+        _dated[0] = (now, text)
+    return text
 
 
 def _kept(body: bytes) -> str:

@@ -73,7 +73,7 @@ class Spool:
         return handle
 
     def close(self) -> None:
-        with self._lock:
+        with self._sync_lock, self._lock:
             if self._file is not None:
                 self._file.flush()
                 os.fsync(self._file.fileno())
@@ -104,14 +104,12 @@ class Spool:
             with self._lock:
                 self._file.flush()
                 upto = self._written
-                fd = os.dup(self._file.fileno())  # a seal may close the file meanwhile; this stays valid
+                fd = self._file.fileno()  # open till the fsync ends: a seal or close waits for _sync_lock
             try:
                 os.fsync(fd)
             except OSError as exc:
                 self.failed = exc
                 raise
-            finally:
-                os.close(fd)
             self._synced = upto
 
     def _check(self) -> None:
@@ -123,7 +121,7 @@ class Spool:
     def seal(self, min_events: int = 0) -> Path | None:
         """Close the current file under the next number; a new current file is started. None when it
         held nothing (or fewer than `min_events` events: another request sealed it first)."""
-        with self._lock:
+        with self._sync_lock, self._lock:  # no fsync of the current file is under way meanwhile
             current = self.folder / CURRENT
             serving = self._file is not None
             if serving:
@@ -135,6 +133,7 @@ class Spool:
                 except OSError as exc:
                     self.failed = exc
                     raise
+                self._synced = self._written  # this fsync covered every write so far
                 self._file.close()
                 self._file = None
             elif not current.exists() or current.stat().st_size == 0:
