@@ -255,12 +255,9 @@ def _models_kept(
         if name not in present:
             continue
         old = _readable(client, name, dialect, MODELS_DATASET)
-        views = {
-            t.name for t in statement(name, ANALYTICS_FOLDER).find_all(exp.Table) if t.db == VIEWS_DATASET
-        }
         if (
             old is not None
-            and not views & dropped
+            and not model_views(name) & dropped
             and not model_reads(name) & set(gone)
             and query_shape(client, to_sql(inlined_model(name, existing), dialect))[: len(old)] == old
         ):
@@ -335,8 +332,24 @@ def drop_view(
         ) from None
 
 
-def drop_models(client: SqlClientBase[Any]) -> None:
-    """Drop every model (each before the models it reads), so that the views they read can go: the
-    next `publish_views` creates them again."""
-    for name in reversed(model_names()):
+def model_views(name: str) -> set[str]:
+    """The `mailjet` views the model `name` reads itself."""
+    tables = statement(name, ANALYTICS_FOLDER).find_all(exp.Table)
+    return {t.name for t in tables if t.db == VIEWS_DATASET}
+
+
+def models_reading(views: set[str]) -> list[str]:
+    """The models that read any of `views`, themselves or through other models, each before the models
+    it reads (the order they can be dropped in)."""
+    reading: set[str] = set()
+    for name in model_names():  # each after the models it reads
+        if model_views(name) & views or model_reads(name) & reading:
+            reading.add(name)
+    return [name for name in reversed(model_names()) if name in reading]
+
+
+def drop_models(client: SqlClientBase[Any], views: set[str]) -> None:
+    """Drop the models that read any of `views` (each before the models it reads), so that those views
+    can go: the next `publish_views` creates them again. The other models stay."""
+    for name in models_reading(views):
         drop_view(client, name, dataset=MODELS_DATASET)

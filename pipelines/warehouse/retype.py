@@ -72,8 +72,7 @@ def retype_columns(pipeline: Pipeline) -> list[str]:
             # come back right after; ViewChangeError when a view of the user's reads one of them.
             retyped = {(API_DATASET, table_name) for table_name, _, _ in changes}
             going = [view for view in view_names() if reads(view, existing) & retyped]
-            if going:
-                drop_models(client)  # they read the views, and come back with them
+            drop_models(client, set(going))  # those that read them, and come back with them
             for view in going:
                 drop_view(client, view)
             for table_name, column, kind in changes:

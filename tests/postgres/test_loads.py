@@ -111,9 +111,12 @@ def test_retyping_a_column_drops_only_the_views_that_read_its_table(
         publish_views(client)
     postgres.rows("create schema analytics")
     postgres.rows(USER_VIEW)
+    # A model that reads no retyped table stays too, and so does a user's view over it.
+    postgres.rows("create view analytics.growth as select * from mailjet_models.list_growth")
 
     result = extract(resources="contacts", **where)
     assert "sms_messages.id is text now (it was a number); every value was kept" in result.notes
+    assert postgres.rows("select count(*) from analytics.growth") == [(0,)]  # readable; no list was read
     assert postgres.rows("select id from mailjet.sms_messages") == [("7",)]
     active = postgres.rows(
         "select count(*) from mailjet.contacts where is_excluded_from_campaigns is not true"
