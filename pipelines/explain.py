@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from pipelines import models
-from pipelines.errors import EXIT_USAGE, CommandError
+from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.sync.tables import TABLES
@@ -138,7 +138,19 @@ def _story(
     }
     parts: dict[str, list[Row]] = {}
     for part in PARTS:
-        columns, rows = run(_rendered(part, dialect, missing))
+        try:
+            columns, rows = run(_rendered(part, dialect, missing))
+        except Exception as exc:  # the engine's error: DuckDB's, or the SQL client's
+            if isinstance(exc, CommandError) or not _database_error(exc):
+                raise
+            from pipelines.sql_access import first_line
+
+            raise CommandError(
+                f"cannot read what the warehouse holds for the {part} of the story: {first_line(exc)}. "
+                "If a table the sync's views read was loaded again with other columns, `mailjet-elt plan` "
+                "makes those views again",
+                EXIT_FAILURE,
+            ) from None
         parts[part] = [dict(zip(columns, row, strict=True)) for row in rows]
     return Story(email.strip(), parts, planned=(SYNC_DATASET, "sync_runs") in present)
 
@@ -157,6 +169,14 @@ def _rendered(part: str, dialect: str, missing: dict[str, models.Relation]) -> s
         },
     )
     return models.to_sql(tree, dialect)
+
+
+def _database_error(exc: Exception) -> bool:
+    """Whether `exc` is the engine's refusal of a statement (DuckDB's, or dlt's SQL client's)."""
+    import duckdb
+    from dlt.destinations.exceptions import DatabaseException
+
+    return isinstance(exc, duckdb.Error | DatabaseException)
 
 
 # What each action and outcome reads as.
@@ -187,15 +207,20 @@ def _plain(row: Row) -> Row:
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return _utc(value).isoformat()
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
 
 
+def _utc(value: datetime) -> datetime:
+    """A zoned time in UTC (the engine gives it in its session's zone); a naive one as it is."""
+    return value.astimezone(UTC) if value.utcoffset() is not None else value
+
+
 def _when(value: Any, missing: str = "undated") -> str:
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC") if value.utcoffset() is not None else str(value)
+        return _utc(value).strftime("%Y-%m-%d %H:%M UTC") if value.utcoffset() is not None else str(value)
     return missing if value is None else str(value)
 
 
@@ -219,7 +244,8 @@ def _text(story: Story) -> list[str]:
     ] or ["  none"]
     out.append("Consent, oldest first (* in force):")
     out += [
-        f"  {'*' if e['in_force'] else ' '} {_when(e['at']):<20}  {e['permission']:<18}  "
+        f"  {'*' if e['in_force'] else ' '} {_when(e['at']):<20}  "
+        f"{e['permission'] or '(no permission)':<18}  "
         f"{'granted' if e['granted'] else 'withdrawn':<9}  {e['source']}"
         + (f", {_list(e['list_id'], e['list_name'])}" if e["list_id"] is not None else "")
         for e in p["consent"]

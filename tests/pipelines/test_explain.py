@@ -60,3 +60,53 @@ def test_someone_the_warehouse_does_not_know_is_said_so(imported: Path) -> None:
 def test_usage_errors_exit_2_naming_the_fix(imported: Path, args: list[str], message: str) -> None:
     refused = run_cli(args, {}, imported)
     assert refused.returncode == 2 and message in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_repeated_and_unreadable_consent_in_any_time_zone_then_a_stale_ledger(tmp_path: Path) -> None:
+    """The same CRM event twice is in force once; an event whose permission is blank is shown, never
+    crashes; times are UTC whatever the machine's zone; a consent table loaded again without a column the
+    sync's views read is refused naming `plan`, not with a traceback."""
+    shutil.copy(EXAMPLES / "contacts.csv", tmp_path / "contacts.csv")
+    (tmp_path / "consent.csv").write_text(
+        "email,permission,granted,at,source\n"
+        "grace.hopper@example.com,email_newsletter,true,2026-10-02 09:15:00,form\n"
+        "grace.hopper@example.com,email_newsletter,true,2026-10-02 09:15:00,form\n"
+        "grace.hopper@example.com, ,false,2026-10-03 09:15:00,form\n",
+        encoding="utf-8",
+    )
+    steps = [
+        ["import-csv", "contacts.csv", "--list", "Newsletter"],
+        ["load", str(EXAMPLES / "profiles.csv"), "--table", "profiles"],
+        ["load", "consent.csv", "--table", "consent_events"],
+        ["plan", "--audiences", str(EXAMPLES.parent / "audiences.sql")],
+    ]
+    for step in steps:
+        done = run_cli(["--db", "w.duckdb", *step], {}, tmp_path)
+        assert done.returncode in (0, 3), done.stderr  # 3: a guard stops the plan; its views are made
+    shown = run_cli(
+        ["--db", "w.duckdb", "explain", "grace.hopper@example.com", "--format", "json"], {}, tmp_path
+    )
+    assert shown.returncode == 0, shown.stderr
+    consent = json.loads(shown.stdout)["consent"]
+    granted = [e for e in consent if e["permission"] == "email_newsletter"]
+    assert len(granted) == 2 and [e["in_force"] for e in granted].count(True) == 1
+    assert [(e["permission"], e["granted"]) for e in consent if e["permission"] != "email_newsletter"] == [
+        (None, False)
+    ]
+    utc = run_cli(["--db", "w.duckdb", "explain", "grace.hopper@example.com"], {}, tmp_path)
+    elsewhere = run_cli(
+        ["--db", "w.duckdb", "explain", "grace.hopper@example.com"], {"TZ": "Pacific/Auckland"}, tmp_path
+    )
+    assert utc.returncode == elsewhere.returncode == 0, utc.stderr + elsewhere.stderr
+    assert "2026-10-02 09:15 UTC  email_newsletter" in utc.stdout and "(no permission)" in utc.stdout
+    assert elsewhere.stdout == utc.stdout
+
+    (tmp_path / "consent.csv").write_text(
+        "email,permission,granted,at\ngrace.hopper@example.com,email_newsletter,true,2026-10-02 09:15:00\n",
+        encoding="utf-8",
+    )
+    reloaded = run_cli(["--db", "w.duckdb", "load", "consent.csv", "--table", "consent_events"], {}, tmp_path)
+    assert reloaded.returncode == 0, reloaded.stderr
+    stale = run_cli(["--db", "w.duckdb", "explain", "grace.hopper@example.com"], {}, tmp_path)
+    assert stale.returncode == 1 and "`mailjet-elt plan` makes those views again" in stale.stderr
+    assert "Traceback" not in stale.stderr
