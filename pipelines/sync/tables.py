@@ -27,12 +27,13 @@ A table of an earlier version gains the columns added since (never loses any).""
 
 from __future__ import annotations
 
-from typing import Any
-
-from dlt.destinations.sql_client import SqlClientBase
+from typing import TYPE_CHECKING, Any
 
 from pipelines.warehouse import names
 from pipelines.warehouse.catalog import all_columns
+
+if TYPE_CHECKING:  # typing only: reading the tables' specs imports no dlt
+    from dlt.destinations.sql_client import SqlClientBase
 
 SYNC_DATASET = names.SYNC_DATASET
 TS = "timestamp with time zone"

@@ -7,9 +7,10 @@ project names them; columns as the catalog states them (a view's `"EMail"` keeps
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dlt.destinations.sql_client import SqlClientBase
+if TYPE_CHECKING:  # typing only: importing this module imports no dlt
+    from dlt.destinations.sql_client import SqlClientBase
 
 Columns = list[tuple[str, str]]  # (column as stated, type as the catalog names it, lowercased), in order
 
