@@ -84,7 +84,7 @@ def explain(
             EXIT_USAGE,
         )
     check_existing_duckdb(path, db)
-    with read_only(path, lock_wait, False) as con, stop.immediate():
+    with read_only(path, lock_wait, False, "explain") as con, stop.immediate():
         present = {
             (str(schema), str(name))
             for schema, name in con.execute(

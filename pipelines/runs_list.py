@@ -63,7 +63,7 @@ def recent_runs(
     check_existing_duckdb(path, db)
     kept = models.render("command_runs_kept", models.READ_DIALECT, folder=models.MODELS_FOLDER / "reader")
     recent = models.render("recent", models.READ_DIALECT, folder=STATEMENTS)
-    with read_only(path, lock_wait, False) as con, stop.immediate():
+    with read_only(path, lock_wait, False, "runs") as con, stop.immediate():
         [(found,)] = con.execute(kept).fetchall()
         rows = con.execute(recent, [limit]).fetchall() if found else []
     return RunsListing([_run(r) for r in rows])

@@ -103,10 +103,13 @@ def explain(exc: duckdb.Error, allow_files: bool) -> str | None:
 
 
 @contextmanager
-def read_only(path: Path, lock_wait: float, allow_files: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+def read_only(
+    path: Path, lock_wait: float, allow_files: bool, command: str = "sql"
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to `path`, external access off (local files readable with `allow_files`)
-    and configuration locked; waits up to `lock_wait` seconds while a loading command writes."""
-    con = _connect(path, lock_wait)
+    and configuration locked; waits up to `lock_wait` seconds while a loading command writes (saying so
+    as `mailjet-elt COMMAND`)."""
+    con = _connect(path, lock_wait, command)
     try:
         for name in (
             *(["allow_local_files"] if allow_files else []),
@@ -119,7 +122,7 @@ def read_only(path: Path, lock_wait: float, allow_files: bool) -> Iterator[duckd
         con.close()
 
 
-def _connect(path: Path, lock_wait: float) -> duckdb.DuckDBPyConnection:
+def _connect(path: Path, lock_wait: float, command: str) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + lock_wait
     told = False
     while True:
@@ -134,7 +137,9 @@ def _connect(path: Path, lock_wait: float) -> duckdb.DuckDBPyConnection:
                     f"{lock_wait:g} s. Query it once that command is done, or wait longer with --lock-wait"
                 ) from None
             if not told:
-                console().warning(f"mailjet-elt sql: {path} is being written; waiting up to {lock_wait:g} s")
+                console().warning(
+                    f"mailjet-elt {command}: {path} is being written; waiting up to {lock_wait:g} s"
+                )
                 told = True
             time.sleep(0.25)
 

@@ -143,9 +143,15 @@ def test_a_query_waits_for_a_write_in_progress(db: Path, tmp_path: Path) -> None
         )
         assert waiting.stderr is not None
         assert "is being written; waiting up to 60 s" in waiting.stderr.readline()
+        explaining = subprocess.Popen(  # another reader names itself
+            cli("--db", str(db), "explain", "ann@example.com"), stderr=subprocess.PIPE, text=True
+        )
+        assert explaining.stderr is not None
+        assert "mailjet-elt explain: " in explaining.stderr.readline()
         release.touch()
         out, _ = waiting.communicate(timeout=60)
         assert waiting.returncode == 0 and out.splitlines()[2].strip() == "2"
+        explaining.communicate(timeout=60)
     finally:
         release.touch()
         holder.wait(timeout=30)
