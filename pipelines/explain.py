@@ -21,7 +21,6 @@ from pipelines.interrupts import InterruptHandler
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.sync.tables import TABLES
 from pipelines.warehouse.names import SYNC_DATASET, VIEWS_DATASET
-from pipelines.warehouse.paths import check_existing_duckdb, duckdb_path
 
 STATEMENTS = models.MODELS_FOLDER / "explain"
 PARTS = ("contacts", "consent", "suppression", "memberships", "decisions", "rejections", "engagement")
@@ -75,15 +74,9 @@ def explain(
     stop = stop or InterruptHandler("explain")
     if destination not in (None, "duckdb"):
         return _from_server(db, destination, email, stop)
-    from pipelines.sql_access import read_only
+    from pipelines.sql_access import existing_file, read_only
 
-    path = duckdb_path(db)
-    if not path.is_file():
-        raise CommandError(
-            f"no database at {path}: run `mailjet-elt extract` first, or name the file with --db PATH",
-            EXIT_USAGE,
-        )
-    check_existing_duckdb(path, db)
+    path = existing_file(db)
     with read_only(path, lock_wait, False, "explain") as con, stop.immediate():
         present = {
             (str(schema), str(name))

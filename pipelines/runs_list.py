@@ -10,11 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipelines import models
-from pipelines.errors import EXIT_USAGE, CommandError
 from pipelines.interrupts import InterruptHandler
 from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pipelines.warehouse.names import SYNC_DATASET
-from pipelines.warehouse.paths import check_existing_duckdb, duckdb_path
 
 STATEMENTS = models.MODELS_FOLDER / "command_runs"
 COLUMNS = ("started_at", "command", "status", "seconds", "detail")
@@ -52,15 +50,9 @@ def recent_runs(
     stop = stop or InterruptHandler("runs")
     if destination not in (None, "duckdb"):
         return RunsListing([_run(r) for r in _from_server(db, destination, limit, stop)])
-    from pipelines.sql_access import read_only
+    from pipelines.sql_access import existing_file, read_only
 
-    path = duckdb_path(db)
-    if not path.is_file():
-        raise CommandError(
-            f"no database at {path}: run `mailjet-elt extract` first, or name the file with --db PATH",
-            EXIT_USAGE,
-        )
-    check_existing_duckdb(path, db)
+    path = existing_file(db)
     kept = models.render("command_runs_kept", models.READ_DIALECT, folder=models.MODELS_FOLDER / "reader")
     recent = models.render("recent", models.READ_DIALECT, folder=STATEMENTS)
     with read_only(path, lock_wait, False, "runs") as con, stop.immediate():

@@ -17,9 +17,10 @@ from pathlib import Path
 import duckdb
 
 from pipelines import models
-from pipelines.errors import EXIT_FAILURE, CommandError
+from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from pipelines.logs import console
 from pipelines.warehouse.errors import WarehouseBusy, lock_holder
+from pipelines.warehouse.paths import check_existing_duckdb, duckdb_path
 
 READER_FOLDER = models.MODELS_FOLDER / "reader"
 ALLOW_FILES = "--allow-files"
@@ -100,6 +101,19 @@ def explain(exc: duckdb.Error, allow_files: bool) -> str | None:
             "or extension access) stay as they are"
         )
     return None
+
+
+def existing_file(db: str) -> Path:
+    """The DuckDB file `db` names, for a command that only reads it. CommandError (exit 2) when there is
+    no such file, or it is not a DuckDB database."""
+    path = duckdb_path(db)
+    if not path.is_file():
+        raise CommandError(
+            f"no database at {path}: run `mailjet-elt extract` first, or name the file with --db PATH",
+            EXIT_USAGE,
+        )
+    check_existing_duckdb(path, db)
+    return path
 
 
 @contextmanager
