@@ -1,6 +1,8 @@
 """The analysts' models (`mailjet_models`) against a seeded sandbox after one extract, shared by the module:
 each figure equals what the sandbox itself counts or holds — its statcounters per campaign, the
-memberships it lists, the bounces it served, the opens and clicks it lists."""
+memberships it lists, the bounces it served, the opens and clicks it lists. No plan has run on this
+database: the models reading the sync's audit trail publish all the same, empty (`sync_history` after a
+plan and an apply: tests/sync/test_history_model.py)."""
 
 from __future__ import annotations
 
@@ -282,3 +284,13 @@ def test_contact_engagement_tiers_follow_the_opens_and_clicks_the_sandbox_lists(
     assert got == want
     tiers = Counter(w[5] for w in want.values())
     assert set(tiers) == {"active", "lapsing", "dormant", "never"}, tiers  # the seed spans two years
+
+
+def test_sync_history_publishes_empty_where_no_plan_ran(seeded: tuple[Api, Path]) -> None:
+    _, db = seeded
+    assert not rows(
+        db,
+        "select table_name from information_schema.tables where table_schema = 'mailjet_sync' "
+        "and table_name in ('sync_runs', 'sync_plan', 'sync_rejections', 'sync_changelog')",
+    )
+    assert rows(db, "select count(*) from mailjet_models.sync_history") == [(0,)]

@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.extract import extract
 from pipelines.warehouse import open_pipeline
-from pipelines.warehouse.publish import ViewChangeError, model_names, publish_views
+from pipelines.warehouse.publish import ViewChangeError, model_names, publish_views, sync_models
 from tests.conftest import Api, start
 from tests.postgres.conftest import Database
 from tests.sources.conftest import point_at
@@ -50,7 +50,7 @@ def test_the_models_read_the_same_on_postgres_as_on_duckdb(
             on_duckdb = rounded(con.sql(f"select {columns} from mailjet_models.{name}").fetchall())
             on_postgres = rounded(postgres.rows(f"select {columns} from mailjet_models.{name}"))
             assert on_postgres == on_duckdb, name
-            assert on_duckdb, name
+            assert on_duckdb or name in sync_models(), name  # the sync's: empty before any plan
 
 
 def test_a_model_is_replaced_in_place_and_never_dropped_from_under_a_users_view(
