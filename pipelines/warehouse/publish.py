@@ -1,6 +1,8 @@
 """The layers of the warehouse: `mailjet_api` (what `extract` loads), `mailjet_csv` (what `import-csv`
 loads), `mailjet`, the views analysts query, whose SQL sits in `pipelines/models/views/*.sql`, and
-`mailjet_models`, the analysts' models over those views (`pipelines/models/analytics/*.sql`).
+`mailjet_models`, the analysts' models over those views (`pipelines/models/analytics/*.sql`) and over the
+sync's audit trail (`mailjet_sync`: a table no `plan` has created yet stands in empty, and `plan` publishes
+those models again once it has created them: `publish_sync_models`).
 
 A view that combines both sources is Mailjet's rows `union all` the file rows that the rules let through,
 matched to Mailjet's IDs. Matching reads every Mailjet contact, so it is done once per load rather than
