@@ -39,6 +39,7 @@ from pipelines.sync.views import create_view, first_line, view_columns, where
 from pipelines.warehouse.arrow import fetch_arrow, insert_arrow
 from pipelines.warehouse.datasets import API_DATASET
 from pipelines.warehouse.memory import buffers_spilled
+from pipelines.warehouse.publish import publish_sync_models
 
 __all__ = ["ACTIONS", "SHIPPED_AUDIENCES", "AudiencePlan", "data_as_of", "plan_audience", "plan_with"]
 
@@ -90,6 +91,7 @@ def plan_with(
     written. Each plan names the lists its permission is shared by (`shared_by`), whichever are chosen."""
     dialect = dialect_of(client)
     create_tables(client)
+    publish_sync_models(client)  # they read empty stand-ins until the tables existed
     lists = resolve_lists(client, defined, source, dialect)
     create_ledger(client, list_permissions(defined, lists), dialect, now)
     for item in chosen:

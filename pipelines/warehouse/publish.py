@@ -1,6 +1,8 @@
 """The layers of the warehouse: `mailjet_api` (what `extract` loads), `mailjet_csv` (what `import-csv`
 loads), `mailjet`, the views analysts query, whose SQL sits in `pipelines/models/views/*.sql`, and
-`mailjet_models`, the analysts' models over those views (`pipelines/models/analytics/*.sql`).
+`mailjet_models`, the analysts' models over those views (`pipelines/models/analytics/*.sql`) and over the
+sync's audit trail (`mailjet_sync`: a table no `plan` has created yet stands in empty, and `plan` publishes
+those models again once it has created them: `publish_sync_models`).
 
 A view that combines both sources is Mailjet's rows `union all` the file rows that the rules let through,
 matched to Mailjet's IDs. Matching reads every Mailjet contact, so it is done once per load rather than
@@ -34,6 +36,8 @@ from pipelines.models import (
     statement,
     to_sql,
 )
+from pipelines.sync.tables import SYNC_DATASET
+from pipelines.sync.tables import TABLES as SYNC_TABLES
 from pipelines.warehouse.catalog import relations as catalog_relations
 from pipelines.warehouse.datasets import (
     API_DATASET,
@@ -83,9 +87,48 @@ def model_reads(name: str) -> set[str]:
     return {t.name for t in tables if t.db == MODELS_DATASET}
 
 
-def model_sql(name: str, dialect: str) -> str:
-    """The SELECT of the model `name` in `dialect` (it reads the `mailjet` views, and other models)."""
-    return to_sql(statement(name, ANALYTICS_FOLDER), dialect)
+def model_sql(name: str, dialect: str, existing: set[tuple[str, str]] | None = None) -> str:
+    """The SELECT of the model `name` in `dialect` (it reads the `mailjet` views, other models, and the
+    sync's audit trail: a `mailjet_sync` table not in `existing` stands in as an empty relation)."""
+    tree = statement(name, ANALYTICS_FOLDER)
+    return to_sql(replace_tables(tree, sync_stand_ins(tree, existing or set())), dialect)
+
+
+def sync_stand_ins(tree: exp.Expression, existing: set[tuple[str, str]]) -> dict[str, Relation]:
+    """The `mailjet_sync` tables a model reads that do not exist (no `plan` has run on the database yet):
+    an empty relation of each one's columns (`pipelines/sync/tables.py`)."""
+    missing: dict[str, Relation] = {}
+    for table in tree.find_all(exp.Table):
+        if (
+            table.db == SYNC_DATASET
+            and table.name in SYNC_TABLES
+            and (SYNC_DATASET, table.name) not in existing
+        ):
+            columns = {c: kind.replace(" not null", "") for c, kind in SYNC_TABLES[table.name].items()}
+            missing[f"{SYNC_DATASET}.{table.name}"] = empty_relation(columns)
+    return missing
+
+
+def sync_models() -> list[str]:
+    """The models that read the sync's audit trail (`mailjet_sync`), in the order they read each other."""
+    return [
+        name
+        for name in model_names()
+        if any(t.db == SYNC_DATASET for t in statement(name, ANALYTICS_FOLDER).find_all(exp.Table))
+    ]
+
+
+def publish_sync_models(client: SqlClientBase[Any]) -> None:
+    """Replace in place the published models that read `mailjet_sync`, once `plan` has created its tables:
+    until then they read empty stand-ins. Nothing when no load has published the models yet."""
+    present = relations(client, MODELS_DATASET)
+    names = [name for name in sync_models() if name in present]
+    if not names:
+        return
+    existing = existing_tables(client)
+    dialect = dialect_of(client)
+    with client.begin_transaction():
+        _publish_models(client, {name: model_sql(name, dialect, existing) for name in names}, set(names))
 
 
 def inlined_model(name: str, existing: set[tuple[str, str]]) -> exp.Expression:
@@ -95,7 +138,8 @@ def inlined_model(name: str, existing: set[tuple[str, str]]) -> exp.Expression:
         f"{VIEWS_DATASET}.{view}": resolved(view, existing) for view in view_names()
     }
     tables |= {f"{MODELS_DATASET}.{model}": inlined_model(model, existing) for model in model_reads(name)}
-    return replace_tables(statement(name, ANALYTICS_FOLDER), tables)
+    tree = statement(name, ANALYTICS_FOLDER)
+    return replace_tables(tree, tables | sync_stand_ins(tree, existing))
 
 
 def raw_tables(tree: exp.Expression) -> list[tuple[str, str]]:
@@ -140,8 +184,13 @@ def resolved(name: str, existing: set[tuple[str, str]], folder: Path = VIEWS_FOL
 
 
 def existing_tables(client: SqlClientBase[Any]) -> set[tuple[str, str]]:
-    """(dataset, table) of every table of the two raw layers in the database."""
-    return {(dataset, name) for dataset in (API_DATASET, CSV_DATASET) for name in relations(client, dataset)}
+    """(dataset, table) of every table of the two raw layers, and of the sync's audit trail, in the
+    database."""
+    return {
+        (dataset, name)
+        for dataset in (API_DATASET, CSV_DATASET, SYNC_DATASET)
+        for name in relations(client, dataset)
+    }
 
 
 def check_layout(client: SqlClientBase[Any]) -> None:
@@ -210,7 +259,7 @@ def publish_views(client: SqlClientBase[Any]) -> list[str]:
         for name, sql in matched.items()
         if name in present and shape(client, f"{MATCHED_DATASET}.{name}", dialect) == query_shape(client, sql)
     }
-    models = {name: model_sql(name, dialect) for name in model_names()}
+    models = {name: model_sql(name, dialect, existing) for name in model_names()}
     if kept == set(matched):
         try:
             with client.begin_transaction():

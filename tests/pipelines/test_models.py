@@ -1,12 +1,14 @@
 """The analysts' models (`mailjet_models`) against a seeded sandbox after one extract, shared by the module:
 each figure equals what the sandbox itself counts or holds — its statcounters per campaign, the
-memberships it lists, the bounces it served."""
+memberships it lists, the bounces it served, the opens and clicks it lists. No plan has run on this
+database: the models reading the sync's audit trail publish all the same, empty (`sync_history` after a
+plan and an apply: tests/sync/test_history_model.py)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +46,11 @@ def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, Path]]:
-    """A seeded sandbox with a few spam reports and unsubscribes, and a database after one extract."""
-    app = start(contacts=CONTACTS, messages=MESSAGES)
+    """A seeded sandbox with a few spam reports and unsubscribes, and a database after one extract. Its
+    history ends now, as the extract's clock reads it: `contact_engagement` counts days back from the
+    extract, and a sandbox frozen months ago would make every contact who ever opened `dormant`."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    app = start(contacts=CONTACTS, messages=MESSAGES, now=now)
     api = Api(app)
     done = api.admin("POST", "engagement", {"spam": SPAM, "unsubs": UNSUBS, "seed": 3}).json()
     assert done == {"opens": 0, "clicks": 0, "bounces": 0, "unsubs": UNSUBS, "spam": SPAM}
@@ -221,3 +226,71 @@ def test_every_model_is_published(seeded: tuple[Api, Path]) -> None:
         "select table_name from information_schema.tables where table_schema = 'mailjet_models' order by 1",
     )
     assert [r[0] for r in published] == sorted(model_names())
+
+
+def tier(last: datetime | None, as_of: datetime) -> str:
+    """The engagement tier of a contact whose latest open or click was `last`, as docs/models.md states it."""
+    if last is None:
+        return "never"
+    if last >= as_of - timedelta(days=30):
+        return "active"
+    if last >= as_of - timedelta(days=90):
+        return "lapsing"
+    return "dormant"
+
+
+def test_contact_engagement_tiers_follow_the_opens_and_clicks_the_sandbox_lists(
+    seeded: tuple[Api, Path],
+) -> None:
+    api, db = seeded
+
+    def stamp(value: object) -> datetime:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+
+    [(as_of,)] = rows(db, "select max(_extracted_at) from mailjet_api.messages")  # the data's own now
+    as_of = as_of.astimezone(UTC)
+    sent: Counter[int] = Counter()
+    last_sent: dict[int, datetime] = {}
+    for m in every_row(api, "message", FromTS=1):
+        contact = int(m["ContactID"])
+        sent[contact] += 1
+        last_sent[contact] = max(last_sent.get(contact, stamp(m["ArrivedAt"])), stamp(m["ArrivedAt"]))
+    last_open: dict[int, datetime] = {}
+    for o in every_row(api, "openinformation", sort="OpenedAt", FromTS=1):
+        at = stamp(o["OpenedAt"])
+        last_open[int(o["ContactID"])] = max(last_open.get(int(o["ContactID"]), at), at)
+    last_click: dict[int, datetime] = {}
+    for c in every_row(api, "clickstatistics", FromTS=1):
+        at = stamp(c["ClickedAt"])
+        last_click[int(c["ContactID"])] = max(last_click.get(int(c["ContactID"]), at), at)
+    want = {}
+    for c in every_row(api, "contact"):
+        contact = int(c["ID"])
+        opened, clicked = last_open.get(contact), last_click.get(contact)
+        engaged = max((t for t in (opened, clicked) if t is not None), default=None)
+        want[contact] = (
+            str(c["Email"]),
+            sent[contact],
+            last_sent.get(contact),
+            opened,
+            clicked,
+            tier(engaged, as_of),
+            as_of,
+        )
+    got = {
+        r[0]: tuple(v.astimezone(UTC) if isinstance(v, datetime) else v for v in r[1:])
+        for r in rows(db, "select * from mailjet_models.contact_engagement")
+    }
+    assert got == want
+    tiers = Counter(w[5] for w in want.values())
+    assert set(tiers) == {"active", "lapsing", "dormant", "never"}, tiers  # the seed spans two years
+
+
+def test_sync_history_publishes_empty_where_no_plan_ran(seeded: tuple[Api, Path]) -> None:
+    _, db = seeded
+    assert not rows(
+        db,
+        "select table_name from information_schema.tables where table_schema = 'mailjet_sync' "
+        "and table_name in ('sync_runs', 'sync_plan', 'sync_rejections', 'sync_changelog')",
+    )
+    assert rows(db, "select count(*) from mailjet_models.sync_history") == [(0,)]

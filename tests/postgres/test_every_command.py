@@ -269,3 +269,14 @@ def test_explain_tells_the_same_story_on_postgres(engines: dict[str, Engine]) ->
     stories = {e: [story_shape(told(engines[e].where, m)) for m in emails] for e in ENGINES}
     assert stories["postgres"] == stories["duckdb"]
     assert any(s["decisions"] for s in stories["postgres"]) and any(s["consent"] for s in stories["postgres"])
+
+
+def test_the_sync_history_model_reads_the_same_on_postgres(engines: dict[str, Engine]) -> None:
+    """`mailjet_models.sync_history` over the runs both walks planned and applied: the same figures (its
+    rows from the sync's own tables on DuckDB: tests/sync/test_history_model.py)."""
+    found = {
+        engine: sorted(engines[engine].query("select * from mailjet_models.sync_history")[1], key=repr)
+        for engine in ENGINES
+    }
+    assert found["postgres"] == found["duckdb"]
+    assert found["duckdb"] and any(r[5] for r in found["duckdb"])  # runs that planned adds

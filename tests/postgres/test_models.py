@@ -12,13 +12,15 @@ import pytest
 
 from pipelines.extract import extract
 from pipelines.warehouse import open_pipeline
-from pipelines.warehouse.publish import ViewChangeError, model_names, publish_views
+from pipelines.warehouse.publish import ViewChangeError, model_names, publish_views, sync_models
 from tests.conftest import Api, start
 from tests.postgres.conftest import Database
 from tests.sources.conftest import point_at
 
 # A team's server keeps its office's time zone: a day in UTC is not the session's day there.
 SERVER_ZONE = "Pacific/Auckland"
+# Columns that are the extract's own time: the two extracts ran a moment apart.
+EXTRACT_TIME = {("contact_engagement", "as_of")}
 
 
 def rounded(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -43,10 +45,12 @@ def test_the_models_read_the_same_on_postgres_as_on_duckdb(
     assert postgres.rows("show timezone") == [(SERVER_ZONE,)]
     with duckdb.connect(str(db), read_only=True) as con:
         for name in model_names():
-            on_duckdb = rounded(con.sql(f"select * from mailjet_models.{name}").fetchall())
-            on_postgres = rounded(postgres.rows(f"select * from mailjet_models.{name}"))
+            shown = con.sql(f"select * from mailjet_models.{name} limit 0").columns
+            columns = ", ".join(c for c in shown if (name, c) not in EXTRACT_TIME)
+            on_duckdb = rounded(con.sql(f"select {columns} from mailjet_models.{name}").fetchall())
+            on_postgres = rounded(postgres.rows(f"select {columns} from mailjet_models.{name}"))
             assert on_postgres == on_duckdb, name
-            assert on_duckdb, name
+            assert on_duckdb or name in sync_models(), name  # the sync's: empty before any plan
 
 
 def test_a_model_is_replaced_in_place_and_never_dropped_from_under_a_users_view(
