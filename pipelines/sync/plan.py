@@ -17,6 +17,7 @@ from dlt.destinations.exceptions import DatabaseException
 from dlt.destinations.sql_client import SqlClientBase
 
 from pipelines.interrupts import InterruptHandler
+from pipelines.logs import console
 from pipelines.models import dialect_of, render
 from pipelines.sync.audience_sql import audience_sql, frame_sql, present_properties
 from pipelines.sync.audiences import SHIPPED_AUDIENCES, Audience, AudienceError, OnExit, missing_properties
@@ -39,7 +40,7 @@ from pipelines.sync.views import create_view, first_line, view_columns, where
 from pipelines.warehouse.arrow import fetch_arrow, insert_arrow
 from pipelines.warehouse.datasets import API_DATASET
 from pipelines.warehouse.memory import buffers_spilled
-from pipelines.warehouse.publish import publish_sync_models
+from pipelines.warehouse.publish import refresh_sync_models
 
 __all__ = ["ACTIONS", "SHIPPED_AUDIENCES", "AudiencePlan", "data_as_of", "plan_audience", "plan_with"]
 
@@ -91,7 +92,9 @@ def plan_with(
     written. Each plan names the lists its permission is shared by (`shared_by`), whichever are chosen."""
     dialect = dialect_of(client)
     create_tables(client)
-    publish_sync_models(client)  # they read empty stand-ins until the tables existed
+    late = refresh_sync_models(client)  # they read empty stand-ins until the tables existed
+    if late:
+        console().warning(f"mailjet-elt plan: {late}")
     lists = resolve_lists(client, defined, source, dialect)
     create_ledger(client, list_permissions(defined, lists), dialect, now)
     for item in chosen:

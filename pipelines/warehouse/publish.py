@@ -131,6 +131,21 @@ def publish_sync_models(client: SqlClientBase[Any]) -> None:
         _publish_models(client, {name: model_sql(name, dialect, existing) for name in names}, set(names))
 
 
+def refresh_sync_models(client: SqlClientBase[Any]) -> str | None:
+    """`publish_sync_models`, for `plan`, which must not fail on it: when the engine will not replace a
+    model in place (an earlier version's shape, under a user's view), the model keeps what it read until
+    the next load publishes it, and this says why; None when it was replaced."""
+    try:
+        publish_sync_models(client)
+    except DatabaseException as exc:
+        told = " ".join(line.strip() for line in str(exc).strip().splitlines()[:2])
+        return (
+            f"the models over the sync's tables ({', '.join(sync_models())}) could not be brought up to "
+            f"date ({told}); the next extract or import-csv publishes them"
+        )
+    return None
+
+
 def inlined_model(name: str, existing: set[tuple[str, str]]) -> exp.Expression:
     """The model `name` reading the views and the models it reads as subqueries: its columns can be read
     before they are (re)created."""

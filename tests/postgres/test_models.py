@@ -12,7 +12,13 @@ import pytest
 
 from pipelines.extract import extract
 from pipelines.warehouse import open_pipeline
-from pipelines.warehouse.publish import ViewChangeError, model_names, publish_views, sync_models
+from pipelines.warehouse.publish import (
+    ViewChangeError,
+    model_names,
+    publish_views,
+    refresh_sync_models,
+    sync_models,
+)
 from tests.conftest import Api, start
 from tests.postgres.conftest import Database
 from tests.sources.conftest import point_at
@@ -88,3 +94,26 @@ def test_a_model_is_replaced_in_place_and_never_dropped_from_under_a_users_view(
         "and table_name = 'deliverability_spam' order by ordinal_position"
     )
     assert [c[0] for c in columns] == ["campaign_id", "delivered", "spam_reports", "spam_rate"]
+
+
+def test_a_model_over_the_sync_an_engine_will_not_replace_never_fails_the_plan(
+    postgres: Database, tmp_path: Path
+) -> None:
+    """`plan` brings the models over `mailjet_sync` up to date; when Postgres refuses (an earlier shape of
+    one under a user's view), the plan goes on, says why, and the user's view is untouched."""
+    pipeline = open_pipeline(db=str(tmp_path / "unused.duckdb"), destination="postgres")
+    with pipeline.sql_client() as client:
+        publish_views(client)
+        postgres.rows("drop view mailjet_models.sync_history")
+        postgres.rows("create view mailjet_models.sync_history as select 'x' as old_column")
+        postgres.rows("create schema analytics")
+        postgres.rows(
+            "create view analytics.old_history as select old_column from mailjet_models.sync_history"
+        )
+        told = refresh_sync_models(client)
+        assert told is not None and "the next extract or import-csv publishes them" in told
+        assert postgres.rows("select old_column from analytics.old_history") == [("x",)]
+        postgres.rows("drop view analytics.old_history")
+        publish_views(client)  # the next load, as the warning says
+        assert refresh_sync_models(client) is None
+    assert postgres.rows("select count(*) from mailjet_models.sync_history") == [(0,)]
