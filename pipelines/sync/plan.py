@@ -40,7 +40,7 @@ from pipelines.sync.views import create_view, first_line, view_columns, where
 from pipelines.warehouse.arrow import fetch_arrow, insert_arrow
 from pipelines.warehouse.datasets import API_DATASET
 from pipelines.warehouse.memory import buffers_spilled
-from pipelines.warehouse.publish import refresh_sync_models
+from pipelines.warehouse.sync_models import refresh_sync_models
 
 __all__ = ["ACTIONS", "SHIPPED_AUDIENCES", "AudiencePlan", "data_as_of", "plan_audience", "plan_with"]
 

@@ -2,7 +2,7 @@
 loads), `mailjet`, the views analysts query, whose SQL sits in `pipelines/models/views/*.sql`, and
 `mailjet_models`, the analysts' models over those views (`pipelines/models/analytics/*.sql`) and over the
 sync's audit trail (`mailjet_sync`: a table no `plan` has created yet stands in empty, and `plan` publishes
-those models again once it has created them: `publish_sync_models`).
+those models again once it has created them: `sync_models.py`).
 
 A view that combines both sources is Mailjet's rows `union all` the file rows that the rules let through,
 matched to Mailjet's IDs. Matching reads every Mailjet contact, so it is done once per load rather than
@@ -107,43 +107,6 @@ def sync_stand_ins(tree: exp.Expression, existing: set[tuple[str, str]]) -> dict
             columns = {c: kind.replace(" not null", "") for c, kind in SYNC_TABLES[table.name].items()}
             missing[f"{SYNC_DATASET}.{table.name}"] = empty_relation(columns)
     return missing
-
-
-def sync_models() -> list[str]:
-    """The models that read the sync's audit trail (`mailjet_sync`), in the order they read each other."""
-    return [
-        name
-        for name in model_names()
-        if any(t.db == SYNC_DATASET for t in statement(name, ANALYTICS_FOLDER).find_all(exp.Table))
-    ]
-
-
-def publish_sync_models(client: SqlClientBase[Any]) -> None:
-    """Replace in place the published models that read `mailjet_sync`, once `plan` has created its tables:
-    until then they read empty stand-ins. Nothing when no load has published the models yet."""
-    present = relations(client, MODELS_DATASET)
-    names = [name for name in sync_models() if name in present]
-    if not names:
-        return
-    existing = existing_tables(client)
-    dialect = dialect_of(client)
-    with client.begin_transaction():
-        _publish_models(client, {name: model_sql(name, dialect, existing) for name in names}, set(names))
-
-
-def refresh_sync_models(client: SqlClientBase[Any]) -> str | None:
-    """`publish_sync_models`, for `plan`, which must not fail on it: when the engine will not replace a
-    model in place (an earlier version's shape, under a user's view), the model keeps what it read until
-    the next load publishes it, and this says why; None when it was replaced."""
-    try:
-        publish_sync_models(client)
-    except DatabaseException as exc:
-        told = " ".join(line.strip() for line in str(exc).strip().splitlines()[:2])
-        return (
-            f"the models over the sync's tables ({', '.join(sync_models())}) could not be brought up to "
-            f"date ({told}); the next extract or import-csv publishes them"
-        )
-    return None
 
 
 def inlined_model(name: str, existing: set[tuple[str, str]]) -> exp.Expression:
@@ -279,7 +242,7 @@ def publish_views(client: SqlClientBase[Any]) -> list[str]:
         try:
             with client.begin_transaction():
                 _publish(client, matched, views, kept, replaced=set(names))
-                _publish_models(client, models, replaced=set(models))
+                publish_models(client, models, replaced=set(models))
             return names
         except DatabaseException:
             pass  # a view's columns change, and the engine refused to replace it in place: rolled back
@@ -303,7 +266,7 @@ def publish_views(client: SqlClientBase[Any]) -> list[str]:
         for name, old in dropped.items():
             drop_view(client, name, old)
         _publish(client, matched, views, kept, replaced)
-        _publish_models(client, models, kept_models)
+        publish_models(client, models, kept_models)
     return names
 
 
@@ -331,7 +294,7 @@ def _models_kept(
     return gone, replaced
 
 
-def _publish_models(client: SqlClientBase[Any], models: dict[str, str], replaced: set[str]) -> None:
+def publish_models(client: SqlClientBase[Any], models: dict[str, str], replaced: set[str]) -> None:
     """Create the models, in the order they read each other (replaced in place if in `replaced`)."""
     client.execute_sql(f"create schema if not exists {MODELS_DATASET}")
     for name, sql in models.items():

@@ -16,9 +16,8 @@ from pipelines.warehouse.publish import (
     ViewChangeError,
     model_names,
     publish_views,
-    refresh_sync_models,
-    sync_models,
 )
+from pipelines.warehouse.sync_models import refresh_sync_models, sync_models
 from tests.conftest import Api, start
 from tests.postgres.conftest import Database
 from tests.sources.conftest import point_at

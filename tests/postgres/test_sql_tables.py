@@ -40,5 +40,6 @@ def test_tables_lists_the_project_s_datasets_and_nothing_else(
         "mailjet_csv",
         "crm",
         "mailjet_matched",
+        "mailjet_models",
         "mailjet_sync",
     }
