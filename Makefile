@@ -7,7 +7,7 @@ STAMP := $(VENV)/.setup-stamp
 DEV_STAMP := $(VENV)/.dev-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-dev demo test test-fast lint format bench sandbox clean
+.PHONY: help setup setup-dev charts chromium demo test test-fast lint format bench sandbox clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@echo "  great-expectations, ...) from the package index: about a minute or two on a first run"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
+	$(BIN)/python -m pipelines.report_html.library
 	@rm -f $(DEV_STAMP)
 	@touch $(STAMP)
 	@echo "make setup: done; the commands are in $(BIN) (mailjet-elt --help)"
@@ -31,13 +32,27 @@ $(DEV_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(DEV_STAMP)
 
-demo: setup ## Start a seeded local Mailjet sandbox and tour it for real
+charts: setup ## Fetch the report's chart library (Chart.js, pinned, from the npm registry) if it is missing
+	@$(BIN)/python -m pipelines.report_html.library
+
+# The report's test opens it in headless Chromium, from Debian's packages (as root, or with sudo).
+chromium: ## Install Debian's chromium for the report's browser test, unless there is one
+	@if command -v chromium > /dev/null || [ -n "$$MAILJET_ELT_CHROMIUM" ]; then exit 0; fi; \
+	sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+	if ! command -v apt-get > /dev/null; then \
+	  echo "make chromium: no apt-get here: install Chromium, then set MAILJET_ELT_CHROMIUM=/path/to/chromium"; exit 1; fi; \
+	echo "make chromium: installing Debian's chromium and fonts-liberation for the report's browser test (about a minute)"; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	  --no-install-recommends chromium fonts-liberation > /dev/null \
+	  || { echo "make chromium: apt-get failed (root or passwordless sudo is needed); or set MAILJET_ELT_CHROMIUM"; exit 1; }
+
+demo: setup charts ## Start a seeded local Mailjet sandbox and tour it for real
 	$(BIN)/mailjet-elt demo
 
-test-fast: setup-dev lint ## Lint and the unit tier (pure cores, plain data): for every edit
+test-fast: setup-dev charts lint ## Lint and the unit tier (pure cores, plain data): for every edit
 	$(BIN)/python -m pytest -q -m unit
 
-test: setup-dev lint ## Lint, type-check and run every tier (unit, integration, e2e)
+test: setup-dev charts chromium lint ## Lint, type-check and run every tier (unit, integration, e2e)
 	$(BIN)/python -m pytest -q -n 3 --dist loadfile
 
 lint: setup-dev ## ruff check, ruff format --check, mypy

@@ -2,7 +2,8 @@
 the same name: extract the account into DuckDB (or the database of `--destination`), import a CSV export
 beside it, load CRM data that overlaps
 the sandbox's contacts, plan the shipped audiences, apply the plan to the sandbox's lists, extract again to
-see Mailjet's side, plan once more (nothing is left to do), and report what is where."""
+see Mailjet's side, plan once more (nothing is left to do), report what is where, and write the HTML
+report of the models."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from pipelines.import_csv import import_csv
 from pipelines.load import load
 from pipelines.plan import plan
 from pipelines.report import program, text
+from pipelines.report_html import describe, write_report
 from pipelines.sql import table
 from pipelines.sync.audiences import SHIPPED_AUDIENCES
 from pipelines.warehouse import API_DATASET, open_pipeline, pipelines_dir
@@ -37,7 +39,8 @@ from sources.mailjet.exceptions import MailjetError
 DEMO_DB = "demo_mailjet_elt.duckdb"
 DEMO_EXPORT = "demo_export.csv"
 DEMO_CRM = "demo_crm"
-STEPS = 7
+DEMO_REPORT = "demo_report.html"
+STEPS = 8
 REPORTED_DATASETS = ("crm", "mailjet", "mailjet_sync")  # the report's rows per table
 # Shares of the sandbox's contacts the demo CRM knows, and what it says about them.
 IN_CRM = 0.7  # have a CRM profile
@@ -157,7 +160,8 @@ def _loop(sandbox: SandboxApp, config: MailjetConfiguration, where: dict[str, An
     left = {p.audience: sum(sum(r.values()) for r in p.actions.values()) for p in replanned.plans}
     print(", ".join(f"{name}: {n:,} change{'' if n == 1 else 's'}" for name, n in left.items()))
 
-    _report(where, sandbox, started)
+    _report(where, sandbox)
+    _html_report(where, started)
     return 0 if applied.exit_code == 0 and not any(left.values()) else 1
 
 
@@ -288,7 +292,7 @@ def _write_crm(where: dict[str, Any]) -> tuple[Path, Path, str]:
     return profiles_file, consent_file, story
 
 
-def _report(where: dict[str, Any], sandbox: SandboxApp, started: float) -> None:
+def _report(where: dict[str, Any], sandbox: SandboxApp) -> None:
     with _reading(where) as query:
         tables = _tables(where)
         sizes = [(f"{s}.{t}", int(query(f'select count(*) from "{s}"."{t}"')[1][0][0])) for s, t in tables]
@@ -328,9 +332,18 @@ def _report(where: dict[str, Any], sandbox: SandboxApp, started: float) -> None:
     for title, sql, columns, rows in shown:
         print(f"\n-- {title}\n{sql};")
         print(textwrap.indent(table(columns, rows), "  "))
+    print(f"\nRequests the sandbox served: {sum(sandbox.dispatcher.counts.values()):,}.")
+
+
+def _html_report(where: dict[str, Any], started: float) -> None:
+    out = Path(DEMO_REPORT)
+    command = f"{program()} {_flags(where)} report --out {DEMO_REPORT}"
+    _step(STEPS, "write the report: the models' charts and figures, one HTML file", command)
+    written = write_report(out=str(out), **where)
+    print(describe(written))
     print(
-        f"\nRequests the sandbox served: {sum(sandbox.dispatcher.counts.values()):,}. "
-        f"The demo took {time.perf_counter() - started:.1f} s.\n"
+        f"Open it in a browser: {out.resolve().as_uri()}\n"
+        f"\nThe demo took {time.perf_counter() - started:.1f} s. "
         f'Next: README.md, "Try it by hand": `{program()} sandbox` serves the same API on 127.0.0.1:8765,\n'
         'and you run each step yourself; then its "Production checklist": your account\'s folder and '
         f"key,\nand `{program()} run --yes` (extract, plan and apply) on a schedule."

@@ -92,6 +92,7 @@ EXPECT = (
     ("mailjet-elt explain astrid", "withdrawn  support ticket"),
     ("mailjet-elt explain astrid", "unsubscribe (unsub), reason consent_withdrawn"),
     ("mailjet-elt run --yes", "nothing to send to the list"),
+    ("mailjet-elt report --out report.html", "report: wrote report.html"),
     ("select event, email", "freya.russo.11@example.com"),
     ("unsubscribes Freya", "consent withdrawn after they subscribed"),
     ("print(mj.contactslist", "Newsletter"),

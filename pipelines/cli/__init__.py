@@ -28,6 +28,7 @@ from pipelines.cli import (
     webhooks,
 )
 from pipelines.cli import explain as explain_
+from pipelines.cli import report as report_
 from pipelines.cli import (
     run as run_,
 )
@@ -61,6 +62,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     run_,
     runs_,
     explain_,
+    report_,
     sql,
     api,
     webhooks,

@@ -1,8 +1,7 @@
-"""The `mailjet-elt` console script: `sandbox` in the foreground, `demo`, usage errors."""
+"""The `mailjet-elt` console script: `sandbox` in the foreground, usage errors (`demo`: test_demo.py)."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -59,93 +58,6 @@ def test_sandbox_bad_options_exit_2_with_a_message() -> None:
     )
     assert result.returncode == 2
     assert "error_rate=3.0: must be between 0 and 1" in result.stderr and "Traceback" not in result.stderr
-
-
-def test_demo_runs_the_whole_loop_and_mailjet_ends_as_planned(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [str(BIN), "demo", "--contacts", "300"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
-    assert "Newsletter" in out and "Service messages" in out
-    for step in range(1, 8):
-        assert f"== {step}/7 " in out
-    # The CSV export joins the API's rows; its bad rows are rejected, not lost.
-    assert "contacts 2 · property values 6 · memberships of list Newsletter 2" in out
-    assert "rejected 2: 1 invalid, 1 duplicate email (first row kept)" in out
-    # The plan acts on the CRM's consent; the apply is verified; a second plan has nothing left.
-    assert re.search(r"subscribe \(addnoforce\)\s+[\d,]+\s+joined the audience", out), out
-    assert re.search(r"unsubscribe \(unsub\)\s+[\d,]+\s+consent withdrawn", out), out
-    assert out.count("read again: every confirmed change is there") == 2, out
-    assert "newsletter: 0 changes, service: 0 changes" in out
-    assert "-- Campaign performance" in out and "-- Consent now" in out
-    assert "leaked" not in result.stderr and "Traceback" not in result.stderr
-
-    # What the report says holds in the database, and the re-extract shows it in Mailjet's own state.
-    db = tmp_path / "demo_mailjet_elt.duckdb"
-    with duckdb.connect(str(db), read_only=True) as con:
-        statuses = con.sql(
-            "select status, count(*) from mailjet_sync.sync_runs where applied_at is not null group by all"
-        ).fetchall()
-        assert statuses == [("applied", 2)]
-        wrong = con.sql(
-            "select ch.audience, ch.action, ch.email, r.is_unsubscribed from mailjet_sync.sync_changelog ch "
-            "left join mailjet_api.contacts c on lower(c.email) = lower(ch.email) "
-            "left join mailjet_api.list_recipients r on r.contact_id = c.id and r.list_id = ch.list_id "
-            "where ch.outcome = 'done' and ch.action in ('addnoforce', 'unsub') and "
-            "r.is_unsubscribed is distinct from (ch.action = 'unsub')"
-        ).fetchall()
-        assert wrong == []
-        held = con.sql(
-            "select count(*), count(*) filter (where r.is_unsubscribed) from mailjet_sync.sync_rejections j "
-            "join mailjet_api.contacts c on lower(c.email) = j.email "
-            "join mailjet_api.list_recipients r on r.contact_id = c.id and r.list_id = j.list_id "
-            "where j.reason = 'unsubscribed_in_mailjet'"
-        ).fetchall()[0]
-        assert held[0] == held[1], "someone held back as unsubscribed was subscribed"
-        done = con.sql("select count(*) from mailjet_sync.sync_changelog where outcome = 'done'").fetchall()
-        assert done[0][0] > 0
-        # Someone Mailjet had subscribed, whose CRM withdrawal came later: the plan unsubscribed them.
-        [(withdrawn, job)] = con.sql(
-            "select email, job_id from mailjet_sync.sync_changelog "
-            "where action = 'unsub' and reason = 'consent_withdrawn' and outcome = 'done' "
-            "order by email limit 1"
-        ).fetchall()
-    assert (tmp_path / "demo_crm" / "profiles.csv").is_file()
-
-    # `explain` tells their story: the withdrawal after the subscription, the decision, its reason, its job.
-    told = subprocess.run(
-        [str(BIN), "--db", str(db), "explain", withdrawn.upper(), "--format", "json"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert told.returncode == 0, told.stderr
-    story = json.loads(told.stdout)
-    [decision] = [d for d in story["decisions"] if d["action"] == "unsub"]
-    assert (decision["reason"], decision["job_id"], decision["outcome"]) == ("consent_withdrawn", job, "done")
-    [membership] = [m for m in story["memberships"] if m["list_id"] == decision["list_id"]]
-    crm = [e for e in story["consent"] if e["permission"] == "email_newsletter" and e["list_id"] is None]
-    assert crm[-1]["granted"] is False and crm[-1]["at"] > membership["subscribed_at"]
-    assert membership["is_unsubscribed"] is True  # as the extract after apply read it
-    in_force = [e for e in story["consent"] if e["permission"] == "email_newsletter" and e["in_force"]]
-    assert len(in_force) == 1 and in_force[0]["granted"] is False
-    text = subprocess.run(
-        [str(BIN), "--db", str(db), "explain", withdrawn],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert (
-        "unsubscribe (unsub), reason consent_withdrawn" in text.stdout and f"job {job}, done" in text.stdout
-    )
 
 
 def test_no_command_prints_help_and_exits_2() -> None:

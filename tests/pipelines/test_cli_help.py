@@ -21,6 +21,7 @@ USE_THE_DATABASE = [
     "run",
     "runs",
     "explain",
+    "report",
     "sql",
     "load",
     "import-csv",

@@ -294,3 +294,18 @@ def test_sync_history_publishes_empty_where_no_plan_ran(seeded: tuple[Api, Path]
         "and table_name in ('sync_runs', 'sync_plan', 'sync_rejections', 'sync_changelog')",
     )
     assert rows(db, "select count(*) from mailjet_models.sync_history") == [(0,)]
+
+
+def test_the_report_is_written_before_any_plan(seeded: tuple[Api, Path], tmp_path: Path) -> None:
+    """`mailjet-elt report` on a database no plan has run on: every figure of the models, and the sync's
+    history says what to run instead of drawing an empty chart."""
+    from pipelines.report_html import write_report
+
+    _, db = seeded
+    out = tmp_path / "report.html"
+    report = write_report(db=str(db), out=str(out))
+    html = out.read_text(encoding="utf-8")
+    assert report.figures["sync"] == 0 and report.figures["campaigns"] == 12 and report.figures["tiers"] == 4
+    assert html.count("Nothing to show yet") == 1
+    assert "Nothing to show yet: run `mailjet-elt plan` and `mailjet-elt apply`" in html
+    assert '<canvas id="chart-sync"' not in html and '<canvas id="chart-campaigns"' in html

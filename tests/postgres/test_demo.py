@@ -19,8 +19,8 @@ def test_the_demo_tours_a_postgres_database(
     monkeypatch.chdir(tmp_path)  # the demo writes its export and CRM files where it runs
     assert run_demo(contacts=CONTACTS, destination="postgres") == 0
     out = capsys.readouterr().out
-    for step in range(1, 8):
-        assert f"== {step}/7 " in out
+    for step in range(1, 9):
+        assert f"== {step}/8 " in out
     assert "extract the whole account into the postgres database" in out
     assert "--destination postgres import-csv demo_export.csv --list Newsletter" in out
     assert out.count("read again: every confirmed change is there") == 2, out
@@ -28,6 +28,9 @@ def test_the_demo_tours_a_postgres_database(
     assert "-- Campaign performance" in out and "-- Consent now" in out
     assert "mailjet-elt --destination postgres sql" in out
     assert not (tmp_path / DEMO_DB).exists()  # nothing went to a DuckDB file
+    # The HTML report, its figures read from the models on Postgres.
+    assert "report: wrote demo_report.html" in out and (tmp_path / "demo_report.html").is_file()
+    assert "Nothing to show yet" not in (tmp_path / "demo_report.html").read_text()
 
     # What the report says holds in the database.
     # The sandbox's contacts, and the CRM's new people the apply added to the lists.

@@ -4,6 +4,7 @@ time zone (the figures themselves are checked against the sandbox in tests/pipel
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import duckdb
 import pytest
 
 from pipelines.extract import extract
+from pipelines.report_html import figures_of
 from pipelines.warehouse import open_pipeline
 from pipelines.warehouse.publish import (
     ViewChangeError,
@@ -26,6 +28,11 @@ from tests.sources.conftest import point_at
 SERVER_ZONE = "Pacific/Auckland"
 # Columns that are the extract's own time: the two extracts ran a moment apart.
 EXTRACT_TIME = {("contact_engagement", "as_of")}
+
+
+def _plain(row: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """A row's values as plain numbers (Postgres sums to numeric), floats rounded."""
+    return [(k, round(float(v), 12) if isinstance(v, float | Decimal) else v) for k, v in row]
 
 
 def rounded(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -56,6 +63,17 @@ def test_the_models_read_the_same_on_postgres_as_on_duckdb(
             on_postgres = rounded(postgres.rows(f"select {columns} from mailjet_models.{name}"))
             assert on_postgres == on_duckdb, name
             assert on_duckdb or name in sync_models(), name  # the sync's: empty before any plan
+    # The HTML report's figures, read by its statements on each engine, are the same too.
+    on_duckdb_figures = figures_of(db=str(db))
+    on_postgres_figures = figures_of(db=str(tmp_path / "unused.duckdb"), destination="postgres")
+    for name, rows in on_duckdb_figures.items():
+        shown = [[(k, v) for k, v in r.items() if (name, k) != ("tiers", "as_of")] for r in rows]
+        there = [
+            [(k, v) for k, v in r.items() if (name, k) != ("tiers", "as_of")]
+            for r in on_postgres_figures[name]
+        ]
+        assert [_plain(r) for r in there] == [_plain(r) for r in shown], name
+        assert rows or name == "sync", name
 
 
 def test_a_model_is_replaced_in_place_and_never_dropped_from_under_a_users_view(
