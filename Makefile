@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@echo "  great-expectations, ...) from the package index: about a minute or two on a first run"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
-	$(BIN)/python -m pipelines.report_html.library
+	@$(BIN)/python -m pipelines.report_html.library || echo "make setup: going on without it: only \`report\` needs it (make charts fetches it later)"
 	@rm -f $(DEV_STAMP)
 	@touch $(STAMP)
 	@echo "make setup: done; the commands are in $(BIN) (mailjet-elt --help)"
@@ -37,7 +37,7 @@ charts: setup ## Fetch the report's chart library (Chart.js, pinned, from the np
 
 # The report's test opens it in headless Chromium, from Debian's packages (as root, or with sudo).
 chromium: ## Install Debian's chromium for the report's browser test, unless there is one
-	@if command -v chromium > /dev/null || [ -n "$$MAILJET_ELT_CHROMIUM" ]; then exit 0; fi; \
+	@if [ -n "$$MAILJET_ELT_CHROMIUM" ] || command -v chromium chromium-browser google-chrome > /dev/null; then exit 0; fi; \
 	sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
 	if ! command -v apt-get > /dev/null; then \
 	  echo "make chromium: no apt-get here: install Chromium, then set MAILJET_ELT_CHROMIUM=/path/to/chromium"; exit 1; fi; \

@@ -26,6 +26,7 @@ from pipelines.load import load
 from pipelines.plan import plan
 from pipelines.report import program, text
 from pipelines.report_html import describe, write_report
+from pipelines.report_html.library import script
 from pipelines.sql import table
 from pipelines.sync.audiences import SHIPPED_AUDIENCES
 from pipelines.warehouse import API_DATASET, open_pipeline, pipelines_dir
@@ -49,6 +50,7 @@ NEWSLETTER_YES = 0.8  # of profiles: granted the newsletter
 WITHDREW = 0.06  # of profiles: granted it, then withdrew recently
 SERVICE_YES = 0.45  # of profiles: granted service messages
 MOVED = 0.1  # of profiles: the CRM knows a newer country than Mailjet
+SPAM_REPORTS = 4  # messages the sandbox marks as reported as spam before the tour
 MESSY = 0.04  # of profiles: the CRM spells the address in capitals, or with spaces around it
 
 QUERIES = (
@@ -89,7 +91,9 @@ def run_demo(contacts: int = 2000, destination: str | None = None) -> int:
         # destination is the user's own database: nothing in it is ever deleted.
         db.unlink(missing_ok=True)
         shutil.rmtree(pipelines_dir(str(db), destination), ignore_errors=True)
+    script()  # the report's chart library, which the last step needs: a missing one is said at once
     with SandboxApp(SandboxConfig(contacts=contacts, job_seconds=0.5)) as sandbox:
+        sandbox.admin.engagement({"spam": SPAM_REPORTS, "seed": 7})  # a few complaints, as an account has
         config = _config(sandbox)
         client = MailjetHttp.from_config(config)
         try:

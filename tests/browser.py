@@ -1,7 +1,8 @@
 """Headless Chromium for the tests, driven through its DevTools protocol (a WebSocket on 127.0.0.1).
 
-`make test` installs Debian's `chromium` package (scripts/install-chromium); the tests find it on PATH or
-at $MAILJET_ELT_CHROMIUM. Chromium starts with an empty profile in a temporary folder and with every
+`make test` installs Debian's `chromium` package (`make chromium`); the tests find it at
+$MAILJET_ELT_CHROMIUM, or on PATH as chromium, chromium-browser or google-chrome. Chromium starts with an
+empty profile in a temporary folder and with every
 background connection off (this machine's network is closed), opens one page, and reports what the page
 logged: console messages, uncaught exceptions, and every request it tried to make."""
 
@@ -43,9 +44,11 @@ START_SECONDS = 30
 
 def chromium() -> str:
     """The Chromium to run; AssertionError naming the fix when there is none."""
-    found = os.environ.get("MAILJET_ELT_CHROMIUM") or shutil.which("chromium")
+    found = os.environ.get("MAILJET_ELT_CHROMIUM") or next(
+        filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
+    )
     assert found, (
-        "no Chromium: `make test` installs Debian's chromium package (scripts/install-chromium); "
+        "no Chromium: `make chromium` installs Debian's chromium package (`make test` runs it); "
         "or set MAILJET_ELT_CHROMIUM to a Chromium binary"
     )
     return found

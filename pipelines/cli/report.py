@@ -28,7 +28,10 @@ def add(commands: Commands, after: After) -> None:
         exits=[DONE, ("1", "the database could not be read, or the file not written"), USAGE],
     )
     report.add_argument(
-        "--out", default="report.html", metavar="FILE", help="the HTML file to write (default report.html)"
+        "--out",
+        default="report.html",
+        metavar="FILE",
+        help="the HTML file to write (default report.html; - for stdout); it replaces only an earlier report",
     )
     add_format(report)
 
@@ -49,6 +52,10 @@ def handle(args: argparse.Namespace, stop: InterruptHandler) -> object:
             json.dumps({"result": document.pop("result"), "at": now_text(), "exit_code": 0, **document})
         )
         write_out("\n")
+    elif report.path == "-":  # the page went to stdout: what was written goes to stderr
+        import sys
+
+        sys.stderr.write(describe(report) + "\n")
     else:
         write_out(describe(report) + "\n")
     return 0

@@ -72,7 +72,14 @@ def figures_of(
 
 
 def _has_models(present: set[tuple[str, str]]) -> bool:
-    needed = ("campaign_performance", "list_growth", "deliverability", "contact_engagement", "sync_history")
+    needed = (
+        "campaign_performance",
+        "list_growth",
+        "deliverability",
+        "deliverability_spam",
+        "contact_engagement",
+        "sync_history",
+    )
     return all((MODELS_DATASET, name) in present for name in needed)
 
 
@@ -84,16 +91,14 @@ def write_report(
     lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
     stop: InterruptHandler | None = None,
 ) -> HtmlReport:
-    """Read the figures and write the report to `out`, whole or not at all (a temporary file beside it,
-    renamed). CommandError (exit 2) when `out` is a folder or its folder does not exist."""
+    """Read the figures and write the report to `out` (`-`: stdout), whole or not at all: a temporary file
+    beside it (beside the file a symbolic link leads to), renamed over it with the old file's mode.
+    CommandError (exit 2) when `out` is a folder, its folder does not exist, or it is a file other than
+    an HTML page (the database itself, say): a report never replaces anything else."""
     from pipelines.report_html.library import script
     from pipelines.report_html.page import page
 
-    target = Path(out)
-    if target.is_dir():
-        raise CommandError(f"--out {out} is a folder: name the HTML file to write", EXIT_USAGE)
-    if not target.parent.is_dir():
-        raise CommandError(f"--out {out}: no folder {target.parent} to write it in", EXIT_USAGE)
+    target = None if out == "-" else _target(out, db, destination)
     library = script()  # before any reading: a missing library is said at once
     rows = figures_of(db=db, destination=destination, lock_wait=lock_wait, stop=stop)
     if destination in (None, "duckdb"):
@@ -103,14 +108,57 @@ def write_report(
     else:
         where = f"the {destination} warehouse"
     html = page(rows, library, where, datetime.now(UTC))
+    figures = {name: len(r) for name, r in rows.items()}
+    if target is None:
+        from pipelines.errors import write_out
+
+        write_out(html)
+        return HtmlReport("-", len(html.encode()), figures)
+    _write(target, html, out)
+    return HtmlReport(out, len(html.encode()), figures)
+
+
+def _target(out: str, db: str, destination: str | None) -> Path:
+    """The file `--out` names, symbolic links followed; CommandError when it may not be written."""
+    target = Path(out).resolve()
+    if target.is_dir():
+        raise CommandError(f"--out {out} is a folder: name the HTML file to write", EXIT_USAGE)
+    if not target.parent.is_dir():
+        raise CommandError(f"--out {out}: no folder {target.parent} to write it in", EXIT_USAGE)
+    if destination in (None, "duckdb"):
+        from pipelines.warehouse.paths import duckdb_path
+
+        database = duckdb_path(db).resolve()
+        if target in (database, database.with_name(database.name + ".wal")):
+            raise CommandError(f"--out {out} is the database itself: name another file", EXIT_USAGE)
+    if target.exists():
+        if not target.is_file():
+            raise CommandError(f"--out {out} is not a regular file: name an HTML file to write", EXIT_USAGE)
+        with target.open("rb") as existing:
+            opening = existing.read(64).lstrip().lower()
+        if opening and not opening.startswith(b"<!doctype html"):
+            raise CommandError(
+                f"--out {out} exists and is not an HTML page: a report replaces only an earlier report. "
+                "Name another file, or remove it first",
+                EXIT_USAGE,
+            )
+    return target
+
+
+def _write(target: Path, html: str, out: str) -> None:
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
-        partial.write_text(html, encoding="utf-8")
+        with partial.open("w", encoding="utf-8") as file:
+            file.write(html)
+            file.flush()
+            os.fsync(file.fileno())
+        if target.exists():
+            os.chmod(partial, target.stat().st_mode & 0o7777)
         partial.replace(target)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise CommandError(f"cannot write {out}: {exc.strerror or exc}", EXIT_FAILURE) from None
-    return HtmlReport(str(target), len(html.encode()), {name: len(r) for name, r in rows.items()})
+    finally:  # an interrupt, a full disk: no partial file is left behind
+        partial.unlink(missing_ok=True)
 
 
 def describe(report: HtmlReport) -> str:

@@ -30,7 +30,8 @@ class Figure:
     label: Callable[[Row], str]  # a row's label on the chart; rows with the same label are summed
     series: tuple[Series, ...]
     columns: tuple[tuple[str, str, Kind], ...]  # the table: column, heading, kind
-    empty: str  # what to do when there is nothing to show
+    empty: str  # what the figure says when it has no rows
+    key: Callable[[Row], Any] | None = None  # the rows one chart point sums (default: one per row)
     stacked: bool = False
     horizontal: bool = False
     percent: bool = False  # the series are rates: plotted as percentages
@@ -43,8 +44,8 @@ def _campaign(row: Row) -> str:
     return f"{name} {subject}"[:48].strip()
 
 
-EXTRACT = "run `mailjet-elt extract` (campaigns and their messages come with it)"
-SYNC = "run `mailjet-elt plan` and `mailjet-elt apply` (or `mailjet-elt run`)"
+EXTRACT = "Nothing to show yet: run `mailjet-elt extract` (campaigns and their messages come with it)."
+SYNC = "Nothing to show yet: run `mailjet-elt plan` and `mailjet-elt apply` (or `mailjet-elt run`)."
 
 SECTIONS = {
     "campaigns": "Campaign performance",
@@ -98,7 +99,7 @@ FIGURES = (
     Figure(
         "lists",
         "lists",
-        "Subscribes and unsubscribes per list, all time",
+        "Subscribes and unsubscribes per list, all time (the 20 lists with most subscribes)",
         "bar",
         lambda row: str(row.get("list_name") or row["list_id"])[:40],
         (Series("subscribes", "subscribes"), Series("unsubscribes", "unsubscribes")),
@@ -150,7 +151,7 @@ FIGURES = (
     Figure(
         "spam",
         "deliverability",
-        "Spam rate by campaign (the 12 highest)",
+        "Spam rate by campaign (the 12 highest, among campaigns with a spam report)",
         "bar",
         _campaign,
         (Series("spam_rate", "spam rate"),),
@@ -161,7 +162,7 @@ FIGURES = (
             ("spam_reports", "spam reports", "int"),
             ("spam_rate", "spam rate", "rate"),
         ),
-        EXTRACT,
+        "No campaign has a spam report.",
         percent=True,
     ),
     Figure(
@@ -201,6 +202,7 @@ FIGURES = (
             ("mismatches", "mismatches", "int"),
         ),
         SYNC,
+        key=lambda row: row["planned_on"],
         stacked=True,
     ),
 )
@@ -222,27 +224,38 @@ def shown(value: Any, kind: Kind) -> str:
 
 
 def chart_data(figure: Figure, rows: list[Row]) -> dict[str, Any]:
-    """The chart's labels and series, rows with the same label summed, in the rows' order."""
-    labels: list[str] = []
-    sums: dict[str, list[float]] = {}
-    for row in rows:
-        label = figure.label(row)
-        if label not in sums:
-            labels.append(label)
-            sums[label] = [0.0] * len(figure.series)
+    """The chart's labels and series in the rows' order: one point per row, or per `figure.key` with its
+    rows summed. A rate with nothing to divide (null) stays null: the chart leaves a gap, never a 0."""
+    keys: list[Any] = []
+    labels: dict[Any, str] = {}
+    sums: dict[Any, list[float | None]] = {}
+    for index, row in enumerate(rows):
+        key = index if figure.key is None else figure.key(row)
+        if key not in sums:
+            keys.append(key)
+            labels[key] = figure.label(row)
+            sums[key] = [None] * len(figure.series)
         for i, series in enumerate(figure.series):
             value = row.get(series.column)
-            scale = 100.0 if figure.percent else 1.0
-            sums[label][i] += 0.0 if value is None else float(value) * scale * series.sign
+            if value is None:
+                continue
+            scaled = float(value) * (100.0 if figure.percent else 1.0) * series.sign
+            sums[key][i] = (sums[key][i] or 0.0) + scaled
     return {
         "id": figure.name,
         "type": figure.chart,
-        "labels": labels,
+        "labels": [labels[key] for key in keys],
         "series": [
-            {"label": s.label, "data": [round(sums[label][i], 4) for label in labels]}
+            {"label": s.label, "data": [_point(sums[key][i], figure.percent) for key in keys]}
             for i, s in enumerate(figure.series)
         ],
         "stacked": figure.stacked,
         "horizontal": figure.horizontal,
         "percent": figure.percent,
     }
+
+
+def _point(value: float | None, rate: bool) -> float | None:
+    if value is None:
+        return None if rate else 0.0
+    return round(value, 4)

@@ -4,7 +4,7 @@ script element, and a Content-Security-Policy that lets the page run only its ow
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 from importlib import resources
 from typing import Any
@@ -35,12 +35,14 @@ def json_text(value: Any) -> str:
 def page(rows: dict[str, list[Row]], library: str, where: str, now: datetime) -> str:
     """The whole file."""
     as_of = next((r["as_of"] for r in rows.get("tiers", []) if r.get("as_of") is not None), None)
+    if isinstance(as_of, datetime) and as_of.utcoffset() is not None:
+        as_of = as_of.astimezone(UTC)
     charts = [chart_data(f, rows[f.name]) for f in FIGURES if rows[f.name]]
     body = [
         "<header>",
         "<h1>Mailjet: campaigns, lists, deliverability, engagement, sync</h1>",
         f'<p class="meta">From {escape(where)}. Written {escape(now.strftime("%Y-%m-%d %H:%M UTC"))}'
-        + (f"; engagement counted back from {escape(shown(as_of, 'date'))}" if as_of else "")
+        + (f"; engagement counted back from {escape(_utc_text(as_of))}" if as_of else "")
         + ". Every chart's figures are in the table beside it; the models are documented in "
         "docs/models.md.</p>",
         "<nav>"
@@ -65,13 +67,22 @@ def page(rows: dict[str, list[Row]], library: str, where: str, now: datetime) ->
             "</head><body>",
             *body,
             f'<script type="application/json" id="report-data">{json_text(charts)}</script>',
-            f"<script>/* {NAME} {VERSION}, MIT License, https://www.chartjs.org */\n{script_text(library)}"
-            "</script>",
+            f"<script>/* {NAME} {VERSION}, MIT License, https://www.chartjs.org */",
+            f"{script_text(embedded(library))}</script>",
             f"<script>{script_text(_asset('report.js'))}</script>",
             "</body></html>",
             "",
         ]
     )
+
+
+def _utc_text(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if isinstance(value, datetime) else str(value)
+
+
+def embedded(library: str) -> str:
+    """The library as the page holds it: without its source-map comment (no map is beside the page)."""
+    return "\n".join(line for line in library.splitlines() if not line.startswith("//# sourceMappingURL="))
 
 
 def _figure(figure: Figure, rows: list[Row]) -> str:
@@ -82,7 +93,7 @@ def _figure(figure: Figure, rows: list[Row]) -> str:
             f'aria-label="{title}"></canvas></div>'
         )
     else:
-        chart = f'<p class="empty">Nothing to show yet: {escape(figure.empty)}.</p>'
+        chart = f'<p class="empty">{escape(figure.empty)}</p>'
     head = "".join(
         f'<th data-column="{column}" class="{kind}">{escape(heading)}</th>'
         for column, heading, kind in figure.columns

@@ -7,7 +7,7 @@
   var drawn = 0;
 
   function percent(value) {
-    return value.toFixed(1) + " %";
+    return value === null || value === undefined ? "\u2013" : Number(value).toFixed(1) + " %";
   }
 
   function options(spec) {

@@ -86,8 +86,9 @@ def test_text_from_the_warehouse_stays_text() -> None:
     [chart] = json.loads(parsed.data)
     assert chart["labels"] == [f"7 {HOSTILE}"[:48]]
     assert chart["series"][0]["data"] == [round(333 / 990 * 100, 4)]
-    # Every figure without rows says what to run instead of drawing an empty chart.
-    assert html.count("Nothing to show yet") == len(FIGURES) - 1
+    # Every figure without rows says so (and what to run) instead of drawing an empty chart.
+    assert html.count("Nothing to show yet") == len(FIGURES) - 2
+    assert "No campaign has a spam report." in html
 
 
 @pytest.mark.unit
@@ -100,12 +101,28 @@ def test_json_and_scripts_cannot_close_their_element() -> None:
 
 
 @pytest.mark.unit
-def test_the_chart_sums_rows_with_one_label_and_scales_rates() -> None:
+def test_the_chart_plots_each_row_sums_only_the_sync_and_scales_rates() -> None:
     [growth] = [f for f in FIGURES if f.name == "list_growth"]
     week = date(2026, 3, 2)
-    data = chart_data(growth, [{"week": week, "subscribes": 3, "unsubscribes": 1}] * 2)
+    data = chart_data(growth, [{"week": week, "subscribes": 3, "unsubscribes": 1}])
     assert data["labels"] == ["2026-03-02"]
-    assert [s["data"] for s in data["series"]] == [[6.0], [-2.0]]  # unsubscribes below the axis
+    assert [s["data"] for s in data["series"]] == [[3.0], [-1.0]]  # unsubscribes below the axis
+    # The sync's chart sums a day's audiences.
+    [sync] = [f for f in FIGURES if f.name == "sync"]
+    day = {"planned_on": week, "subscribed": 2, "unsubscribed": 1, "removed": 0, "updated": None}
+    summed = chart_data(sync, [{**day, "audience": "a"}, {**day, "audience": "b"}])
+    assert summed["labels"] == ["2026-03-02"] and summed["series"][0]["data"] == [4.0]
+    assert summed["series"][3]["data"] == [0.0]
+    # Two lists of one name are two bars; a rate with nothing to divide is a gap, not a 0.
+    [lists] = [f for f in FIGURES if f.name == "lists"]
+    same = {"list_name": "L" * 50, "subscribes": 1, "unsubscribes": 0}
+    assert chart_data(lists, [{**same, "list_id": 1}, {**same, "list_id": 2}])["series"][0]["data"] == [
+        1.0,
+        1.0,
+    ]
+    [campaigns] = [f for f in FIGURES if f.name == "campaigns"]
+    gap = chart_data(campaigns, [{"campaign_id": 1, "open_rate": None, "click_rate": 0.5}])
+    assert [s["data"] for s in gap["series"]] == [[None], [50.0]]
     assert (shown(None, "rate"), shown(0.12345, "rate"), shown(1234567, "int")) == (
         "\u2013",
         "12.3 %",
@@ -148,6 +165,7 @@ def _digest(content: bytes) -> str:
 
 
 def test_report_errors_name_the_fix(tmp_path: Path) -> None:
+    """Each refusal says why; nothing is written, and no file but an earlier report is ever replaced."""
     with pytest.raises(CommandError, match="no database at") as missing:
         write_report(db=str(tmp_path / "none.duckdb"), out=str(tmp_path / "r.html"))
     assert missing.value.exit_code == 2
@@ -160,3 +178,74 @@ def test_report_errors_name_the_fix(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="no folder"):
         write_report(db=str(empty), out=str(tmp_path / "nowhere" / "r.html"))
     assert not list(tmp_path.glob("*.html")) and not list(tmp_path.glob(".*partial"))
+
+
+@pytest.fixture
+def extracted(tmp_path: Path) -> Path:
+    """A database with the models published: a CSV import of two contacts (no API, no sandbox)."""
+    from pipelines.import_csv import import_csv
+
+    export = tmp_path / "export.csv"
+    export.write_text("email,name\na@example.com,A\nb@example.com,B\n", encoding="utf-8")
+    db = tmp_path / "w.duckdb"
+    import_csv(files=[str(export)], db=str(db), progress=False)
+    return db
+
+
+def test_the_report_never_replaces_the_database_or_another_file(extracted: Path, tmp_path: Path) -> None:
+    before = extracted.read_bytes()
+    for out in (extracted, tmp_path / "." / "w.duckdb", tmp_path / "w.duckdb.wal"):
+        with pytest.raises(CommandError, match="is the database itself") as refused:
+            write_report(db=str(extracted), out=str(out))
+        assert refused.value.exit_code == 2
+    link = tmp_path / "link.duckdb"
+    link.symlink_to(extracted)
+    with pytest.raises(CommandError, match="is the database itself"):
+        write_report(db=str(extracted), out=str(link))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine", encoding="utf-8")
+    with pytest.raises(CommandError, match="not an HTML page"):
+        write_report(db=str(extracted), out=str(notes))
+    assert extracted.read_bytes() == before and notes.read_text(encoding="utf-8") == "mine"
+
+
+def test_an_earlier_report_is_replaced_through_its_link_with_its_mode(
+    extracted: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "real").mkdir()
+    real = tmp_path / "real" / "r.html"
+    real.write_text("<!doctype html><p>old</p>", encoding="utf-8")
+    real.chmod(0o640)
+    link = tmp_path / "r.html"
+    link.symlink_to(real)
+    report = write_report(db=str(extracted), out=str(link))
+    assert link.is_symlink() and "Mailjet report" in real.read_text(encoding="utf-8")
+    assert real.stat().st_mode & 0o777 == 0o640 and report.path == str(link)
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["r.html"]  # no partial file left
+
+
+def test_an_interrupted_write_leaves_the_old_report_and_no_partial_file(
+    extracted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.interrupts import Interrupted
+
+    out = tmp_path / "r.html"
+    out.write_text("<!doctype html><p>old</p>", encoding="utf-8")
+
+    def interrupted(fd: int) -> None:
+        raise Interrupted(15)
+
+    monkeypatch.setattr("pipelines.report_html.os.fsync", interrupted)
+    with pytest.raises(Interrupted):
+        write_report(db=str(extracted), out=str(out))
+    assert out.read_text(encoding="utf-8") == "<!doctype html><p>old</p>"
+    assert sorted(p.name for p in tmp_path.iterdir() if "html" in p.name) == ["r.html"]
+
+
+def test_the_report_can_go_to_stdout(extracted: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.cli import run_command
+
+    assert run_command(["--db", str(extracted), "report", "--out", "-"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("<!doctype html>") and captured.out.rstrip().endswith("</html>")
+    assert "report: wrote -" in captured.err

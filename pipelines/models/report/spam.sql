@@ -1,11 +1,11 @@
 -- `mailjet-elt report`, deliverability: the 12 campaigns with the highest spam rate
--- (`mailjet_models.deliverability_spam`), among those that delivered anything, with their subjects.
+-- (`mailjet_models.deliverability_spam`), among those with a spam report, with their subjects.
 with
 
 ranked as (
     select campaign_id, delivered, spam_reports, spam_rate
     from mailjet_models.deliverability_spam
-    where delivered > 0
+    where spam_reports > 0 and delivered > 0
     order by spam_rate desc, campaign_id nulls last
     limit 12
 ),
