@@ -31,7 +31,7 @@ from common import AUTH, Figures, measured_cli, start_sandbox
 
 from pipelines.phases import ENV as PHASES_ENV
 from sandbox.quirks import READ_QUIRKS
-from sources.mailjet.settings import DEFAULT_EVENT_HORIZON_DAYS, ENDPOINTS, SMS_PREFIX
+from sources.mailjet.settings import DEFAULT_EVENT_HORIZON_DAYS, DEFAULT_LAG_SECONDS, ENDPOINTS, SMS_PREFIX
 
 # Listings whose page holds one row per listed object even when the table gets several (or none).
 LISTED_ROWS = {"contact_properties": "contacts"}
@@ -202,12 +202,18 @@ def incremental(base: str, env: dict[str, str], repeats: int) -> None:
         db = Path(tmp) / "bench.duckdb"
         seconds, _, _, calls = one_extract(base, env, db)
         print(f"backfill: {sum(calls.values()):,} calls, {seconds:.1f} s")
+        within = messages_within(db, DEFAULT_EVENT_HORIZON_DAYS * 86400 + DEFAULT_LAG_SECONDS)
+        pages = math.ceil(within / 1000)
+        print(
+            f"messages within the lag and the {DEFAULT_EVENT_HORIZON_DAYS:g}-day horizon: {within:,} "
+            f"(read again by each incremental run: ceil({within:,} / 1000) = {pages} pages)"
+        )
         for resources, label in (
             (None, "whole incremental run"),
             (EVENT_LOGS, "opens, clicks and bounces alone"),
         ):
             timings: dict[float, list[float]] = {0.0: [], DEFAULT_EVENT_HORIZON_DAYS: []}
-            counted: dict[float, tuple[int, int, float]] = {}
+            counted: dict[float, tuple[int, int, int, float]] = {}
             for _ in range(repeats):  # alternated, so that a drift of the machine weighs on both alike
                 for days, runs in timings.items():
                     run_env = {**env, "MAILJET__EVENT_HORIZON_DAYS": str(days)}
@@ -215,15 +221,28 @@ def incremental(base: str, env: dict[str, str], repeats: int) -> None:
                     seconds, peak, _, calls = measured_extract(base, run_env, db, names)
                     runs.append(seconds)
                     logs = sum(listing_calls(calls, t) for t in EVENT_LOGS)
-                    counted[days] = (sum(calls.values()), logs, max(peak, counted.get(days, (0, 0, 0.0))[2]))
+                    sent = listing_calls(calls, "messages")
+                    worst = max(peak, counted.get(days, (0, 0, 0, 0.0))[3])
+                    counted[days] = (sum(calls.values()), logs, sent, worst)
             for days, runs in timings.items():
-                total, logs, peak = counted[days]
+                total, logs, sent, peak = counted[days]
                 shown = ", ".join(f"{r:.1f}" for r in runs)
                 print(
-                    f"{label}, horizon {days:g} days: {total:,} calls ({logs:,} on the event logs), "
+                    f"{label}, horizon {days:g} days: {total:,} calls ({logs:,} on the event logs, "
+                    f"{sent:,} on messages), "
                     f"median {statistics.median(runs):.2f} s of {len(runs)} runs ({shown}), "
                     f"peak {peak:,.0f} MiB"
                 )
+
+
+def messages_within(db: Path, seconds: float) -> int:
+    """Messages sent within `seconds` of the newest one: those an incremental run reads again."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        sql = (
+            "select count(*) from mailjet.messages where epoch(arrived_at) >= "
+            f"(select epoch(max(arrived_at)) from mailjet.messages) - {seconds}"
+        )
+        return int(con.sql(sql).fetchall()[0][0])
 
 
 def sizes_of(text: str) -> list[int]:

@@ -8,7 +8,8 @@ count, or its pages shifted because rows were deleted while it was read) merges 
 that run removes nothing. Event resources (messages, campaigns, opens, clicks, bounces, SMS) are
 incremental on their timestamp through `dlt.sources.incremental`: the first run backfills the whole
 history in time windows, later runs read from the cursor minus a lag (opens, clicks and bounces from a
-trailing horizon before that: late events on older messages), and merge on the key.
+trailing horizon before that: late events on older messages; messages from that horizon too, so that a
+status that changed within it is updated), and merge on the key.
 
 `contacts_listed` and `memberships_listed` (every contact and membership Mailjet has listed, never
 deleted; emails as MD5) are made from the pages of `contacts` and `list_recipients`: they come along
@@ -101,7 +102,8 @@ def mailjet_source(
         lag_seconds=config.lag_seconds,
         window_rows=config.window_rows,
     )
-    # The event logs are read again over the horizon: late events on older messages.
+    # The event logs are read again over the horizon: late events on older messages; the messages too,
+    # kept this time: a status that changed since (opened, clicked, bounced) replaces the old one.
     horizon = int(config.event_horizon_days * 86400)
 
     contacts = replaced(schema.CONTACTS, "ID")
@@ -117,7 +119,7 @@ def mailjet_source(
         replaced(schema.CAMPAIGN_DRAFTS, "ID"),
         replaced(schema.CAMPAIGN_STATS, "SourceID", params=settings.CAMPAIGN_COUNTERS),
         windowed(reader, schema.CAMPAIGNS, "CreatedAt"),
-        windowed(reader, schema.MESSAGES, "ArrivedAt", params=settings.MESSAGE_EXTRA_FIELDS),
+        windowed(reader, schema.MESSAGES, "ArrivedAt", params=settings.MESSAGE_EXTRA_FIELDS, refresh=horizon),
         windowed(reader, schema.OPENS, "OpenedAt", horizon=horizon),
         windowed(reader, schema.CLICKS, "ClickedAt", horizon=horizon),
         windowed(reader, schema.BOUNCES, "BouncedAt", horizon=horizon),

@@ -99,6 +99,7 @@ def incremental(
     path: str | None = None,
     count_path: str | None = None,
     horizon: int = 0,
+    refresh: int = 0,
     progress: ProgressCallback | None = None,
 ) -> DltResource:
     """A resource read in time windows from its cursor (minus the lag) to now, merged on its key.
@@ -108,7 +109,11 @@ def incremental(
     and every window's pages can be read in parallel.
     With a `horizon` (seconds), a run with a cursor starts that much earlier: rows older than the
     cursor are read and passed over (dlt's incremental keeps only those from the cursor on), but an
-    event Mailjet lists under its message's send time arrives."""
+    event Mailjet lists under its message's send time arrives.
+    With a `refresh` (seconds), a run with a cursor starts that much earlier and keeps those rows: it is
+    added to dlt's lag, so dlt's incremental starts that much before the cursor too, and a row that
+    changed since it was read (a message's status) replaces the old one in the merge. dlt never moves
+    the cursor back for a lag (it keeps the greater of the stored cursor and the rows' newest)."""
     assert table.cursor is not None
     where = path or endpoint_path(table)
     base = {**(params or {}), **({"Sort": sort} if sort else {})}
@@ -116,7 +121,7 @@ def incremental(
     def rows(
         # dlt binds the cursor through this default; it is dlt's documented incremental pattern.
         cursor: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008
-            table.cursor, lag=lag_seconds, range_start="closed"
+            table.cursor, lag=lag_seconds + refresh, range_start="closed"
         ),
     ) -> Iterator[pa.Table]:
         end = int(datetime.now(UTC).timestamp())
@@ -124,8 +129,8 @@ def incremental(
         windows = plan_windows(reader, table, where, base, count_path, start, end, horizon, window_rows)
         counted = sum(rows for _, _, rows in windows)
         since = "all history" if start is None else "the cursor, minus the lag"
-        if start is not None and horizon:
-            since += f" and {horizon / 86400:g} days (event_horizon_days)"
+        if start is not None and (horizon or refresh):
+            since += f" and {(horizon or refresh) / 86400:g} days (event_horizon_days)"
         log.info(
             "%s: %s rows at %s, from %s, in %d window(s)",
             table.name,

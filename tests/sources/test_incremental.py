@@ -26,13 +26,14 @@ TABLES = (
     "bounces",
 )
 LAG = 3600
+HORIZON = 30 * 86400  # event_horizon_days' default
 
 
 def sizes(db: Path) -> dict[str, int]:
     return {t: query(db, f"select count(*) from mailjet.{t}")[0][0] for t in TABLES}
 
 
-def test_rerun_adds_nothing_and_asks_only_since_the_cursor_minus_the_lag(
+def test_rerun_adds_nothing_and_asks_only_since_the_cursor_minus_the_lag_and_the_horizon(
     small: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     point_at(small, monkeypatch, lag_seconds=str(LAG))
@@ -48,9 +49,10 @@ def test_rerun_adds_nothing_and_asks_only_since_the_cursor_minus_the_lag(
     assert query(db, "select count(*) - count(distinct id) from mailjet.messages")[0][0] == 0
     asked = [r["params"] for r in requests_log(small) if r["path"] == "/v3/REST/message"]
     assert asked, "messages were not requested at all"
-    # From the cursor minus the lag, one second earlier: the window's edges hold whichever way Mailjet
-    # reads FromTS (inclusive, or "after FromTS").
-    assert {int(p["fromts"]) for p in asked} == {cursor - LAG - 1}
+    # From the cursor minus the lag and the horizon (statuses that changed within it are read again), one
+    # second earlier: the window's edges hold whichever way Mailjet reads FromTS (inclusive, or "after
+    # FromTS"). With event_horizon_days = 0, from the cursor minus the lag (test_message_status.py).
+    assert {int(p["fromts"]) for p in asked} == {cursor - LAG - HORIZON - 1}
     assert all(int(p["tots"]) >= cursor for p in asked)
 
 
