@@ -74,6 +74,8 @@ bench: setup-dev ## Run the benchmarks, then one table: each figure beside its g
 	run bench/extract.py --contacts 100000 --latency-ms 50 --rate 20; \
 	run bench/import_csv.py --rows 1000000; \
 	run bench/plan.py; \
+	run bench/explain.py; \
+	run bench/report.py; \
 	run bench/apply.py; \
 	run bench/webhooks.py; \
 	run bench/webhooks_memory.py; \

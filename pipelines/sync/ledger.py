@@ -12,9 +12,10 @@
 - webhook `unsub` events (`mailjet_api.events`), once they are received.
 
 `mailjet_sync.consent_current` keeps the latest event per (email, permission); on a tie the withdrawal
-wins. The views are (re)created by `plan`, with the list-to-permission map of the audiences file. What
-depends on the data loaded (which tables exist, the types of the CRM's columns) is decided here, by
-putting sqlglot expressions in the place of the tables and columns of the statements."""
+wins. The views are (re)created by `plan`, with the list-to-permission map of the audiences file (its view
+`consent_lists`). What depends on the data loaded (which tables exist, the types of the CRM's columns) is
+decided in pipelines/sync/ledger_query.py, by putting sqlglot expressions in the place of the tables and
+columns of the statements."""
 
 from __future__ import annotations
 
@@ -27,40 +28,28 @@ from dlt.destinations.exceptions import DatabaseException
 from dlt.destinations.sql_client import SqlClientBase
 from sqlglot import exp
 
-from pipelines.models import Relation, empty_relation, render, replace_tables, statement, to_sql
+from pipelines.models import Relation, empty_relation, render, statement, to_sql
 from pipelines.sync.audiences import AudienceError
 from pipelines.sync.datatests import EMAIL_PATTERN
+from pipelines.sync.ledger_query import (
+    CONSENT_EVENTS,
+    crm_events,
+    is_number,
+    ledger_sql,
+    lists_sql,
+    webhook_events,
+)
 from pipelines.warehouse.catalog import columns
 from pipelines.warehouse.datasets import API_DATASET, CRM_DATASET
 
-CONSENT_EVENTS = "consent_events"
 CONSENT_SNAPSHOT = "_consent_current"  # consent_current, copied per audience run (consent_snapshot.sql)
 FUTURE_SKEW = timedelta(hours=1)  # clocks differ: an event this far ahead of now is still believed
 REQUIRED = ("email", "permission", "granted", "at")
-NUMBER_TYPES = ("integer", "bigint", "smallint", "tinyint", "hugeint", "double", "real", "float", "decimal")
-# crm.consent_events as the statements read it when it is not loaded (text, as the files are written for).
-CRM_COLUMNS = {
-    "email": "varchar",
-    "permission": "varchar",
-    "granted": "varchar",
-    "at": "timestamp with time zone",
-}
-WEBHOOK_UNSUB_COLUMNS = {
-    "event": "varchar",
-    "email": "varchar",
-    "time": "timestamp with time zone",
-    "mj_list_id": "bigint",
-}
 
 
 def columns_of(client: SqlClientBase[Any], dataset: str, name: str) -> dict[str, str]:
     """The columns of `dataset.name` (lowercase name -> lowercase type); empty when it does not exist."""
     return {column.lower(): kind for column, kind in columns(client, dataset, name)}
-
-
-def is_number(kind: str) -> bool:
-    """Whether a column type (as information_schema names it, lowercase) is numeric."""
-    return kind.startswith(NUMBER_TYPES)
 
 
 def check_crm_columns(columns: Mapping[str, str]) -> None:
@@ -72,84 +61,6 @@ def check_crm_columns(columns: Mapping[str, str]) -> None:
             "email, permission, granted (true/false, yes/no, granted/withdrawn) and at (a timestamp), plus "
             f"an optional source. Load a file of that shape: mailjet-elt load FILE --table {CONSENT_EVENTS}"
         )
-
-
-def _projection(select: exp.Select, alias: str) -> exp.Alias:
-    found = next(s for s in select.expressions if isinstance(s, exp.Alias) and s.alias == alias)
-    assert isinstance(found, exp.Alias)
-    return found
-
-
-def crm_events(columns: Mapping[str, str]) -> exp.Select:
-    """crm.consent_events read as consent (crm_consent_events.sql), for the column types it has: a
-    boolean `granted` as it is, a numeric one as `granted <> 0`, an `at` of Unix seconds through
-    `to_timestamp`; an empty relation of text columns while it is not loaded."""
-    select = statement("crm_consent_events")
-    assert isinstance(select, exp.Select)
-    if not columns:
-        replace_tables(
-            select, {f"{CRM_DATASET}.{CONSENT_EVENTS}": empty_relation({**CRM_COLUMNS, "source": "varchar"})}
-        )
-        return select
-    granted = _projection(select, "granted")
-    if columns["granted"].startswith("bool"):
-        granted.set("this", exp.column("granted"))
-    elif is_number(columns["granted"]):
-        granted.set("this", exp.paren(exp.NEQ(this=exp.column("granted"), expression=exp.Literal.number(0))))
-    if is_number(columns["at"]):
-        _projection(select, "at").set("this", exp.func("to_timestamp", exp.column("at", quoted=True)))
-    if "source" not in columns:
-        _projection(select, "source").set("this", exp.Literal.string("crm"))
-    return select
-
-
-def list_permissions_relation(permissions: Mapping[int, str]) -> exp.Expression:
-    """The list-to-permission map as a relation (list_id, permission): literals, since a view holds no
-    bind parameter."""
-    if not permissions:
-        return empty_relation({"list_id": "bigint", "permission": "varchar"})
-    rows: list[exp.Select] = [
-        exp.select(
-            exp.cast(exp.Literal.number(int(list_id)), "bigint").as_("list_id"),
-            exp.cast(exp.Literal.string(permission), "varchar").as_("permission"),
-        )
-        for list_id, permission in sorted(permissions.items())
-    ]
-    union: exp.Expression = rows[0]
-    for row in rows[1:]:
-        union = exp.union(union, row, distinct=False)
-    return exp.select("*").from_(exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("p"))))
-
-
-def webhook_events(columns: Mapping[str, str]) -> Relation:
-    """mailjet_api.events as the ledger reads it: as it is; its `time` through `to_timestamp` when it is
-    Unix seconds; an empty relation until events with those columns are received."""
-    if not set(WEBHOOK_UNSUB_COLUMNS) <= set(columns):
-        return empty_relation(WEBHOOK_UNSUB_COLUMNS)
-    if not is_number(columns["time"]):
-        return f"{API_DATASET}.events"
-    return exp.select(
-        "event", "email", exp.func("to_timestamp", exp.column("time")).as_("time"), "mj_list_id"
-    ).from_(f"{API_DATASET}.events")
-
-
-def ledger_sql(
-    dialect: str,
-    crm_columns: Mapping[str, str],
-    events_columns: Mapping[str, str],
-    permissions: Mapping[int, str],
-) -> str:
-    """The `create or replace view` of `consent_ledger`. `permissions` maps the IDs of lists (Mailjet's,
-    or a list known only from imported files) to the permission their audience declares."""
-    return render(
-        "consent_ledger",
-        dialect,
-        {
-            "crm_consent_events": crm_events(crm_columns),
-            "list_permissions": list_permissions_relation(permissions),
-            f"{API_DATASET}.events": webhook_events(events_columns),
-        },
-    )
 
 
 def check_crm_events(client: SqlClientBase[Any], columns: Mapping[str, str], dialect: str) -> None:
@@ -190,7 +101,8 @@ def create_ledger(
     check_crm_columns(crm)  # the documented columns, before anything else
     check_crm_events(client, crm, dialect)
     events = columns_of(client, API_DATASET, "events")
-    client.execute_sql(ledger_sql(dialect, crm, events, permissions))
+    client.execute_sql(lists_sql(dialect, permissions))
+    client.execute_sql(ledger_sql(dialect, crm, events))
     client.execute_sql(to_sql(statement("consent_current"), dialect))
     sources = {"crm_consent_events": crm_events(crm), f"{API_DATASET}.events": webhook_events(events)}
     check_future(client, dialect, now, sources)

@@ -21,7 +21,7 @@ from pipelines.sync.tables import SYNC_DATASET
 from pipelines.warehouse.catalog import columns
 from pipelines.warehouse.datasets import VIEWS_DATASET
 
-SYNC_VIEWS = ("consent_ledger", "consent_current")
+SYNC_VIEWS = ("consent_ledger", "consent_current", "consent_lists")
 
 
 def view_create(item: Audience) -> exp.Create:

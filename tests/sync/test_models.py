@@ -28,7 +28,7 @@ from pipelines.sync.diff import (
     state_sql,
     updates_sql,
 )
-from pipelines.sync.ledger import crm_events, ledger_sql, list_permissions_relation
+from pipelines.sync.ledger_query import crm_events, ledger_sql, list_permissions_relation, lists_sql
 
 pytestmark = pytest.mark.unit
 
@@ -269,13 +269,14 @@ def test_the_ledger_maps_lists_to_permissions_as_literals() -> None:
     assert duckdb.sql(relation.sql("duckdb")).fetchall() == [(1, "email_newsletter"), (2, "email_service")]
     assert duckdb.sql(list_permissions_relation({}).sql("duckdb")).fetchall() == []
     for dialect in DIALECTS:
-        sql = ledger_sql(dialect, {}, {}, {1: "it's"})
+        assert "'it''s'" in lists_sql(dialect, {1: "it's"})
+        sql = ledger_sql(dialect, {}, {})
         tree = sqlglot.parse_one(sql, read=dialect)
-        assert "'it''s'" in sql
+        assert ("mailjet_sync", "consent_lists") in {(t.db, t.name) for t in tree.find_all(exp.Table)}
         assert ("mailjet_api", "events") not in {(t.db, t.name) for t in tree.find_all(exp.Table)}
         assert ("crm", "consent_events") not in {(t.db, t.name) for t in tree.find_all(exp.Table)}
     received = ledger_sql(
-        "duckdb", {}, {"event": "varchar", "email": "varchar", "time": "bigint", "mj_list_id": "bigint"}, {}
+        "duckdb", {}, {"event": "varchar", "email": "varchar", "time": "bigint", "mj_list_id": "bigint"}
     )
     assert "TO_TIMESTAMP(time)" in received
 

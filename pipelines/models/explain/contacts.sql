@@ -1,10 +1,7 @@
 -- `mailjet-elt explain`: the person's contacts in `mailjet.contacts` (the email compared as the sync
--- normalizes it). Parameter: the email.
+-- normalizes it, with the value itself: each contact's lowercase is tested first, pipelines/models/norm.py).
+-- The parts that read the person's contacts again read these (by their IDs). Parameter: the email.
 with
-
-person as (
-    select mailjet_sync.norm(?) as email
-),
 
 final as (
     select
@@ -16,7 +13,7 @@ final as (
         c.created_at,
         c._source
     from mailjet.contacts as c
-    join person as p on mailjet_sync.norm(c.email) = p.email
+    where mailjet_sync.norm(c.email) = mailjet_sync.norm(?)
 )
 
 select * from final

@@ -1,5 +1,6 @@
 -- `mailjet-elt explain`: the person's engagement: messages Mailjet sent them, their last open and last click
--- (`mailjet.messages`, `opens`, `clicks`). Parameter: the email.
+-- (`mailjet.messages`, `opens`, `clicks`). `mailjet.contacts` stands for the contacts the contacts part
+-- found (pipelines/explain.py). Parameter: the email.
 with
 
 person as (

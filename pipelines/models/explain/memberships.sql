@@ -1,6 +1,7 @@
 -- `mailjet-elt explain`: the person's memberships as `mailjet.list_recipients` shows them, and what the sync
 -- knows of each (`mailjet_sync.sync_snapshot`): whether it made the membership, its last action on it and
--- in which run. Parameter: the email.
+-- in which run. `mailjet.contacts` stands for the contacts the contacts part found (pipelines/explain.py).
+-- Parameter: the email.
 with
 
 person as (

@@ -3,14 +3,10 @@
 -- Parameter: the email.
 with
 
-person as (
-    select mailjet_sync.norm(?) as email
-),
-
 final as (
     select j.run_id, j."at", j.audience, j.list_id, j.stage, j.reason, j.detail
     from mailjet_sync.sync_rejections as j
-    join person as p on mailjet_sync.norm(j.email) = p.email
+    where mailjet_sync.norm(j.email) = mailjet_sync.norm(?)
 )
 
 select * from final

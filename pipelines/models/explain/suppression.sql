@@ -1,5 +1,6 @@
 -- `mailjet-elt explain`: why no list may receive the person, each reason the plan's `_suppressed` reads
--- (diff_suppressed.sql), with its date where the source gives one. Parameter: the email.
+-- (diff_suppressed.sql), with its date where the source gives one. `mailjet.contacts` stands for the contacts
+-- the contacts part found (pipelines/explain.py). Parameters: the email, each time.
 with
 
 person as (
@@ -28,13 +29,11 @@ reasons as (
     union all
     select 'spam_complaint', e."time", 'webhook'
     from mailjet.events as e
-    join person as p on mailjet_sync.norm(e.email) = p.email
-    where e.event = 'spam'
+    where e.event = 'spam' and mailjet_sync.norm(e.email) = mailjet_sync.norm(?)
     union all
     select 'hard_bounce', e."time", 'webhook'
     from mailjet.events as e
-    join person as p on mailjet_sync.norm(e.email) = p.email
-    where e.event = 'bounce' and e.hard_bounce
+    where e.event = 'bounce' and e.hard_bounce and mailjet_sync.norm(e.email) = mailjet_sync.norm(?)
 ),
 
 final as (
