@@ -88,55 +88,16 @@ def explain(
     if not email.strip():
         raise CommandError("explain needs an email address: mailjet-elt explain EMAIL", EXIT_USAGE)
     stop = stop or InterruptHandler("explain")
-    if destination not in (None, "duckdb"):
-        return _from_server(db, destination, email, stop)
-    from pipelines.sql_access import existing_file, read_only
+    from pipelines.warehouse_reader import reading
 
-    path = existing_file(db)
-    with read_only(path, lock_wait, False, "explain") as con, stop.immediate():
-        present = {
-            (str(schema), str(name))
-            for schema, name in con.execute(
-                "select table_schema, table_name from information_schema.tables"
-            ).fetchall()
-        }
-        inputs: Columns = {}
-        for schema, name, column, kind in con.execute(
-            "select table_schema, table_name, column_name, data_type from information_schema.columns "
-            "where (table_schema = ? and table_name = ?) or (table_schema = ? and table_name = ?) "
-            "order by ordinal_position",
-            [part for pair in LEDGER_INPUTS for part in pair],
-        ).fetchall():
-            inputs.setdefault((str(schema), str(name)), {})[str(column).lower()] = str(kind).lower()
+    datasets = (VIEWS_DATASET, SYNC_DATASET)
+    with reading(db, destination, lock_wait, "explain", stop, datasets) as reader:
+        inputs: Columns = {(dataset, name): reader.columns(dataset, name) for dataset, name in LEDGER_INPUTS}
 
         def run(sql: str, parameters: int) -> tuple[list[str], list[tuple[Any, ...]]]:
-            cursor = con.execute(sql, [email] * parameters)
-            return [str(c[0]) for c in cursor.description or []], cursor.fetchall()
+            return reader.run(sql, [email] * parameters)
 
-        return _story(email, present, inputs, models.READ_DIALECT, run)
-
-
-def _from_server(db: str, destination: str, email: str, stop: InterruptHandler) -> Story:
-    from pipelines.warehouse import open_pipeline
-    from pipelines.warehouse.catalog import columns, relations
-
-    pipeline = open_pipeline(db, destination)
-    with stop.immediate(), pipeline.sql_client() as client:
-        present = {
-            (dataset, name)
-            for dataset in (VIEWS_DATASET, SYNC_DATASET)
-            for name in relations(client, dataset)
-        }
-        inputs: Columns = {
-            (dataset, name): {column.lower(): kind for column, kind in columns(client, dataset, name)}
-            for dataset, name in LEDGER_INPUTS
-        }
-
-        def run(sql: str, parameters: int) -> tuple[list[str], list[tuple[Any, ...]]]:
-            with client.execute_query(sql, *[email] * parameters) as cursor:
-                return [str(c[0]) for c in cursor.description or []], list(cursor.fetchall())
-
-        return _story(email, present, inputs, models.dialect_of(client), run)
+        return _story(email, reader.present, inputs, reader.dialect, run)
 
 
 def _story(email: str, present: set[tuple[str, str]], inputs: Columns, dialect: str, run: Run) -> Story:
@@ -173,7 +134,9 @@ def _story(email: str, present: set[tuple[str, str]], inputs: Columns, dialect: 
                 run(models.render("ledger_readable", dialect, folder=STATEMENTS), 0)
             columns, rows = run(*_rendered(part, dialect, tables, ledger))
         except Exception as exc:  # the engine's error: DuckDB's, or the SQL client's
-            if isinstance(exc, CommandError) or not _database_error(exc):
+            from pipelines.warehouse_reader import database_error
+
+            if isinstance(exc, CommandError) or not database_error(exc):
                 raise
             from pipelines.sql_access import first_line
 
@@ -225,14 +188,6 @@ def _contacts_found(rows: list[Row]) -> exp.Select:
     if any(i is None for i in ids):
         known = exp.Or(this=known, expression=exp.column("id").is_(exp.null()))
     return exp.select("*").from_(f"{VIEWS_DATASET}.contacts").where(known)
-
-
-def _database_error(exc: Exception) -> bool:
-    """Whether `exc` is the engine's refusal of a statement (DuckDB's, or dlt's SQL client's)."""
-    import duckdb
-    from dlt.destinations.exceptions import DatabaseException
-
-    return isinstance(exc, duckdb.Error | DatabaseException)
 
 
 # What each action and outcome reads as.

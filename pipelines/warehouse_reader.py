@@ -23,6 +23,7 @@ class Reader:
     present: set[tuple[str, str]]  # (dataset, relation) of the datasets asked for, in lower case
     dialect: str  # of the statements this warehouse runs
     run: Callable[[str, Sequence[Any]], Answer]  # a statement and its parameters -> columns, rows
+    columns: Callable[[str, str], dict[str, str]]  # (dataset, relation) -> its columns: name -> type
 
 
 @contextmanager
@@ -56,13 +57,21 @@ def reading(
             cursor = con.execute(sql, list(parameters))
             return [str(c[0]) for c in cursor.description or []], cursor.fetchall()
 
-        yield Reader(present, models.READ_DIALECT, run)
+        def columns(dataset: str, name: str) -> dict[str, str]:
+            found = con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [dataset, name],
+            ).fetchall()
+            return {str(column).lower(): str(kind).lower() for column, kind in found}
+
+        yield Reader(present, models.READ_DIALECT, run, columns)
 
 
 @contextmanager
 def _server(db: str, destination: str, stop: InterruptHandler, datasets: Sequence[str]) -> Iterator[Reader]:
     from pipelines.warehouse import open_pipeline
-    from pipelines.warehouse.catalog import relations
+    from pipelines.warehouse.catalog import columns, relations
 
     pipeline = open_pipeline(db, destination)
     with stop.immediate(), pipeline.sql_client() as client:
@@ -72,7 +81,10 @@ def _server(db: str, destination: str, stop: InterruptHandler, datasets: Sequenc
             with client.execute_query(sql, *parameters) as cursor:
                 return [str(c[0]) for c in cursor.description or []], list(cursor.fetchall())
 
-        yield Reader(present, models.dialect_of(client), run)
+        def columns_of(dataset: str, name: str) -> dict[str, str]:
+            return {column.lower(): kind for column, kind in columns(client, dataset, name)}
+
+        yield Reader(present, models.dialect_of(client), run, columns_of)
 
 
 def database_error(exc: Exception) -> bool:
