@@ -18,14 +18,7 @@ from pathlib import Path
 import duckdb
 from common import AUTH, Figures, MeasuredRun, measured_run, start_sandbox
 
-MODELS = (
-    "campaign_performance",
-    "list_growth",
-    "deliverability",
-    "deliverability_spam",
-    "contact_engagement",
-    "sync_history",
-)
+from pipelines.warehouse.publish import model_names
 
 
 def extracted(db: Path, contacts: int, env: dict[str, str]) -> None:
@@ -60,7 +53,7 @@ def main() -> None:
             }
         print("rows: " + ", ".join(f"{t} {n:,}" for t, n in sizes.items()))
         print(f"{'':<24}{'rows':>10}{'median s':>10}{'CPU s':>8}{'peak MiB':>10}")
-        for model in MODELS:
+        for model in model_names():
             sql = f"select count(*) from (select * from mailjet_models.{model})"
             runs = [measured_run(env, db, "sql", sql, "--format", "json") for _ in range(args.repeat)]
             rows = runs[0].stdout.split(":")[-1].strip("}]\n ")
