@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.conftest import run_cli
@@ -100,6 +101,16 @@ def test_repeated_and_unreadable_consent_in_any_time_zone_then_a_stale_ledger(tm
     assert utc.returncode == elsewhere.returncode == 0, utc.stderr + elsewhere.stderr
     assert "2026-10-02 09:15 UTC  email_newsletter" in utc.stdout and "(no permission)" in utc.stdout
     assert elsewhere.stdout == utc.stdout
+    # A database last planned by an earlier version has no `consent_lists` view: the ledger's own view is
+    # read whole instead, and the story is the same.
+    shutil.copy(tmp_path / "w.duckdb", tmp_path / "older.duckdb")
+    with duckdb.connect(str(tmp_path / "older.duckdb")) as con:  # its ledger view reads no consent_lists
+        con.execute("create table mailjet_sync.ledger_rows as select * from mailjet_sync.consent_ledger")
+        con.execute("create or replace view mailjet_sync.consent_ledger as from mailjet_sync.ledger_rows")
+        con.execute("drop view mailjet_sync.consent_lists")
+    older = run_cli(["--db", "older.duckdb", "explain", "grace.hopper@example.com"], {}, tmp_path)
+    assert older.returncode == 0, older.stderr
+    assert older.stdout == utc.stdout
 
     (tmp_path / "consent.csv").write_text(
         "email,permission,granted,at\ngrace.hopper@example.com,email_newsletter,true,2026-10-02 09:15:00\n",
